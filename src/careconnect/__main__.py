@@ -1,0 +1,3 @@
+from careconnect.cli import main
+
+raise SystemExit(main())

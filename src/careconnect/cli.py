@@ -1,0 +1,154 @@
+"""The ``careconnect`` command: serve, migrate, create-admin, seed, loadtest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from careconnect.settings import REPO_ROOT, Settings, SettingsError, load_settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
+    """Register a subcommand; other modules add theirs the same way (seed, loadtest)."""
+
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = (fn, arguments, help_text)
+        return fn
+
+    return register
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    parser.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+
+
+@command("serve", "serve the API, the hub and the web client", _serve_args)
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not settings.is_postgres and settings.redis_url is None:
+        print(
+            "note: several workers share the SQLite file, but without REDIS_URL a chat message "
+            "reaches only the members on the same worker; set REDIS_URL=redis://127.0.0.1:6379 "
+            "to fan out across workers.",
+            file=sys.stderr,
+        )
+    print(
+        f"CareConnect Live on http://{args.host}:{args.port} "
+        f"({'PostgreSQL' if settings.is_postgres else 'SQLite ' + str(settings.sqlite_path)}, "
+        f"{'Redis broker' if settings.redis_url else 'in-process broker'}, {args.workers} worker(s))",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "careconnect.asgi:build_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=None if args.reload else args.workers,
+        reload=args.reload,
+        log_config=None,
+        access_log=False,
+        ws_max_size=settings.ws_max_frame_bytes,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    return 0
+
+
+@command("migrate", "apply the Piccolo migrations to DATABASE_URL")
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(run_migrations(settings))
+
+
+async def run_migrations(settings: Settings) -> int:
+    os.environ["DATABASE_URL"] = settings.database_url
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards(app_name="all", migration_id="all")
+    if not result.success:
+        print(f"migration failed: {result.message}", file=sys.stderr)
+        return 1
+    if not settings.is_postgres:
+        from careconnect.db import engine_from_url
+
+        await engine_from_url(settings.database_url).run_ddl("PRAGMA journal_mode=WAL")
+    return 0
+
+
+def _admin_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--name", default="Administrator")
+
+
+@command("create-admin", "create an admin account", _admin_args)
+def create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    import msgspec
+
+    from careconnect.db import bind_tables, engine_from_url
+    from careconnect.errors import ApiError
+    from careconnect.schemas import Email, Password
+    from careconnect.services.users import create_user
+
+    try:
+        msgspec.convert(args.email, Email)
+        msgspec.convert(args.password, Password)
+    except msgspec.ValidationError as exc:
+        print(f"create-admin: {exc} (email must look like a@b.c; password 10-128 characters)", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        bind_tables(engine_from_url(settings.database_url))
+        try:
+            row = await create_user(email=args.email, password=args.password, full_name=args.name, role="admin")
+        except ApiError as exc:
+            print(f"create-admin: {exc.detail}", file=sys.stderr)
+            return 1
+        print(f"admin {row['email']} created (id {row['id']})")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _load_extensions() -> None:
+    """Subcommands that live beside their features register themselves on import."""
+    import importlib
+
+    for module in ("careconnect.seed", "careconnect.loadtest.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    parser = argparse.ArgumentParser(prog="careconnect", description="CareConnect Live server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, arguments, help_text) in COMMANDS.items():
+        arguments(sub.add_parser(name, help=help_text))
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"careconnect: configuration error: {exc}", file=sys.stderr)
+        return 2
+    fn: Any = COMMANDS[args.command][0]
+    return int(fn(args, settings))

@@ -1,0 +1,156 @@
+"""Registration, login, refresh-token rotation, logout and bot client credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from careconnect.errors import ApiError, validation_error
+from careconnect.schemas import ClientCredentialsIn, LoginIn, RegisterIn, TokenOut, UserOut
+from careconnect.security import issue_access_token, verify_password
+from careconnect.services import sessions
+from careconnect.services.audit import client_ip
+from careconnect.services.throttle import LoginThrottle
+from careconnect.services.users import check_timezone, create_user, user_out
+from careconnect.settings import Settings
+from careconnect.tables import Integration, User
+
+REFRESH_COOKIE = "cc_refresh"
+REFRESH_PATH = "/api/v1/auth"
+_UNAUTHORIZED = "Wrong email or password."
+
+
+def _refresh_cookie(settings: Settings, value: str, *, clear: bool = False) -> Cookie:
+    return Cookie(
+        key=REFRESH_COOKIE,
+        value="" if clear else value,
+        path=REFRESH_PATH,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        max_age=0 if clear else settings.refresh_token_days * 86400,
+    )
+
+
+def _token_response(settings: Settings, user: dict[str, Any], session_id: str) -> tuple[str, int]:
+    return issue_access_token(
+        settings,
+        user_id=str(user["id"]),
+        role=user["role"],
+        session_id=session_id,
+        name=user["full_name"],
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create a patient or doctor account")
+    async def register(self, data: JSONBody[RegisterIn], settings: NamedDependency[Settings]) -> UserOut:
+        if data.role == "doctor":
+            if not settings.doctor_self_registration:
+                raise ApiError(403, "forbidden", "Doctor accounts are created by an administrator here.")
+            if data.doctor is None:
+                raise validation_error("doctor", "doctor details (at least specialty) are required")
+        timezone = check_timezone(data.timezone) if data.timezone else "UTC"
+        row = await create_user(
+            email=data.email,
+            password=data.password,
+            full_name=data.full_name,
+            role=data.role,
+            timezone=timezone,
+            doctor=data.doctor if data.role == "doctor" else None,
+        )
+        return await user_out(row)
+
+    @post("/login", status_code=200, summary="Sign in; sets the refresh cookie")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginIn],
+        settings: NamedDependency[Settings],
+        login_throttle: NamedDependency[LoginThrottle],
+    ) -> Response[TokenOut]:
+        email = data.email.strip().lower()
+        ip = client_ip(request.scope)
+        wait = await login_throttle.retry_after(email, ip)
+        if wait is not None:
+            raise ApiError(
+                429, "rate_limited", "Too many failed sign-ins; wait and try again.", headers={"Retry-After": str(wait)}
+            )
+        user = await User.select().where(User.email == email).first()
+        ok = verify_password(user["password_hash"] if user else None, data.password)
+        if not ok or user is None or user["role"] == "bot":
+            await login_throttle.failed(email, ip)
+            raise ApiError(401, "unauthorized", _UNAUTHORIZED)
+        if user["disabled_at"] is not None:
+            raise ApiError(403, "forbidden", "This account has been disabled.")
+        await login_throttle.succeeded(email)
+        session_id, refresh = await sessions.open_session(
+            str(user["id"]),
+            kind="password",
+            refresh_days=settings.refresh_token_days,
+            ip=ip,
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        token, lifetime = _token_response(settings, user, session_id)
+        body = TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
+        assert refresh is not None
+        return Response(body, cookies=[_refresh_cookie(settings, refresh)])
+
+    @post("/refresh", status_code=200, summary="Rotate the refresh cookie; needs header X-CSRF: 1")
+    async def refresh(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[TokenOut]:
+        if request.headers.get("x-csrf") != "1":
+            raise ApiError(403, "forbidden", "Send the header X-CSRF: 1 with a refresh.")
+        presented = request.cookies.get(REFRESH_COOKIE)
+        if not presented:
+            raise ApiError(401, "unauthorized", "No refresh cookie: sign in again.")
+        try:
+            user, session_id, new_refresh = await sessions.rotate_refresh(presented, settings.refresh_token_days)
+        except sessions.RefreshFailure:
+            response_error = ApiError(401, "unauthorized", "The session has ended: sign in again.")
+            raise response_error from None
+        token, lifetime = _token_response(settings, user, session_id)
+        body = TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
+        return Response(body, cookies=[_refresh_cookie(settings, new_refresh)])
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End this session and clear the cookie")
+    async def logout(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[None]:
+        presented = request.cookies.get(REFRESH_COOKIE)
+        session_id = await sessions.session_of_refresh(presented) if presented else None
+        if session_id is None and request.scope.get("user") is not None:
+            session_id = request.scope["user"].session_id
+        if session_id is not None:
+            await sessions.revoke_session(session_id, reason="logout")
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_refresh_cookie(settings, "", clear=True)])
+
+    @post("/token", status_code=200, summary="Client credentials for bots (no refresh cookie)")
+    async def token(
+        self, request: Request[Any, Any, Any], data: JSONBody[ClientCredentialsIn], settings: NamedDependency[Settings]
+    ) -> TokenOut:
+        row = (
+            await Integration.select(
+                Integration.secret_hash,
+                Integration.bot_user.as_alias("bot_user_id"),
+                Integration.bot_user.disabled_at.as_alias("disabled_at"),
+            )
+            .where(Integration.client_id == data.client_id)
+            .first()
+        )
+        if not verify_password(row["secret_hash"] if row else None, data.client_secret) or row is None:
+            raise ApiError(401, "unauthorized", "Unknown client or wrong secret.")
+        if row["disabled_at"] is not None:
+            raise ApiError(403, "forbidden", "This integration has been disabled.")
+        user = await User.select().where(User.id == row["bot_user_id"]).first()
+        assert user is not None
+        session_id, _ = await sessions.open_session(
+            str(user["id"]), kind="client", refresh_days=settings.refresh_token_days, ip=client_ip(request.scope)
+        )
+        token, lifetime = _token_response(settings, user, session_id)
+        return TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))

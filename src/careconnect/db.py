@@ -1,0 +1,33 @@
+"""The Piccolo engine for a DATABASE_URL, and binding every table to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from careconnect.tables import ALL_TABLES
+
+
+def engine_from_url(url: str) -> Engine:
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A generous timeout: concurrent writers wait for the lock instead of failing.
+    return SQLiteEngine(path=str(path), timeout=30)
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every table at ``engine`` (Piccolo tables otherwise find piccolo_conf.DB)."""
+    for table in ALL_TABLES:
+        table._meta.db = engine
+    from piccolo.apps.migrations.tables import Migration
+
+    Migration._meta.db = engine
+
+
+def is_postgres(engine: Engine) -> bool:
+    return isinstance(engine, PostgresEngine)

@@ -1,0 +1,169 @@
+"""RFC 9457 problem details for every error, with a stable ``code`` and the ``request_id``."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
+from litestar.response import Response
+
+from careconnect.request_context import request_id_of
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+log = logging.getLogger("careconnect.errors")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "bad_request",
+    409: "conflict",
+    413: "bad_request",
+    415: "bad_request",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+class ApiError(ProblemDetailsException):
+    """An error the client can act on: ``raise ApiError(409, "slot_taken", "That slot was just taken.")``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {"code": code}
+        if errors is not None:
+            extra["errors"] = errors
+        super().__init__(
+            detail=detail,
+            status_code=status,
+            title=HTTPStatus(status).phrase,
+            type_="about:blank",
+            extra=extra,
+            headers=headers,
+        )
+        self.code = code
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def conflict(detail: str, code: str = "conflict") -> ApiError:
+    return ApiError(409, code, detail)
+
+
+def validation_error(field: str, message: str) -> ApiError:
+    return ApiError(
+        422, "validation_error", "The request has invalid fields.", errors=[{"field": field, "message": message}]
+    )
+
+
+def _problem(request: Request[Any, Any, Any], status: int, code: str, detail: str, **extra: Any) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_of(request.scope),
+    }
+    body.update(extra)
+    return Response(body, status_code=status, media_type="application/problem+json")
+
+
+def _handle_problem(request: Request[Any, Any, Any], exc: ProblemDetailsException) -> Response[Any]:
+    extra = dict(exc.extra) if isinstance(exc.extra, dict) else {}
+    code = extra.pop("code", _CODES.get(exc.status_code, "bad_request"))
+    response = _problem(request, exc.status_code, code, exc.detail, **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    key = error.get("key")
+    if key:
+        return str(key)
+    message = str(error.get("message", ""))
+    # msgspec says e.g. "Expected `str`, got `int` - at `$.email`"
+    if "- at `$." in message:
+        return message.rsplit("- at `$.", 1)[1].rstrip("`")
+    return str(error.get("source") or "body")
+
+
+def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append({"field": _field_of(item), "message": str(item.get("message", "invalid"))})
+    if not errors:
+        errors.append({"field": "body", "message": exc.detail or "invalid request"})
+    return _problem(request, 422, "validation_error", "The request has invalid fields.", errors=errors)
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        return _handle_internal(request, exc)
+    if isinstance(exc, NotAuthorizedException):
+        detail = "Sign in first: send a valid access token (Authorization: Bearer …)."
+    elif isinstance(exc, PermissionDeniedException):
+        detail = "Your role may not do this."
+    elif isinstance(exc, NotFoundException):
+        detail = "Nothing is here."
+    else:
+        detail = exc.detail or HTTPStatus(status).phrase
+    response = _problem(request, status, _CODES.get(status, "bad_request"), detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from careconnect.db_errors import is_unavailable
+
+    if is_unavailable(exc):
+        log.warning("service unavailable request_id=%s: %s", request_id_of(request.scope), type(exc).__name__)
+        response = _problem(request, 503, "unavailable", "A backing service is unavailable; try again shortly.")
+        response.headers["Retry-After"] = "5"
+        return response
+    log.error(
+        "unhandled error request_id=%s %s %s",
+        request_id_of(request.scope),
+        request.method,
+        request.url.path,
+        exc_info=exc,
+    )
+    return _problem(request, 500, "internal", "Something went wrong on our side; the request id tells us which.")
+
+
+def problem_details_config() -> ProblemDetailsConfig:
+    return ProblemDetailsConfig(exception_handler=_handle_problem)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ValidationException: _handle_validation,
+    HTTPException: _handle_http,
+    Exception: _handle_internal,
+}

@@ -1,0 +1,81 @@
+"""Authentication middleware and the role guards every route uses.
+
+The middleware turns a valid ``Authorization: Bearer`` access token into a ``Principal`` on
+``request.user`` (anonymous requests get ``None``); guards then say who may call a route.
+Ownership is checked by explicit queries in the services ("appointment where id = ? and
+patient = me"), which answer 404 for other people's resources.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from careconnect.principal import Principal
+from careconnect.request_context import set_user_id
+from careconnect.security import InvalidToken, decode_access_token
+from careconnect.services.sessions import SESSION_CHECK, SessionStatus
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+    from litestar.handlers import BaseRouteHandler
+
+    from careconnect.settings import Settings
+
+
+async def principal_from_token(settings: Settings, token: str) -> Principal:
+    """Verify an access token and its session; raises ``InvalidToken`` or ``AccountDisabled``."""
+    claims = decode_access_token(settings, token)
+    status = await SESSION_CHECK.status(claims.sid)
+    if status is SessionStatus.disabled:
+        raise AccountDisabled()
+    if status is not SessionStatus.active:
+        raise InvalidToken("session revoked")
+    return Principal(id=claims.sub, role=claims.role, name=claims.name, session_id=claims.sid, expires_at=claims.exp)
+
+
+class AccountDisabled(Exception):
+    """The account behind a token was disabled by an admin."""
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return AuthenticationResult(user=None, auth=None)
+        settings: Settings = connection.app.state.settings
+        try:
+            principal = await principal_from_token(settings, token.strip())
+        except (InvalidToken, AccountDisabled):
+            return AuthenticationResult(user=None, auth="invalid")
+        set_user_id(connection.scope, principal.id)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        if connection.scope.get("auth") == "invalid":
+            raise NotAuthorizedException("The access token is invalid, expired or revoked.")
+        raise NotAuthorizedException("Sign in first.")
+    return user
+
+
+def _requires(*roles: str) -> Any:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = current_principal(connection)
+        if roles and principal.role not in roles:
+            raise PermissionDeniedException(f"Only {' or '.join(roles)} accounts may do this.")
+
+    guard.__name__ = "requires_" + "_or_".join(roles or ("auth",))
+    return guard
+
+
+requires_auth = _requires()
+requires_patient = _requires("patient")
+requires_doctor = _requires("doctor")
+requires_admin = _requires("admin")
+requires_person = _requires("patient", "doctor", "admin")

@@ -1,0 +1,33 @@
+"""Opaque cursors for keyset pagination: base64 of a small JSON list (sort key, id)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import msgspec
+
+from careconnect.errors import validation_error
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(list(values))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = msgspec.json.decode(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, msgspec.DecodeError):
+        raise validation_error("cursor", "not a cursor this server gave out") from None
+    if not isinstance(values, list) or len(values) != size:
+        raise validation_error("cursor", "not a cursor this server gave out")
+    return values
+
+
+def clamp_limit(limit: int | None, default: int = 20, maximum: int = 100) -> int:
+    if limit is None:
+        return default
+    if limit < 1 or limit > maximum:
+        raise validation_error("limit", f"must be between 1 and {maximum}")
+    return limit

@@ -1,0 +1,13 @@
+"""Who is asking: the authenticated user of a request or a socket."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Principal(msgspec.Struct, frozen=True):
+    id: str
+    role: str  # patient | doctor | admin | bot
+    name: str
+    session_id: str
+    expires_at: int = 0

@@ -1,0 +1,117 @@
+"""Request and response Structs shared by the account controllers (auth, users, admin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Password = Annotated[str, Meta(min_length=10, max_length=128)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
+ShortText = Annotated[str, Meta(max_length=100)]
+
+
+class DoctorInfo(msgspec.Struct, kw_only=True):
+    specialty: Annotated[str, Meta(min_length=1, max_length=100)]
+    bio: Annotated[str, Meta(max_length=4000)] = ""
+    languages: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)] = []
+    license_number: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class DoctorPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    specialty: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    bio: Annotated[str, Meta(max_length=4000)] | None = None
+    languages: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)] | None = None
+    license_number: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class UserOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    email: str
+    full_name: str
+    role: str
+    timezone: str
+    created_at: dt.datetime
+    doctor: DoctorInfo | None = None
+    disabled: bool = False
+
+
+class RegisterIn(msgspec.Struct, kw_only=True):
+    email: Email
+    password: Password
+    full_name: Name
+    role: Literal["patient", "doctor"]
+    timezone: TimeZoneName | None = None
+    doctor: DoctorInfo | None = None
+
+
+class LoginIn(msgspec.Struct, kw_only=True):
+    email: Annotated[str, Meta(max_length=254)]
+    password: Annotated[str, Meta(max_length=128)]
+
+
+class TokenOut(msgspec.Struct, kw_only=True):
+    access_token: str
+    expires_in: int
+    user: UserOut
+    token_type: str = "Bearer"
+
+
+class ClientCredentialsIn(msgspec.Struct, kw_only=True):
+    grant_type: Literal["client_credentials"]
+    client_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    client_secret: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class UserPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    full_name: Name | None = None
+    timezone: TimeZoneName | None = None
+    doctor: DoctorPatch | None = None
+
+
+class PasswordChangeIn(msgspec.Struct, kw_only=True):
+    current_password: Annotated[str, Meta(max_length=128)]
+    new_password: Password
+
+
+class UserPage(msgspec.Struct, kw_only=True):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class IntegrationIn(msgspec.Struct, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class IntegrationOut(msgspec.Struct, kw_only=True):
+    client_id: str
+    client_secret: str
+    name: str
+    bot_user_id: str
+
+
+class AuditActor(msgspec.Struct, kw_only=True):
+    id: str | None
+    role: str
+
+
+class AuditEntryOut(msgspec.Struct, kw_only=True):
+    id: str
+    at: dt.datetime
+    actor: AuditActor
+    action: str
+    resource_type: str
+    resource_id: str | None
+    patient_id: str | None
+    outcome: str
+    ip: str
+    request_id: str
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    items: list[AuditEntryOut]
+    next_cursor: str | None

@@ -1,0 +1,100 @@
+"""Password hashing (argon2), access tokens (JWT with an algorithm allowlist) and opaque tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from typing import Any
+
+import jwt
+import msgspec
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from careconnect.settings import Settings
+
+_hasher = PasswordHasher()
+# Verifying against this when the email is unknown makes both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-same-cost")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """Refresh tokens and the like are stored as their SHA-256, never as themselves."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AccessClaims(msgspec.Struct, frozen=True):
+    sub: str
+    role: str
+    sid: str
+    iat: int
+    exp: int
+    iss: str
+    aud: str
+    typ: str
+    name: str = ""
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or of the wrong kind."""
+
+
+def issue_access_token(
+    settings: Settings, *, user_id: str, role: str, session_id: str, name: str = "", now: float | None = None
+) -> tuple[str, int]:
+    issued = int(now if now is not None else time.time())
+    lifetime = settings.access_token_minutes * 60
+    claims = {
+        "sub": user_id,
+        "role": role,
+        "sid": session_id,
+        "iat": issued,
+        "exp": issued + lifetime,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "typ": "access",
+        "name": name,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm), lifetime
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims:
+    """Verify signature, algorithm (only the configured one), expiry, issuer, audience and type."""
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") != settings.jwt_algorithm:
+            raise InvalidToken("unexpected algorithm")
+        payload: dict[str, Any] = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.jwt_algorithm],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["sub", "role", "sid", "iat", "exp", "iss", "aud", "typ"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from None
+    if payload.get("typ") != "access":
+        raise InvalidToken("not an access token")
+    try:
+        return msgspec.convert(payload, AccessClaims)
+    except msgspec.ValidationError as exc:
+        raise InvalidToken(str(exc)) from None

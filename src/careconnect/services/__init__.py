@@ -1,0 +1,1 @@
+"""Business rules as plain async functions beside the tables, tested without HTTP."""

@@ -1,0 +1,170 @@
+"""Typed settings, read once from the environment and passed into ``create_app``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import msgspec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = REPO_ROOT / "var"
+DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'careconnect.db'}"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot start with; the message names the setting."""
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything the server can be told, with the embedded defaults."""
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    secret_key: str = ""
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    jwt_issuer: str = "careconnect"
+    jwt_audience: str = "careconnect-api"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    session_check_seconds: int = 30
+    cookie_secure: bool = True
+    cors_origins: tuple[str, ...] = ()
+    doctor_self_registration: bool = True
+    log_json: bool = False
+    log_level: str = "INFO"
+    login_max_failures_account: int = 5
+    login_max_failures_ip: int = 20
+    login_failure_window_s: int = 900
+    max_body_bytes: int = 1_048_576
+    web_dir: str = str(REPO_ROOT / "web" / "out")
+    ws_max_frame_bytes: int = 65_536
+    ws_send_limit: int = 20
+    ws_send_window_s: float = 10.0
+    ws_queue_size: int = 1000
+    ws_max_rooms: int = 100
+    ws_heartbeat_s: int = 25
+    ws_hello_timeout_s: float = 10.0
+    enable_test_routes: bool = False
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.is_postgres:
+            return None
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _bool(name: str, raw: str) -> bool:
+    try:
+        return _BOOL[raw.strip().lower()]
+    except KeyError:
+        raise SettingsError(f"{name} must be true or false, not {raw!r}") from None
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _check_database_url(url: str) -> str:
+    if url.startswith(("postgres://", "postgresql://")):
+        parsed = urlparse(url)
+        if not parsed.hostname and not parsed.path.strip("/"):
+            raise SettingsError("DATABASE_URL names no host or database: postgresql://user@host:5432/db")
+        return url
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        return url
+    raise SettingsError(
+        f"DATABASE_URL {url!r} is not a postgresql:// or sqlite:/// URL "
+        "(for example sqlite:///var/careconnect.db or postgresql://postgres@127.0.0.1:5432/test)"
+    )
+
+
+def _check_redis_url(url: str) -> str:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"REDIS_URL {url!r} is not a redis:// or rediss:// URL")
+    return url
+
+
+def _dev_secret_key() -> str:
+    """A secret generated once per checkout and kept under ./var, so dev restarts keep sessions."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the environment once; a bad value raises ``SettingsError``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    environment = env.get("CARECONNECT_ENV", "development")
+    if environment not in ("development", "production", "test"):
+        raise SettingsError(f"CARECONNECT_ENV must be development, production or test, not {environment!r}")
+    values["environment"] = environment
+    if raw := env.get("DATABASE_URL"):
+        url = _check_database_url(raw)
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            # A relative path is relative to the repository, where `make run` starts.
+            url = f"sqlite:///{(REPO_ROOT / url.removeprefix('sqlite:///')).resolve()}"
+        values["database_url"] = url
+    if raw := env.get("REDIS_URL"):
+        values["redis_url"] = _check_redis_url(raw)
+    secret = env.get("SECRET_KEY", "")
+    if secret and len(secret) < 32:
+        raise SettingsError("SECRET_KEY must be at least 32 characters (try: openssl rand -hex 32)")
+    if not secret:
+        if environment == "production":
+            raise SettingsError("SECRET_KEY is required in production (try: openssl rand -hex 32)")
+        secret = _dev_secret_key()
+    values["secret_key"] = secret
+    if raw := env.get("ACCESS_TOKEN_MINUTES"):
+        values["access_token_minutes"] = _int("ACCESS_TOKEN_MINUTES", raw, 1, 24 * 60)
+    if raw := env.get("REFRESH_TOKEN_DAYS"):
+        values["refresh_token_days"] = _int("REFRESH_TOKEN_DAYS", raw, 1, 365)
+    if raw := env.get("COOKIE_SECURE"):
+        values["cookie_secure"] = _bool("COOKIE_SECURE", raw)
+    elif environment != "production":
+        # http://127.0.0.1 in development: a Secure cookie would never be sent back.
+        values["cookie_secure"] = False
+    if raw := env.get("CORS_ORIGINS"):
+        origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")):
+                raise SettingsError(f"CORS_ORIGINS entry {origin!r} must start with http:// or https://")
+        values["cors_origins"] = origins
+    if raw := env.get("DOCTOR_SELF_REGISTRATION"):
+        values["doctor_self_registration"] = _bool("DOCTOR_SELF_REGISTRATION", raw)
+    if raw := env.get("LOG_JSON"):
+        values["log_json"] = _bool("LOG_JSON", raw)
+    if raw := env.get("LOG_LEVEL"):
+        level = raw.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {raw!r}")
+        values["log_level"] = level
+    if raw := env.get("WEB_DIR"):
+        values["web_dir"] = raw
+    if raw := env.get("WS_MAX_FRAME_BYTES"):
+        values["ws_max_frame_bytes"] = _int("WS_MAX_FRAME_BYTES", raw, 1024, 16 * 1024 * 1024)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,125 @@
+"""Shared fixtures: migrated SQLite and PostgreSQL databases, apps built from test settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from careconnect.app import create_app
+from careconnect.settings import Settings
+from careconnect.tables import ALL_TABLES
+from tests.services import (
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
+    need_postgres,
+)
+
+TEST_SECRET = "test-secret-key-" + "x" * 32
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("db") / "careconnect.db"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    need_postgres()
+    url, name = create_postgres_database()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_postgres_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "cookie_secure": False,
+        "enable_test_routes": True,
+        "web_dir": str(Path(__file__).resolve().parents[1] / "web" / "out"),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+async def wipe(app: Litestar) -> None:
+    """Empty every table so each test starts from nothing (migrations stay applied)."""
+    engine = app.state.engine
+    names = ", ".join(t._meta.tablename for t in ALL_TABLES)
+    if engine.engine_type == "postgres":
+        await engine.run_ddl(f"TRUNCATE {names} CASCADE")
+    else:
+        for table in reversed(ALL_TABLES):
+            await engine.run_ddl(f"DELETE FROM {table._meta.tablename}")
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for an app whose lifespan runs in the test's own event loop.
+
+    (Litestar's AsyncTestClient runs the lifespan in a portal thread, so an asyncpg pool made
+    there could not be used by the test's own database calls.)
+    """
+    app = create_app(settings)
+    async with running(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            http.app = app  # type: ignore[attr-defined]
+            yield http
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[Litestar]:
+    """Run the app's startup and shutdown in one task of its own (anyio cancel scopes need it)."""
+    started = asyncio.Event()
+    stop = asyncio.Event()
+
+    async def lifecycle() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(lifecycle())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+    try:
+        yield app
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings) as http:
+        await wipe(http.app)  # type: ignore[attr-defined]
+        yield http
