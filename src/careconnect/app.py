@@ -25,6 +25,7 @@ from careconnect.controllers.operations import OperationsController, TestOnlyCon
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, engine_from_url, is_postgres
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
+from careconnect.events import NullEvents
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.request_context import AccessLogMiddleware, response_headers_hook
 from careconnect.services.sessions import SESSION_CHECK
@@ -142,4 +143,5 @@ def create_app(settings: Settings) -> Litestar:
     app.state.settings = settings
     app.state.redis = redis_client
     app.state.engine = engine
+    app.state.events = NullEvents()
     return app
