@@ -1,0 +1,77 @@
+"""Settings are read once from the environment; a bad value names the setting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from careconnect.settings import SettingsError, load_settings
+from tests.services import REPO_ROOT
+
+GOOD_SECRET = "s" * 40
+
+
+def test_defaults_are_the_embedded_setup():
+    settings = load_settings({"SECRET_KEY": GOOD_SECRET})
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("var/careconnect.db")
+    assert settings.redis_url is None
+    assert settings.cookie_secure is False  # development over http://127.0.0.1
+    assert settings.access_token_minutes == 15
+    assert settings.doctor_self_registration is True
+
+
+def test_values_are_parsed():
+    settings = load_settings(
+        {
+            "SECRET_KEY": GOOD_SECRET,
+            "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "ACCESS_TOKEN_MINUTES": "5",
+            "COOKIE_SECURE": "true",
+            "CORS_ORIGINS": "https://a.example, https://b.example",
+            "DOCTOR_SELF_REGISTRATION": "off",
+            "LOG_JSON": "1",
+        }
+    )
+    assert settings.is_postgres and settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.access_token_minutes == 5 and settings.cookie_secure is True
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.doctor_self_registration is False and settings.log_json is True
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
+        ({"ACCESS_TOKEN_MINUTES": "soon"}, "ACCESS_TOKEN_MINUTES"),
+        ({"ACCESS_TOKEN_MINUTES": "0"}, "ACCESS_TOKEN_MINUTES"),
+        ({"COOKIE_SECURE": "maybe"}, "COOKIE_SECURE"),
+        ({"CORS_ORIGINS": "example.com"}, "CORS_ORIGINS"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"CARECONNECT_ENV": "production"}, "SECRET_KEY"),
+        ({"CARECONNECT_ENV": "staging"}, "CARECONNECT_ENV"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_values_name_the_setting(env, named):
+    environ = {"SECRET_KEY": GOOD_SECRET, **env}
+    if named == "SECRET_KEY" and "CARECONNECT_ENV" in env:
+        environ.pop("SECRET_KEY")
+    with pytest.raises(SettingsError, match=named):
+        load_settings(environ)
+
+
+def test_bad_setting_fails_at_start_with_a_message():
+    result = subprocess.run(
+        [sys.executable, "-m", "careconnect", "serve", "--port", "1"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "mysql://nope", "HOME": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
