@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,10 +83,8 @@ class LiveServer:
 
     def _signal(self, sig: int) -> None:
         if self.process and self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = 15.0) -> None:
         self._signal(signal.SIGTERM)
