@@ -19,6 +19,7 @@ run: $(VENV)/.synced web/out/index.html
 	$(PY) -m careconnect serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(ARGS)
 
 test: $(VENV)/.synced web/out/index.html
+	cd web && npm run --silent lint && npm run --silent typecheck
 	$(PY) -m pytest $(ARGS)
 
 bench: $(VENV)/.synced

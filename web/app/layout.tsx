@@ -1,0 +1,34 @@
+import type { Metadata, Viewport } from "next";
+import type { ReactNode } from "react";
+
+import { AppShell } from "@/components/AppShell";
+
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: { default: "CareConnect Live", template: "%s · CareConnect Live" },
+  description: "Book a doctor, wait in a virtual waiting room and chat live with your doctor.",
+};
+
+export const viewport: Viewport = {
+  width: "device-width",
+  initialScale: 1,
+  themeColor: "#1d4ed8",
+};
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body className="min-h-screen">
+        <a
+          href="#main"
+          className="sr-only z-50 rounded-md bg-white px-4 py-2 font-semibold text-blue-800 focus:not-sr-only focus:absolute focus:left-2 focus:top-2"
+          data-testid="skip-link"
+        >
+          Skip to main content
+        </a>
+        <AppShell>{children}</AppShell>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,216 @@
+"use client";
+
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+
+import type { ChatMessage, ConnectionSnapshot } from "@/lib/hub";
+import { formatTime } from "@/lib/format";
+import type { RoomHandle } from "@/lib/useHub";
+
+import { ConnectionBadge } from "./ConnectionBadge";
+import { buttonClass } from "./ui";
+
+const MAX_BODY = 4000;
+
+/**
+ * The live conversation: messages in order, who is here, who is typing, read receipts, the
+ * connection state, and a composer whose messages show "sending / sent / failed".
+ */
+export function ChatWindow({
+  room,
+  connection,
+  myId,
+  timeZone,
+  writable,
+  closedReason,
+}: {
+  room: RoomHandle;
+  connection: ConnectionSnapshot;
+  myId: string;
+  timeZone: string;
+  writable: boolean;
+  closedReason?: string;
+}) {
+  const snapshot = room.snapshot;
+  const messages = snapshot?.messages ?? [];
+  const members = snapshot?.members ?? [];
+  const others = members.filter((m) => m.id !== myId);
+  const [draft, setDraft] = useState("");
+  const listRef = useRef<HTMLDivElement>(null);
+  const lastSeq = snapshot?.lastSeq ?? 0;
+  const { markRead } = room;
+
+  // Keep the newest message in view, and tell the others what this person has read.
+  useEffect(() => {
+    const list = listRef.current;
+    if (list) list.scrollTop = list.scrollHeight;
+  }, [messages.length]);
+  useEffect(() => {
+    if (lastSeq <= 0) return;
+    const mark = () => {
+      if (document.visibilityState === "visible") markRead(lastSeq);
+    };
+    mark();
+    document.addEventListener("visibilitychange", mark);
+    return () => document.removeEventListener("visibilitychange", mark);
+  }, [lastSeq, markRead, snapshot?.joined]);
+
+  function submit(event?: FormEvent) {
+    event?.preventDefault();
+    const body = draft.trim();
+    if (!body || !writable) return;
+    room.send(body.slice(0, MAX_BODY));
+    setDraft("");
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  }
+
+  const readBy = (message: ChatMessage): string[] =>
+    message.seq === null
+      ? []
+      : others.filter((m) => (snapshot?.reads[m.id] ?? 0) >= (message.seq ?? Infinity)).map((m) => m.name);
+
+  const typing = snapshot?.typing ?? [];
+
+  return (
+    <section aria-labelledby="chat-title" className="flex min-h-[24rem] flex-col rounded-lg border border-slate-200 bg-white shadow-sm" data-testid="chat-window">
+      <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 p-3">
+        <h2 id="chat-title" className="text-lg font-semibold">
+          Conversation
+        </h2>
+        <ConnectionBadge state={connection.state} retryAt={connection.retryAt} error={connection.error} />
+        <ul className="flex w-full flex-wrap gap-3 text-xs text-slate-800" aria-label="People in this conversation" data-testid="presence">
+          {members.map((m) => (
+            <li key={m.id} className="flex items-center gap-1" data-testid="presence-member" data-online={m.online} data-user-id={m.id}>
+              <span aria-hidden="true" className={`h-2 w-2 rounded-full ${m.online ? "bg-green-700" : "bg-slate-400"}`} />
+              {m.id === myId ? "You" : m.name} ({m.role}): {m.online ? "online" : "offline"}
+            </li>
+          ))}
+        </ul>
+      </header>
+      {snapshot?.error ? (
+        <p role="alert" className="m-3 rounded-md border border-red-300 bg-red-50 p-2 text-sm text-red-900" data-testid="room-error">
+          {snapshot.error}
+        </p>
+      ) : null}
+      <div
+        ref={listRef}
+        role="log"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label="Conversation history"
+        tabIndex={0}
+        className="max-h-[60vh] min-h-48 flex-1 overflow-y-auto p-3"
+        data-testid="message-list"
+      >
+        {messages.length === 0 ? <p className="text-sm text-slate-700">No messages yet.</p> : null}
+        <ol className="flex flex-col gap-2">
+          {messages.map((m) => (
+            <MessageBubble key={m.id} message={m} timeZone={timeZone} readBy={m.mine ? readBy(m) : []} onRetry={room.retry} onDiscard={room.discard} />
+          ))}
+        </ol>
+      </div>
+      <p className="min-h-6 px-3 text-xs italic text-slate-700" data-testid="typing-indicator" aria-live="polite">
+        {typing.length > 0 ? `${typing.map((t) => t.name).join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : ""}
+      </p>
+      {writable ? (
+        <form onSubmit={submit} className="flex items-end gap-2 border-t border-slate-200 p-3" data-testid="chat-form">
+          <div className="flex flex-1 flex-col gap-1">
+            <label htmlFor="chat-input" className="sr-only">
+              Message
+            </label>
+            <textarea
+              id="chat-input"
+              rows={2}
+              maxLength={MAX_BODY}
+              value={draft}
+              placeholder="Write a message…"
+              onChange={(e) => {
+                setDraft(e.target.value);
+                if (e.target.value) room.notifyTyping();
+              }}
+              onKeyDown={onKeyDown}
+              className="min-h-11 w-full resize-y rounded-md border border-slate-400 bg-white px-3 py-2 text-base"
+              data-testid="chat-input"
+              aria-describedby="chat-input-hint"
+            />
+            <p id="chat-input-hint" className="sr-only">
+              Enter sends; Shift and Enter starts a new line.
+            </p>
+          </div>
+          <button type="submit" className={buttonClass("primary")} disabled={!draft.trim()} data-testid="chat-send">
+            Send
+          </button>
+        </form>
+      ) : (
+        <p className="border-t border-slate-200 p-3 text-sm text-slate-700" data-testid="chat-closed">
+          {closedReason ?? "This conversation is read-only."}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function MessageBubble({
+  message,
+  timeZone,
+  readBy,
+  onRetry,
+  onDiscard,
+}: {
+  message: ChatMessage;
+  timeZone: string;
+  readBy: string[];
+  onRetry: (id: string) => void;
+  onDiscard: (id: string) => void;
+}) {
+  const m = message;
+  const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : readBy.length > 0 ? `Read by ${readBy.join(", ")}` : "Sent";
+  return (
+    <li
+      className={`flex max-w-[85%] flex-col gap-0.5 rounded-lg px-3 py-2 text-sm ${
+        m.mine ? "self-end bg-blue-700 text-white" : "self-start bg-slate-100 text-slate-900"
+      } ${m.status === "failed" ? "ring-2 ring-red-700" : ""}`}
+      data-testid="chat-message"
+      data-seq={m.seq ?? ""}
+      data-id={m.id}
+      data-mine={m.mine}
+      data-status={m.status}
+    >
+      <span className={`text-xs font-semibold ${m.mine ? "text-blue-50" : "text-slate-800"}`}>
+        {m.mine ? "You" : m.sender.name}
+        {m.ts ? (
+          <>
+            {" · "}
+            <time dateTime={m.ts}>{formatTime(m.ts, timeZone)}</time>
+          </>
+        ) : null}
+      </span>
+      <p className="whitespace-pre-wrap break-words" data-testid="chat-message-body">
+        {m.body}
+      </p>
+      {m.mine ? (
+        <span className={`text-xs ${m.mine ? "text-blue-50" : "text-slate-700"}`} data-testid="chat-message-status">
+          {status}
+        </span>
+      ) : null}
+      {m.status === "failed" ? (
+        <span className="flex flex-col gap-1 rounded bg-white p-2 text-xs text-red-900">
+          {m.error ? <span>{m.error}</span> : null}
+          <span className="flex gap-2">
+            <button type="button" className="font-semibold underline" onClick={() => onRetry(m.id)} data-testid="chat-retry">
+              Try again
+            </button>
+            <button type="button" className="font-semibold underline" onClick={() => onDiscard(m.id)}>
+              Discard
+            </button>
+          </span>
+        </span>
+      ) : null}
+    </li>
+  );
+}

@@ -1,0 +1,229 @@
+"use client";
+
+import Link from "next/link";
+import { useState, useSyncExternalStore } from "react";
+
+import { api } from "@/lib/api";
+import { formatDateTime, STATUS_LABEL } from "@/lib/format";
+import { dashboardFor, useRequireUser } from "@/lib/session";
+import type { Appointment, AppointmentStatus, User } from "@/lib/types";
+import { useApi } from "@/lib/useApi";
+import { useHubConnection, useRoom } from "@/lib/useHub";
+
+import { ChatWindow } from "./ChatWindow";
+import { IntakeForm, IntakeView } from "./IntakeForm";
+import { PatientHistoryPanel } from "./PatientHistoryPanel";
+import { buttonClass, ErrorMessage, Loading, Section, StatusBadge } from "./ui";
+import { VersionedTextEditor } from "./VersionedTextEditor";
+import { WaitingRoom } from "./WaitingRoom";
+
+const noSubscribe = () => () => undefined;
+
+/** The page is exported once (as /consultation/_); the real id is the last part of the URL. */
+function idFromLocation(): string {
+  const match = /^\/consultation\/([^/]+)\/?$/.exec(window.location.pathname);
+  return match?.[1] ? decodeURIComponent(match[1]) : "";
+}
+
+export function useConsultationId(): string | null {
+  return useSyncExternalStore(noSubscribe, idFromLocation, () => null);
+}
+
+const RANK: Record<string, number> = { booked: 0, checked_in: 1, in_progress: 2, completed: 3, cancelled: 3, no_show: 3 };
+
+/** The more advanced of two views of the status (the REST answer and the live room state). */
+function latestStatus(fromApi: AppointmentStatus, live: string | null): AppointmentStatus {
+  if (!live || !(live in RANK)) return fromApi;
+  return (RANK[live] ?? 0) >= (RANK[fromApi] ?? 0) ? (live as AppointmentStatus) : fromApi;
+}
+
+export function ConsultationView() {
+  const id = useConsultationId();
+  const { user } = useRequireUser(["patient", "doctor"]);
+  if (id === null || !user) return <Loading />;
+  if (!id || id === "_") {
+    return (
+      <div role="alert" data-testid="consultation-missing">
+        <h1 className="text-2xl font-bold">No such consultation</h1>
+        <Link href={dashboardFor(user)} className="text-blue-800 underline">
+          Back to your dashboard
+        </Link>
+      </div>
+    );
+  }
+  return <Consultation id={id} user={user} />;
+}
+
+function Consultation({ id, user }: { id: string; user: User }) {
+  const appointment = useApi<Appointment>(`/appointments/${id}`);
+  const connection = useHubConnection();
+  const room = useRoom(appointment.data ? `consultation:${id}` : null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const timeZone = user.timezone || "UTC";
+
+  if (appointment.loading && !appointment.data) return <Loading label="Opening the consultation…" />;
+  if (!appointment.data) {
+    return (
+      <div className="flex flex-col gap-3">
+        <h1 className="text-2xl font-bold">Consultation</h1>
+        <ErrorMessage error={appointment.error} />
+        <Link href={dashboardFor(user)} className="text-blue-800 underline">
+          Back to your dashboard
+        </Link>
+      </div>
+    );
+  }
+  const a = appointment.data;
+  const status = latestStatus(a.status, room.snapshot?.state ?? null);
+  const isDoctor = user.role === "doctor";
+
+  async function act(action: "check-in" | "start" | "complete" | "no-show") {
+    setBusy(action);
+    setActionError(null);
+    try {
+      const result = await api.post<Appointment | undefined>(`/consultations/${id}/${action}`);
+      if (result && typeof result === "object" && "id" in result && "status" in result) appointment.setData(() => result);
+      else appointment.reload();
+    } catch (e) {
+      setActionError(e);
+      appointment.reload();
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const header = (
+    <header className="flex flex-col gap-2">
+      <div className="flex flex-wrap items-center gap-2">
+        <h1 className="text-2xl font-bold" data-testid="consultation-title">
+          {isDoctor ? `Consultation with ${a.patient.full_name}` : `Your visit with ${a.doctor.full_name}`}
+        </h1>
+        <StatusBadge status={status} />
+      </div>
+      <p className="text-sm text-slate-800">
+        <time dateTime={a.starts_at}>{formatDateTime(a.starts_at, timeZone)}</time>
+        {a.reason ? ` · ${a.reason}` : ""}
+      </p>
+      <p className="sr-only" aria-live="polite" data-testid="consultation-status" data-status={status}>
+        Status: {STATUS_LABEL[status] ?? status}
+      </p>
+    </header>
+  );
+
+  const chatWritable = status === "checked_in" || status === "in_progress";
+
+  if (isDoctor) {
+    return (
+      <div className="flex flex-col gap-4" data-testid="doctor-workspace">
+        {header}
+        <div className="flex flex-wrap gap-2" data-testid="consultation-actions">
+          <button type="button" className={buttonClass("primary")} disabled={status !== "checked_in" || busy !== null} onClick={() => act("start")} data-testid="admit">
+            {busy === "start" ? "Admitting…" : "Admit patient"}
+          </button>
+          <button type="button" className={buttonClass("primary")} disabled={status !== "in_progress" || busy !== null} onClick={() => act("complete")} data-testid="complete">
+            {busy === "complete" ? "Completing…" : "Complete visit"}
+          </button>
+          <button
+            type="button"
+            className={buttonClass("danger")}
+            disabled={!(status === "booked" || status === "checked_in") || busy !== null}
+            onClick={() => act("no-show")}
+            data-testid="no-show"
+          >
+            {busy === "no-show" ? "Marking…" : "Mark as no-show"}
+          </button>
+        </div>
+        <ErrorMessage error={actionError} testId="action-error" />
+        <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
+          <ChatWindow
+            room={room}
+            connection={connection}
+            myId={user.id}
+            timeZone={timeZone}
+            writable={chatWritable}
+            closedReason={status === "booked" ? "The chat opens when the patient checks in." : "This visit has ended; the conversation is read-only."}
+          />
+          <div className="flex flex-col gap-4">
+            <Section id="intake-panel" title="Intake">
+              <IntakeView appointmentId={id} />
+            </Section>
+            <Section id="notes-panel" title="Private notes">
+              <VersionedTextEditor
+                path={`/consultations/${id}/notes`}
+                id="notes"
+                label="Clinical notes (only you can read these)"
+                hint="Saved automatically as you type."
+                testId="notes"
+                timeZone={timeZone}
+              />
+            </Section>
+            <Section id="summary-panel" title="Visit summary">
+              <VersionedTextEditor
+                path={`/consultations/${id}/summary`}
+                id="summary"
+                label="Summary for the patient"
+                hint="The patient reads this after the visit. Saved automatically."
+                testId="summary"
+                timeZone={timeZone}
+              />
+            </Section>
+            <Section id="history-panel" title="Patient history">
+              <PatientHistoryPanel patientId={a.patient.id} currentId={id} timeZone={timeZone} />
+            </Section>
+          </div>
+        </div>
+      </div>
+    );
+  }
+
+  // The patient.
+  return (
+    <div className="flex flex-col gap-4" data-testid="patient-consultation">
+      {header}
+      <ErrorMessage error={actionError} testId="action-error" />
+      {status === "booked" ? (
+        <>
+          <Section id="check-in-section" title="Check in">
+            <p className="mb-3 text-sm text-slate-800">
+              You can check in from 15 minutes before your visit. You then wait in the waiting room until {a.doctor.full_name} lets you in.
+            </p>
+            <button type="button" className={buttonClass("primary")} onClick={() => act("check-in")} disabled={busy !== null} data-testid="check-in">
+              {busy === "check-in" ? "Checking in…" : "Check in now"}
+            </button>
+          </Section>
+          <Section id="intake-section" title="Before your visit: intake form">
+            <IntakeForm appointmentId={id} onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))} />
+          </Section>
+        </>
+      ) : null}
+      {status === "checked_in" ? (
+        <>
+          <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
+          <Section id="intake-section" title="Your intake form">
+            <IntakeForm appointmentId={id} />
+          </Section>
+        </>
+      ) : null}
+      {status === "in_progress" ? (
+        <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
+      ) : null}
+      {status === "completed" ? (
+        <>
+          <Section id="summary-section" title="Visit summary">
+            <VersionedTextEditor path={`/consultations/${id}/summary`} id="summary" label="Summary" testId="summary" timeZone={timeZone} readOnly />
+          </Section>
+          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason="This visit has ended; the conversation is read-only." />
+        </>
+      ) : null}
+      {status === "cancelled" || status === "no_show" ? (
+        <p className="rounded-md border border-slate-300 bg-white p-3" data-testid="visit-closed">
+          {status === "cancelled" ? "This visit was cancelled." : "This visit was marked as missed."}{" "}
+          <Link href="/patient/dashboard" className="text-blue-800 underline">
+            Book another time
+          </Link>
+        </p>
+      ) : null}
+    </div>
+  );
+}

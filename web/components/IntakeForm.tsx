@@ -1,0 +1,177 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+
+import { api, fieldError } from "@/lib/api";
+import { fromList, toList } from "@/lib/format";
+import type { Intake } from "@/lib/types";
+import { useApi } from "@/lib/useApi";
+
+import { buttonClass, ErrorMessage, Loading, Notice, TextArea, TextField } from "./ui";
+
+const EMPTY: Intake = {
+  chief_complaint: "",
+  symptoms: [],
+  symptom_duration: "",
+  medications: [],
+  allergies: [],
+  conditions: [],
+  notes: "",
+  consent_to_treatment: false,
+};
+
+/** The patient's questionnaire before the visit (editable while booked or checked in). */
+export function IntakeForm({ appointmentId, onSaved }: { appointmentId: string; onSaved?: (intake: Intake) => void }) {
+  const intake = useApi<Intake | null>(`/appointments/${appointmentId}/intake`, { fallbackOn404: null });
+  if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
+  if (intake.error) return <ErrorMessage error={intake.error} />;
+  return <IntakeEditor appointmentId={appointmentId} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
+}
+
+interface Draft {
+  chief_complaint: string;
+  symptoms: string;
+  symptom_duration: string;
+  medications: string;
+  allergies: string;
+  conditions: string;
+  notes: string;
+  consent_to_treatment: boolean;
+}
+
+function toDraft(i: Intake): Draft {
+  return {
+    chief_complaint: i.chief_complaint ?? "",
+    symptoms: fromList(i.symptoms),
+    symptom_duration: i.symptom_duration ?? "",
+    medications: fromList(i.medications),
+    allergies: fromList(i.allergies),
+    conditions: fromList(i.conditions),
+    notes: i.notes ?? "",
+    consent_to_treatment: Boolean(i.consent_to_treatment),
+  };
+}
+
+function IntakeEditor({
+  appointmentId,
+  initial,
+  existed,
+  onSaved,
+}: {
+  appointmentId: string;
+  initial: Intake;
+  existed: boolean;
+  onSaved?: (intake: Intake) => void;
+}) {
+  const [draft, setDraft] = useState<Draft>(() => toDraft(initial));
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const set = (patch: Partial<Draft>) => {
+    setSaved(false);
+    setDraft((d) => ({ ...d, ...patch }));
+  };
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const body: Intake = {
+      chief_complaint: draft.chief_complaint.trim(),
+      symptoms: toList(draft.symptoms),
+      symptom_duration: draft.symptom_duration.trim() || null,
+      medications: toList(draft.medications),
+      allergies: toList(draft.allergies),
+      conditions: toList(draft.conditions),
+      notes: draft.notes.trim() || null,
+      consent_to_treatment: draft.consent_to_treatment,
+    };
+    try {
+      const result = await api.put<Intake>(`/appointments/${appointmentId}/intake`, body);
+      setSaved(true);
+      onSaved?.(result ?? body);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const listHint = "One per line (or separated by commas).";
+  return (
+    <form id="intake" onSubmit={submit} className="flex flex-col gap-4" data-testid="intake-form" noValidate>
+      <TextField
+        id="intake-complaint"
+        label="What is the main reason for this visit?"
+        required
+        value={draft.chief_complaint}
+        onChange={(e) => set({ chief_complaint: e.target.value })}
+        error={fieldError(error, "chief_complaint")}
+      />
+      <TextArea id="intake-symptoms" label="Symptoms" rows={3} hint={listHint} value={draft.symptoms} onChange={(e) => set({ symptoms: e.target.value })} error={fieldError(error, "symptoms")} />
+      <TextField id="intake-duration" label="For how long?" hint="For example: 3 days" value={draft.symptom_duration} onChange={(e) => set({ symptom_duration: e.target.value })} error={fieldError(error, "symptom_duration")} />
+      <TextArea id="intake-medications" label="Medications you take" rows={2} hint={listHint} value={draft.medications} onChange={(e) => set({ medications: e.target.value })} error={fieldError(error, "medications")} />
+      <TextArea id="intake-allergies" label="Allergies" rows={2} hint={listHint} value={draft.allergies} onChange={(e) => set({ allergies: e.target.value })} error={fieldError(error, "allergies")} />
+      <TextArea id="intake-conditions" label="Known conditions" rows={2} hint={listHint} value={draft.conditions} onChange={(e) => set({ conditions: e.target.value })} error={fieldError(error, "conditions")} />
+      <TextArea id="intake-notes" label="Anything else the doctor should know" rows={3} value={draft.notes} onChange={(e) => set({ notes: e.target.value })} error={fieldError(error, "notes")} />
+      <div className="flex flex-col gap-1">
+        <label className="flex items-start gap-3 text-sm">
+          <input
+            type="checkbox"
+            className="mt-0.5 h-5 w-5"
+            checked={draft.consent_to_treatment}
+            onChange={(e) => set({ consent_to_treatment: e.target.checked })}
+            aria-invalid={fieldError(error, "consent_to_treatment") ? true : undefined}
+            aria-describedby={fieldError(error, "consent_to_treatment") ? "intake-consent-error" : undefined}
+            data-testid="intake-consent"
+          />
+          <span>I consent to be treated by the doctor through this online consultation.</span>
+        </label>
+        {fieldError(error, "consent_to_treatment") ? (
+          <p id="intake-consent-error" className="text-sm text-red-800">
+            {fieldError(error, "consent_to_treatment")}
+          </p>
+        ) : null}
+      </div>
+      <ErrorMessage error={error} />
+      {saved ? <Notice testId="intake-saved">Your answers are saved; the doctor will read them before the visit.</Notice> : null}
+      <div>
+        <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="intake-submit">
+          {busy ? "Saving…" : existed ? "Update answers" : "Send answers"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** The intake as the doctor reads it. */
+export function IntakeView({ appointmentId }: { appointmentId: string }) {
+  const intake = useApi<Intake | null>(`/appointments/${appointmentId}/intake`, { fallbackOn404: null });
+  if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading the intake…" />;
+  if (intake.error) return <ErrorMessage error={intake.error} />;
+  if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">The patient has not filled in the intake form.</p>;
+  return <IntakeDetails intake={intake.data} />;
+}
+
+export function IntakeDetails({ intake }: { intake: Intake }) {
+  const rows: [string, string][] = [
+    ["Main reason", intake.chief_complaint],
+    ["Symptoms", intake.symptoms.join(", ")],
+    ["Duration", intake.symptom_duration ?? ""],
+    ["Medications", intake.medications.join(", ")],
+    ["Allergies", intake.allergies.join(", ")],
+    ["Conditions", intake.conditions.join(", ")],
+    ["Other notes", intake.notes ?? ""],
+    ["Consent to treatment", intake.consent_to_treatment ? "Yes" : "No"],
+  ];
+  return (
+    <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
+      {rows.map(([term, value]) => (
+        <div key={term} className="contents">
+          <dt className="font-semibold text-slate-900">{term}</dt>
+          <dd className="mb-2 whitespace-pre-wrap break-words text-slate-800 sm:mb-0">{value || "—"}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

@@ -1,0 +1,54 @@
+"use client";
+
+import { formatDateTime } from "@/lib/format";
+import type { PatientHistory, VersionedText } from "@/lib/types";
+import { useApi } from "@/lib/useApi";
+
+import { IntakeDetails } from "./IntakeForm";
+import { ErrorMessage, Loading, StatusBadge } from "./ui";
+
+function textOf(value: VersionedText | string | null | undefined): string {
+  if (!value) return "";
+  return typeof value === "string" ? value : value.text ?? "";
+}
+
+/** The patient's visits with this doctor: dates, reasons, intakes, summaries and own notes. */
+export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patientId: string; currentId: string; timeZone: string }) {
+  const history = useApi<PatientHistory>(`/patients/${patientId}/history`);
+  if (history.loading && !history.data) return <Loading label="Loading the patient's history…" />;
+  if (!history.data) return <ErrorMessage error={history.error} />;
+  const entries = history.data.appointments.filter((e) => e.appointment.id !== currentId);
+  return (
+    <div data-testid="patient-history" className="flex flex-col gap-3">
+      <p className="text-sm text-slate-800">
+        {history.data.patient.full_name}
+        {history.data.patient.email ? ` · ${history.data.patient.email}` : ""}
+      </p>
+      {entries.length === 0 ? <p className="text-sm text-slate-700">No earlier visits with you.</p> : null}
+      <ol className="flex flex-col gap-3">
+        {entries.map(({ appointment: a, intake, summary, notes }) => (
+          <li key={a.id} className="rounded-md border border-slate-200 p-3" data-testid="history-entry">
+            <details>
+              <summary className="flex cursor-pointer flex-wrap items-center gap-2 text-sm font-semibold">
+                <time dateTime={a.starts_at}>{formatDateTime(a.starts_at, timeZone)}</time>
+                <StatusBadge status={a.status} />
+                <span className="font-normal text-slate-800">{a.reason}</span>
+              </summary>
+              <div className="mt-2 flex flex-col gap-2 text-sm">
+                {intake ? <IntakeDetails intake={intake} /> : <p className="text-slate-700">No intake.</p>}
+                <h4 className="font-semibold">Summary</h4>
+                <p className="whitespace-pre-wrap break-words text-slate-800">{textOf(summary) || "No summary."}</p>
+                {textOf(notes) ? (
+                  <>
+                    <h4 className="font-semibold">Your private notes</h4>
+                    <p className="whitespace-pre-wrap break-words text-slate-800">{textOf(notes)}</p>
+                  </>
+                ) : null}
+              </div>
+            </details>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
