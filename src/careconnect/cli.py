@@ -61,6 +61,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         reload=args.reload,
         log_config=None,
         access_log=False,
+        # The websockets implementation awaits drain() on every send, so a client that stops
+        # reading fills the hub's bounded queue (and is closed with 4429) instead of growing
+        # an unbounded transport buffer.
+        ws="websockets",
         ws_max_size=settings.ws_max_frame_bytes,
         timeout_graceful_shutdown=10,
         lifespan="on",

@@ -1,0 +1,8 @@
+"""Brokers carry encoded frames between workers; they never decode them."""
+
+from __future__ import annotations
+
+from careconnect.hub.brokers.base import Broker, BrokerHandler
+from careconnect.hub.brokers.memory import MemoryBroker, MemoryBus
+
+__all__ = ("Broker", "BrokerHandler", "MemoryBroker", "MemoryBus")

@@ -1,0 +1,164 @@
+"""One client socket: its bounded outbound queue, its writer task and its send rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+import uuid
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from careconnect.hub.policy import Principal
+
+log = logging.getLogger("careconnect.hub.connection")
+
+
+class Overflow(StrEnum):
+    """What happens when a connection's outbound queue is full."""
+
+    close = "close"  # close with 4429: the client re-joins with `since` and loses nothing
+    drop_newest = "drop_newest"  # drop the frame (only for best-effort signals)
+
+
+class Outgoing:
+    """A frame encoded once; each codec's bytes are made at most once and shared by every member."""
+
+    __slots__ = ("_json", "_msgpack", "_text")
+
+    def __init__(self, json: bytes, msgpack: bytes | None = None) -> None:
+        self._json = json
+        self._text: str | None = None
+        self._msgpack = msgpack
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._json.decode()
+        return self._text
+
+    def msgpack(self) -> bytes:
+        if self._msgpack is None:
+            from careconnect.hub.protocol import json_to_msgpack
+
+            self._msgpack = json_to_msgpack(self._json)
+        return self._msgpack
+
+    @property
+    def json(self) -> bytes:
+        return self._json
+
+
+class Connection:
+    def __init__(
+        self,
+        send: Callable[[Any], Awaitable[None]],
+        *,
+        binary: bool,
+        queue_size: int,
+        send_limit: int,
+        send_window_s: float,
+        on_overflow: Callable[[Connection], None],
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self._send = send
+        self.binary = binary
+        self.queue_size = queue_size
+        self.principal: Principal | None = None
+        self.rooms: set[str] = set()
+        self.last_received = time.monotonic()
+        self.closed = False
+        self.close_code: int | None = None
+        self._buffer: collections.deque[Outgoing] = collections.deque()
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._send_limit = send_limit
+        self._send_window_s = send_window_s
+        self._sends: collections.deque[float] = collections.deque()
+        self.limited_in_a_row = 0
+        self._on_overflow = on_overflow
+        self.done = asyncio.Event()
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_forever(), name=f"hub-writer-{self.id[:8]}")
+
+    def enqueue(self, frame: Outgoing, overflow: Overflow = Overflow.close) -> bool:
+        """Queue a frame for this socket; False when it was dropped or the socket closes."""
+        if self.closed:
+            return False
+        if len(self._buffer) >= self.queue_size:
+            if overflow is Overflow.drop_newest:
+                return False
+            self._on_overflow(self)
+            self.close(4429, "too slow: re-join with since", flush=False)
+            return False
+        self._buffer.append(frame)
+        self._wake.set()
+        return True
+
+    def close(self, code: int, reason: str = "", *, flush: bool = True) -> None:
+        """Close after sending what is queued (``flush``) or at once."""
+        if self.closed:
+            return
+        self.closed = True
+        self.close_code = code
+        self._close_reason = reason
+        if not flush:
+            self._buffer.clear()
+        self._wake.set()
+
+    def allow_send(self) -> bool:
+        """The per-connection send rate limit: ``send_limit`` sends per ``send_window_s``."""
+        now = time.monotonic()
+        horizon = now - self._send_window_s
+        sends = self._sends
+        while sends and sends[0] < horizon:
+            sends.popleft()
+        if len(sends) >= self._send_limit:
+            self.limited_in_a_row += 1
+            return False
+        sends.append(now)
+        self.limited_in_a_row = 0
+        return True
+
+    async def _write_forever(self) -> None:
+        send = self._send
+        buffer = self._buffer
+        try:
+            while True:
+                while buffer:
+                    frame = buffer.popleft()
+                    if self.binary:
+                        await send({"type": "websocket.send", "bytes": frame.msgpack()})
+                    else:
+                        await send({"type": "websocket.send", "text": frame.text()})
+                if self.closed:
+                    await send(
+                        {"type": "websocket.close", "code": self.close_code or 1000, "reason": self._close_reason}
+                    )
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+        except (OSError, RuntimeError) as exc:  # the peer went away while we wrote
+            log.debug("socket %s gone while writing: %s", self.id[:8], type(exc).__name__)
+            self.closed = True
+        except asyncio.CancelledError:
+            self.closed = True
+            raise
+        finally:
+            self.done.set()
+
+    async def wait_closed(self, timeout: float = 5.0) -> None:
+        try:
+            await asyncio.wait_for(self.done.wait(), timeout)
+        except TimeoutError:
+            if self._writer is not None:
+                self._writer.cancel()
+
+    def cancel(self) -> None:
+        self.closed = True
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()

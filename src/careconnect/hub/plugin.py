@@ -1,0 +1,46 @@
+"""The Litestar wiring: mounts ``GET /ws`` and runs the hub with the application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar.handlers import asgi
+from litestar.plugins import InitPluginProtocol
+
+from careconnect.hub.session import Session
+
+if TYPE_CHECKING:
+    from litestar.config.app import AppConfig
+    from litestar.types import Receive, Scope, Send
+
+    from careconnect.hub.hub import Hub
+
+
+class HubPlugin(InitPluginProtocol):
+    """Serves the hub at ``path`` and starts / stops it with the app (sockets get 1012 on stop)."""
+
+    def __init__(self, hub: Hub, path: str = "/ws") -> None:
+        self.hub = hub
+        self.path = path
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        hub = self.hub
+
+        @asgi(self.path, is_mount=False, copy_scope=False, include_in_schema=False)
+        async def hub_socket(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "websocket":
+                from litestar.response import Response
+
+                response: Any = Response(
+                    {"code": "bad_request", "detail": "GET /ws is a WebSocket endpoint"},
+                    status_code=426,
+                    media_type="application/problem+json",
+                )
+                await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+                return
+            await Session(hub, receive, send, scope).run()
+
+        app_config.route_handlers.append(hub_socket)
+        app_config.on_startup.append(hub.start)
+        app_config.on_shutdown.append(hub.stop)
+        return app_config

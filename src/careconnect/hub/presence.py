@@ -1,0 +1,120 @@
+"""Presence per user across workers: online in a room while any of their connections is joined.
+
+``MemoryPresence`` serves one process. ``RedisPresence`` keeps one hash per room whose fields
+are ``user|worker|connection`` and whose values are expiry times; every worker refreshes its
+own fields on a heartbeat, so the users of a worker that dies expire within ``ttl`` seconds
+(30 by default) and the sweep on the surviving workers reports them offline.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class PresenceManager(Protocol):
+    async def add(self, room: str, user_id: str, connection_id: str) -> None: ...
+
+    async def remove(self, room: str, user_id: str, connection_id: str) -> None: ...
+
+    async def online(self, room: str) -> set[str]:
+        """User ids online in ``room`` on any worker."""
+        ...
+
+    async def heartbeat(self) -> None:
+        """Keep this worker's entries alive (called every few seconds)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryPresence:
+    def __init__(self) -> None:
+        self.rooms: dict[str, dict[str, set[str]]] = {}
+
+    async def add(self, room: str, user_id: str, connection_id: str) -> None:
+        self.rooms.setdefault(room, {}).setdefault(user_id, set()).add(connection_id)
+
+    async def remove(self, room: str, user_id: str, connection_id: str) -> None:
+        users = self.rooms.get(room)
+        if users is None:
+            return
+        connections = users.get(user_id)
+        if connections is not None:
+            connections.discard(connection_id)
+            if not connections:
+                del users[user_id]
+        if not users:
+            del self.rooms[room]
+
+    async def online(self, room: str) -> set[str]:
+        return set(self.rooms.get(room, ()))
+
+    async def heartbeat(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.rooms.clear()
+
+
+class RedisPresence:
+    def __init__(self, url: str, worker_id: str, ttl: float = 30.0) -> None:
+        self.redis = Redis.from_url(url, socket_connect_timeout=2)
+        self.worker_id = worker_id
+        self.ttl = ttl
+        self.mine: dict[str, set[str]] = {}  # room -> fields this worker holds
+
+    @staticmethod
+    def _key(room: str) -> str:
+        return f"cc:presence:{room}"
+
+    async def add(self, room: str, user_id: str, connection_id: str) -> None:
+        field = f"{user_id}|{self.worker_id}|{connection_id}"
+        self.mine.setdefault(room, set()).add(field)
+        await self.redis.hset(self._key(room), field, str(time.time() + self.ttl))
+        await self.redis.expire(self._key(room), int(self.ttl * 4))
+
+    async def remove(self, room: str, user_id: str, connection_id: str) -> None:
+        field = f"{user_id}|{self.worker_id}|{connection_id}"
+        fields = self.mine.get(room)
+        if fields is not None:
+            fields.discard(field)
+            if not fields:
+                del self.mine[room]
+        await self.redis.hdel(self._key(room), field)
+
+    async def online(self, room: str) -> set[str]:
+        entries = await self.redis.hgetall(self._key(room))
+        now = time.time()
+        users = set()
+        stale = []
+        for field, expires in entries.items():
+            if float(expires) > now:
+                users.add(field.decode().split("|", 1)[0])
+            else:
+                stale.append(field)
+        if stale:
+            await self.redis.hdel(self._key(room), *stale)
+        return users
+
+    async def heartbeat(self) -> None:
+        expires = str(time.time() + self.ttl)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room, fields in self.mine.items():
+                if fields:
+                    pipe.hset(self._key(room), mapping=dict.fromkeys(fields, expires))
+                    pipe.expire(self._key(room), int(self.ttl * 4))
+            await pipe.execute()
+
+    async def close(self) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for room, fields in self.mine.items():
+                    if fields:
+                        pipe.hdel(self._key(room), *fields)
+                await pipe.execute()
+        finally:
+            self.mine.clear()
+            await self.redis.aclose()

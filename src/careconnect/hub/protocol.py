@@ -1,0 +1,213 @@
+"""The hub's wire protocol (PROTOCOL.md): every frame as a msgspec Struct tagged by ``type``.
+
+Inbound frames decode through one tagged union; outbound frames are encoded once per codec
+(JSON text, or MessagePack for the ``careconnect.v1.msgpack`` subprotocol) and the same
+bytes go to every member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Union
+
+import msgspec
+
+MSGPACK_SUBPROTOCOL = "careconnect.v1.msgpack"
+
+
+class Frame(msgspec.Struct, tag_field="type", omit_defaults=True):
+    """Base of every frame; unknown fields are ignored when decoding."""
+
+
+# -- client to server ------------------------------------------------------------------------
+class Hello(Frame, tag="hello"):
+    token: str = ""
+    client: str = ""
+
+
+class Join(Frame, tag="join"):
+    room: str = ""
+    since: int = 0
+
+
+class Leave(Frame, tag="leave"):
+    room: str = ""
+
+
+class Send(Frame, tag="send"):
+    room: str = ""
+    id: str = ""
+    body: str = ""
+
+
+class TypingIn(Frame, tag="typing"):
+    room: str = ""
+
+
+class ReadIn(Frame, tag="read"):
+    room: str = ""
+    seq: int = 0
+
+
+class Refresh(Frame, tag="refresh"):
+    token: str = ""
+
+
+class Ping(Frame, tag="ping"):
+    pass
+
+
+class Pong(Frame, tag="pong"):
+    pass
+
+
+Inbound = Union[Hello, Join, Leave, Send, TypingIn, ReadIn, Refresh, Ping, Pong]
+INBOUND_TYPES = frozenset({"hello", "join", "leave", "send", "typing", "read", "refresh", "ping", "pong"})
+
+
+# -- server to client ------------------------------------------------------------------------
+class UserRef(msgspec.Struct):
+    id: str
+    role: str
+    name: str
+
+
+class Member(msgspec.Struct):
+    id: str
+    role: str
+    name: str
+    online: bool = False
+
+
+class Welcome(Frame, tag="welcome"):
+    user: UserRef
+    session: str
+    heartbeat_s: int
+    server_time: str
+
+
+class Joined(Frame, tag="joined"):
+    room: str
+    last_seq: int
+    state: str | None
+    members: list[Member]
+
+
+class Left(Frame, tag="left"):
+    room: str
+
+
+class Message(Frame, tag="message"):
+    room: str
+    seq: int
+    id: str
+    sender: UserRef
+    body: str
+    ts: str
+
+
+class Ack(Frame, tag="ack"):
+    id: str
+    room: str
+    seq: int
+    ts: str
+
+
+class TypingOut(Frame, tag="typing"):
+    room: str
+    user: str
+
+
+class ReadOut(Frame, tag="read"):
+    room: str
+    user: str
+    seq: int
+
+
+class Presence(Frame, tag="presence"):
+    room: str
+    user: UserRef
+    online: bool
+
+
+class RoomState(Frame, tag="room_state"):
+    room: str
+    state: str
+
+
+class AppointmentEvent(Frame, tag="appointment"):
+    appointment: Any
+
+
+class Error(Frame, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    room: str | None = None
+
+
+_decoder_json = msgspec.json.Decoder(Inbound)
+_decoder_msgpack = msgspec.msgpack.Decoder(Inbound)
+_any_json = msgspec.json.Decoder()
+_any_msgpack = msgspec.msgpack.Decoder()
+_encoder_json = msgspec.json.Encoder()
+_encoder_msgpack = msgspec.msgpack.Encoder()
+
+
+class NotAFrame(Exception):
+    """The bytes are not JSON / MessagePack at all: a protocol violation (close 4400)."""
+
+
+class BadFrame(Exception):
+    """Well-formed data that is not a valid frame: answered with an ``error`` frame."""
+
+    def __init__(self, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
+
+
+def decode(data: bytes | str, binary: bool) -> Frame:
+    """Decode one inbound frame; raises ``NotAFrame`` or ``BadFrame``."""
+    try:
+        return _decoder_msgpack.decode(data) if binary else _decoder_json.decode(data)  # type: ignore[no-any-return]
+    except msgspec.DecodeError:
+        pass
+    except msgspec.ValidationError as exc:
+        raise _explain(data, binary, str(exc)) from None
+    # Not valid for the union: tell garbage from a well-formed object of the wrong shape.
+    raise _explain(data, binary, None)
+
+
+def _explain(data: bytes | str, binary: bool, validation: str | None) -> BadFrame | NotAFrame:
+    try:
+        raw = _any_msgpack.decode(data) if binary else _any_json.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return NotAFrame("not JSON" if not binary else "not MessagePack")
+    if not isinstance(raw, dict):
+        return BadFrame("a frame is a JSON object with a type")
+    ref = raw.get("id") if isinstance(raw.get("id"), str) else None
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        return BadFrame("the frame has no type", ref)
+    if kind not in INBOUND_TYPES:
+        return BadFrame(f"unknown frame type {kind[:40]!r}", ref)
+    return BadFrame(f"invalid {kind} frame: {validation or 'wrong field types'}", ref)
+
+
+def encode_json(frame: Frame) -> bytes:
+    return _encoder_json.encode(frame)
+
+
+def encode_msgpack(frame: Frame) -> bytes:
+    return _encoder_msgpack.encode(frame)
+
+
+def json_to_msgpack(payload: bytes) -> bytes:
+    return _encoder_msgpack.encode(_any_json.decode(payload))
+
+
+def timestamp(value: dt.datetime | None = None) -> str:
+    """RFC 3339 UTC with milliseconds: ``2026-11-25T10:00:00.123Z``."""
+    value = value or dt.datetime.now(dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

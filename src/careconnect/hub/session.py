@@ -1,0 +1,367 @@
+"""One socket's conversation with the hub: hello, then join / send / typing / read / refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from careconnect.hub.connection import Connection, Outgoing
+from careconnect.hub.policy import AuthFailed, RoomDenied
+from careconnect.hub.protocol import (
+    MSGPACK_SUBPROTOCOL,
+    Ack,
+    BadFrame,
+    Error,
+    Frame,
+    Hello,
+    Join,
+    Joined,
+    Leave,
+    Member,
+    NotAFrame,
+    Ping,
+    Pong,
+    ReadIn,
+    ReadOut,
+    Refresh,
+    Send,
+    TypingIn,
+    TypingOut,
+    UserRef,
+    Welcome,
+    decode,
+    encode_json,
+    timestamp,
+)
+from careconnect.hub.store import NewMessage
+
+if TYPE_CHECKING:
+    from careconnect.hub.hub import Hub
+
+log = logging.getLogger("careconnect.hub.session")
+
+
+def _out(frame: Frame) -> Outgoing:
+    return Outgoing(encode_json(frame))
+
+
+class Session:
+    def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
+        self.hub = hub
+        self.settings = hub.settings
+        self.receive = receive
+        self.scope = scope
+        binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
+        self.binary = binary
+        self.connection = Connection(
+            send,
+            binary=binary,
+            queue_size=self.settings.queue_size,
+            send_limit=self.settings.send_limit,
+            send_window_s=self.settings.send_window_s,
+            on_overflow=hub.on_overflow,
+        )
+
+    def error(self, code: str, message: str, ref: str | None = None, room: str | None = None) -> None:
+        self.connection.enqueue(_out(Error(code=code, message=message, ref=ref, room=room)))
+
+    async def run(self) -> None:
+        first = await self.receive()
+        if first["type"] != "websocket.connect":
+            return
+        accept: dict[str, Any] = {"type": "websocket.accept"}
+        if self.binary:
+            accept["subprotocol"] = MSGPACK_SUBPROTOCOL
+        await self.connection._send(accept)
+        connection = self.connection
+        connection.start()
+        self.hub.register(connection)
+        try:
+            if await self._hello():
+                await self._loop()
+        except asyncio.CancelledError:
+            connection.close(1012, "server restarting")
+            raise
+        finally:
+            await self.hub.unregister(connection)
+            if not connection.closed:
+                connection.close(1000)
+            await connection.wait_closed(2.0)
+
+    async def _next(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, or None when the socket is gone or was closed for a violation."""
+        while True:
+            if timeout is None:
+                message = await self.receive()
+            else:
+                message = await asyncio.wait_for(self.receive(), timeout)
+            if message["type"] == "websocket.disconnect":
+                log.debug("socket %s disconnected (%s)", self.connection.id[:8], message.get("code"))
+                self.connection.closed = True
+                return None
+            self.connection.last_received = time.monotonic()
+            data = message.get("bytes")
+            if data is None:
+                data = message.get("text") or ""
+                too_big = (
+                    len(data) > self.settings.max_frame_bytes // 4
+                    and len(data.encode()) > self.settings.max_frame_bytes
+                )
+            else:
+                too_big = len(data) > self.settings.max_frame_bytes
+            if too_big:
+                self.connection.close(1009, "frame too large")
+                return None
+            try:
+                return decode(data, isinstance(data, bytes) and self.binary)
+            except NotAFrame as exc:
+                self.connection.close(4400, f"protocol violation: {exc}")
+                return None
+            except BadFrame as exc:
+                if self.connection.principal is None:
+                    self.connection.close(4400, "the first frame must be hello")
+                    return None
+                self.error("bad_request", str(exc), exc.ref)
+
+    async def _hello(self) -> bool:
+        connection = self.connection
+        try:
+            frame = await self._next(self.settings.hello_timeout_s)
+        except TimeoutError:
+            connection.close(4408, "no hello in time")
+            return False
+        if frame is None:
+            return False
+        if not isinstance(frame, Hello):
+            connection.close(4400, "the first frame must be hello")
+            return False
+        try:
+            principal = await self.hub.authenticator.authenticate(frame.token)
+        except AuthFailed as exc:
+            connection.close(exc.close_code, str(exc))
+            return False
+        connection.principal = principal
+        await self.hub.attach_user(connection)
+        connection.enqueue(
+            _out(
+                Welcome(
+                    user=principal.ref(),
+                    session=principal.session_id,
+                    heartbeat_s=self.settings.heartbeat_s,
+                    server_time=timestamp(),
+                )
+            )
+        )
+        return True
+
+    async def _loop(self) -> None:
+        while not self.connection.closed:
+            frame = await self._next()
+            if frame is None:
+                return
+            if isinstance(frame, Send):
+                await self._send(frame)
+            elif isinstance(frame, Ping):
+                self.connection.enqueue(_out(Pong()))
+            elif isinstance(frame, Join):
+                await self._join(frame)
+            elif isinstance(frame, Leave):
+                await self.hub.leave(self.connection, frame.room)
+            elif isinstance(frame, TypingIn):
+                await self._typing(frame)
+            elif isinstance(frame, ReadIn):
+                await self._read(frame)
+            elif isinstance(frame, Refresh):
+                await self._refresh(frame)
+            elif isinstance(frame, Hello):
+                self.error("bad_request", "already signed in: hello is only the first frame")
+
+    # -- frames -----------------------------------------------------------------------------
+    async def _join(self, frame: Join) -> None:
+        connection = self.connection
+        principal = connection.principal
+        assert principal is not None
+        room_name = frame.room
+        if not room_name or len(room_name) > 200:
+            self.error("bad_request", "join needs a room", room=room_name[:200] or None)
+            return
+        if frame.since < 0:
+            self.error("bad_request", "since must be 0 or more", room=room_name)
+            return
+        if room_name.startswith("user:"):
+            if room_name != f"user:{principal.id}":
+                self.error("forbidden", "that is someone else's private room", room=room_name)
+                return
+            connection.enqueue(
+                _out(
+                    Joined(
+                        room=room_name, last_seq=0, state=None, members=[Member(**_ref(principal.ref()), online=True)]
+                    )
+                )
+            )
+            return
+        if room_name not in connection.rooms and len(connection.rooms) >= self.settings.max_rooms:
+            self.error("rate_limited", f"at most {self.settings.max_rooms} rooms per connection", room=room_name)
+            return
+        try:
+            info = await self.hub.policy.join(principal, room_name)
+        except RoomDenied as exc:
+            self.error(exc.code, str(exc), room=room_name)
+            return
+        except Exception as exc:  # noqa: BLE001 - database down
+            log.warning("join %s failed: %s", room_name, type(exc).__name__)
+            self.error("internal", "the room is unavailable right now; retry shortly", room=room_name)
+            return
+        hub = self.hub
+        room = await hub.open_room(room_name)
+        for ref in info.members:
+            room.refs[ref.id] = ref
+        rejoin = room.remove(connection)
+        buffered: list[tuple[int, Outgoing]] = []
+        room.joining[connection] = buffered
+        connection.rooms.add(room_name)
+        try:
+            if frame.since > 0:
+                replay = await hub.store.read_after(room_name, frame.since, hub.settings.replay_page)
+                while len(replay) and len(replay) % hub.settings.replay_page == 0:
+                    more = await hub.store.read_after(room_name, replay[-1].seq, hub.settings.replay_page)
+                    if not more:
+                        break
+                    replay.extend(more)
+            else:
+                replay = await hub.store.read_last(room_name, hub.settings.replay_default)
+            last_seq = replay[-1].seq if replay else max(frame.since, await hub.store.last_seq(room_name))
+            if not rejoin:
+                await hub.presence_join(room, connection)
+            online = await hub.presence.online(room_name)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("replay for %s failed: %s", room_name, type(exc).__name__)
+            room.joining.pop(connection, None)
+            connection.rooms.discard(room_name)
+            await hub.close_room_if_empty(room)
+            self.error("internal", "history is unavailable right now; retry the join shortly", room=room_name)
+            return
+        if room.joining.get(connection) is not buffered:
+            return  # evicted or disconnected meanwhile
+        members = [Member(id=m.id, role=m.role, name=m.name, online=m.id in online) for m in info.members]
+        connection.enqueue(
+            _out(Joined(room=room_name, last_seq=max(last_seq, room.last_seq), state=info.state, members=members))
+        )
+        from careconnect.hub.hub import message_frame
+
+        sent = frame.since
+        for stored in replay:
+            connection.enqueue(_out(message_frame(stored)))
+            sent = stored.seq
+        for seq, live in buffered:
+            if seq > sent:
+                connection.enqueue(live)
+                sent = seq
+        del room.joining[connection]
+        room.admit(connection, sent)
+
+    async def _send(self, frame: Send) -> None:
+        connection = self.connection
+        principal = connection.principal
+        assert principal is not None
+        ref = frame.id or None
+        if not frame.id or len(frame.id) > 64:
+            self.error("bad_request", "send needs an id of 1 to 64 characters", ref=(frame.id or "")[:64] or None)
+            return
+        if frame.room not in connection.rooms:
+            self.error("forbidden", "join the room before sending to it", ref=ref, room=frame.room[:200])
+            return
+        body = frame.body.strip()
+        if not body:
+            self.error("bad_request", "the body is empty", ref=ref, room=frame.room)
+            return
+        if len(body) > self.settings.max_body_chars:
+            self.error(
+                "too_large", f"bodies are at most {self.settings.max_body_chars} characters", ref=ref, room=frame.room
+            )
+            return
+        if not connection.allow_send():
+            if connection.limited_in_a_row >= self.settings.limited_close_after:
+                connection.close(4429, "rate limited too often")
+                return
+            self.error("rate_limited", "too many messages: slow down", ref=ref, room=frame.room)
+            return
+        try:
+            await self.hub.policy.check_write(principal, frame.room)
+        except RoomDenied as exc:
+            self.error(exc.code, str(exc), ref=ref, room=frame.room)
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.warning("write check failed: %s", type(exc).__name__)
+            self.error("internal", "could not check the room; resend shortly", ref=ref, room=frame.room)
+            return
+        # Queue the append now (keeps this socket's order), await the commit in a task.
+        pending = asyncio.ensure_future(
+            self.hub.writer.append(
+                NewMessage(
+                    room=frame.room,
+                    client_id=frame.id,
+                    sender_id=principal.id,
+                    sender_role=principal.role,
+                    sender_name=principal.name,
+                    body=body,
+                )
+            )
+        )
+        self.hub.spawn(self._after_commit(pending, frame))
+
+    async def _after_commit(self, pending: asyncio.Future[Any], frame: Send) -> None:
+        try:
+            appended = await pending
+        except Exception as exc:  # noqa: BLE001 - nothing was stored: the client resends
+            log.warning("message not stored: %s", type(exc).__name__)
+            self.error("internal", "the message was not stored; resend it", ref=frame.id, room=frame.room)
+            return
+        stored = appended.message
+        self.connection.enqueue(
+            _out(Ack(id=stored.client_id, room=stored.room, seq=stored.seq, ts=timestamp(stored.created_at)))
+        )
+        if appended.created:
+            self.hub.stats.messages_stored += 1
+            await self.hub.publish_message(stored)
+        else:
+            self.hub.stats.messages_duplicate += 1
+
+    async def _typing(self, frame: TypingIn) -> None:
+        principal = self.connection.principal
+        assert principal is not None
+        if frame.room not in self.connection.rooms:
+            self.error("forbidden", "join the room first", room=frame.room[:200])
+            return
+        await self.hub.publish_event(frame.room, TypingOut(room=frame.room, user=principal.id), skip=self.connection)
+
+    async def _read(self, frame: ReadIn) -> None:
+        principal = self.connection.principal
+        assert principal is not None
+        if frame.room not in self.connection.rooms:
+            self.error("forbidden", "join the room first", room=frame.room[:200])
+            return
+        if frame.seq < 1:
+            self.error("bad_request", "read needs the seq you read up to", room=frame.room)
+            return
+        await self.hub.publish_event(frame.room, ReadOut(room=frame.room, user=principal.id, seq=frame.seq))
+
+    async def _refresh(self, frame: Refresh) -> None:
+        connection = self.connection
+        current = connection.principal
+        assert current is not None
+        try:
+            principal = await self.hub.authenticator.authenticate(frame.token)
+        except AuthFailed as exc:
+            self.error("unauthorized", f"refresh refused: {exc}")
+            return
+        if principal.id != current.id:
+            self.error("unauthorized", "refresh must be for the same user")
+            return
+        connection.principal = principal
+
+
+def _ref(user: UserRef) -> dict[str, str]:
+    return {"id": user.id, "role": user.role, "name": user.name}

@@ -1,0 +1,178 @@
+"""The message store interface, an in-memory implementation, and the group-commit writer.
+
+Guarantees a ``MessageStore`` must give:
+- ``append_batch`` stores every new message and assigns its ``seq`` in the same transaction:
+  per room, seqs start at 1 and have no gaps; when it returns, the batch is durable.
+- A message whose (sender, room, client id) is already stored is not stored again: the
+  original is returned with ``created=False`` (idempotent resend).
+- ``read_after`` returns a room's messages in seq order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Protocol
+
+import msgspec
+
+log = logging.getLogger("careconnect.hub.store")
+
+
+class NewMessage(msgspec.Struct, frozen=True):
+    room: str
+    client_id: str
+    sender_id: str
+    sender_role: str
+    sender_name: str
+    body: str
+
+
+class StoredMessage(msgspec.Struct, frozen=True):
+    room: str
+    seq: int
+    client_id: str
+    sender_id: str
+    sender_role: str
+    sender_name: str
+    body: str
+    created_at: dt.datetime
+
+
+class Appended(msgspec.Struct, frozen=True):
+    message: StoredMessage
+    created: bool
+
+
+class MessageStore(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+        """Store a batch in one transaction; results in the batch's order."""
+        ...
+
+    async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        """Messages with seq > after_seq, ascending, at most ``limit``."""
+        ...
+
+    async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages, ascending."""
+        ...
+
+    async def last_seq(self, room: str) -> int: ...
+
+
+class MemoryStore:
+    """Keeps messages in this process: for tests and for the hub used without a database."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, list[StoredMessage]] = {}
+        self.by_client: dict[tuple[str, str, str], StoredMessage] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+        results = []
+        now = dt.datetime.now(dt.UTC)
+        for new in batch:
+            key = (new.sender_id, new.room, new.client_id)
+            existing = self.by_client.get(key)
+            if existing is not None:
+                results.append(Appended(existing, False))
+                continue
+            messages = self.rooms.setdefault(new.room, [])
+            stored = StoredMessage(
+                room=new.room,
+                seq=len(messages) + 1,
+                client_id=new.client_id,
+                sender_id=new.sender_id,
+                sender_role=new.sender_role,
+                sender_name=new.sender_name,
+                body=new.body,
+                created_at=now,
+            )
+            messages.append(stored)
+            self.by_client[key] = stored
+            results.append(Appended(stored, True))
+        return results
+
+    async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        return self.rooms.get(room, [])[after_seq : after_seq + limit]
+
+    async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
+        return self.rooms.get(room, [])[-limit:] if limit else []
+
+    async def last_seq(self, room: str) -> int:
+        return len(self.rooms.get(room, []))
+
+
+class GroupCommitWriter:
+    """Batches concurrent appends into one transaction: durability without a commit per message.
+
+    Callers await ``append``; one task drains everything queued while the previous batch was
+    committing and stores it with a single ``append_batch``.
+    """
+
+    def __init__(self, store: MessageStore, max_batch: int = 256) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[Appended]]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.messages = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="hub-group-commit")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while not self._queue.empty():
+            _, future = self._queue.get_nowait()
+            if not future.done():
+                future.set_exception(ConnectionError("hub stopping"))
+
+    async def append(self, message: NewMessage) -> Appended:
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((message, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            pending = [first]
+            while len(pending) < self.max_batch and not self._queue.empty():
+                pending.append(self._queue.get_nowait())
+            live = [(m, f) for m, f in pending if not f.done()]
+            if not live:
+                continue
+            try:
+                results = await self.store.append_batch([m for m, _ in live])
+            except asyncio.CancelledError:
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(ConnectionError("hub stopping"))
+                raise
+            except Exception as exc:  # noqa: BLE001 - every waiter learns the batch failed
+                log.warning("message batch of %d failed: %s", len(live), type(exc).__name__)
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.messages += len(live)
+            for (_, future), result in zip(live, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
