@@ -123,3 +123,18 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(settings) as http:
         await wipe(http.app)  # type: ignore[attr-defined]
         yield http
+
+
+@pytest.fixture(scope="module")
+def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `careconnect serve` on an ephemeral port and a fresh SQLite file, serving web/out."""
+    from tests.live import LiveServer
+
+    folder = tmp_path_factory.mktemp("live")
+    url = f"sqlite:///{folder / 'careconnect.db'}"
+    migrate(url)
+    server = LiveServer(url, log_path=folder / "server.log").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -20,20 +20,25 @@ from litestar.stores.memory import MemoryStore
 
 from careconnect import __version__
 from careconnect.controllers.admin import AdminController
+from careconnect.controllers.appointments import AppointmentsController
 from careconnect.controllers.auth import AuthController
+from careconnect.controllers.consultations import ConsultationController
+from careconnect.controllers.doctors import DoctorsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
+from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, engine_from_url, is_postgres
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
-from careconnect.events import NullEvents
 from careconnect.guards import BearerAuthMiddleware
+from careconnect.hub import HubPlugin
+from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import AccessLogMiddleware, response_headers_hook
 from careconnect.services.sessions import SESSION_CHECK
 from careconnect.services.throttle import LoginThrottle
 from careconnect.settings import Settings
 from careconnect.webapp import WebAppController
 
-PUBLIC_PATHS = ["/healthz", "/readyz", "/metrics", "/schema"]
+PUBLIC_PATHS = ["/healthz", "/readyz", "/metrics", "/schema", "/ws"]
 
 
 class CareConnectPrometheusController(PrometheusController):
@@ -95,6 +100,10 @@ def create_app(settings: Settings) -> Litestar:
         AuthController,
         UsersController,
         AdminController,
+        DoctorsController,
+        AppointmentsController,
+        ConsultationController,
+        PatientsController,
         OperationsController,
         CareConnectPrometheusController,
     ]
@@ -102,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
         controllers.append(TestOnlyController)
     controllers.append(WebAppController)
 
+    hub = build_hub(settings)
     app = Litestar(
         route_handlers=controllers,
         dependencies={
@@ -109,7 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
         },
-        plugins=[ProblemDetailsPlugin(problem_details_config())],
+        plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             DefineMiddleware(AccessLogMiddleware),
@@ -143,5 +153,8 @@ def create_app(settings: Settings) -> Litestar:
     app.state.settings = settings
     app.state.redis = redis_client
     app.state.engine = engine
-    app.state.events = NullEvents()
+    app.state.hub = hub
+    app.state.events = HubEvents(hub)
+    app.state.disconnect_user = hub.disconnect_user
+    app.state.evict_from_room = hub.evict
     return app

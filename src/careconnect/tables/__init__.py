@@ -11,11 +11,36 @@ from careconnect.tables.accounts import (
 )
 from careconnect.tables.audit import AuditEntry
 from careconnect.tables.chat import ChatMessage, ChatRoom
+from careconnect.tables.consultation import ConsultationNote, ConsultationSummary, RoomBot  # noqa: I001
+from careconnect.tables.scheduling import Appointment, Availability, BookingKey, Intake
 
-ALL_TABLES = (User, DoctorProfile, AuthSession, RefreshToken, Integration, AuditEntry, ChatRoom, ChatMessage)
+ALL_TABLES = (
+    User,
+    DoctorProfile,
+    AuthSession,
+    RefreshToken,
+    Integration,
+    AuditEntry,
+    ChatRoom,
+    ChatMessage,
+    Availability,
+    Appointment,
+    BookingKey,
+    Intake,
+    ConsultationNote,
+    ConsultationSummary,
+    RoomBot,
+)
 
 __all__ = (
     "ALL_TABLES",
+    "Appointment",
+    "Availability",
+    "BookingKey",
+    "ConsultationNote",
+    "ConsultationSummary",
+    "Intake",
+    "RoomBot",
     "AuditEntry",
     "AuthSession",
     "ChatMessage",

@@ -1,0 +1,277 @@
+"""The hub's ``MessageStore`` on the chat tables, in raw SQL for speed.
+
+PostgreSQL (asyncpg pool) or SQLite (one dedicated aiosqlite connection, WAL). A batch is one
+transaction: the room rows are locked in name order, ``chat_room.last_seq`` is bumped by the
+number of new messages and the messages are inserted with the seqs that came back, so seqs
+are gapless and assigned by the database. A resend is found by (sender, room, client id) and
+answered with the stored original; the unique indexes make a double insert impossible even
+when two workers race (the batch is then retried and finds the winner's row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from careconnect.hub.store import Appended, NewMessage, StoredMessage
+
+COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _parse_ts(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _stored(row: Any) -> StoredMessage:
+    return StoredMessage(
+        room=row[0],
+        seq=int(row[1]),
+        client_id=row[2],
+        sender_id=row[3],
+        sender_role=row[4],
+        sender_name=row[5],
+        body=row[6],
+        created_at=_parse_ts(row[7]),
+    )
+
+
+def sql_message_store(database_url: str) -> PostgresMessageStore | SqliteMessageStore:
+    if database_url.startswith(("postgres://", "postgresql://")):
+        return PostgresMessageStore(database_url)
+    return SqliteMessageStore(database_url.removeprefix("sqlite:///"))
+
+
+class PostgresMessageStore:
+    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+        self.dsn = dsn
+        self.pool_size = pool_size
+        self.pool: Any = None
+
+    async def start(self) -> None:
+        import asyncpg
+
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+        import asyncpg
+
+        for attempt in range(5):
+            try:
+                return await self._append(batch)
+            except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _append(self, batch: list[NewMessage]) -> list[Appended]:
+        now = _now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            keys = list(OrderedDict.fromkeys((m.sender_id, m.room, m.client_id) for m in batch))
+            existing = {
+                (r[3], r[0], r[2]): _stored(r)
+                for r in await conn.fetch(
+                    f"SELECT {COLUMNS} FROM chat_message m "
+                    "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, r, c) "
+                    "ON m.sender_id = k.s AND m.room = k.r AND m.client_id = k.c",
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [k[2] for k in keys],
+                )
+            }
+            fresh: list[NewMessage] = []
+            seen: set[tuple[str, str, str]] = set()
+            for m in batch:
+                key = (m.sender_id, m.room, m.client_id)
+                if key not in existing and key not in seen:
+                    seen.add(key)
+                    fresh.append(m)
+            counts: dict[str, int] = {}
+            for m in fresh:
+                counts[m.room] = counts.get(m.room, 0) + 1
+            rooms = sorted(counts)
+            next_seq: dict[str, int] = {}
+            if rooms:
+                await conn.execute(
+                    "INSERT INTO chat_room (name, last_seq, created_at) SELECT unnest($1::text[]), 0, $2 "
+                    "ON CONFLICT (name) DO NOTHING",
+                    rooms,
+                    now,
+                )
+                await conn.execute("SELECT 1 FROM chat_room WHERE name = ANY($1) ORDER BY name FOR UPDATE", rooms)
+                for name, last in await conn.fetch(
+                    "UPDATE chat_room SET last_seq = chat_room.last_seq + c.n "
+                    "FROM unnest($1::text[], $2::int[]) AS c(name, n) WHERE chat_room.name = c.name "
+                    "RETURNING chat_room.name, chat_room.last_seq",
+                    rooms,
+                    [counts[r] for r in rooms],
+                ):
+                    next_seq[name] = int(last) - counts[name] + 1
+            created: dict[tuple[str, str, str], StoredMessage] = {}
+            rows = []
+            for m in fresh:
+                seq = next_seq[m.room]
+                next_seq[m.room] = seq + 1
+                stored = StoredMessage(
+                    room=m.room,
+                    seq=seq,
+                    client_id=m.client_id,
+                    sender_id=m.sender_id,
+                    sender_role=m.sender_role,
+                    sender_name=m.sender_name,
+                    body=m.body,
+                    created_at=now,
+                )
+                created[(m.sender_id, m.room, m.client_id)] = stored
+                rows.append(stored)
+            if rows:
+                await conn.execute(
+                    f"INSERT INTO chat_message ({COLUMNS}) SELECT * FROM unnest("
+                    "$1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])",
+                    [r.room for r in rows],
+                    [r.seq for r in rows],
+                    [r.client_id for r in rows],
+                    [r.sender_id for r in rows],
+                    [r.sender_role for r in rows],
+                    [r.sender_name for r in rows],
+                    [r.body for r in rows],
+                    [now] * len(rows),
+                )
+        results = []
+        announced: set[tuple[str, str, str]] = set()
+        for m in batch:
+            key = (m.sender_id, m.room, m.client_id)
+            if key in created and key not in announced:
+                announced.add(key)
+                results.append(Appended(created[key], True))
+            else:
+                results.append(Appended(created.get(key) or existing[key], False))
+        return results
+
+    async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM chat_message WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            room,
+            after_seq,
+            limit,
+        )
+        return [_stored(r) for r in rows]
+
+    async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM chat_message WHERE room = $1 ORDER BY seq DESC LIMIT $2", room, limit
+        )
+        return [_stored(r) for r in reversed(rows)]
+
+    async def last_seq(self, room: str) -> int:
+        value = await self.pool.fetchval("SELECT last_seq FROM chat_room WHERE name = $1", room)
+        return int(value or 0)
+
+
+class SqliteMessageStore:
+    """One connection owned by the store; SQLite serialises writers, so a batch is simple."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.db: Any = None
+        self.lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        import aiosqlite
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA busy_timeout=30000")
+        await self.db.execute("PRAGMA synchronous=FULL")
+
+    async def close(self) -> None:
+        if self.db is not None:
+            await self.db.close()
+
+    async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+        now = _now()
+        stamp = str(now)  # the format Piccolo uses for timestamptz on SQLite
+        db = self.db
+        async with self.lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                results = []
+                seen: dict[tuple[str, str, str], StoredMessage] = {}
+                for m in batch:
+                    key = (m.sender_id, m.room, m.client_id)
+                    if key in seen:
+                        results.append(Appended(seen[key], False))
+                        continue
+                    cursor = await db.execute(
+                        f"SELECT {COLUMNS} FROM chat_message WHERE sender_id = ? AND room = ? AND client_id = ?", key
+                    )
+                    row = await cursor.fetchone()
+                    if row is not None:
+                        seen[key] = _stored(row)
+                        results.append(Appended(seen[key], False))
+                        continue
+                    await db.execute(
+                        "INSERT INTO chat_room (name, last_seq, created_at) VALUES (?, 0, ?) ON CONFLICT(name) DO NOTHING",
+                        (m.room, stamp),
+                    )
+                    cursor = await db.execute(
+                        "UPDATE chat_room SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", (m.room,)
+                    )
+                    seq = int((await cursor.fetchone())[0])
+                    await db.execute(
+                        f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp),
+                    )
+                    stored = StoredMessage(
+                        room=m.room,
+                        seq=seq,
+                        client_id=m.client_id,
+                        sender_id=m.sender_id,
+                        sender_role=m.sender_role,
+                        sender_name=m.sender_name,
+                        body=m.body,
+                        created_at=now,
+                    )
+                    seen[key] = stored
+                    results.append(Appended(stored, True))
+                await db.execute("COMMIT")
+                return results
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        async with self.lock:
+            cursor = await self.db.execute(
+                f"SELECT {COLUMNS} FROM chat_message WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (room, after_seq, limit),
+            )
+            return [_stored(r) for r in await cursor.fetchall()]
+
+    async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
+        async with self.lock:
+            cursor = await self.db.execute(
+                f"SELECT {COLUMNS} FROM chat_message WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, limit)
+            )
+            return [_stored(r) for r in reversed(await cursor.fetchall())]
+
+    async def last_seq(self, room: str) -> int:
+        async with self.lock:
+            cursor = await self.db.execute("SELECT last_seq FROM chat_room WHERE name = ?", (room,))
+            row = await cursor.fetchone()
+            return int(row[0]) if row else 0

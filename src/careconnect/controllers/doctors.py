@@ -1,0 +1,174 @@
+"""The doctor directory, free slots, and a doctor's own availability."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, put
+from litestar.params import JSONBody, Parameter, QueryParameter
+
+from careconnect.errors import ApiError
+from careconnect.guards import current_principal, requires_auth, requires_doctor
+from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
+from careconnect.services import slots
+from careconnect.services.appointments import free_slots, next_available, rules_of
+from careconnect.services.users import _languages, parse_uuid
+from careconnect.tables import DoctorProfile
+from careconnect.tables.scheduling import Availability
+
+UTC = dt.UTC
+MAX_RANGE = dt.timedelta(days=31)
+
+
+class DoctorCard(msgspec.Struct, kw_only=True):
+    id: str
+    full_name: str
+    specialty: str
+    bio: str
+    languages: list[str]
+    timezone: str
+    next_available_at: dt.datetime | None
+
+
+class DoctorPage(msgspec.Struct, kw_only=True):
+    items: list[DoctorCard]
+    next_cursor: str | None
+
+
+class Slot(msgspec.Struct):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+class SlotList(msgspec.Struct, kw_only=True):
+    timezone: str
+    slot_minutes: int
+    slots: list[Slot]
+
+
+def _aware(value: dt.datetime, field: str) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ApiError(
+            422, "validation_error", "Times need a zone.", errors=[{"field": field, "message": "add Z or +hh:mm"}]
+        )
+    return value.astimezone(UTC)
+
+
+async def _card(row: dict[str, Any]) -> DoctorCard:
+    rules = await rules_of(str(row["user"]))
+    return DoctorCard(
+        id=str(row["user"]),
+        full_name=row["full_name"],
+        specialty=row["specialty"],
+        bio=row["bio"],
+        languages=_languages(row["languages"]),
+        timezone=rules.timezone,
+        next_available_at=await next_available(str(row["user"])),
+    )
+
+
+def _directory() -> Any:
+    return DoctorProfile.select(
+        DoctorProfile.user,
+        DoctorProfile.specialty,
+        DoctorProfile.bio,
+        DoctorProfile.languages,
+        DoctorProfile.user.full_name.as_alias("full_name"),
+    ).where(DoctorProfile.user.disabled_at.is_null())
+
+
+class DoctorsController(Controller):
+    path = "/api/v1/doctors"
+    tags = ["doctors"]
+    guards = [requires_auth]
+
+    @get("/", summary="Find doctors by name or specialty")
+    async def list_doctors(
+        self,
+        q: Annotated[str | None, Parameter(max_length=100)] = None,
+        specialty: Annotated[str | None, Parameter(max_length=100)] = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> DoctorPage:
+        size = clamp_limit(limit)
+        query = _directory()
+        if q:
+            query = query.where(DoctorProfile.user.full_name.ilike(f"%{q.strip()}%"))
+        if specialty:
+            query = query.where(DoctorProfile.specialty.ilike(specialty.strip()))
+        if cursor:
+            name, last_id = decode_cursor(cursor, 2)
+            query = query.where(
+                (DoctorProfile.user.full_name > name)
+                | ((DoctorProfile.user.full_name == name) & (DoctorProfile.user.id > last_id))
+            )
+        rows = await query.order_by(DoctorProfile.user.full_name).order_by(DoctorProfile.user.id).limit(size + 1)
+        items = [await _card(r) for r in rows[:size]]
+        next_cursor = (
+            encode_cursor(rows[size - 1]["full_name"], str(rows[size - 1]["user"])) if len(rows) > size else None
+        )
+        return DoctorPage(items=items, next_cursor=next_cursor)
+
+    @get("/me/availability", guards=[requires_doctor], summary="My weekly hours, slot length and exceptions")
+    async def my_availability(self, request: Request[Any, Any, Any]) -> slots.AvailabilityRules:
+        return await rules_of(current_principal(request).id)
+
+    @put("/me/availability", guards=[requires_doctor], summary="Set my availability (never cancels bookings)")
+    async def set_availability(
+        self, request: Request[Any, Any, Any], data: JSONBody[slots.AvailabilityRules]
+    ) -> slots.AvailabilityRules:
+        errors = slots.problems(data)
+        if errors:
+            raise ApiError(422, "validation_error", "The availability has invalid fields.", errors=errors)
+        doctor_id = current_principal(request).id
+        values = {
+            "timezone": data.timezone,
+            "slot_minutes": data.slot_minutes,
+            "min_notice_minutes": data.min_notice_minutes,
+            "horizon_days": data.horizon_days,
+            "weekly": msgspec.to_builtins(data.weekly),
+            "exceptions": msgspec.to_builtins(data.exceptions),
+            "updated_at": dt.datetime.now(UTC),
+        }
+        if await Availability.exists().where(Availability.doctor == doctor_id):
+            await Availability.update({getattr(Availability, k): v for k, v in values.items()}).where(
+                Availability.doctor == doctor_id
+            )
+        else:
+            await Availability(doctor=doctor_id, **values).save()
+        return await rules_of(doctor_id)
+
+    @get("/{doctor_id:str}", summary="One doctor's card")
+    async def one(self, doctor_id: str) -> DoctorCard:
+        row = await _directory().where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
+        if row is None:
+            raise ApiError(404, "not_found", "No such doctor.")
+        return await _card(row)
+
+    @get("/{doctor_id:str}/slots", summary="Free, bookable slots in a range of at most 31 days")
+    async def free(
+        self,
+        doctor_id: str,
+        from_: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
+        to: dt.datetime | None = None,
+    ) -> SlotList:
+        doctor = parse_uuid(doctor_id, "doctor")
+        if not await _directory().where(DoctorProfile.user == doctor).first():
+            raise ApiError(404, "not_found", "No such doctor.")
+        start = _aware(from_, "from") if from_ else dt.datetime.now(UTC)
+        end = _aware(to, "to") if to else start + dt.timedelta(days=7)
+        if end <= start:
+            raise ApiError(
+                422, "validation_error", "to must be after from.", errors=[{"field": "to", "message": "before from"}]
+            )
+        if end - start > MAX_RANGE:
+            raise ApiError(
+                422,
+                "validation_error",
+                "Ask for at most 31 days.",
+                errors=[{"field": "to", "message": "at most 31 days after from"}],
+            )
+        rules, found = await free_slots(doctor, start, end)
+        return SlotList(timezone=rules.timezone, slot_minutes=rules.slot_minutes, slots=[Slot(s, e) for s, e in found])

@@ -1,0 +1,170 @@
+"""The application's side of the hub: JWT sign-in, consultation rooms, the SQL store, events."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from careconnect import metrics
+from careconnect.chat_store import sql_message_store
+from careconnect.guards import AccountDisabled, principal_from_token
+from careconnect.hub import (
+    AppointmentEvent,
+    AuthFailed,
+    Hub,
+    HubSettings,
+    MemoryBroker,
+    MemoryPresence,
+    Principal,
+    RedisPresence,
+    RoomDenied,
+    RoomInfo,
+    RoomState,
+    UserRef,
+)
+from careconnect.hub.brokers.redis import RedisBroker
+from careconnect.principal import Principal as AppPrincipal
+from careconnect.security import InvalidToken
+from careconnect.services import audit
+from careconnect.services.consultations import WRITABLE_STATES, appointment_id_of, members, membership, room_name
+from careconnect.services.sessions import SESSION_CHECK, SessionStatus
+from careconnect.settings import Settings
+
+
+class JwtAuthenticator:
+    """Access tokens as for the REST API; the same per-session revocation check."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def authenticate(self, token: str) -> Principal:
+        try:
+            app_principal = await principal_from_token(self.settings, token)
+        except AccountDisabled:
+            raise AuthFailed("account disabled", 4403) from None
+        except InvalidToken as exc:
+            raise AuthFailed(f"not authenticated: {exc}") from None
+        return Principal(
+            id=app_principal.id,
+            role=app_principal.role,
+            name=app_principal.name,
+            session_id=app_principal.session_id,
+            expires_at=float(app_principal.expires_at),
+        )
+
+    async def check(self, principal: Principal) -> None:
+        status = await SESSION_CHECK.status(principal.session_id)
+        if status is SessionStatus.disabled:
+            raise AuthFailed("account disabled", 4403)
+        if status is not SessionStatus.active:
+            raise AuthFailed("session ended")
+
+
+def _app_principal(principal: Principal) -> AppPrincipal:
+    return AppPrincipal(id=principal.id, role=principal.role, name=principal.name, session_id=principal.session_id)
+
+
+class ConsultationRooms:
+    """``consultation:<appointment id>``: the patient, the doctor and invited bots.
+
+    Write checks are answered from a short cache (``ttl`` seconds) that a ``room_state``
+    event clears at once on every worker, so closing a room takes effect immediately.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+    async def join(self, principal: Principal, room: str) -> RoomInfo:
+        appointment_id = appointment_id_of(room)
+        if appointment_id is None:
+            raise RoomDenied("not_found", "rooms are named consultation:<appointment id>")
+        found = await membership(_app_principal(principal), appointment_id)
+        if found is None:
+            await audit.record(
+                actor=_app_principal(principal),
+                action="messages.read",
+                resource_type="messages",
+                resource_id=appointment_id,
+                outcome="denied",
+            )
+            raise RoomDenied("forbidden", "you are not a member of this consultation")
+        self._cache[(room, principal.id)] = (time.monotonic(), found.status)
+        await audit.record(
+            actor=_app_principal(principal),
+            action="messages.read",
+            resource_type="messages",
+            resource_id=appointment_id,
+            patient_id=found.patient_id,
+            outcome="success",
+        )
+        people = [UserRef(**m) for m in await members(appointment_id)]
+        return RoomInfo(state=found.status, members=people)
+
+    async def check_write(self, principal: Principal, room: str) -> None:
+        key = (room, principal.id)
+        hit = self._cache.get(key)
+        if hit is None or time.monotonic() - hit[0] > self.ttl:
+            appointment_id = appointment_id_of(room)
+            found = await membership(_app_principal(principal), appointment_id) if appointment_id else None
+            status = found.status if found else None
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic(), status)
+        else:
+            status = hit[1]
+        if status is None:
+            raise RoomDenied("forbidden", "you are not a member of this consultation")
+        if status not in WRITABLE_STATES:
+            raise RoomDenied("room_closed", f"the consultation is {status}: the room is read-only")
+
+    def forget(self, room: str) -> None:
+        for key in [k for k in self._cache if k[0] == room]:
+            del self._cache[key]
+
+
+class HubEvents:
+    """Server events from REST handlers, pushed through the hub to every worker."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def appointment_changed(self, appointment: Any, user_ids: list[str]) -> None:
+        payload = msgspec.to_builtins(appointment)
+        for user_id in dict.fromkeys(user_ids):
+            await self.hub.publish_event(f"user:{user_id}", AppointmentEvent(appointment=payload))
+
+    async def room_state_changed(self, appointment_id: str, state: str) -> None:
+        room = room_name(appointment_id)
+        await self.hub.publish_event(room, RoomState(room=room, state=state))
+
+
+def build_hub(settings: Settings) -> Hub:
+    broker: Any
+    presence: Any
+    if settings.redis_url:
+        broker = RedisBroker(settings.redis_url)
+        presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id)
+    else:
+        broker = MemoryBroker()
+        presence = MemoryPresence()
+    hub = Hub(
+        authenticator=JwtAuthenticator(settings),
+        policy=ConsultationRooms(),
+        store=sql_message_store(settings.database_url),
+        broker=broker,
+        presence=presence,
+        settings=HubSettings(
+            heartbeat_s=settings.ws_heartbeat_s,
+            hello_timeout_s=settings.ws_hello_timeout_s,
+            max_frame_bytes=settings.ws_max_frame_bytes,
+            send_limit=settings.ws_send_limit,
+            send_window_s=settings.ws_send_window_s,
+            queue_size=settings.ws_queue_size,
+            max_rooms=settings.ws_max_rooms,
+        ),
+    )
+    metrics.track(hub)
+    return hub

@@ -1,0 +1,145 @@
+"""The consultation over REST: lifecycle, notes, summary, history, messages and bots."""
+
+from __future__ import annotations
+
+from tests.consult_helpers import INTAKE, book, open_doctor, visit
+from tests.helpers import admin, assert_problem, signed_in
+
+
+async def test_lifecycle_through_the_state_machine(client):
+    v = await visit(client)
+    cid, p, d = v["id"], v["patient_headers"], v["doctor_headers"]
+    # The doctor cannot admit before the patient checks in.
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/start", headers=d), 409, "invalid_state")
+    # Only the patient checks in; only the doctor admits.
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/check-in", headers=d), 404, "not_found")
+    checked = await client.post(f"/api/v1/consultations/{cid}/check-in", headers=p)
+    assert checked.status_code == 200, checked.text
+    assert checked.json()["status"] == "checked_in"
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/start", headers=p), 404, "not_found")
+    started = await client.post(f"/api/v1/consultations/{cid}/start", headers=d)
+    assert started.json()["status"] == "in_progress"
+    # A no-show is not possible once the visit runs.
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/no-show", headers=d), 409, "invalid_state")
+    done = await client.post(f"/api/v1/consultations/{cid}/complete", headers=d)
+    assert done.json()["status"] == "completed"
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/complete", headers=d), 409, "invalid_state")
+    assert_problem(await client.post(f"/api/v1/consultations/{cid}/check-in", headers=p), 409, "invalid_state")
+
+
+async def test_check_in_opens_fifteen_minutes_before(client):
+    doctor, _ = await open_doctor(client)
+    _, p = await signed_in(client, "patient")
+    later = await book(client, doctor["id"], p, skip=12)  # two hours away
+    response = await client.post(f"/api/v1/consultations/{later['id']}/check-in", headers=p)
+    assert_problem(response, 409, "invalid_state")
+
+
+async def test_notes_are_the_doctors_alone_with_optimistic_concurrency(client):
+    v = await visit(client)
+    cid, p, d = v["id"], v["patient_headers"], v["doctor_headers"]
+    empty = await client.get(f"/api/v1/consultations/{cid}/notes", headers=d)
+    assert empty.json() == {"text": "", "version": 0, "updated_at": None}
+    first = await client.put(f"/api/v1/consultations/{cid}/notes", json={"text": "BP 120/80", "version": 0}, headers=d)
+    assert first.status_code == 200 and first.json()["version"] == 1
+    # A second tab still on version 0 cannot overwrite.
+    stale = await client.put(f"/api/v1/consultations/{cid}/notes", json={"text": "other tab", "version": 0}, headers=d)
+    body = assert_problem(stale, 409, "conflict")
+    assert body["current_version"] == 1
+    via_header = await client.put(
+        f"/api/v1/consultations/{cid}/notes", json={"text": "BP 120/80, HR 70"}, headers={**d, "If-Match": '"1"'}
+    )
+    assert via_header.json()["version"] == 2
+    assert (await client.get(f"/api/v1/consultations/{cid}/notes", headers=d)).json()["text"] == "BP 120/80, HR 70"
+    # The patient and any other doctor get 404.
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/notes", headers=p), 404, "not_found")
+    _, other_doctor = await signed_in(client, "doctor")
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/notes", headers=other_doctor), 404, "not_found")
+    missing_version = await client.put(f"/api/v1/consultations/{cid}/notes", json={"text": "x"}, headers=d)
+    assert_problem(missing_version, 422, "validation_error")
+
+
+async def test_summary_doctor_writes_patient_reads(client):
+    v = await visit(client)
+    cid, p, d = v["id"], v["patient_headers"], v["doctor_headers"]
+    text = "Rest, fluids. <b>Not HTML</b>; DROP TABLE cc_user;"
+    saved = await client.put(f"/api/v1/consultations/{cid}/summary", json={"text": text, "version": 0}, headers=d)
+    assert saved.status_code == 200
+    read = await client.get(f"/api/v1/consultations/{cid}/summary", headers=p)
+    assert read.json()["text"] == text
+    assert_problem(
+        await client.put(f"/api/v1/consultations/{cid}/summary", json={"text": "mine", "version": 1}, headers=p),
+        403,
+        "forbidden",
+    )
+    _, stranger = await signed_in(client, "patient")
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/summary", headers=stranger), 404, "not_found")
+
+
+async def test_history_for_a_treating_doctor_only(client):
+    v = await visit(client)
+    cid, p, d = v["id"], v["patient_headers"], v["doctor_headers"]
+    assert (await client.put(f"/api/v1/appointments/{cid}/intake", json=INTAKE, headers=p)).status_code == 200
+    await client.put(f"/api/v1/consultations/{cid}/notes", json={"text": "private", "version": 0}, headers=d)
+    await client.put(f"/api/v1/consultations/{cid}/summary", json={"text": "for you", "version": 0}, headers=d)
+    # A second doctor the patient also sees: their notes stay their own.
+    doctor2, d2 = await open_doctor(client)
+    other = await book(client, doctor2["id"], p, skip=3)
+    await client.put(
+        f"/api/v1/consultations/{other['id']}/notes", json={"text": "doctor two", "version": 0}, headers=d2
+    )
+    history = await client.get(f"/api/v1/patients/{v['patient']['id']}/history", headers=d)
+    assert history.status_code == 200, history.text
+    body = history.json()
+    assert body["patient"]["id"] == v["patient"]["id"]
+    entries = {e["appointment"]["id"]: e for e in body["appointments"]}
+    assert entries[cid]["intake"]["chief_complaint"] == INTAKE["chief_complaint"]
+    assert entries[cid]["intake"]["notes"] == INTAKE["notes"]
+    assert entries[cid]["summary"]["text"] == "for you"
+    assert entries[cid]["notes"]["text"] == "private"
+    assert entries[other["id"]].get("notes") is None
+    # A doctor without an appointment with this patient, and the patient, get 404.
+    _, stranger_doctor = await signed_in(client, "doctor")
+    assert_problem(
+        await client.get(f"/api/v1/patients/{v['patient']['id']}/history", headers=stranger_doctor), 404, "not_found"
+    )
+    assert (await client.get(f"/api/v1/patients/{v['patient']['id']}/history", headers=p)).status_code in (403, 404)
+
+
+async def test_bot_invitation(client):
+    v = await visit(client)
+    cid, d = v["id"], v["doctor_headers"]
+    _, admin_headers = await admin(client)
+    creds = (await client.post("/api/v1/admin/integrations", json={"name": "Triage"}, headers=admin_headers)).json()
+    invited = await client.post(
+        f"/api/v1/consultations/{cid}/participants", json={"client_id": creds["client_id"]}, headers=d
+    )
+    assert invited.status_code == 201, invited.text
+    token = await client.post(
+        "/api/v1/auth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
+    bot = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert (await client.get(f"/api/v1/consultations/{cid}/messages", headers=bot)).status_code == 200
+    unknown = await client.post(f"/api/v1/consultations/{cid}/participants", json={"client_id": "nope"}, headers=d)
+    assert_problem(unknown, 422, "validation_error")
+    removed = await client.delete(f"/api/v1/consultations/{cid}/participants/{creds['client_id']}", headers=d)
+    assert removed.status_code == 204
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/messages", headers=bot), 404, "not_found")
+
+
+async def test_messages_page_for_members_only(client):
+    v = await visit(client)
+    cid = v["id"]
+    page = await client.get(f"/api/v1/consultations/{cid}/messages", headers=v["patient_headers"])
+    assert page.json() == {"items": [], "has_more": False}
+    _, stranger = await signed_in(client, "patient")
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/messages", headers=stranger), 404, "not_found")
+    assert_problem(await client.get(f"/api/v1/consultations/{cid}/messages"), 401, "unauthorized")
+    assert_problem(
+        await client.get("/api/v1/consultations/not-a-uuid/messages", headers=v["patient_headers"]), 404, "not_found"
+    )
