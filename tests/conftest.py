@@ -15,7 +15,7 @@ from litestar import Litestar
 from careconnect.app import create_app
 from careconnect.settings import Settings
 from careconnect.tables import ALL_TABLES
-from tests.services import (
+from tests.infra import (
     create_postgres_database,
     drop_postgres_database,
     migrate,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import REPO_ROOT
+from tests.infra import REPO_ROOT
 
 TEST_SECRET = "live-test-secret-" + "z" * 32
 

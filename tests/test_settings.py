@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from careconnect.settings import SettingsError, load_settings
-from tests.services import REPO_ROOT
+from tests.infra import REPO_ROOT
 
 GOOD_SECRET = "s" * 40
 

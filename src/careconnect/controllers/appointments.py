@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from icalendar import Calendar, Event
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from msgspec import Meta
 
 from careconnect.errors import ApiError
@@ -108,7 +108,7 @@ class AppointmentsController(Controller):
     async def list_mine(
         self,
         request: Request[Any, Any, Any],
-        scope: Literal["upcoming", "past"] = "upcoming",
+        which: Annotated[Literal["upcoming", "past"], QueryParameter(name="scope")] = "upcoming",
         status: Annotated[str | None, Parameter(max_length=20)] = None,
         limit: int | None = None,
         cursor: str | None = None,
@@ -121,7 +121,7 @@ class AppointmentsController(Controller):
             Appointment.patient.full_name.as_alias("patient_name"),
             Appointment.doctor.full_name.as_alias("doctor_name"),
         ).where(mine(principal))
-        upcoming = scope == "upcoming"
+        upcoming = which == "upcoming"
         if upcoming:
             # Still ahead, or running now (checked in / in progress), never finished ones.
             query = query.where(

@@ -69,6 +69,13 @@ async def _card(row: dict[str, Any]) -> DoctorCard:
     )
 
 
+def _contains(column: Any, pattern: str) -> Any:
+    """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
+    from careconnect.db import is_postgres
+
+    return column.ilike(pattern) if is_postgres(DoctorProfile._meta.db) else column.like(pattern)
+
+
 def _directory() -> Any:
     return DoctorProfile.select(
         DoctorProfile.user,
@@ -95,9 +102,9 @@ class DoctorsController(Controller):
         size = clamp_limit(limit)
         query = _directory()
         if q:
-            query = query.where(DoctorProfile.user.full_name.ilike(f"%{q.strip()}%"))
+            query = query.where(_contains(DoctorProfile.user.full_name, f"%{q.strip()}%"))
         if specialty:
-            query = query.where(DoctorProfile.specialty.ilike(specialty.strip()))
+            query = query.where(_contains(DoctorProfile.specialty, specialty.strip()))
         if cursor:
             name, last_id = decode_cursor(cursor, 2)
             query = query.where(

@@ -39,7 +39,7 @@ class AppointmentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str
     reason: str
     created_at: dt.datetime
-    intake_submitted: bool = False
+    intake_submitted: bool
     cancelled_reason: str | None = None
 
 
