@@ -79,6 +79,7 @@ def drop_postgres_database(name: str) -> None:
 
 def _psql(sql: str) -> None:
     import asyncio
+    import concurrent.futures
 
     import asyncpg
 
@@ -89,4 +90,6 @@ def _psql(sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    # In a thread of its own, so async tests can call it too.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result(60)

@@ -18,10 +18,18 @@ from tests.infra import REPO_ROOT
 TEST_SECRET = "live-test-secret-" + "z" * 32
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no other server of this test run was given (the kernel may offer one twice)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class LiveServer:
@@ -74,6 +82,9 @@ class LiveServer:
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log_path}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    time.sleep(0.2)
+                    if self.process.poll() is not None:  # someone else answered on our port
+                        raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log_path}")
                     return self
             except httpx.HTTPError:
                 pass

@@ -167,4 +167,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["web_dir"] = raw
     if raw := env.get("WS_MAX_FRAME_BYTES"):
         values["ws_max_frame_bytes"] = _int("WS_MAX_FRAME_BYTES", raw, 1024, 16 * 1024 * 1024)
+    for name, low, high in (
+        ("WS_SEND_LIMIT", 1, 1_000_000),
+        ("WS_QUEUE_SIZE", 10, 1_000_000),
+        ("WS_MAX_ROOMS", 1, 100_000),
+        ("WS_HEARTBEAT_S", 1, 3600),
+    ):
+        if raw := env.get(name):
+            values[name.lower()] = _int(name, raw, low, high)
     return Settings(**values)  # type: ignore[arg-type]

@@ -58,7 +58,7 @@ class StaticAuth:
             raise AuthFailed("session revoked")
 
 
-class TestRooms:
+class RoomBook:
     """Rooms named on creation, with members and a state; writable in checked_in / in_progress."""
 
     def __init__(self) -> None:
@@ -93,7 +93,7 @@ def free_socket() -> socket.socket:
 
 
 class Served:
-    def __init__(self, hub: Hub, auth: StaticAuth, rooms: TestRooms, url: str) -> None:
+    def __init__(self, hub: Hub, auth: StaticAuth, rooms: RoomBook, url: str) -> None:
         self.hub = hub
         self.auth = auth
         self.rooms = rooms
@@ -105,7 +105,7 @@ async def serve_hub(
     hub: Hub | None = None,
     *,
     auth: StaticAuth | None = None,
-    rooms: TestRooms | None = None,
+    rooms: RoomBook | None = None,
     settings: HubSettings | None = None,
     store: Any = None,
     broker: Any = None,
@@ -113,7 +113,7 @@ async def serve_hub(
     max_frame: int = 65_536,
 ) -> AsyncIterator[Served]:
     auth = auth or StaticAuth()
-    rooms = rooms or TestRooms()
+    rooms = rooms or RoomBook()
     if hub is None:
         hub = Hub(
             authenticator=auth,

@@ -54,7 +54,7 @@ class RoomState:
 class HubClient:
     def __init__(
         self,
-        url: str,
+        url: str | list[str],
         token: TokenSource,
         *,
         client_name: str = "careconnect-py/1",
@@ -62,7 +62,9 @@ class HubClient:
         max_backoff: float = 5.0,
         open_timeout: float = 10.0,
     ) -> None:
-        self.url = url
+        # Several URLs (workers behind no balancer): a failed reconnect moves on to the next.
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self.url = self.urls[0]
         self._token = token
         self.client_name = client_name
         self.reconnect = reconnect
@@ -112,14 +114,21 @@ class HubClient:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            heartbeat = asyncio.create_task(self._heartbeat(self._ws))
             try:
                 async for raw in self._ws:
-                    self._handle(json.loads(raw))
+                    try:
+                        self._handle(json.loads(raw))
+                    except Exception:  # noqa: BLE001 - one odd frame must not end the reader
+                        log.exception("could not handle a hub frame")
                 code = self._ws.close_code
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
-            except (TimeoutError, OSError):
+            except Exception as exc:  # noqa: BLE001 - any transport failure: reconnect
+                log.debug("connection lost: %r", exc)
                 code = None
+            finally:
+                heartbeat.cancel()
             self._connected.clear()
             self.close_code = code
             if self._closing or not self.reconnect or code in FINAL_CLOSES:
@@ -133,11 +142,20 @@ class HubClient:
                     self.reconnects += 1
                     backoff = 0.1
                     break
-                except (TimeoutError, OSError, HubError, ConnectionClosed) as exc:
-                    log.debug("reconnect failed: %s", exc)
+                except Exception as exc:  # noqa: BLE001 - refused, timed out, rejected: try the next
+                    log.debug("reconnect to %s failed: %r", self.url, exc)
+                    self.url = self.urls[(self.urls.index(self.url) + 1) % len(self.urls)]
                     if self._closing:
                         self._fail_all(HubClosed(code))
                         return
+
+    async def _heartbeat(self, ws: Any) -> None:
+        """An application-level ping every heartbeat_s: the server closes sockets silent for 2x that."""
+        interval = float((self.welcome or {}).get("heartbeat_s", 25))
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(interval)
+                await ws.send('{"type":"ping"}')
 
     def _fail_all(self, error: HubClosed) -> None:
         self._final = error
@@ -177,6 +195,10 @@ class HubClient:
                 future.set_result(frame)
         elif kind == "error":
             ref = frame.get("ref")
+            if ref and ref in self._unacked and frame.get("code") == "rate_limited":
+                room, body, _ = self._unacked[ref]
+                self._resend_later(ref, room, body)
+                return
             if ref and ref in self._unacked:
                 _, _, future = self._unacked.pop(ref)
                 if not future.done():
@@ -193,6 +215,17 @@ class HubClient:
             self._spawn_send({"type": "pong"})
         elif kind != "pong":
             self.events.put_nowait(frame)
+
+    def _resend_later(self, client_id: str, room: str, body: str, delay: float = 1.0) -> None:
+        """The server asked us to slow down: send the same message (same id) again shortly."""
+
+        async def go() -> None:
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            if client_id in self._unacked:
+                with contextlib.suppress(ConnectionClosed, OSError):
+                    await self._ws.send(json.dumps({"type": "send", "room": room, "id": client_id, "body": body}))
+
+        asyncio.get_running_loop().create_task(go())
 
     def _spawn_send(self, frame: dict[str, Any]) -> None:
         async def go() -> None:

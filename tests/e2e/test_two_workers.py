@@ -1,0 +1,116 @@
+"""Two server processes sharing PostgreSQL and Redis; one is SIGKILLed mid-chat."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+
+from careconnect.client import HubClient
+from tests.consult_helpers import ALL_DAY
+from tests.e2e.test_consultation_flow import person
+from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+async def open_visit(http: httpx.AsyncClient) -> tuple[dict, dict, str]:
+    doctor = await person(http, "doctor")
+    patient = await person(http, "patient")
+    availability = {
+        "timezone": "UTC",
+        "slot_minutes": 10,
+        "min_notice_minutes": 0,
+        "horizon_days": 7,
+        "weekly": ALL_DAY,
+        "exceptions": [],
+    }
+    await http.put("/api/v1/doctors/me/availability", json=availability, headers=doctor["h"])
+    now = dt.datetime.now(dt.UTC)
+    slots = (
+        await http.get(
+            f"/api/v1/doctors/{doctor['id']}/slots",
+            headers=patient["h"],
+            params={"from": now.isoformat(), "to": (now + dt.timedelta(days=1)).isoformat()},
+        )
+    ).json()
+    booked = await http.post(
+        "/api/v1/appointments",
+        headers=patient["h"],
+        json={"doctor_id": doctor["id"], "starts_at": slots["slots"][0]["starts_at"]},
+    )
+    aid = booked.json()["id"]
+    assert (await http.post(f"/api/v1/consultations/{aid}/check-in", headers=patient["h"])).status_code == 200
+    assert (await http.post(f"/api/v1/consultations/{aid}/start", headers=doctor["h"])).status_code == 200
+    return doctor, patient, aid
+
+
+async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):
+    need_postgres()
+    need_redis()
+    url, name = create_postgres_database()
+    redis = REDIS_URL.rsplit("/", 1)[0] + "/5"
+    migrate(url)
+    one = LiveServer(url, redis_url=redis, log_path=tmp_path / "one.log", WS_SEND_LIMIT="1000").start()
+    two = LiveServer(url, redis_url=redis, log_path=tmp_path / "two.log", WS_SEND_LIMIT="1000").start()
+    try:
+        async with httpx.AsyncClient(base_url=one.url, timeout=20) as http:
+            doctor, patient, aid = await open_visit(http)
+        room = f"consultation:{aid}"
+        pat = HubClient([one.ws_url, two.ws_url], patient["token"], max_backoff=0.5)
+        doc = HubClient([two.ws_url, one.ws_url], doctor["token"], max_backoff=0.5)
+        await pat.connect()
+        await doc.connect()
+        await pat.join(room)
+        await doc.join(room)
+        presence = await pat.next_event("presence")
+        assert presence["user"]["id"] == doctor["id"] and presence["online"] is True
+
+        sent: list[str] = []
+
+        async def chat(client: HubClient, who: str, count: int) -> None:
+            for i in range(count):
+                client_id = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
+                sent.append(client_id)
+                await client.send(room, f"{who} says {i}", client_id=client_id, timeout=60)
+                await asyncio.sleep(0.02)
+
+        chatting = asyncio.gather(chat(pat, "patient", 40), chat(doc, "doctor", 40))
+        await asyncio.sleep(0.4)
+        one.kill()  # SIGKILL the patient's worker mid-chat
+        try:
+            await asyncio.wait_for(chatting, 60)
+        except TimeoutError:
+            raise AssertionError(
+                f"sends never acked: patient unacked={pat.unacked()} reconnects={pat.reconnects} url={pat.url} "
+                f"closed={pat.close_code} doctor unacked={doc.unacked()} reconnects={doc.reconnects}"
+            ) from None
+        assert pat.reconnects >= 1 and pat.url == two.ws_url
+
+        async with asyncio.timeout(30):
+            while len(pat.rooms[room].messages) < 80 or len(doc.rooms[room].messages) < 80:
+                await asyncio.sleep(0.1)
+        for client in (pat, doc):
+            messages = client.rooms[room].messages
+            assert [m["seq"] for m in messages] == list(range(1, 81)), "a gap, a duplicate or a reorder"
+            assert sorted(m["id"] for m in messages) == sorted(sent), "an acked message was lost or doubled"
+        async with httpx.AsyncClient(base_url=two.url, timeout=20) as http:
+            stored = (
+                await http.get(
+                    f"/api/v1/consultations/{aid}/messages", params={"after_seq": 0, "limit": 200}, headers=patient["h"]
+                )
+            ).json()
+        assert [m["seq"] for m in stored["items"]] == list(range(1, 81))
+        await pat.close()
+        await doc.close()
+    finally:
+        one.stop()
+        two.stop()
+        drop_postgres_database(name)
+    for log in ("one.log", "two.log"):
+        text = (tmp_path / log).read_text()
+        assert "Traceback" not in text, text[-2000:]
