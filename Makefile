@@ -16,6 +16,8 @@ WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/out -
 
 run: $(VENV)/.synced web/out/index.html
 	$(PY) -m careconnect migrate
+	@# The embedded default gets demo data (idempotent) so there is something to sign in to.
+	@if [ -z "$$DATABASE_URL" ] && [ "$(SEED)" != "0" ]; then $(PY) -m careconnect seed; fi
 	$(PY) -m careconnect serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(ARGS)
 
 test: $(VENV)/.synced web/out/index.html
