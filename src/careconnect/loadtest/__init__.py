@@ -1,0 +1,1 @@
+"""``careconnect loadtest``: drives rooms through the public API and hub, then checks delivery."""
