@@ -1,0 +1,63 @@
+"""The example bot joins an invited room, answers a keyword, and leaves when the room closes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+
+import httpx
+
+from careconnect.client import HubClient
+from tests.e2e.test_authorization import create_admin
+from tests.e2e.test_two_workers import open_visit
+from tests.helpers import PASSWORD
+from tests.infra import REPO_ROOT
+from tests.live import LiveServer
+
+
+def load_bot():
+    spec = importlib.util.spec_from_file_location("triage_bot", REPO_ROOT / "examples" / "triage_bot.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_triage_bot_in_an_invited_room(live: LiveServer):
+    bot = load_bot()
+    async with httpx.AsyncClient(base_url=live.url, timeout=20) as http:
+        doctor, patient, aid = await open_visit(http)
+        admin_email = await asyncio.to_thread(create_admin, live)
+        admin_token = (await http.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})).json()[
+            "access_token"
+        ]
+        creds = (
+            await http.post(
+                "/api/v1/admin/integrations",
+                json={"name": "Triage"},
+                headers={"Authorization": f"Bearer {admin_token}"},
+            )
+        ).json()
+        room = f"consultation:{aid}"
+        patient_ws = HubClient(live.ws_url, patient["token"])
+        await patient_ws.connect()
+        await patient_ws.join(room)
+        # Not invited yet: the bot is refused.
+        try:
+            await bot.run(live.url, creds["client_id"], creds["client_secret"], room, idle_exit=5)
+            raise AssertionError("an uninvited bot joined")
+        except Exception as exc:  # noqa: BLE001
+            assert "forbidden" in str(exc)
+        invited = await http.post(
+            f"/api/v1/consultations/{aid}/participants", json={"client_id": creds["client_id"]}, headers=doctor["h"]
+        )
+        assert invited.status_code == 201
+        running = asyncio.create_task(bot.run(live.url, creds["client_id"], creds["client_secret"], room, idle_exit=30))
+        greeting = await patient_ws.next_message(room, timeout=15)
+        assert greeting["sender"]["role"] == "bot" and "triage assistant" in greeting["body"]
+        await patient_ws.send(room, "What are your hours?")
+        await patient_ws.next_message(room)  # own echo
+        answer = await patient_ws.next_message(room, timeout=15)
+        assert answer["sender"]["role"] == "bot" and "08:00" in answer["body"]
+        assert (await http.post(f"/api/v1/consultations/{aid}/complete", headers=doctor["h"])).status_code == 200
+        assert await asyncio.wait_for(running, 15) == 0
+        await patient_ws.close()
