@@ -22,6 +22,8 @@ run: $(VENV)/.synced web/out/index.html
 
 test: $(VENV)/.synced web/out/index.html
 	cd web && npm run --silent lint && npm run --silent typecheck
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/mypy src/careconnect/hub
 	$(PY) -m pytest $(ARGS)
 
 bench: $(VENV)/.synced
@@ -31,8 +33,8 @@ soak: $(VENV)/.synced
 	$(PY) -m pytest -m soak --run-soak $(ARGS)
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff format --check src tests examples
 
 migrate: $(VENV)/.synced
 	$(PY) -m careconnect migrate

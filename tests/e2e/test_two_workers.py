@@ -92,7 +92,7 @@ async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):
         assert pat.reconnects >= 1 and pat.url == two.ws_url
 
         async with asyncio.timeout(30):
-            while len(pat.rooms[room].messages) < 80 or len(doc.rooms[room].messages) < 80:
+            while len(pat.rooms[room].messages) < 80 or len(doc.rooms[room].messages) < 80:  # noqa: ASYNC110 - polling the client state is the point
                 await asyncio.sleep(0.1)
         for client in (pat, doc):
             messages = client.rooms[room].messages

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar.enums import ScopeType
 from litestar.handlers import asgi
 from litestar.plugins import InitPluginProtocol
 
@@ -28,7 +29,7 @@ class HubPlugin(InitPluginProtocol):
 
         @asgi(self.path, is_mount=False, copy_scope=False, include_in_schema=False)
         async def hub_socket(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "websocket":
+            if scope["type"] != ScopeType.WEBSOCKET:
                 from litestar.response import Response
 
                 response: Any = Response(
@@ -36,7 +37,7 @@ class HubPlugin(InitPluginProtocol):
                     status_code=426,
                     media_type="application/problem+json",
                 )
-                await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+                await response.to_asgi_response(app=None, request=None)(scope, receive, send)
                 return
             await Session(hub, receive, send, scope).run()
 

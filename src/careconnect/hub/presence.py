@@ -92,7 +92,8 @@ class RedisPresence:
         stale = []
         for field, expires in entries.items():
             if float(expires) > now:
-                users.add(field.decode().split("|", 1)[0])
+                name = field.decode() if isinstance(field, bytes) else field
+                users.add(name.split("|", 1)[0])
             else:
                 stale.append(field)
         if stale:

@@ -168,17 +168,19 @@ class BadFrame(Exception):
 
 def decode(data: bytes | str, binary: bool) -> Frame:
     """Decode one inbound frame; raises ``NotAFrame`` or ``BadFrame``."""
+    buffer = data.encode() if isinstance(data, str) else data
     try:
-        return _decoder_msgpack.decode(data) if binary else _decoder_json.decode(data)  # type: ignore[no-any-return]
+        frame: Frame = _decoder_msgpack.decode(buffer) if binary else _decoder_json.decode(buffer)
+        return frame
     except msgspec.DecodeError:
         pass
     except msgspec.ValidationError as exc:
-        raise _explain(data, binary, str(exc)) from None
+        raise _explain(buffer, binary, str(exc)) from None
     # Not valid for the union: tell garbage from a well-formed object of the wrong shape.
-    raise _explain(data, binary, None)
+    raise _explain(buffer, binary, None)
 
 
-def _explain(data: bytes | str, binary: bool, validation: str | None) -> BadFrame | NotAFrame:
+def _explain(data: bytes, binary: bool, validation: str | None) -> BadFrame | NotAFrame:
     try:
         raw = _any_msgpack.decode(data) if binary else _any_json.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):

@@ -114,9 +114,9 @@ def generate(
                 local = naive.replace(tzinfo=zone)
                 utc = local.astimezone(UTC)
                 # Skip local times that do not exist (spring forward): they don't round-trip.
-                if utc.astimezone(zone).replace(tzinfo=None) == naive and earliest <= utc < latest:
-                    if utc not in taken_utc:
-                        slots.append((utc, utc + length))
+                exists = utc.astimezone(zone).replace(tzinfo=None) == naive
+                if exists and earliest <= utc < latest and utc not in taken_utc:
+                    slots.append((utc, utc + length))
                 minute += rules.slot_minutes
         day += dt.timedelta(days=1)
     return slots
