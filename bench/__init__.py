@@ -1,0 +1,1 @@
+"""The comparison benchmark: the hub beside the peers people would pick instead (``make bench``)."""

@@ -1,0 +1,134 @@
+"""The printed report of a bench run: the machine, the command, a table per workload point with
+ratios to the ceiling, and CareConnect's ratios to each peer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CEILING = "ws"
+HUB = "careconnect"
+NAMES = {
+    "careconnect": "CareConnect hub",
+    "socketio": "python-socketio+Redis",
+    "django": "Django Channels+Redis",
+    "litestar": "Litestar channels+Redis",
+    "ws": "websockets (ceiling)",
+}
+
+
+def point_key(run: dict[str, Any]) -> str:
+    p = run.get("params", {})
+    if run.get("workload") == "broadcast":
+        return f"broadcast 1x{p.get('members')} @ {p.get('rate'):g} msg/s"
+    if run.get("workload") == "clinic":
+        return f"clinic {p.get('rooms')}x2 @ {p.get('member_rate'):g} msg/s/member"
+    return f"idle {p.get('connections')} connections"
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def one_line(run: dict[str, Any]) -> str:
+    if "error" in run:
+        return f"{run.get('target')}: ERROR {run['error'][:300]}"
+    lat = run.get("delivery_latency_ms", {})
+    conns = run.get("connections", {})
+    server = run.get("server", {})
+    text = (
+        f"{run['target']}: {conns.get('open')}/{conns.get('wanted')} conns, sent {run.get('sent')}, "
+        f"delivered {run.get('delivered')}/{run.get('expected_deliveries')} ({run.get('deliveries_per_s')}/s), "
+        f"p50 {_fmt(lat.get('p50'), 2)} p99 {_fmt(lat.get('p99'), 2)} ms, lost {run.get('lost')}, "
+        f"dup {run.get('duplicates')}, errors {run.get('errors')}, server CPU {server.get('cpu_percent')}%, "
+        f"loadgen CPU {run.get('loadgen_cpu_percent')}%"
+    )
+    if "ack_latency_ms" in run:
+        text += f", ack p99 {_fmt(run['ack_latency_ms'].get('p99'), 2)} ms"
+    if run.get("workload") == "idle":
+        text += f", RSS/conn {server.get('rss_kib_per_connection')} KiB"
+    return text
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def render(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    lines = [
+        "",
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}, Python {m['python']}; "
+        f"load average at start {m['loadavg_at_start'][0]:.2f}",
+        f"command: {doc['command']}",
+    ]
+    for target, why in doc.get("skipped", {}).items():
+        lines.append(f"SKIPPED {target}: {why.splitlines()[0] if why else ''}")
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    for run in doc["runs"]:
+        groups.setdefault(point_key(run), {})[run["target"]] = run
+    for key, by_target in groups.items():
+        lines.append("")
+        lines.append(key)
+        idle = key.startswith("idle")
+        if idle:
+            header = f"{'target':<26}{'open':>7}{'RSS MiB':>9}{'KiB/conn':>10}{'x ceiling':>11}{'connect p99 ms':>16}"
+        else:
+            header = (
+                f"{'target':<26}{'deliv/s':>9}{'x ceil':>8}{'p50 ms':>8}{'p99 ms':>9}{'x ceil':>8}"
+                f"{'ack p99':>9}{'lost':>7}{'dup':>5}{'err':>5}{'srv CPU%':>9}{'gen CPU%':>9}"
+            )
+        lines.append(header)
+        ceiling = by_target.get(CEILING, {})
+        for target in ["careconnect", "socketio", "django", "litestar", "ws"]:
+            run = by_target.get(target)
+            if run is None:
+                continue
+            name = NAMES.get(target, target)
+            if "error" in run:
+                lines.append(f"{name:<26}ERROR {run['error'].splitlines()[0][:100]}")
+                continue
+            server = run.get("server", {})
+            if idle:
+                per = server.get("rss_kib_per_connection")
+                lines.append(
+                    f"{name:<26}{run['connections']['open']:>7}{_fmt(server.get('rss_mib_connected')):>9}"
+                    f"{_fmt(per):>10}{_ratio(per, ceiling.get('server', {}).get('rss_kib_per_connection')):>11}"
+                    f"{_fmt(run['connections']['connect_ms'].get('p99')):>16}"
+                )
+                continue
+            lat = run.get("delivery_latency_ms", {})
+            clat = ceiling.get("delivery_latency_ms", {})
+            errors = sum(run.get("errors", {}).values()) + sum(run["connections"].get("closed_by_server", {}).values())
+            lines.append(
+                f"{name:<26}{_fmt(run.get('deliveries_per_s'), 0):>9}"
+                f"{_ratio(run.get('deliveries_per_s'), ceiling.get('deliveries_per_s')):>8}"
+                f"{_fmt(lat.get('p50'), 2):>8}{_fmt(lat.get('p99'), 2):>9}{_ratio(lat.get('p99'), clat.get('p99')):>8}"
+                f"{_fmt(run.get('ack_latency_ms', {}).get('p99'), 2):>9}{run.get('lost', '-'):>7}"
+                f"{run.get('duplicates', '-'):>5}{errors:>5}{_fmt(server.get('cpu_percent')):>9}"
+                f"{_fmt(run.get('loadgen_cpu_percent')):>9}"
+            )
+        hub = by_target.get(HUB)
+        if hub and "error" not in hub:
+            parts = []
+            for peer in ["socketio", "django", "litestar", "ws"]:
+                other = by_target.get(peer)
+                if not other or "error" in other:
+                    continue
+                if idle:
+                    parts.append(
+                        f"{peer}: RSS/conn {_ratio(hub['server'].get('rss_kib_per_connection'), other['server'].get('rss_kib_per_connection'))}"
+                    )
+                else:
+                    parts.append(
+                        f"{peer}: deliv/s {_ratio(hub.get('deliveries_per_s'), other.get('deliveries_per_s'))}, "
+                        f"p99 {_ratio(hub['delivery_latency_ms'].get('p99'), other['delivery_latency_ms'].get('p99'))}"
+                    )
+            if parts:
+                lines.append("  CareConnect vs " + "; ".join(parts))
+    return "\n".join(lines)

@@ -1,0 +1,421 @@
+"""Run every workload against every target in one go: ``make bench`` (``python -m bench.run``).
+
+Each target's server is started fresh for each workload point (one worker, on 127.0.0.1),
+driven by ``bench.loadgen`` in its own process, and stopped. Results go to
+``bench/results/<timestamp>.json``, the latency-vs-load plot beside it as a PNG, and a table
+with ratios to the ceiling and between the hub and each peer is printed.
+
+The peers run from ``bench/.venv-peers`` (made by bench/setup.sh when missing). CareConnect is
+started as ``.venv/bin/python -m careconnect serve`` on a fresh PostgreSQL database, after
+``careconnect migrate``, with its rooms made through the REST API (``bench.hub_setup``).
+A target whose server does not start is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import report
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PEERS_PY = BENCH / ".venv-peers" / "bin" / "python"
+MAIN_PY = Path(sys.executable)
+RESULTS = BENCH / "results"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+HUB_REDIS_URL = os.environ.get("BENCH_HUB_REDIS_URL", "redis://127.0.0.1:6379/1")
+PEER_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+
+# name -> (module under bench.peers, loadgen target kind, URL path)
+PEERS = {
+    "ws": ("ws_ceiling", "ws", "/ws"),
+    "litestar": ("litestar_channels", "litestar", "/ws"),
+    "django": ("django_channels", "django", "/ws"),
+    "socketio": ("socketio_redis", "socketio", ""),
+}
+ALL_TARGETS = ["careconnect", "socketio", "django", "litestar", "ws"]
+CEILING = "ws"
+
+
+class SkipTarget(RuntimeError):
+    """The target's server could not be prepared or started; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "?")
+        with open("/proc/meminfo") as fh:
+            mem_kb = int(next(line.split()[1] for line in fh if line.startswith("MemTotal:")))
+    except OSError:
+        mem_kb = 0
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg_at_start": list(os.getloadavg()),
+    }
+
+
+class Server:
+    """One server process on 127.0.0.1, its output kept in a log file."""
+
+    def __init__(self, argv: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.log = log
+        self.fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            argv, cwd=REPO, env=env, stdout=self.fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SkipTarget(f"server exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SkipTarget(f"server did not listen on port {self.port} within {timeout:.0f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 15) -> str:
+        self.fh.flush()
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.fh.close()
+
+
+class Hub:
+    """CareConnect: a fresh PostgreSQL database, migrations, and rooms made through the API."""
+
+    def __init__(self, run_dir: Path, args: argparse.Namespace) -> None:
+        self.run_dir = run_dir
+        self.args = args
+        self.db = f"careconnect_bench_{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}_{secrets.token_hex(2)}"
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=f"{base}/{self.db}",
+            REDIS_URL=HUB_REDIS_URL,
+            SECRET_KEY=secrets.token_urlsafe(48),
+            CARECONNECT_ENV="test",
+            ACCESS_TOKEN_MINUTES="240",
+            LOG_LEVEL="WARNING",
+            WS_SEND_LIMIT=str(args.hub_send_limit),
+        )
+        self.rooms_file = run_dir / "hub-rooms.json"
+        self.ready = False
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def prepare(self, rooms: int) -> None:
+        try:
+            asyncio.run(self._admin(f'CREATE DATABASE "{self.db}"'))
+        except Exception as exc:
+            raise SkipTarget(f"cannot create PostgreSQL database {self.db} via {PG_ADMIN_URL}: {exc}") from exc
+        migrate = subprocess.run(
+            [str(MAIN_PY), "-m", "careconnect", "migrate"],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if migrate.returncode != 0:
+            raise SkipTarget(f"careconnect migrate failed:\n{(migrate.stdout + migrate.stderr)[-1500:]}")
+        server = self.start()
+        try:
+            print(f"bench: careconnect: making {rooms} consultation rooms through the API …", file=sys.stderr)
+            made = subprocess.run(
+                [
+                    str(MAIN_PY),
+                    "-m",
+                    "bench.hub_setup",
+                    "--base",
+                    f"http://127.0.0.1:{server.port}",
+                    "--rooms",
+                    str(rooms),
+                    "--out",
+                    str(self.rooms_file),
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
+        finally:
+            server.stop()
+        if made.returncode != 0:
+            raise SkipTarget(f"room setup through the API failed: {made.stderr[-1500:]}")
+        print(f"bench: careconnect: {made.stderr.strip()}", file=sys.stderr)
+        self.ready = True
+
+    def start(self) -> Server:
+        port = free_port()
+        server = Server(
+            [str(MAIN_PY), "-m", "careconnect", "serve", "--port", str(port)],
+            port,
+            self.run_dir / "careconnect.log",
+            self.env,
+        )
+        server.wait_ready(60)
+        return server
+
+    def drop(self) -> None:
+        try:
+            asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
+        except Exception as exc:
+            print(f"bench: could not drop {self.db}: {exc}", file=sys.stderr)
+
+
+def start_peer(name: str, run_dir: Path, args: argparse.Namespace) -> Server:
+    module = PEERS[name][0]
+    port = free_port()
+    argv = [str(PEERS_PY), "-m", f"bench.peers.{module}", "--port", str(port), "--redis-url", PEER_REDIS_URL]
+    if name == "django" and args.django_layer != "core":
+        argv += ["--layer", args.django_layer]
+    server = Server(argv, port, run_dir / f"{name}.log")
+    server.wait_ready(30)
+    return server
+
+
+def points(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """Every (workload, loadgen arguments) pair of this run, in order."""
+    common = ["--drain", str(args.drain), "--body-size", str(args.body_size)]
+    out: list[tuple[str, list[str]]] = []
+    if "idle" in args.workloads:
+        for n in args.idle_connections:
+            out.append(
+                ("idle", ["--workload", "idle", "--connections", str(n), "--hold", str(args.idle_hold), *common])
+            )
+    if "broadcast" in args.workloads:
+        for rate in args.broadcast_rates:
+            out.append(
+                (
+                    "broadcast",
+                    [
+                        "--workload",
+                        "broadcast",
+                        "--members",
+                        str(args.broadcast_members),
+                        "--rate",
+                        str(rate),
+                        "--duration",
+                        str(args.duration),
+                        *common,
+                    ],
+                )
+            )
+    if "clinic" in args.workloads:
+        for rooms in args.clinic_rooms:
+            out.append(
+                (
+                    "clinic",
+                    [
+                        "--workload",
+                        "clinic",
+                        "--rooms",
+                        str(rooms),
+                        "--member-rate",
+                        str(args.clinic_member_rate),
+                        "--duration",
+                        str(args.duration),
+                        *common,
+                    ],
+                )
+            )
+    return out
+
+
+def run_point(target: str, start: Any, loadgen_args: list[str], run_dir: Path, extra: list[str]) -> dict[str, Any]:
+    server = start()
+    try:
+        kind, path = ("careconnect", "/ws") if target == "careconnect" else (PEERS[target][1], PEERS[target][2])
+        out = run_dir / f"{target}-{secrets.token_hex(3)}.json"
+        argv = [
+            str(MAIN_PY),
+            "-m",
+            "bench.loadgen",
+            "--target",
+            kind,
+            "--url",
+            f"ws://127.0.0.1:{server.port}{path}",
+            "--server-pid",
+            str(server.proc.pid),
+            "--json-out",
+            str(out),
+            *loadgen_args,
+            *extra,
+        ]
+        done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
+        if done.returncode != 0 or not out.exists():
+            return {"target": target, "error": f"loadgen exited {done.returncode}: {done.stderr[-1000:]}"}
+        result: dict[str, Any] = json.loads(out.read_text())
+        out.unlink()
+        if server.proc.poll() is not None:
+            result["server_died"] = server.proc.returncode
+        return result
+    finally:
+        server.stop()
+
+
+def ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--targets", default=",".join(ALL_TARGETS), help=f"comma list of {', '.join(ALL_TARGETS)}")
+    parser.add_argument("--workloads", default="idle,broadcast,clinic", help="comma list of idle, broadcast, clinic")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of sending per point")
+    parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late deliveries")
+    parser.add_argument("--body-size", type=int, default=100)
+    parser.add_argument("--broadcast-members", type=int, default=200)
+    parser.add_argument(
+        "--broadcast-rates", type=floats, default=[10.0, 25.0, 50.0], help="messages/s in total, the load sweep"
+    )
+    parser.add_argument("--clinic-rooms", type=ints, default=[100], help="rooms of 2 members, e.g. 100,500,1000")
+    parser.add_argument("--clinic-member-rate", type=float, default=2.0, help="messages/s per member")
+    parser.add_argument("--idle-connections", type=ints, default=[1000])
+    parser.add_argument("--idle-hold", type=float, default=5.0)
+    parser.add_argument("--django-layer", choices=["core", "pubsub"], default="core")
+    parser.add_argument(
+        "--hub-send-limit",
+        type=int,
+        default=100_000,
+        help="WS_SEND_LIMIT for the hub (sends per 10 s per connection); the peers have no limit",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="keep the hub's benchmark database")
+    parser.add_argument("--no-plot", action="store_true")
+    args = parser.parse_args(argv)
+    args.targets = [t for t in args.targets.split(",") if t]
+    args.workloads = [w for w in args.workloads.split(",") if w]
+    unknown = [t for t in args.targets if t not in ALL_TARGETS]
+    if unknown:
+        parser.error(f"unknown targets {unknown}; choose from {ALL_TARGETS}")
+    return args
+
+
+def ensure_peers_venv() -> None:
+    setup = subprocess.run(["bash", str(BENCH / "setup.sh")], cwd=REPO, capture_output=True, text=True)
+    if setup.returncode != 0 or not PEERS_PY.exists():
+        raise SystemExit(f"bench: bench/setup.sh failed:\n{setup.stdout[-1500:]}{setup.stderr[-1500:]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = f"{os.path.relpath(MAIN_PY, REPO)} -m bench.run {shlex.join(sys.argv[1:] if argv is None else argv)}"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it: 10k sockets need it
+    if any(t != "careconnect" for t in args.targets) or not args.no_plot:
+        ensure_peers_venv()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(exist_ok=True)
+    run_dir = RESULTS / stamp
+    run_dir.mkdir()
+    plan = points(args)
+    doc: dict[str, Any] = {
+        "command": command,
+        "started": stamp,
+        "machine": machine(),
+        "config": {k: v for k, v in vars(args).items()},
+        "runs": [],
+        "skipped": {},
+    }
+    hub: Hub | None = None
+    try:
+        for target in args.targets:
+            if target == "careconnect":
+                hub = Hub(run_dir, args)
+                needed = max([1, *(args.clinic_rooms if "clinic" in args.workloads else [])])
+                try:
+                    hub.prepare(needed)
+                except (SkipTarget, subprocess.TimeoutExpired) as exc:
+                    doc["skipped"][target] = str(exc)
+                    print(f"bench: SKIP careconnect: {exc}", file=sys.stderr)
+                    continue
+                start = hub.start
+                extra = ["--rooms-file", str(hub.rooms_file)]
+            else:
+                start = lambda name=target: start_peer(name, run_dir, args)  # noqa: E731
+                extra = []
+            for workload, loadgen_args in plan:
+                print(f"bench: {target} {' '.join(loadgen_args[:6])} …", file=sys.stderr)
+                try:
+                    result = run_point(target, start, loadgen_args, run_dir, extra)
+                except SkipTarget as exc:
+                    doc["skipped"][target] = str(exc)
+                    print(f"bench: SKIP {target}: {exc}", file=sys.stderr)
+                    break
+                result.setdefault("workload", workload)
+                doc["runs"].append(result)
+                print("bench:   " + report.one_line(result), file=sys.stderr)
+    finally:
+        if hub is not None and not args.keep_db:
+            hub.drop()
+        doc["finished"] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        doc["machine"]["loadavg_at_end"] = list(os.getloadavg())
+        out = RESULTS / f"{stamp}.json"
+        out.write_text(json.dumps(doc, indent=2))
+    png = RESULTS / f"{stamp}.png"
+    if not args.no_plot:
+        plot = subprocess.run(
+            [str(PEERS_PY), "-m", "bench.plot", str(out), str(png)], cwd=REPO, capture_output=True, text=True
+        )
+        if plot.returncode != 0:
+            print(f"bench: plot failed: {plot.stderr[-800:]}", file=sys.stderr)
+    print(report.render(doc))
+    print(
+        f"\nresults: {os.path.relpath(out, REPO)}" + ("" if args.no_plot else f"   plot: {os.path.relpath(png, REPO)}")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
