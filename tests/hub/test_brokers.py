@@ -185,3 +185,50 @@ async def test_two_hubs_over_redis_share_rooms_presence_and_order():
         assert got_a == got_b == list(range(1, 31))
         await a.close()
         await b.close()
+
+
+async def test_a_dead_workers_users_go_offline():
+    """Presence entries of a worker that stops heartbeating expire (30 s in production, 1 s here)."""
+    need_redis()
+    store = MemoryStore()
+    auth, rooms = StaticAuth(), RoomBook()
+    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
+    rooms.add("consultation:crash", [("alice", "patient"), ("bob", "doctor")])
+
+    def hub(ttl: float) -> Hub:
+        broker = RedisBroker(REDIS_TEST_URL)
+        return Hub(authenticator=auth, policy=rooms, store=store, broker=broker,
+                   presence=RedisPresence(REDIS_TEST_URL, broker.worker_id, ttl=ttl),
+                   settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.3))
+
+    doomed = hub(ttl=1.0)
+    async with serve_hub(hub(ttl=1.0), auth=auth, rooms=rooms) as survivor:
+        async with serve_hub(doomed, auth=auth, rooms=rooms) as dying:
+            a = await Raw.open(survivor.url, alice)
+            b = await Raw.open(dying.url, bob)
+            await a.send({"type": "join", "room": "consultation:crash"})
+            await a.recv_type("joined")
+            await b.send({"type": "join", "room": "consultation:crash"})
+            await b.recv_type("joined")
+            assert (await a.recv_type("presence"))["online"] is True
+            # The dying worker stops heartbeating and never says goodbye (as after SIGKILL).
+            doomed._maintenance.cancel()
+            doomed.presence.heartbeat = _never  # type: ignore[method-assign]
+            doomed.presence.remove = _never_remove  # type: ignore[method-assign]
+            doomed.broker.publish = _never_publish  # type: ignore[method-assign]
+            offline = await a.recv_type("presence", timeout=10)
+            assert offline["online"] is False and offline["user"]["id"] == "bob"
+            await a.close()
+            await b.close()
+
+
+async def _never() -> None:
+    return None
+
+
+async def _never_remove(*args: object) -> None:
+    return None
+
+
+async def _never_publish(*args: object) -> bool:
+    return True
