@@ -14,6 +14,7 @@ import contextlib
 import inspect
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -39,6 +40,9 @@ class RedisBroker:
         self.publish_failures = 0
         self.reconnects = 0
         self.connected = asyncio.Event()
+        # Called after a reconnect: frames published while we were away were never delivered
+        # to us, so the hub catches its rooms up from the message store.
+        self.on_reconnect: Callable[[], Awaitable[None]] | None = None
 
     async def start(self, handler: BrokerHandler) -> None:
         self._handler = handler
@@ -106,6 +110,8 @@ class RedisBroker:
                         await self._pubsub.subscribe(*(PREFIX + c for c in self._channels))
                     self.connected.set()
                 backoff = 0.1
+                if self.reconnects and self.on_reconnect is not None:
+                    await self.on_reconnect()
                 await self._pump()
             except asyncio.CancelledError:
                 raise
