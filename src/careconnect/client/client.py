@@ -195,7 +195,8 @@ class HubClient:
                 future.set_result(frame)
         elif kind == "error":
             ref = frame.get("ref")
-            if ref and ref in self._unacked and frame.get("code") == "rate_limited":
+            if ref and ref in self._unacked and frame.get("code") in ("rate_limited", "internal"):
+                # Slow down, or the server could not store it (database outage): same id, later.
                 room, body, _ = self._unacked[ref]
                 self._resend_later(ref, room, body)
                 return
