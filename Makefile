@@ -30,7 +30,7 @@ bench: $(VENV)/.synced
 	$(PY) -m bench.run $(ARGS)
 
 soak: $(VENV)/.synced
-	$(PY) -m pytest -m soak --run-soak $(ARGS)
+	$(PY) -m bench.soak $(ARGS)
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check src tests examples
