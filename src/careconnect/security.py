@@ -73,7 +73,15 @@ def issue_access_token(
         "name": name,
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm), lifetime
+    return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm), lifetime
+
+
+def _signing_key(settings: Settings) -> str:
+    return settings.secret_key if settings.jwt_algorithm == "HS256" else settings.jwt_private_key
+
+
+def _verifying_key(settings: Settings) -> str:
+    return settings.secret_key if settings.jwt_algorithm == "HS256" else settings.jwt_public_key
 
 
 def decode_access_token(settings: Settings, token: str) -> AccessClaims:
@@ -84,7 +92,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
             raise InvalidToken("unexpected algorithm")
         payload: dict[str, Any] = jwt.decode(
             token,
-            settings.secret_key,
+            _verifying_key(settings),
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,

@@ -27,7 +27,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     secret_key: str = ""
-    jwt_algorithm: Literal["HS256"] = "HS256"
+    jwt_algorithm: Literal["HS256", "EdDSA", "ES256"] = "HS256"
+    # PEM keys for EdDSA / ES256: the private key signs, the public key verifies.
+    jwt_private_key: str = ""
+    jwt_public_key: str = ""
     jwt_issuer: str = "careconnect"
     jwt_audience: str = "careconnect-api"
     access_token_minutes: int = 15
@@ -139,6 +142,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError("SECRET_KEY is required in production (try: openssl rand -hex 32)")
         secret = _dev_secret_key()
     values["secret_key"] = secret
+    algorithm = env.get("JWT_ALGORITHM", "HS256")
+    if algorithm not in ("HS256", "EdDSA", "ES256"):
+        raise SettingsError(f"JWT_ALGORITHM must be HS256, EdDSA or ES256, not {algorithm!r}")
+    values["jwt_algorithm"] = algorithm
+    if algorithm != "HS256":
+        for name in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
+            path = env.get(name)
+            if not path or not Path(path).is_file():
+                raise SettingsError(f"{name} must name a PEM file when JWT_ALGORITHM is {algorithm}")
+            values[name.lower().removesuffix("_file")] = Path(path).read_text()
     if raw := env.get("ACCESS_TOKEN_MINUTES"):
         values["access_token_minutes"] = _int("ACCESS_TOKEN_MINUTES", raw, 1, 24 * 60)
     if raw := env.get("REFRESH_TOKEN_DAYS"):

@@ -242,3 +242,38 @@ async def test_client_credentials_for_bots(client):
         "/api/v1/auth/token", json={"grant_type": "password", "client_id": "x", "client_secret": "y"}
     )
     assert_problem(wrong_grant, 422, "validation_error")
+
+
+async def test_eddsa_tokens_and_no_algorithm_confusion(database_url, tmp_path):
+    """With JWT_ALGORITHM=EdDSA only EdDSA verifies: an HS256 token signed with the public key fails."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from careconnect.settings import load_settings
+    from tests.conftest import app_client, wipe
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "private.pem").write_bytes(private)
+    (tmp_path / "public.pem").write_bytes(public)
+    settings = load_settings(
+        {
+            "SECRET_KEY": TEST_SECRET,
+            "DATABASE_URL": database_url,
+            "JWT_ALGORITHM": "EdDSA",
+            "JWT_PRIVATE_KEY_FILE": str(tmp_path / "private.pem"),
+            "JWT_PUBLIC_KEY_FILE": str(tmp_path / "public.pem"),
+        }
+    )
+    async with app_client(settings) as client:
+        await wipe(client.app)
+        user = await register(client)
+        tokens = await login(client, user)
+        assert jwt.get_unverified_header(tokens["access_token"])["alg"] == "EdDSA"
+        assert (await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))).status_code == 200
+        claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+        confused = jwt.encode(claims, TEST_SECRET, algorithm="HS256")
+        assert (await client.get("/api/v1/users/me", headers=bearer(confused))).status_code == 401

@@ -197,9 +197,14 @@ async def test_a_dead_workers_users_go_offline():
 
     def hub(ttl: float) -> Hub:
         broker = RedisBroker(REDIS_TEST_URL)
-        return Hub(authenticator=auth, policy=rooms, store=store, broker=broker,
-                   presence=RedisPresence(REDIS_TEST_URL, broker.worker_id, ttl=ttl),
-                   settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.3))
+        return Hub(
+            authenticator=auth,
+            policy=rooms,
+            store=store,
+            broker=broker,
+            presence=RedisPresence(REDIS_TEST_URL, broker.worker_id, ttl=ttl),
+            settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.3),
+        )
 
     doomed = hub(ttl=1.0)
     async with serve_hub(hub(ttl=1.0), auth=auth, rooms=rooms) as survivor:
