@@ -16,6 +16,7 @@ from tests.infra import create_postgres_database, drop_postgres_database, migrat
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
+HAVE_CLUSTER = os.path.isdir("/etc/postgresql")
 
 
 def restart_postgres() -> None:
@@ -30,7 +31,7 @@ def restart_postgres() -> None:
 
 async def test_postgres_restart_mid_chat(tmp_path):
     need_postgres()
-    need("pg_ctlcluster", os.path.isdir("/etc/postgresql") and os.geteuid() == 0, "needs root and a local cluster")
+    need("pg_ctlcluster", HAVE_CLUSTER and os.geteuid() == 0, "needs root and a local cluster")
     url, name = create_postgres_database()
     migrate(url)
     server = LiveServer(url, log_path=tmp_path / "server.log", WS_SEND_LIMIT="1000").start()

@@ -207,24 +207,26 @@ async def test_a_dead_workers_users_go_offline():
         )
 
     doomed = hub(ttl=1.0)
-    async with serve_hub(hub(ttl=1.0), auth=auth, rooms=rooms) as survivor:
-        async with serve_hub(doomed, auth=auth, rooms=rooms) as dying:
-            a = await Raw.open(survivor.url, alice)
-            b = await Raw.open(dying.url, bob)
-            await a.send({"type": "join", "room": "consultation:crash"})
-            await a.recv_type("joined")
-            await b.send({"type": "join", "room": "consultation:crash"})
-            await b.recv_type("joined")
-            assert (await a.recv_type("presence"))["online"] is True
-            # The dying worker stops heartbeating and never says goodbye (as after SIGKILL).
-            doomed._maintenance.cancel()
-            doomed.presence.heartbeat = _never  # type: ignore[method-assign]
-            doomed.presence.remove = _never_remove  # type: ignore[method-assign]
-            doomed.broker.publish = _never_publish  # type: ignore[method-assign]
-            offline = await a.recv_type("presence", timeout=10)
-            assert offline["online"] is False and offline["user"]["id"] == "bob"
-            await a.close()
-            await b.close()
+    async with (
+        serve_hub(hub(ttl=1.0), auth=auth, rooms=rooms) as survivor,
+        serve_hub(doomed, auth=auth, rooms=rooms) as dying,
+    ):
+        a = await Raw.open(survivor.url, alice)
+        b = await Raw.open(dying.url, bob)
+        await a.send({"type": "join", "room": "consultation:crash"})
+        await a.recv_type("joined")
+        await b.send({"type": "join", "room": "consultation:crash"})
+        await b.recv_type("joined")
+        assert (await a.recv_type("presence"))["online"] is True
+        # The dying worker stops heartbeating and never says goodbye (as after SIGKILL).
+        doomed._maintenance.cancel()
+        doomed.presence.heartbeat = _never  # type: ignore[method-assign]
+        doomed.presence.remove = _never_remove  # type: ignore[method-assign]
+        doomed.broker.publish = _never_publish  # type: ignore[method-assign]
+        offline = await a.recv_type("presence", timeout=10)
+        assert offline["online"] is False and offline["user"]["id"] == "bob"
+        await a.close()
+        await b.close()
 
 
 async def _never() -> None:
