@@ -131,6 +131,18 @@ async def test_authorization_table(live: LiveServer):
                         assert exc.code == "forbidden"
             finally:
                 await client.close()
+        # A room name that names no consultation.
+        client = HubClient(live.ws_url, patient["token"], reconnect=False)
+        await client.connect()
+        try:
+            for bad_room in ("consultation:not-a-uuid", "lobby"):
+                try:
+                    await client.join(bad_room)
+                    raise AssertionError(f"joined {bad_room}")
+                except HubError as exc:
+                    assert exc.code == "not_found", exc.code
+        finally:
+            await client.close()
         # Anonymous: no hello with a valid token, no socket.
         client = HubClient(live.ws_url, "not-a-token", reconnect=False)
         try:
