@@ -45,10 +45,43 @@ def _stored(row: Any) -> StoredMessage:
     )
 
 
+def _first_of_each(batch: list[NewMessage]) -> list[NewMessage]:
+    """The batch without repeats of a (sender, room, client id) (a resend queued twice)."""
+    seen: set[tuple[str, str, str]] = set()
+    fresh = []
+    for m in batch:
+        key = (m.sender_id, m.room, m.client_id)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(m)
+    return fresh
+
+
+def _results(
+    batch: list[NewMessage],
+    created: dict[tuple[str, str, str], StoredMessage],
+    existing: dict[tuple[str, str, str], StoredMessage],
+) -> list[Appended]:
+    """One result per batch entry, in order: ``created`` only for the first of a new message."""
+    results = []
+    announced: set[tuple[str, str, str]] = set()
+    for m in batch:
+        key = (m.sender_id, m.room, m.client_id)
+        if key in created and key not in announced:
+            announced.add(key)
+            results.append(Appended(created[key], True))
+        else:
+            results.append(Appended(created.get(key) or existing[key], False))
+    return results
+
+
 def sql_message_store(database_url: str) -> PostgresMessageStore | SqliteMessageStore:
+    """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``."""
     if database_url.startswith(("postgres://", "postgresql://")):
         return PostgresMessageStore(database_url)
-    return SqliteMessageStore(database_url.removeprefix("sqlite:///"))
+    if database_url.startswith("sqlite://"):
+        return SqliteMessageStore(database_url)
+    raise ValueError("DATABASE_URL is not a postgresql:// or sqlite:/// URL")
 
 
 class PostgresMessageStore:
@@ -93,13 +126,7 @@ class PostgresMessageStore:
                     [k[2] for k in keys],
                 )
             }
-            fresh: list[NewMessage] = []
-            seen: set[tuple[str, str, str]] = set()
-            for m in batch:
-                key = (m.sender_id, m.room, m.client_id)
-                if key not in existing and key not in seen:
-                    seen.add(key)
-                    fresh.append(m)
+            fresh = [m for m in _first_of_each(batch) if (m.sender_id, m.room, m.client_id) not in existing]
             counts: dict[str, int] = {}
             for m in fresh:
                 counts[m.room] = counts.get(m.room, 0) + 1
@@ -151,16 +178,7 @@ class PostgresMessageStore:
                     [r.body for r in rows],
                     [now] * len(rows),
                 )
-        results = []
-        announced: set[tuple[str, str, str]] = set()
-        for m in batch:
-            key = (m.sender_id, m.room, m.client_id)
-            if key in created and key not in announced:
-                announced.add(key)
-                results.append(Appended(created[key], True))
-            else:
-                results.append(Appended(created.get(key) or existing[key], False))
-        return results
+        return _results(batch, created, existing)
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(
@@ -181,12 +199,22 @@ class PostgresMessageStore:
         value = await self.pool.fetchval("SELECT last_seq FROM chat_room WHERE name = $1", room)
         return int(value or 0)
 
+    async def find(self, sender_id: str, room: str, client_id: str) -> StoredMessage | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {COLUMNS} FROM chat_message WHERE sender_id = $1 AND room = $2 AND client_id = $3",
+            sender_id,
+            room,
+            client_id,
+        )
+        return _stored(row) if row is not None else None
+
 
 class SqliteMessageStore:
     """One connection owned by the store; SQLite serialises writers, so a batch is simple."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        """``path`` is a file path or a ``sqlite:///path/to/file.db`` URL."""
+        self.path = path.removeprefix("sqlite:///") if path.startswith("sqlite:///") else path
         self.db: Any = None
         self.lock = asyncio.Lock()
 
@@ -210,34 +238,38 @@ class SqliteMessageStore:
         async with self.lock:
             await db.execute("BEGIN IMMEDIATE")
             try:
-                results = []
-                seen: dict[tuple[str, str, str], StoredMessage] = {}
-                for m in batch:
-                    key = (m.sender_id, m.room, m.client_id)
-                    if key in seen:
-                        results.append(Appended(seen[key], False))
-                        continue
+                keys = list(dict.fromkeys((m.sender_id, m.room, m.client_id) for m in batch))
+                existing: dict[tuple[str, str, str], StoredMessage] = {}
+                for start in range(0, len(keys), 300):  # SQLite caps bound parameters per statement
+                    chunk = keys[start : start + 300]
                     cursor = await db.execute(
-                        f"SELECT {COLUMNS} FROM chat_message WHERE sender_id = ? AND room = ? AND client_id = ?", key
+                        f"SELECT {COLUMNS} FROM chat_message WHERE (sender_id, room, client_id) IN "
+                        f"(VALUES {', '.join(['(?, ?, ?)'] * len(chunk))})",
+                        [value for key in chunk for value in key],
                     )
-                    row = await cursor.fetchone()
-                    if row is not None:
-                        seen[key] = _stored(row)
-                        results.append(Appended(seen[key], False))
-                        continue
+                    for row in await cursor.fetchall():
+                        stored = _stored(row)
+                        existing[(stored.sender_id, stored.room, stored.client_id)] = stored
+                fresh = [m for m in _first_of_each(batch) if (m.sender_id, m.room, m.client_id) not in existing]
+                counts: dict[str, int] = {}
+                for m in fresh:
+                    counts[m.room] = counts.get(m.room, 0) + 1
+                next_seq: dict[str, int] = {}
+                for name, n in counts.items():
                     await db.execute(
                         "INSERT INTO chat_room (name, last_seq, created_at) VALUES (?, 0, ?) ON CONFLICT(name) DO NOTHING",
-                        (m.room, stamp),
+                        (name, stamp),
                     )
                     cursor = await db.execute(
-                        "UPDATE chat_room SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", (m.room,)
+                        "UPDATE chat_room SET last_seq = last_seq + ? WHERE name = ? RETURNING last_seq", (n, name)
                     )
-                    seq = int((await cursor.fetchone())[0])
-                    await db.execute(
-                        f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp),
-                    )
-                    stored = StoredMessage(
+                    next_seq[name] = int((await cursor.fetchone())[0]) - n + 1
+                created = {}
+                rows = []
+                for m in fresh:
+                    seq = next_seq[m.room]
+                    next_seq[m.room] = seq + 1
+                    created[(m.sender_id, m.room, m.client_id)] = StoredMessage(
                         room=m.room,
                         seq=seq,
                         client_id=m.client_id,
@@ -247,13 +279,14 @@ class SqliteMessageStore:
                         body=m.body,
                         created_at=now,
                     )
-                    seen[key] = stored
-                    results.append(Appended(stored, True))
+                    rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
+                if rows:
+                    await db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 await db.execute("COMMIT")
-                return results
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise
+        return _results(batch, created, existing)
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
         async with self.lock:
@@ -275,3 +308,12 @@ class SqliteMessageStore:
             cursor = await self.db.execute("SELECT last_seq FROM chat_room WHERE name = ?", (room,))
             row = await cursor.fetchone()
             return int(row[0]) if row else 0
+
+    async def find(self, sender_id: str, room: str, client_id: str) -> StoredMessage | None:
+        async with self.lock:
+            cursor = await self.db.execute(
+                f"SELECT {COLUMNS} FROM chat_message WHERE sender_id = ? AND room = ? AND client_id = ?",
+                (sender_id, room, client_id),
+            )
+            row = await cursor.fetchone()
+            return _stored(row) if row is not None else None

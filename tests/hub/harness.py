@@ -70,7 +70,9 @@ class RoomBook:
 
     async def join(self, principal: Principal, room: str) -> RoomInfo:
         info = self.rooms.get(room)
-        if info is None or principal.id not in {m.id for m in info["members"]}:
+        if info is None:
+            raise RoomDenied("not_found", "no such room")
+        if principal.id not in {m.id for m in info["members"]}:
             raise RoomDenied("forbidden", "not a member of this room")
         return RoomInfo(state=info["state"], members=list(info["members"]))
 
@@ -85,19 +87,47 @@ class RoomBook:
         return None
 
 
+class FlakyStore(MemoryStore):
+    """A memory store that can be switched off, as a database outage would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ConnectionError("database unavailable")
+
+    async def append_batch(self, batch: Any) -> Any:
+        self._check()
+        return await super().append_batch(batch)
+
+    async def read_after(self, room: str, after_seq: int, limit: int) -> Any:
+        self._check()
+        return await super().read_after(room, after_seq, limit)
+
+    async def read_last(self, room: str, limit: int) -> Any:
+        self._check()
+        return await super().read_last(room, limit)
+
+
 def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, or asyncio leaves Nagle on for accepted sockets (40 ms stalls between
+    # an ack and the message right behind it); NODELAY on the listener is inherited on Linux.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
 
 
 class Served:
-    def __init__(self, hub: Hub, auth: StaticAuth, rooms: RoomBook, url: str) -> None:
+    def __init__(self, hub: Hub, auth: StaticAuth, rooms: RoomBook, url: str, server: uvicorn.Server) -> None:
         self.hub = hub
         self.auth = auth
         self.rooms = rooms
         self.url = url
+        self.server = server
 
 
 @contextlib.asynccontextmanager
@@ -136,7 +166,7 @@ async def serve_hub(
             break
         await asyncio.sleep(0.02)
     try:
-        yield Served(hub, auth, rooms, f"ws://127.0.0.1:{port}/ws")
+        yield Served(hub, auth, rooms, f"ws://127.0.0.1:{port}/ws", server)
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
@@ -152,6 +182,10 @@ class Raw:
 
     @classmethod
     async def open(cls, url: str, token: str | None = None, **kwargs: Any) -> Raw:
+        # A roomy receive queue and a short close timeout: a test that stops reading must not
+        # leave the close handshake waiting behind unread frames.
+        kwargs.setdefault("max_queue", 4096)
+        kwargs.setdefault("close_timeout", 2)
         ws = await websockets.connect(url, open_timeout=5, **kwargs)
         raw = cls(ws)
         if token is not None:
@@ -237,32 +271,37 @@ class StalledClient:
         return cls(sock)
 
     def drain_close_code(self) -> int | None:
-        """Read everything the server sent and return the close code it ended with."""
+        """Read what the server sent up to its close frame; the close code (None if it never came)."""
         import struct
 
         self.sock.settimeout(10)
         data = b""
+        i = 0
         while True:
+            # Walk the complete frames received so far.
+            while i + 2 <= len(data):
+                opcode = data[i] & 0x0F
+                length = data[i + 1] & 0x7F
+                j = i + 2
+                if length == 126:
+                    if j + 2 > len(data):
+                        break
+                    length = struct.unpack("!H", data[j : j + 2])[0]
+                    j += 2
+                elif length == 127:
+                    if j + 8 > len(data):
+                        break
+                    length = struct.unpack("!Q", data[j : j + 8])[0]
+                    j += 8
+                if j + length > len(data):
+                    break
+                if opcode == 0x8:
+                    return int(struct.unpack("!H", data[j : j + 2])[0]) if length >= 2 else None
+                i = j + length
             chunk = self.sock.recv(1 << 20)
             if not chunk:
-                break
+                return None
             data += chunk
-        # Walk the frames to the close frame.
-        i = 0
-        while i + 2 <= len(data):
-            opcode = data[i] & 0x0F
-            length = data[i + 1] & 0x7F
-            j = i + 2
-            if length == 126:
-                length = struct.unpack("!H", data[j : j + 2])[0]
-                j += 2
-            elif length == 127:
-                length = struct.unpack("!Q", data[j : j + 8])[0]
-                j += 8
-            if opcode == 0x8:
-                return int(struct.unpack("!H", data[j : j + 2])[0]) if length >= 2 else None
-            i = j + length
-        return None
 
     def close(self) -> None:
         self.sock.close()

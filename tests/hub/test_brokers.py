@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from careconnect.hub import Hub, HubSettings, MemoryBroker, MemoryBus, MemoryStore, RedisPresence
 from careconnect.hub.brokers.redis import RedisBroker
+from tests.hub.conftest import REDIS_URL, require_redis
 from tests.hub.harness import Raw, RoomBook, StaticAuth, serve_hub
-from tests.infra import REDIS_URL, need_redis
-
-REDIS_TEST_URL = REDIS_URL.rsplit("/", 1)[0] + "/4"
 
 
 class Inbox:
@@ -38,8 +37,8 @@ async def pair(kind: str) -> AsyncIterator[tuple[object, object, Inbox, Inbox]]:
         bus = MemoryBus()
         a, b = MemoryBroker(bus), MemoryBroker(bus)
     else:
-        need_redis()
-        a, b = RedisBroker(REDIS_TEST_URL), RedisBroker(REDIS_TEST_URL)
+        require_redis()
+        a, b = RedisBroker(REDIS_URL), RedisBroker(REDIS_URL)
     inbox_a, inbox_b = Inbox(), Inbox()
     await a.start(inbox_a)
     await b.start(inbox_b)
@@ -103,37 +102,95 @@ async def test_subscribe_unsubscribe_race_loses_nothing(broker_kind):
 
 
 async def test_failing_publish_does_not_kill_publishing(broker_kind):
-    """Litestar channels #5008: one failed publish must not stop later ones."""
+    """Litestar channels #5008: a failed publish must not stop the publisher; here it is even retried."""
     async with pair(broker_kind) as (a, b, _, inbox_b):
         await b.subscribe("room:f")
-        await settle(broker_kind)
+        expected = [b"delivered"]
         if broker_kind == "redis":
-            real = a._redis
-            a._redis = _Broken()
-            assert await a.publish("room:f", b"lost") is False
-            assert a.publish_failures == 1
+            from redis.asyncio import Redis
+
+            real, a._redis = a._redis, Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
+            assert await a.publish("room:f", b"during the outage")  # queued; Redis is unreachable
+            async with asyncio.timeout(5):
+                while a.publish_errors < 2:  # noqa: ASYNC110 - failed, retried, failed again: the task lives on
+                    await asyncio.sleep(0.05)
+            await a._redis.aclose()
             a._redis = real
+            expected.insert(0, b"during the outage")  # retried in order once Redis is back
         assert await a.publish("room:f", b"delivered")
+        await inbox_b.wait_for(len(expected))
+        assert [p for _, p in inbox_b.items] == expected
+        if broker_kind == "redis":
+            assert a.publish_failures == 0  # nothing was lost
+
+
+async def test_a_full_publish_queue_counts_every_loss():
+    """No silent drops: with Redis unreachable, overflowing the bounded queue is counted."""
+    require_redis()
+    from redis.asyncio import Redis
+
+    broker = RedisBroker(REDIS_URL, outbox_limit=5)
+    lost: list[int] = []
+    broker.on_publish_failure = lost.append
+    await broker.start(Inbox())
+    try:
+        real, broker._redis = broker._redis, Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
+        for i in range(12):
+            assert await broker.publish("room:q", str(i).encode())
+        assert sum(lost) == broker.publish_failures >= 7  # 12 queued, at most 5 kept
+        await broker._redis.aclose()
+        broker._redis = real
+    finally:
+        await broker.stop()
+
+
+async def test_a_subscription_is_live_when_subscribe_returns(broker_kind):
+    """No settling time: what is published after ``subscribe`` returns is delivered."""
+    async with pair(broker_kind) as (a, b, _, inbox_b):
+        for i in range(20):
+            await b.subscribe(f"room:live{i}")
+            await a.publish(f"room:live{i}", b"first")
+        await inbox_b.wait_for(20)
+        assert sorted(channel for channel, _ in inbox_b.items) == sorted(f"room:live{i}" for i in range(20))
+
+
+async def test_a_failing_subscriber_does_not_stop_delivery(broker_kind):
+    async with pair(broker_kind) as (a, b, _, inbox_b):
+        calls = []
+
+        async def flaky(channel: str, payload: bytes) -> None:
+            calls.append(payload)
+            if payload == b"poison":
+                raise ValueError("a bug in the handler")
+            await inbox_b(channel, payload)
+
+        b._handler = flaky
+        await b.subscribe("room:p")
+        await a.publish("room:p", b"poison")
+        assert await a.publish("room:p", b"after")
         await inbox_b.wait_for(1)
-        assert inbox_b.items[-1][1] == b"delivered"
+        assert [p for _, p in inbox_b.items] == [b"after"]
+        assert calls == [b"poison", b"after"]
 
 
-class _Broken:
-    async def publish(self, *args: object) -> int:
-        raise ConnectionError("redis is down")
-
-
-async def test_thousands_of_rooms_leave_no_entries_behind():
+async def test_thousands_of_rooms_leave_no_entries_behind(broker_kind):
     """Litestar channels #4867: empty per-room entries must be freed (memory stays flat)."""
-    async with serve_hub(settings=HubSettings(max_rooms=5000, send_limit=100000)) as served:
+    broker = MemoryBroker() if broker_kind == "memory" else _redis_broker()
+    settings = HubSettings(max_rooms=5000, send_limit=100000)
+    async with serve_hub(settings=settings, broker=broker) as served:
+        if broker_kind == "redis":
+            await asyncio.wait_for(broker.connected.wait(), 5)
         token = served.auth.add("walker", "patient")
-        names = [served.rooms.add(f"consultation:{i}", [("walker", "patient")]) for i in range(2000)]
+        run = uuid.uuid4().hex[:8]  # Redis pub/sub is server-wide: names of our own
+        names = [served.rooms.add(f"consultation:{run}-{i}", [("walker", "patient")]) for i in range(2000)]
         sock = await Raw.open(served.url, token)
         for name in names:
             await sock.send({"type": "join", "room": name})
         for _ in names:
             await sock.recv_type("joined", timeout=10)
         assert len(served.hub.rooms) == 2001 and served.hub.broker.subscriptions() == 2001
+        if broker_kind == "redis":
+            assert set(await _subscribers(names, 1)) == {1}  # one subscription per room per worker
         for name in names:
             await sock.send({"type": "leave", "room": name})
         await sock.send({"type": "ping"})
@@ -148,23 +205,44 @@ async def test_thousands_of_rooms_leave_no_entries_behind():
             await asyncio.sleep(0.05)
         assert served.hub.rooms == {} and served.hub.by_user == {} and served.hub.connections == set()
         assert served.hub.broker.subscriptions() == 0
+        if broker_kind == "redis":
+            assert set(await _subscribers(names, 0)) == {0}  # Redis itself holds nothing either
+
+
+def _redis_broker() -> RedisBroker:
+    require_redis()
+    return RedisBroker(REDIS_URL)
+
+
+async def _subscribers(names: list[str], expected: int) -> list[int]:
+    """Redis's own subscriber count per room channel, polled until it settles at ``expected``."""
+    from redis.asyncio import Redis
+
+    async with Redis.from_url(REDIS_URL) as probe:
+        for _ in range(100):
+            reply = await probe.execute_command("PUBSUB", "NUMSUB", *(f"cc:room:{n}" for n in names))
+            counts = [int(n) for n in reply[1::2]]
+            if all(c == expected for c in counts):
+                break
+            await asyncio.sleep(0.05)
+    return counts
 
 
 async def test_two_hubs_over_redis_share_rooms_presence_and_order():
-    need_redis()
+    require_redis()
     store = MemoryStore()  # shared storage, as PostgreSQL would be
     auth, rooms = StaticAuth(), RoomBook()
     alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
     rooms.add("consultation:9", [("alice", "patient"), ("bob", "doctor")])
 
     def hub() -> Hub:
-        broker = RedisBroker(REDIS_TEST_URL)
+        broker = RedisBroker(REDIS_URL)
         return Hub(
             authenticator=auth,
             policy=rooms,
             store=store,
             broker=broker,
-            presence=RedisPresence(REDIS_TEST_URL, broker.worker_id, ttl=2),
+            presence=RedisPresence(REDIS_URL, broker.worker_id, ttl=2),
             settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.5, send_limit=1000),
         )
 
@@ -189,20 +267,20 @@ async def test_two_hubs_over_redis_share_rooms_presence_and_order():
 
 async def test_a_dead_workers_users_go_offline():
     """Presence entries of a worker that stops heartbeating expire (30 s in production, 1 s here)."""
-    need_redis()
+    require_redis()
     store = MemoryStore()
     auth, rooms = StaticAuth(), RoomBook()
     alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
     rooms.add("consultation:crash", [("alice", "patient"), ("bob", "doctor")])
 
     def hub(ttl: float) -> Hub:
-        broker = RedisBroker(REDIS_TEST_URL)
+        broker = RedisBroker(REDIS_URL)
         return Hub(
             authenticator=auth,
             policy=rooms,
             store=store,
             broker=broker,
-            presence=RedisPresence(REDIS_TEST_URL, broker.worker_id, ttl=ttl),
+            presence=RedisPresence(REDIS_URL, broker.worker_id, ttl=ttl),
             settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.3),
         )
 
@@ -219,7 +297,7 @@ async def test_a_dead_workers_users_go_offline():
         await b.recv_type("joined")
         assert (await a.recv_type("presence"))["online"] is True
         # The dying worker stops heartbeating and never says goodbye (as after SIGKILL).
-        doomed._maintenance.cancel()
+        await doomed.upkeep.stop()
         doomed.presence.heartbeat = _never  # type: ignore[method-assign]
         doomed.presence.remove = _never_remove  # type: ignore[method-assign]
         doomed.broker.publish = _never_publish  # type: ignore[method-assign]
@@ -239,3 +317,76 @@ async def _never_remove(*args: object) -> None:
 
 async def _never_publish(*args: object) -> bool:
     return True
+
+
+async def test_rooms_emptied_and_rejoined_quickly_across_workers_lose_no_live_messages():
+    """Litestar channels #4894 at hub level: join/leave churn must end with a live subscription."""
+    require_redis()
+    store = MemoryStore()
+    auth, rooms = StaticAuth(), RoomBook()
+    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
+    room = f"consultation:churn-{uuid.uuid4().hex[:8]}"
+    rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
+
+    def hub() -> Hub:
+        broker = RedisBroker(REDIS_URL)
+        return Hub(
+            authenticator=auth,
+            policy=rooms,
+            store=store,
+            broker=broker,
+            presence=RedisPresence(REDIS_URL, broker.worker_id),
+            settings=HubSettings(send_limit=1000),
+        )
+
+    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+        a = await Raw.open(one.url, alice)
+        await a.send({"type": "join", "room": room})
+        await a.recv_type("joined")
+        churners = [await Raw.open(two.url, bob) for _ in range(3)]
+        for _ in range(30):
+            for sock in churners:
+                await sock.send({"type": "join", "room": room})
+                await sock.send({"type": "leave", "room": room})
+        for sock in churners:
+            await sock.send({"type": "join", "room": room})
+        for sock in churners:
+            await sock.send({"type": "ping"})
+            await sock.recv_type("pong", timeout=10)  # every join/leave above is processed
+        assert two.hub.broker.subscriptions() == 2  # user:bob and the room
+        for i in range(10):
+            await a.send({"type": "send", "room": room, "id": f"live-{i}", "body": str(i)})
+        for sock in churners:
+            seqs = []
+            async with asyncio.timeout(10):
+                while len(seqs) < 10:
+                    frame = await sock.recv()
+                    if frame.get("type") == "message" and frame["id"].startswith("live-"):
+                        seqs.append(frame["seq"])
+            assert seqs == list(range(1, 11))
+        for sock in [a, *churners]:
+            await sock.close()
+
+
+async def test_redis_presence_remove_racing_a_heartbeat_leaves_no_ghost():
+    """A heartbeat in flight must not bring back an entry a leave just removed.
+
+    With thousands of rooms the heartbeat's pipeline is still streaming when the leave's HDEL
+    arrives on another connection; without the presence lock the user would show as online
+    for another ``ttl`` (18 of 20 rounds did, when the lock was taken out).
+    """
+    require_redis()
+    presence = RedisPresence(REDIS_URL, worker_id=uuid.uuid4().hex)
+    run = uuid.uuid4().hex[:8]
+    for i in range(3000):
+        presence.mine[f"consultation:filler-{run}-{i}"] = {f"bob|{presence.worker_id}|{i}"}
+    room = f"consultation:ghost-{run}"
+    try:
+        for i in range(20):
+            await presence.add(room, "alice", f"c{i}")
+            await asyncio.gather(presence.heartbeat(), presence.remove(room, "alice", f"c{i}"))
+            assert await presence.online(room) == set()
+        await presence.add(room, "alice", "last")
+        assert (await presence.online_many([room, room + "-none"])) == {room: {"alice"}, room + "-none": set()}
+    finally:
+        await presence.close()

@@ -121,8 +121,12 @@ async def test_errors_never_close_the_socket():
     async with serve_hub() as served:
         alice, _ = clinic(served)
         served.rooms.add("consultation:closed", [("alice", "patient")], "completed")
+        served.rooms.add("consultation:theirs", [("bob", "doctor")])
         a = await Raw.open(served.url, alice)
-        await a.send({"type": "join", "room": "consultation:other"})
+        await a.send({"type": "join", "room": "consultation:nowhere"})
+        error = await a.recv_type("error")
+        assert error["code"] == "not_found" and error["room"] == "consultation:nowhere"
+        await a.send({"type": "join", "room": "consultation:theirs"})
         assert (await a.recv_type("error"))["code"] == "forbidden"
         await a.send({"type": "join", "room": "user:someone-else"})
         assert (await a.recv_type("error"))["code"] == "forbidden"
@@ -229,7 +233,7 @@ async def test_token_expiry_revocation_and_disable_close_the_socket():
 
 
 async def test_slow_consumer_is_closed_and_the_room_goes_on():
-    settings = HubSettings(queue_size=60, send_limit=10_000, maintenance_s=0.2)
+    settings = HubSettings(queue_size=16, send_limit=10_000, maintenance_s=0.2)
     async with serve_hub(settings=settings) as served:
         alice, bob = clinic(served)
         a = await Raw.open(served.url, alice)
@@ -238,12 +242,12 @@ async def test_slow_consumer_is_closed_and_the_room_goes_on():
         # Bob stops reading: a tiny receive buffer and no reads at all.
         slow = await StalledClient.open(served.url, bob, ROOM)
         await asyncio.sleep(0.3)
-        body = "y" * 4000
+        body = "\U0001f600" * 4000  # 16 KB of UTF-8 per frame: the socket buffers fill sooner
         async with asyncio.timeout(90):
-            for batch in range(400):
-                for i in range(20):
+            for batch in range(2000):
+                for i in range(4):
                     await a.send({"type": "send", "room": ROOM, "id": f"s{batch}-{i}", "body": body})
-                for _ in range(20):
+                for _ in range(4):
                     await a.recv_type("ack")  # Alice keeps reading; only Bob is slow
                 if served.hub.stats.queue_drops:
                     break
@@ -304,3 +308,19 @@ async def test_shutdown_sends_1012():
         stopper = asyncio.create_task(served.hub.stop())
         assert await sock.closed_with() == 1012
         await stopper
+
+
+async def test_server_shutdown_through_the_plugin_sends_1012_and_stops_the_hub():
+    async with serve_hub() as served:
+        alice, bob = clinic(served)
+        a, b = await Raw.open(served.url, alice), await Raw.open(served.url, bob)
+        await a.send({"type": "join", "room": ROOM})
+        await a.recv_type("joined")
+        served.server.should_exit = True  # what SIGTERM does
+        assert await a.closed_with() == 1012
+        assert await b.closed_with() == 1012
+        for _ in range(100):
+            if not served.hub.running and not served.hub.writer._task:
+                break
+            await asyncio.sleep(0.05)
+        assert not served.hub.running and served.hub.writer._task is None  # lifecycle owned by the plugin

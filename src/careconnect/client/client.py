@@ -44,11 +44,14 @@ class HubClosed(Exception):
 
 
 class RoomState:
+    """What the client knows of one room: the last seq handed out, and the messages in order."""
+
     def __init__(self) -> None:
         self.last_seq = 0
         self.messages: list[dict[str, Any]] = []
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.joined: dict[str, Any] | None = None
+        self.refilling = False  # a re-join for a gap is on its way
 
 
 class HubClient:
@@ -177,8 +180,10 @@ class HubClient:
                 self.duplicates_dropped += 1
                 return
             if seq != state.last_seq + 1:
-                # A gap: ask for what is missing; the re-join replays from last_seq.
-                self._spawn_send({"type": "join", "room": frame["room"], "since": state.last_seq})
+                # A gap: ask once for what is missing; the re-join replays from last_seq.
+                if not state.refilling:
+                    state.refilling = True
+                    self._spawn_send({"type": "join", "room": frame["room"], "since": state.last_seq})
                 return
             state.last_seq = seq
             state.messages.append(frame)
@@ -190,6 +195,10 @@ class HubClient:
         elif kind == "joined":
             state = self.rooms.setdefault(frame["room"], RoomState())
             state.joined = frame
+            state.refilling = False
+            if frame.get("last_seq", 0) < state.last_seq:
+                # The room is behind what we saw (its history was reset): follow the server.
+                state.last_seq = int(frame["last_seq"])
             future = self._pending_joins.pop(frame["room"], None)
             if future is not None and not future.done():
                 future.set_result(frame)
@@ -205,9 +214,9 @@ class HubClient:
                 if not future.done():
                     future.set_exception(HubError(frame))
                 return
-            room = frame.get("room")
-            if room and room in self._pending_joins:
-                future = self._pending_joins.pop(room)
+            failed_room = frame.get("room")
+            if failed_room and failed_room in self._pending_joins:
+                future = self._pending_joins.pop(failed_room)
                 if not future.done():
                     future.set_exception(HubError(frame))
                 return

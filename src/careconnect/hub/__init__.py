@@ -1,19 +1,38 @@
 """The CareConnect hub: rooms, durable ordered messages, presence and fan-out across workers.
 
-A library: it imports nothing from the application. Wire it with the application's
-``Authenticator``, ``RoomPolicy`` and ``MessageStore``, a broker and a presence manager::
+A library: it imports nothing from the application. The application hands it an
+``Authenticator`` (token -> ``Principal``), a ``RoomPolicy`` (who may join / write a room, its
+members and state), a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
+mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 on shutdown)::
 
-    hub = Hub(authenticator=MyAuth(), policy=MyRooms(), store=MemoryStore(),
-              broker=MemoryBroker(), presence=MemoryPresence())
-    app = Litestar(plugins=[HubPlugin(hub)])          # serves GET /ws
-    await hub.publish_event("user:42", RoomState(room="consultation:7", state="in_progress"))
+    from careconnect.chat_store import sql_message_store
+    from careconnect.hub import Hub, HubPlugin, HubSettings, MemoryBroker, MemoryPresence, RedisBroker, RedisPresence
 
-With Redis: ``RedisBroker(url)`` and ``RedisPresence(url, worker_id=broker.worker_id)``.
+    if settings.redis_url:
+        broker = RedisBroker(settings.redis_url)
+        presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id)
+    else:
+        broker, presence = MemoryBroker(), MemoryPresence()
+    hub = Hub(authenticator=JwtAuthenticator(settings), policy=ConsultationRooms(),
+              store=sql_message_store(settings.database_url), broker=broker, presence=presence,
+              settings=HubSettings(heartbeat_s=25, queue_size=1000))
+    app = Litestar(route_handlers=[...], plugins=[HubPlugin(hub)])
+
+    # From a REST handler, to every worker:
+    await hub.publish_event(f"user:{patient_id}", AppointmentEvent(appointment=payload))
+    await hub.publish_event(room, RoomState(room=room, state="in_progress"))
+    await hub.disconnect_user(user_id, 4403)       # account disabled: close everywhere
+    await hub.evict(bot_id, room)                   # taken out of a room everywhere
+
+Metrics: ``hub.stats`` (``HubStats`` counters) and ``hub.counts()`` (open sockets, rooms,
+users, broker subscriptions).
 """
 
 from __future__ import annotations
 
 from careconnect.hub.brokers import Broker, MemoryBroker, MemoryBus
+from careconnect.hub.brokers.redis import RedisBroker
+from careconnect.hub.connection import Overflow
 from careconnect.hub.hub import Hub, HubSettings, HubStats
 from careconnect.hub.plugin import HubPlugin
 from careconnect.hub.policy import Authenticator, AuthFailed, Principal, RoomDenied, RoomInfo, RoomPolicy
@@ -36,8 +55,10 @@ __all__ = (
     "MemoryStore",
     "MessageStore",
     "NewMessage",
+    "Overflow",
     "PresenceManager",
     "Principal",
+    "RedisBroker",
     "RedisPresence",
     "RoomDenied",
     "RoomInfo",

@@ -1,10 +1,16 @@
-"""One client socket: its bounded outbound queue, its writer task and its send rate limit."""
+"""One client socket: its bounded outbound queue, its writer task and its send rate limit.
+
+Every frame for a socket goes through ``enqueue`` into a bounded queue that one writer task
+drains, so a fan-out never awaits a recipient. What happens when the queue is full is a typed
+policy (``Overflow``): stored messages and server events close the socket with 4429 (the
+client re-joins with ``since`` and loses nothing); best-effort signals (typing, read) are
+dropped. Either way the hub counts it: nothing is dropped silently.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import logging
 import time
 import uuid
 from enum import StrEnum
@@ -15,14 +21,12 @@ if TYPE_CHECKING:
 
     from careconnect.hub.policy import Principal
 
-log = logging.getLogger("careconnect.hub.connection")
-
 
 class Overflow(StrEnum):
     """What happens when a connection's outbound queue is full."""
 
     close = "close"  # close with 4429: the client re-joins with `since` and loses nothing
-    drop_newest = "drop_newest"  # drop the frame (only for best-effort signals)
+    drop_newest = "drop_newest"  # drop the frame (only for best-effort signals: typing, read)
 
 
 class Outgoing:
@@ -53,6 +57,8 @@ class Outgoing:
 
 
 class Connection:
+    """A socket's outbound side. ``on_overflow(connection, policy)`` is told of every full-queue event."""
+
     def __init__(
         self,
         send: Callable[[Any], Awaitable[None]],
@@ -61,19 +67,23 @@ class Connection:
         queue_size: int,
         send_limit: int,
         send_window_s: float,
-        on_overflow: Callable[[Connection], None],
+        on_overflow: Callable[[Connection, Overflow], None],
     ) -> None:
         self.id = uuid.uuid4().hex
         self._send = send
         self.binary = binary
         self.queue_size = queue_size
+        self._half = queue_size // 2
         self.principal: Principal | None = None
         self.rooms: set[str] = set()
         self.last_received = time.monotonic()
         self.closed = False
         self.close_code: int | None = None
+        self._close_reason = ""
         self._buffer: collections.deque[Outgoing] = collections.deque()
         self._wake = asyncio.Event()
+        self._space = asyncio.Event()  # set while the queue is at most half full
+        self._space.set()
         self._writer: asyncio.Task[None] | None = None
         self._send_limit = send_limit
         self._send_window_s = send_window_s
@@ -89,15 +99,23 @@ class Connection:
         """Queue a frame for this socket; False when it was dropped or the socket closes."""
         if self.closed:
             return False
-        if len(self._buffer) >= self.queue_size:
-            if overflow is Overflow.drop_newest:
-                return False
-            self._on_overflow(self)
-            self.close(4429, "too slow: re-join with since", flush=False)
+        buffer = self._buffer
+        if len(buffer) >= self.queue_size:
+            self._on_overflow(self, overflow)
+            if overflow is Overflow.close:
+                self.close(4429, "too slow: re-join with since", flush=False)
             return False
-        self._buffer.append(frame)
+        buffer.append(frame)
+        if len(buffer) > self._half:
+            self._space.clear()
         self._wake.set()
         return True
+
+    async def put(self, frame: Outgoing) -> bool:
+        """Queue a frame, first waiting until the queue is at most half full (for long replays)."""
+        while not self._space.is_set() and not self.closed:
+            await self._space.wait()
+        return self.enqueue(frame)
 
     def close(self, code: int, reason: str = "", *, flush: bool = True) -> None:
         """Close after sending what is queued (``flush``) or at once."""
@@ -109,6 +127,7 @@ class Connection:
         if not flush:
             self._buffer.clear()
         self._wake.set()
+        self._space.set()
 
     def allow_send(self) -> bool:
         """The per-connection send rate limit: ``send_limit`` sends per ``send_window_s``."""
@@ -127,6 +146,8 @@ class Connection:
     async def _write_forever(self) -> None:
         send = self._send
         buffer = self._buffer
+        half = self._half
+        space = self._space
         try:
             while True:
                 while buffer:
@@ -135,6 +156,9 @@ class Connection:
                         await send({"type": "websocket.send", "bytes": frame.msgpack()})
                     else:
                         await send({"type": "websocket.send", "text": frame.text()})
+                    if len(buffer) <= half and not space.is_set():
+                        space.set()
+                space.set()
                 if self.closed:
                     await send(
                         {"type": "websocket.close", "code": self.close_code or 1000, "reason": self._close_reason}
@@ -142,13 +166,13 @@ class Connection:
                     return
                 self._wake.clear()
                 await self._wake.wait()
-        except (OSError, RuntimeError) as exc:  # the peer went away while we wrote
-            log.debug("socket %s gone while writing: %s", self.id[:8], type(exc).__name__)
+        except (OSError, RuntimeError):  # the peer went away while we wrote: the session logs it
             self.closed = True
         except asyncio.CancelledError:
             self.closed = True
             raise
         finally:
+            self._space.set()
             self.done.set()
 
     async def wait_closed(self, timeout: float = 5.0) -> None:

@@ -1,9 +1,10 @@
 """The hub: this worker's rooms and sockets, durable sends, and fan-out across workers.
 
 A message travels: socket -> ``Session`` (validation, rate limit, room policy) -> the
-group-commit writer (the store assigns the seq and commits) -> ack to the sender -> the local
-room (``deliver_local``, in seq order) and the broker (``publish``) -> every other worker's
-local room. Frames are encoded once; the same bytes go to every member.
+group-commit writer (the store assigns the seq and commits) -> ack to the sender ->
+``deliver_local`` (this worker's members, in seq order) and ``publish`` (the broker, to every
+other worker, whose ``deliver_local`` takes it from there). Frames are encoded once; the same
+bytes go to every member.
 """
 
 from __future__ import annotations
@@ -11,66 +12,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
 from typing import Any
 
-import msgspec
-
 from careconnect.hub.brokers.base import Broker
+from careconnect.hub.config import HubSettings, HubStats
 from careconnect.hub.connection import Connection, Outgoing, Overflow
 from careconnect.hub.policy import Authenticator, RoomPolicy
 from careconnect.hub.presence import PresenceManager
-from careconnect.hub.protocol import Frame, Message, Presence, RoomState, UserRef, encode_json, timestamp
+from careconnect.hub.protocol import (
+    Error,
+    Frame,
+    ReadOut,
+    RoomState,
+    TypingOut,
+    encode_json,
+    message_frame,
+)
+from careconnect.hub.replay import Replay
 from careconnect.hub.rooms import LocalRoom
 from careconnect.hub.store import GroupCommitWriter, MessageStore, StoredMessage
+from careconnect.hub.upkeep import Upkeep
+
+__all__ = ("Hub", "HubSettings", "HubStats", "message_frame")
 
 log = logging.getLogger("careconnect.hub")
 
-# Broker payloads: b"m|<seq>|<json>" message, b"e||<json>" event, b"s||<json>" room state,
-# b"k|<close code>|<user id>" disconnect a user, b"x||<user id>" evict a user from the room.
-MESSAGE, EVENT, STATE, KICK, EVICT = b"m", b"e", b"s", b"k", b"x"
-
-
-class HubSettings(msgspec.Struct, kw_only=True, frozen=True):
-    heartbeat_s: int = 25
-    hello_timeout_s: float = 10.0
-    max_frame_bytes: int = 65_536
-    send_limit: int = 20
-    send_window_s: float = 10.0
-    limited_close_after: int = 5
-    queue_size: int = 1000
-    max_rooms: int = 100
-    replay_default: int = 50
-    replay_page: int = 500
-    max_body_chars: int = 4000
-    revalidate_s: float = 30.0
-    maintenance_s: float = 5.0
-    presence_sweep_s: float = 10.0
-
-
-class HubStats(msgspec.Struct, kw_only=True):
-    messages_stored: int = 0
-    messages_duplicate: int = 0
-    deliveries: int = 0
-    queue_drops: int = 0
-    gap_fills: int = 0
-    broker_failures: int = 0
-    connections_total: int = 0
-
-
-def message_frame(stored: StoredMessage) -> Message:
-    return Message(
-        room=stored.room,
-        seq=stored.seq,
-        id=stored.client_id,
-        sender=UserRef(id=stored.sender_id, role=stored.sender_role, name=stored.sender_name),
-        body=stored.body,
-        ts=timestamp(stored.created_at),
-    )
+# Broker payloads are b"<kind>|<arg>|<payload>": m message (arg: seq), e event, g best-effort
+# signal (typing, read), s room state, k disconnect a user (arg: close code), x evict a user.
+MESSAGE, EVENT, SIGNAL, STATE, KICK, EVICT = b"m", b"e", b"g", b"s", b"k", b"x"
 
 
 class Hub:
+    """This worker's side of the hub. Build it with the application's policies; see ``careconnect.hub``."""
+
     def __init__(
         self,
         *,
@@ -93,8 +67,9 @@ class Hub:
         self.connections: set[Connection] = set()
         self.by_user: dict[str, set[Connection]] = {}
         self.stats = HubStats()
+        self.upkeep = Upkeep(self)
+        self.replay = Replay(self)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._maintenance: asyncio.Task[None] | None = None
         self.running = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -103,8 +78,10 @@ class Hub:
         await self.broker.start(self._from_broker)
         if hasattr(self.broker, "on_reconnect"):
             self.broker.on_reconnect = self.catch_up_all
+        if hasattr(self.broker, "on_publish_failure"):
+            self.broker.on_publish_failure = self._broker_failed
         self.writer.start()
-        self._maintenance = asyncio.create_task(self._maintain(), name="hub-maintenance")
+        self.upkeep.start()
         self.running = True
 
     async def stop(self, code: int = 1012) -> None:
@@ -112,11 +89,10 @@ class Hub:
         self.running = False
         for connection in list(self.connections):
             connection.close(code, "server restarting")
+        if self._tasks:  # sends being committed: let them reach the broker (their senders resend for the ack)
+            await asyncio.wait(list(self._tasks), timeout=2.0)
         await asyncio.gather(*(c.wait_closed(2.0) for c in list(self.connections)), return_exceptions=True)
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance
+        await self.upkeep.stop()
         for task in list(self._tasks):
             task.cancel()
         await self.writer.stop()
@@ -130,9 +106,15 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def on_overflow(self, connection: Connection) -> None:
-        self.stats.queue_drops += 1
-        log.info("closing slow consumer %s (queue full)", connection.id[:8])
+    def _broker_failed(self, count: int) -> None:
+        self.stats.broker_failures += count
+
+    def on_overflow(self, connection: Connection, policy: Overflow) -> None:
+        if policy is Overflow.close:
+            self.stats.queue_drops += 1
+            log.info("closing slow consumer %s with 4429 (queue full)", connection.id[:8])
+        else:
+            self.stats.signals_dropped += 1
 
     # -- rooms ------------------------------------------------------------------------------
     async def open_room(self, name: str) -> LocalRoom:
@@ -142,12 +124,18 @@ class Hub:
             return room
         room = LocalRoom(name)
         self.rooms[name] = room
-        await self.broker.subscribe(name)
-        if name.startswith("user:"):
-            room.ready = True
-        else:
-            ready = room.set_ready(await self.store.last_seq(name))
-            self._deliver_ready(room, ready)
+        try:
+            await self.broker.subscribe(name)
+            if name.startswith("user:"):
+                room.ready = True
+            else:
+                # Subscribed first, then read: anything published meanwhile waits in `pending`.
+                self._deliver_ready(room, room.set_ready(await self.store.last_seq(name)))
+        except BaseException:
+            if not room.ready and self.rooms.get(name) is room:
+                del self.rooms[name]  # no half-open entry may linger
+                await self.broker.unsubscribe(name)
+            raise
         return room
 
     async def close_room_if_empty(self, room: LocalRoom) -> None:
@@ -155,131 +143,119 @@ class Hub:
             del self.rooms[room.name]
             await self.broker.unsubscribe(room.name)
 
+    # -- local delivery ---------------------------------------------------------------------
+    def deliver_local(
+        self,
+        room_name: str,
+        frame: Outgoing,
+        *,
+        seq: int = 0,
+        overflow: Overflow = Overflow.close,
+        skip: Connection | None = None,
+    ) -> None:
+        """Queue ``frame`` for this worker's members of ``room_name`` (never the broker).
+
+        A stored message (``seq`` > 0) goes out strictly in seq order: one that jumps ahead
+        waits while the missing seqs are read from the store.
+        """
+        room = self.rooms.get(room_name)
+        if room is None:
+            return
+        if seq:
+            self._deliver_ready(room, room.accept(seq, frame))
+            return
+        delivered = 0
+        for connection in room.members:
+            if connection is not skip and connection.enqueue(frame, overflow):
+                delivered += 1
+        self.stats.deliveries += delivered
+
+    def deliver_message(self, room_name: str, seq: int, frame: Outgoing) -> None:
+        self.deliver_local(room_name, frame, seq=seq)
+
     def _deliver_ready(self, room: LocalRoom, frames: list[tuple[int, Outgoing]]) -> None:
         for seq, frame in frames:
             self.stats.deliveries += room.fan_out(frame, seq)
         if room.has_gap() and not room.filling:
             room.filling = True
-            self.spawn(self._fill_gap(room))
-
-    def deliver_message(self, room_name: str, seq: int, frame: Outgoing) -> None:
-        """Deliver a stored message to this worker's members, in seq order (``deliver_local``)."""
-        room = self.rooms.get(room_name)
-        if room is not None:
-            self._deliver_ready(room, room.accept(seq, frame))
-
-    async def _fill_gap(self, room: LocalRoom) -> None:
-        """A seq is missing (a broker frame lost or late): read it from the store."""
-        try:
-            await asyncio.sleep(0.05)  # late frames usually arrive on their own
-            while room.has_gap() and self.rooms.get(room.name) is room:
-                try:
-                    missing = await self.store.read_after(room.name, room.last_seq, self.settings.replay_page)
-                except Exception as exc:  # noqa: BLE001 - store down: try again shortly
-                    log.warning("gap fill for %s failed: %s", room.name, type(exc).__name__)
-                    await asyncio.sleep(1.0)
-                    continue
-                self.stats.gap_fills += 1
-                if not missing:
-                    break
-                for stored in missing:
-                    frame = Outgoing(encode_json(message_frame(stored)))
-                    for seq, ready in room.accept(stored.seq, frame):
-                        self.stats.deliveries += room.fan_out(ready, seq)
-        finally:
-            room.filling = False
+            self.spawn(self.replay.fill_gap(room))
 
     async def catch_up_all(self) -> None:
         """After a broker outage: deliver whatever every local room missed, from the store."""
         for room in list(self.rooms.values()):
             if not room.name.startswith("user:"):
-                self.spawn(self._catch_up(room))
+                self.spawn(self.replay.catch_up(room))
 
-    async def _catch_up(self, room: LocalRoom) -> None:
-        while self.rooms.get(room.name) is room:
-            try:
-                missing = await self.store.read_after(room.name, room.last_seq, self.settings.replay_page)
-            except Exception as exc:  # noqa: BLE001 - store down too: the next message fills the gap
-                log.warning("catch-up for %s failed: %s", room.name, type(exc).__name__)
-                return
-            if not missing:
-                return
-            self.stats.gap_fills += 1
-            for stored in missing:
-                frame = Outgoing(encode_json(message_frame(stored)))
-                for seq, ready in room.accept(stored.seq, frame):
-                    self.stats.deliveries += room.fan_out(ready, seq)
-
-    def deliver_event(self, room_name: str, frame: Outgoing, *, skip: Connection | None = None) -> None:
-        room = self.rooms.get(room_name)
-        if room is None:
-            return
-        for connection in room.members:
-            if connection is not skip and connection.enqueue(frame, Overflow.drop_newest):
-                self.stats.deliveries += 1
-
-    # -- publishing -------------------------------------------------------------------------
-    async def _publish(self, room: str, kind: bytes, arg: bytes, payload: bytes) -> None:
+    # -- cluster delivery -------------------------------------------------------------------
+    async def publish(self, room: str, payload: bytes, *, kind: bytes = EVENT, arg: bytes = b"") -> None:
+        """Send an encoded frame to the other workers (never to this one); failures are counted."""
         if not await self.broker.publish(room, kind + b"|" + arg + b"|" + payload):
             self.stats.broker_failures += 1
 
     async def publish_message(self, stored: StoredMessage) -> None:
         payload = encode_json(message_frame(stored))
-        self.deliver_message(stored.room, stored.seq, Outgoing(payload))
-        await self._publish(stored.room, MESSAGE, str(stored.seq).encode(), payload)
+        self.deliver_local(stored.room, Outgoing(payload), seq=stored.seq)
+        await self.publish(stored.room, payload, kind=MESSAGE, arg=str(stored.seq).encode())
 
     async def publish_event(self, room: str, frame: Frame, *, skip: Connection | None = None) -> None:
-        """Push a server event (room_state, appointment, presence...) to a room on every worker."""
+        """Push a server event (``room_state``, ``appointment``, ...) to a room on every worker.
+
+        Events are not stored: members connected now get them (a full queue closes that socket
+        with 4429, like a message); typing and read are best effort and dropped on a full queue.
+        """
         payload = encode_json(frame)
-        kind = EVENT
+        kind, overflow = EVENT, Overflow.close
         if isinstance(frame, RoomState):
             self.policy.forget(room)
             kind = STATE
-        self.deliver_event(room, Outgoing(payload), skip=skip)
-        await self._publish(room, kind, b"", payload)
+        elif isinstance(frame, TypingOut | ReadOut):
+            kind, overflow = SIGNAL, Overflow.drop_newest
+        self.deliver_local(room, Outgoing(payload), overflow=overflow, skip=skip)
+        await self.publish(room, payload, kind=kind)
 
     async def disconnect_user(self, user_id: str, code: int = 4403) -> None:
         """Close every socket of ``user_id`` on every worker (an admin disabled the account)."""
         self._kick_local(user_id, code)
-        await self._publish(f"user:{user_id}", KICK, str(code).encode(), user_id.encode())
+        await self.publish(f"user:{user_id}", user_id.encode(), kind=KICK, arg=str(code).encode())
 
     async def evict(self, user_id: str, room: str) -> None:
         """Take ``user_id`` out of ``room`` everywhere (a bot was removed from a consultation)."""
         self.policy.forget(room)
         await self._evict_local(user_id, room)
-        await self._publish(room, EVICT, b"", user_id.encode())
+        await self.publish(room, user_id.encode(), kind=EVICT)
 
     def _kick_local(self, user_id: str, code: int) -> None:
         for connection in list(self.by_user.get(user_id, ())):
             connection.close(code, "account disabled" if code == 4403 else "session ended")
 
     async def _evict_local(self, user_id: str, room_name: str) -> None:
-        from careconnect.hub.protocol import Error
-
+        notice = Outgoing(
+            encode_json(Error(code="forbidden", message="you were removed from the room", room=room_name))
+        )
         for connection in list(self.by_user.get(user_id, ())):
             if room_name in connection.rooms:
                 await self.leave(connection, room_name)
-                connection.enqueue(
-                    Outgoing(
-                        encode_json(Error(code="forbidden", message="you were removed from the room", room=room_name))
-                    )
-                )
+                connection.enqueue(notice)
 
     async def _from_broker(self, channel: str, data: bytes) -> None:
         kind, _, rest = data.partition(b"|")
         arg, _, payload = rest.partition(b"|")
         if kind == MESSAGE:
-            self.deliver_message(channel, int(arg), Outgoing(payload))
+            self.deliver_local(channel, Outgoing(payload), seq=int(arg))
         elif kind == EVENT:
-            self.deliver_event(channel, Outgoing(payload))
+            self.deliver_local(channel, Outgoing(payload))
+        elif kind == SIGNAL:
+            self.deliver_local(channel, Outgoing(payload), overflow=Overflow.drop_newest)
         elif kind == STATE:
             self.policy.forget(channel)
-            self.deliver_event(channel, Outgoing(payload))
+            self.deliver_local(channel, Outgoing(payload))
         elif kind == KICK:
             self._kick_local(payload.decode(), int(arg))
         elif kind == EVICT:
             self.policy.forget(channel)
             await self._evict_local(payload.decode(), channel)
+        else:
+            log.warning("unknown broker frame kind %r on %s", kind[:8], channel)
 
     # -- membership -------------------------------------------------------------------------
     def register(self, connection: Connection) -> None:
@@ -301,14 +277,16 @@ class Hub:
             return
         was_member = room.remove(connection)
         if was_member and connection.principal is not None and not room_name.startswith("user:"):
-            await self._presence_leave(room, connection)
+            await self.upkeep.presence_leave(room, connection)
         await self.close_room_if_empty(room)
 
     async def unregister(self, connection: Connection) -> None:
         self.connections.discard(connection)
         for room_name in list(connection.rooms):
-            with contextlib.suppress(Exception):
+            try:
                 await self.leave(connection, room_name)
+            except Exception as exc:  # noqa: BLE001 - presence or broker down: the entry still goes
+                log.warning("leaving %s failed: %s", room_name, type(exc).__name__)
         if connection.principal is not None:
             user_id = connection.principal.id
             room = self.rooms.get(f"user:{user_id}")
@@ -322,101 +300,13 @@ class Hub:
                     del self.by_user[user_id]
 
     async def presence_join(self, room: LocalRoom, connection: Connection) -> None:
-        assert connection.principal is not None
-        user = connection.principal
-        room.users[user.id] = room.users.get(user.id, 0) + 1
-        try:
-            before = await self.presence.online(room.name)
-            await self.presence.add(room.name, user.id, connection.id)
-        except Exception as exc:  # noqa: BLE001 - presence is best effort
-            log.warning("presence add failed: %s", type(exc).__name__)
-            return
-        room.known_online.add(user.id)
-        if user.id not in before:
-            await self.publish_event(room.name, Presence(room=room.name, user=user.ref(), online=True))
-
-    async def _presence_leave(self, room: LocalRoom, connection: Connection) -> None:
-        assert connection.principal is not None
-        user = connection.principal
-        left = room.users.get(user.id, 1) - 1
-        if left <= 0:
-            room.users.pop(user.id, None)
-        else:
-            room.users[user.id] = left
-        try:
-            await self.presence.remove(room.name, user.id, connection.id)
-            online = await self.presence.online(room.name)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("presence remove failed: %s", type(exc).__name__)
-            return
-        if user.id not in online:
-            room.known_online.discard(user.id)
-            await self.publish_event(room.name, Presence(room=room.name, user=user.ref(), online=False))
-
-    # -- housekeeping -----------------------------------------------------------------------
-    async def _maintain(self) -> None:
-        last_sweep = last_revalidate = time.monotonic()
-        while True:
-            await asyncio.sleep(self.settings.maintenance_s)
-            now = time.monotonic()
-            try:
-                await self.presence.heartbeat()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("presence heartbeat failed: %s", type(exc).__name__)
-            self._close_silent_and_expired(now)
-            if now - last_revalidate >= self.settings.revalidate_s:
-                last_revalidate = now
-                await self._revalidate()
-            if now - last_sweep >= self.settings.presence_sweep_s:
-                last_sweep = now
-                await self._sweep_presence()
-
-    def _close_silent_and_expired(self, now: float) -> None:
-        silence = 2 * self.settings.heartbeat_s
-        wall = time.time()
-        for connection in list(self.connections):
-            if now - connection.last_received > silence:
-                connection.close(1001, "silent for too long")
-            elif connection.principal is not None and connection.principal.expires_at < wall:
-                connection.close(4401, "token expired: send refresh before it does")
-
-    async def _revalidate(self) -> None:
-        from careconnect.hub.policy import AuthFailed
-
-        for connection in list(self.connections):
-            if connection.principal is None or connection.closed:
-                continue
-            try:
-                await self.authenticator.check(connection.principal)
-            except AuthFailed as exc:
-                connection.close(exc.close_code, str(exc))
-            except Exception as exc:  # noqa: BLE001 - database down: keep the socket
-                log.warning("session check failed: %s", type(exc).__name__)
-                return
-
-    async def _sweep_presence(self) -> None:
-        """Report users whose presence expired elsewhere (a crashed worker) as offline."""
-        for room in list(self.rooms.values()):
-            if room.name.startswith("user:"):
-                continue
-            try:
-                online = await self.presence.online(room.name)
-            except Exception:  # noqa: BLE001
-                return
-            gone = room.known_online - online
-            room.known_online = set(online)
-            for user_id in gone:
-                ref = room.refs.get(user_id) or UserRef(id=user_id, role="", name="")
-                self.deliver_event(room.name, Outgoing(encode_json(Presence(room=room.name, user=ref, online=False))))
+        await self.upkeep.presence_join(room, connection)
 
     def counts(self) -> dict[str, int]:
+        """Gauges: open sockets, rooms and users on this worker, broker subscriptions."""
         return {
             "connections": len(self.connections),
             "rooms": len(self.rooms),
             "users": len(self.by_user),
             "subscriptions": self.broker.subscriptions(),
         }
-
-
-def new_worker_id() -> str:
-    return uuid.uuid4().hex

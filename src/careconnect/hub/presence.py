@@ -2,12 +2,15 @@
 
 ``MemoryPresence`` serves one process. ``RedisPresence`` keeps one hash per room whose fields
 are ``user|worker|connection`` and whose values are expiry times; every worker refreshes its
-own fields on a heartbeat, so the users of a worker that dies expire within ``ttl`` seconds
-(30 by default) and the sweep on the surviving workers reports them offline.
+own fields on a heartbeat (every ``maintenance_s``, 5 s), so the entries of a worker that dies
+expire within ``ttl`` (20 s) and the next sweep on a surviving worker (every 5 s) reports
+those users offline: within 25 s of the crash, inside the protocol's 30 s. The hash key itself
+expires too, so a room nobody refreshes leaves nothing behind in Redis.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
@@ -15,12 +18,22 @@ from redis.asyncio import Redis
 
 
 class PresenceManager(Protocol):
+    """Who is online in a room, across workers. Best effort: the hub survives its failures.
+
+    A user is online in a room while at least one (user, connection) entry for it is alive;
+    entries of a worker that stops heartbeating expire.
+    """
+
     async def add(self, room: str, user_id: str, connection_id: str) -> None: ...
 
     async def remove(self, room: str, user_id: str, connection_id: str) -> None: ...
 
     async def online(self, room: str) -> set[str]:
         """User ids online in ``room`` on any worker."""
+        ...
+
+    async def online_many(self, rooms: list[str]) -> dict[str, set[str]]:
+        """``online`` for many rooms in one go (the periodic sweep)."""
         ...
 
     async def heartbeat(self) -> None:
@@ -52,6 +65,9 @@ class MemoryPresence:
     async def online(self, room: str) -> set[str]:
         return set(self.rooms.get(room, ()))
 
+    async def online_many(self, rooms: list[str]) -> dict[str, set[str]]:
+        return {room: set(self.rooms.get(room, ())) for room in rooms}
+
     async def heartbeat(self) -> None:
         return None
 
@@ -60,11 +76,13 @@ class MemoryPresence:
 
 
 class RedisPresence:
-    def __init__(self, url: str, worker_id: str, ttl: float = 30.0) -> None:
+    def __init__(self, url: str, worker_id: str, ttl: float = 20.0) -> None:
         self.redis = Redis.from_url(url, socket_connect_timeout=2)
         self.worker_id = worker_id
         self.ttl = ttl
         self.mine: dict[str, set[str]] = {}  # room -> fields this worker holds
+        # A heartbeat in flight must not re-create a field a concurrent remove just deleted.
+        self._lock = asyncio.Lock()
 
     @staticmethod
     def _key(room: str) -> str:
@@ -78,15 +96,26 @@ class RedisPresence:
 
     async def remove(self, room: str, user_id: str, connection_id: str) -> None:
         field = f"{user_id}|{self.worker_id}|{connection_id}"
-        fields = self.mine.get(room)
-        if fields is not None:
-            fields.discard(field)
-            if not fields:
-                del self.mine[room]
-        await self.redis.hdel(self._key(room), field)
+        async with self._lock:
+            fields = self.mine.get(room)
+            if fields is not None:
+                fields.discard(field)
+                if not fields:
+                    del self.mine[room]
+            await self.redis.hdel(self._key(room), field)
 
     async def online(self, room: str) -> set[str]:
-        entries = await self.redis.hgetall(self._key(room))
+        return await self._alive(room, await self.redis.hgetall(self._key(room)))
+
+    async def online_many(self, rooms: list[str]) -> dict[str, set[str]]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                pipe.hgetall(self._key(room))
+            replies = await pipe.execute()
+        return {room: await self._alive(room, entries) for room, entries in zip(rooms, replies, strict=True)}
+
+    async def _alive(self, room: str, entries: dict[bytes | str, bytes | str]) -> set[str]:
+        """The users of unexpired entries; expired ones are deleted on the way."""
         now = time.time()
         users = set()
         stale = []
@@ -102,7 +131,7 @@ class RedisPresence:
 
     async def heartbeat(self) -> None:
         expires = str(time.time() + self.ttl)
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self._lock, self.redis.pipeline(transaction=False) as pipe:
             for room, fields in self.mine.items():
                 if fields:
                     pipe.hset(self._key(room), mapping=dict.fromkeys(fields, expires))

@@ -8,9 +8,12 @@ bytes go to every member.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
+
+if TYPE_CHECKING:
+    from careconnect.hub.store import StoredMessage
 
 MSGPACK_SUBPROTOCOL = "careconnect.v1.msgpack"
 
@@ -91,10 +94,6 @@ class Joined(Frame, tag="joined"):
     last_seq: int
     state: str | None
     members: list[Member]
-
-
-class Left(Frame, tag="left"):
-    room: str
 
 
 class Message(Frame, tag="message"):
@@ -185,6 +184,8 @@ def _explain(data: bytes, binary: bool, validation: str | None) -> BadFrame | No
         raw = _any_msgpack.decode(data) if binary else _any_json.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return NotAFrame("not JSON" if not binary else "not MessagePack")
+    except RecursionError:
+        return BadFrame("a frame is a JSON object with a type, not deeply nested data")
     if not isinstance(raw, dict):
         return BadFrame("a frame is a JSON object with a type")
     ref = raw.get("id") if isinstance(raw.get("id"), str) else None
@@ -213,3 +214,15 @@ def timestamp(value: dt.datetime | None = None) -> str:
     value = value or dt.datetime.now(dt.UTC)
     value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def message_frame(stored: StoredMessage) -> Message:
+    """The ``message`` frame of a stored message."""
+    return Message(
+        room=stored.room,
+        seq=stored.seq,
+        id=stored.client_id,
+        sender=UserRef(id=stored.sender_id, role=stored.sender_role, name=stored.sender_name),
+        body=stored.body,
+        ts=timestamp(stored.created_at),
+    )

@@ -29,7 +29,6 @@ from careconnect.hub.protocol import (
     Send,
     TypingIn,
     TypingOut,
-    UserRef,
     Welcome,
     decode,
     encode_json,
@@ -84,6 +83,9 @@ class Session:
         except asyncio.CancelledError:
             connection.close(1012, "server restarting")
             raise
+        except Exception:  # a bug, not a disconnect: keep the trace, tell the client to reconnect
+            log.exception("hub session %s failed", connection.id[:8])
+            connection.close(1011, "internal error: reconnect")
         finally:
             await self.hub.unregister(connection)
             if not connection.closed:
@@ -99,7 +101,7 @@ class Session:
                 message = await asyncio.wait_for(self.receive(), timeout)
             if message["type"] == "websocket.disconnect":
                 log.debug("socket %s disconnected (%s)", self.connection.id[:8], message.get("code"))
-                self.connection.closed = True
+                self.connection.cancel()  # nothing more can be written to it
                 return None
             self.connection.last_received = time.monotonic()
             data = message.get("bytes")
@@ -141,6 +143,10 @@ class Session:
             principal = await self.hub.authenticator.authenticate(frame.token)
         except AuthFailed as exc:
             connection.close(exc.close_code, str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - the auth backend is down: try again later
+            log.warning("hello could not be checked: %s", type(exc).__name__)
+            connection.close(1011, "cannot check the token right now: reconnect with backoff")
             return False
         connection.principal = principal
         await self.hub.attach_user(connection)
@@ -194,13 +200,8 @@ class Session:
             if room_name != f"user:{principal.id}":
                 self.error("forbidden", "that is someone else's private room", room=room_name)
                 return
-            connection.enqueue(
-                _out(
-                    Joined(
-                        room=room_name, last_seq=0, state=None, members=[Member(**_ref(principal.ref()), online=True)]
-                    )
-                )
-            )
+            me = Member(id=principal.id, role=principal.role, name=principal.name, online=True)
+            connection.enqueue(_out(Joined(room=room_name, last_seq=0, state=None, members=[me])))
             return
         if room_name not in connection.rooms and len(connection.rooms) >= self.settings.max_rooms:
             self.error("rate_limited", f"at most {self.settings.max_rooms} rooms per connection", room=room_name)
@@ -214,53 +215,11 @@ class Session:
             log.warning("join %s failed: %s", room_name, type(exc).__name__)
             self.error("internal", "the room is unavailable right now; retry shortly", room=room_name)
             return
-        hub = self.hub
-        room = await hub.open_room(room_name)
-        for ref in info.members:
-            room.refs[ref.id] = ref
-        rejoin = room.remove(connection)
-        buffered: list[tuple[int, Outgoing]] = []
-        room.joining[connection] = buffered
-        connection.rooms.add(room_name)
         try:
-            if frame.since > 0:
-                replay = await hub.store.read_after(room_name, frame.since, hub.settings.replay_page)
-                while len(replay) and len(replay) % hub.settings.replay_page == 0:
-                    more = await hub.store.read_after(room_name, replay[-1].seq, hub.settings.replay_page)
-                    if not more:
-                        break
-                    replay.extend(more)
-            else:
-                replay = await hub.store.read_last(room_name, hub.settings.replay_default)
-            last_seq = replay[-1].seq if replay else max(frame.since, await hub.store.last_seq(room_name))
-            if not rejoin:
-                await hub.presence_join(room, connection)
-            online = await hub.presence.online(room_name)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("replay for %s failed: %s", room_name, type(exc).__name__)
-            room.joining.pop(connection, None)
-            connection.rooms.discard(room_name)
-            await hub.close_room_if_empty(room)
+            await self.hub.replay.join(connection, room_name, frame.since, info)
+        except Exception as exc:  # noqa: BLE001 - store or broker down
+            log.warning("join %s failed: %s", room_name, type(exc).__name__)
             self.error("internal", "history is unavailable right now; retry the join shortly", room=room_name)
-            return
-        if room.joining.get(connection) is not buffered:
-            return  # evicted or disconnected meanwhile
-        members = [Member(id=m.id, role=m.role, name=m.name, online=m.id in online) for m in info.members]
-        connection.enqueue(
-            _out(Joined(room=room_name, last_seq=max(last_seq, room.last_seq), state=info.state, members=members))
-        )
-        from careconnect.hub.hub import message_frame
-
-        sent = frame.since
-        for stored in replay:
-            connection.enqueue(_out(message_frame(stored)))
-            sent = stored.seq
-        for seq, live in buffered:
-            if seq > sent:
-                connection.enqueue(live)
-                sent = seq
-        del room.joining[connection]
-        room.admit(connection, sent)
 
     async def _send(self, frame: Send) -> None:
         connection = self.connection
@@ -298,16 +257,14 @@ class Session:
             self.error("internal", "could not check the room; resend shortly", ref=ref, room=frame.room)
             return
         # Queue the append now (keeps this socket's order), await the commit in a task.
-        pending = asyncio.ensure_future(
-            self.hub.writer.append(
-                NewMessage(
-                    room=frame.room,
-                    client_id=frame.id,
-                    sender_id=principal.id,
-                    sender_role=principal.role,
-                    sender_name=principal.name,
-                    body=body,
-                )
+        pending = self.hub.writer.submit(
+            NewMessage(
+                room=frame.room,
+                client_id=frame.id,
+                sender_id=principal.id,
+                sender_role=principal.role,
+                sender_name=principal.name,
+                body=body,
             )
         )
         self.hub.spawn(self._after_commit(pending, frame))
@@ -357,11 +314,11 @@ class Session:
         except AuthFailed as exc:
             self.error("unauthorized", f"refresh refused: {exc}")
             return
+        except Exception as exc:  # noqa: BLE001 - auth backend down: the old token still counts
+            log.warning("refresh could not be checked: %s", type(exc).__name__)
+            self.error("internal", "cannot check the token right now; send refresh again shortly")
+            return
         if principal.id != current.id:
             self.error("unauthorized", "refresh must be for the same user")
             return
         connection.principal = principal
-
-
-def _ref(user: UserRef) -> dict[str, str]:
-    return {"id": user.id, "role": user.role, "name": user.name}

@@ -5,7 +5,11 @@ Guarantees a ``MessageStore`` must give:
   per room, seqs start at 1 and have no gaps; when it returns, the batch is durable.
 - A message whose (sender, room, client id) is already stored is not stored again: the
   original is returned with ``created=False`` (idempotent resend).
-- ``read_after`` returns a room's messages in seq order.
+- ``read_after`` / ``read_last`` return a room's messages in seq order.
+- ``find`` returns the stored message of a (sender, room, client id), or None.
+
+``MemoryStore`` implements it for tests; the application's SQL implementation lives beside
+its tables (``careconnect.chat_store``). The same contract suite runs against both.
 """
 
 from __future__ import annotations
@@ -63,7 +67,13 @@ class MessageStore(Protocol):
         """The newest ``limit`` messages, ascending."""
         ...
 
-    async def last_seq(self, room: str) -> int: ...
+    async def last_seq(self, room: str) -> int:
+        """The room's highest stored seq (0 for a room with no messages)."""
+        ...
+
+    async def find(self, sender_id: str, room: str, client_id: str) -> StoredMessage | None:
+        """The message ``sender_id`` sent to ``room`` with ``client_id``, if it was stored."""
+        ...
 
 
 class MemoryStore:
@@ -105,6 +115,7 @@ class MemoryStore:
         return results
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        after_seq = max(after_seq, 0)
         return self.rooms.get(room, [])[after_seq : after_seq + limit]
 
     async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
@@ -112,6 +123,9 @@ class MemoryStore:
 
     async def last_seq(self, room: str) -> int:
         return len(self.rooms.get(room, []))
+
+    async def find(self, sender_id: str, room: str, client_id: str) -> StoredMessage | None:
+        return self.by_client.get((sender_id, room, client_id))
 
 
 class GroupCommitWriter:
@@ -144,10 +158,17 @@ class GroupCommitWriter:
             if not future.done():
                 future.set_exception(ConnectionError("hub stopping"))
 
-    async def append(self, message: NewMessage) -> Appended:
+    def submit(self, message: NewMessage) -> asyncio.Future[Appended]:
+        """Queue a message now (callers keep their order); the future resolves after its commit."""
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((message, future))
-        return await future
+        if self._task is None:
+            future.set_exception(ConnectionError("the message writer is not running"))
+        else:
+            self._queue.put_nowait((message, future))
+        return future
+
+    async def append(self, message: NewMessage) -> Appended:
+        return await self.submit(message)
 
     async def _run(self) -> None:
         while True:

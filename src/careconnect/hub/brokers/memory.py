@@ -1,11 +1,19 @@
-"""The in-process broker: workers that share one ``MemoryBus`` (one process, or tests)."""
+"""The in-process broker: workers that share one ``MemoryBus`` (one process, or tests).
+
+Same guarantees as the Redis broker: ordered per channel, never the publisher's own echo,
+subscriptions effective when ``subscribe`` returns, and a failing subscriber never stops
+delivery to the others or later publications.
+"""
 
 from __future__ import annotations
 
 import inspect
+import logging
 import uuid
 
 from careconnect.hub.brokers.base import BrokerHandler
+
+log = logging.getLogger("careconnect.hub.memory_broker")
 
 
 class MemoryBus:
@@ -16,6 +24,8 @@ class MemoryBus:
 
 
 class MemoryBroker:
+    """One worker's end of a ``MemoryBus``; a bus of its own when none is given."""
+
     def __init__(self, bus: MemoryBus | None = None, worker_id: str | None = None) -> None:
         self.bus = bus or MemoryBus()
         self.worker_id = worker_id or uuid.uuid4().hex
@@ -34,9 +44,12 @@ class MemoryBroker:
         for broker in list(self.bus.channels.get(channel, ())):
             if broker is self or broker._handler is None:
                 continue
-            result = broker._handler(channel, payload)
-            if inspect.isawaitable(result):
-                await result
+            try:
+                result = broker._handler(channel, payload)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # a bug in one worker's handler: the others still get the frame
+                log.exception("a subscriber failed to handle a frame on %s", channel)
         return True
 
     async def subscribe(self, channel: str) -> None:

@@ -1,15 +1,24 @@
 """The Redis broker: one pub/sub connection per worker, one subscription per room.
 
 Each payload is prefixed with the publishing worker's id so a worker drops its own echoes.
-A failed publish is counted and reported (returns False), never fatal; when the connection
+``publish`` only queues: one publisher task drains the queue in order, pipelining whatever
+accumulated into one round trip on one connection (ordered per channel, and no connection
+per concurrent sender). A failed round trip is logged and counted (``publish_errors``), never
+fatal to the publisher task: the batch goes back to the front of the queue and is retried
+with backoff, so a short outage loses nothing (a retried frame may arrive twice; the hub
+drops seqs it has delivered). The queue is bounded: overflowing it drops the oldest frame,
+counted in ``publish_failures`` and reported through the ``on_publish_failure`` hook. When the pub/sub connection
 drops, the reader reconnects with backoff and re-subscribes every channel this worker needs.
 Subscribe and unsubscribe go through one lock in call order, so a room emptied and re-joined
-quickly ends up subscribed.
+quickly ends up subscribed; ``subscribe`` returns once Redis has confirmed the subscription,
+so the hub's read of the room's last seq happens after every later publication will reach
+this worker (nothing falls between the subscription and the store read).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import logging
@@ -27,7 +36,7 @@ PREFIX = "cc:room:"
 
 
 class RedisBroker:
-    def __init__(self, url: str, worker_id: str | None = None) -> None:
+    def __init__(self, url: str, worker_id: str | None = None, *, outbox_limit: int = 100_000) -> None:
         self.url = url
         self.worker_id = worker_id or uuid.uuid4().hex
         self._tag = self.worker_id.encode() + b"|"
@@ -36,8 +45,17 @@ class RedisBroker:
         self._handler: BrokerHandler | None = None
         self._channels: set[str] = set()
         self._lock = asyncio.Lock()
+        self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
         self._reader: asyncio.Task[None] | None = None
-        self.publish_failures = 0
+        self._publisher: asyncio.Task[None] | None = None
+        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._outbox_ready = asyncio.Event()
+        self._outbox_idle = asyncio.Event()  # set while nothing is queued or in flight
+        self._outbox_idle.set()
+        self.outbox_limit = outbox_limit
+        self.publish_failures = 0  # publications lost (the queue overflowed)
+        self.publish_errors = 0  # failed round trips (retried)
+        self.on_publish_failure: Callable[[int], None] | None = None
         self.reconnects = 0
         self.connected = asyncio.Event()
         # Called after a reconnect: frames published while we were away were never delivered
@@ -48,8 +66,16 @@ class RedisBroker:
         self._handler = handler
         self._redis = Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=10)
         self._reader = asyncio.create_task(self._read_forever(), name="hub-redis-reader")
+        self._publisher = asyncio.create_task(self._publish_forever(), name="hub-redis-publisher")
 
-    async def stop(self) -> None:
+    async def stop(self, flush_timeout: float = 2.0) -> None:
+        if self._publisher is not None:
+            with contextlib.suppress(TimeoutError):  # what was queued still goes out
+                await asyncio.wait_for(self._outbox_idle.wait(), flush_timeout)
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
+            self._publisher = None
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -60,23 +86,84 @@ class RedisBroker:
         self._channels.clear()
 
     async def publish(self, channel: str, payload: bytes) -> bool:
-        assert self._redis is not None
-        try:
-            await self._redis.publish(PREFIX + channel, self._tag + payload)
-            return True
-        except (RedisError, OSError) as exc:
-            self.publish_failures += 1
-            log.warning("publish to %s failed: %s", channel, type(exc).__name__)
+        """Queue for the publisher task; False when the broker is not running."""
+        if self._publisher is None:
             return False
+        outbox = self._outbox
+        if len(outbox) >= self.outbox_limit:
+            outbox.popleft()
+            self._failed(1, "the publish queue is full (Redis too slow or down)")
+        outbox.append((PREFIX + channel, self._tag + payload))
+        self._outbox_idle.clear()
+        self._outbox_ready.set()
+        return True
 
-    async def subscribe(self, channel: str) -> None:
+    def _failed(self, count: int, why: str) -> None:
+        self.publish_failures += count
+        log.warning("%d broker publication(s) lost: %s", count, why)
+        if self.on_publish_failure is not None:
+            self.on_publish_failure(count)
+
+    async def _publish_forever(self) -> None:
+        outbox = self._outbox
+        backoff = 0.05
+        while True:
+            if not outbox:
+                self._outbox_idle.set()
+                self._outbox_ready.clear()
+                await self._outbox_ready.wait()
+                continue
+            batch = [outbox.popleft() for _ in range(min(len(outbox), 1000))]
+            try:
+                assert self._redis is not None
+                if len(batch) == 1:
+                    await self._redis.publish(*batch[0])
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, data in batch:
+                            pipe.publish(channel, data)
+                        await pipe.execute()
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the publisher goes on
+                self.publish_errors += 1
+                log.warning("publishing %d frame(s) failed (%s); retrying", len(batch), type(exc).__name__)
+                room = self.outbox_limit - len(outbox)
+                if room < len(batch):
+                    self._failed(len(batch) - room, "the publish queue is full (Redis down)")
+                    batch = batch[len(batch) - room :] if room > 0 else []
+                outbox.extendleft(reversed(batch))  # first in line again, in order
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+
+    async def subscribe(self, channel: str, confirm_timeout: float = 5.0) -> None:
+        """Subscribe, and wait until Redis confirms (or the connection drops and will resubscribe)."""
+        waiter: asyncio.Future[None] | None = None
         async with self._lock:
             self._channels.add(channel)
             if self._pubsub is not None and self.connected.is_set():
+                key = (PREFIX + channel).encode()
+                waiter = asyncio.get_running_loop().create_future()
+                self._confirmations.setdefault(key, []).append(waiter)
                 try:
                     await self._pubsub.subscribe(PREFIX + channel)
                 except (RedisError, OSError) as exc:
                     log.warning("subscribe %s failed (will resubscribe on reconnect): %s", channel, exc)
+                    self._confirm(key)
+        if waiter is not None:
+            try:
+                await asyncio.wait_for(waiter, confirm_timeout)
+            except TimeoutError:
+                log.warning("redis did not confirm the subscription to %s in %.0f s", channel, confirm_timeout)
+
+    def _confirm(self, key: bytes | None = None) -> None:
+        """Release the waiters of one channel's subscription (or all of them)."""
+        keys = [key] if key is not None else list(self._confirmations)
+        for name in keys:
+            for waiter in self._confirmations.pop(name, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
@@ -92,6 +179,7 @@ class RedisBroker:
 
     async def _close_pubsub(self) -> None:
         self.connected.clear()
+        self._confirm()  # the reconnect resubscribes every channel and catches rooms up
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
@@ -103,7 +191,7 @@ class RedisBroker:
             try:
                 assert self._redis is not None
                 async with self._lock:
-                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    self._pubsub = self._redis.pubsub()
                     # A channel every worker keeps, so the connection exists even with no rooms.
                     await self._pubsub.subscribe(PREFIX + "__worker__:" + self.worker_id)
                     if self._channels:
@@ -127,7 +215,12 @@ class RedisBroker:
         tag = self._tag
         while True:
             message = await self._pubsub.get_message(timeout=1.0)
-            if message is None or message.get("type") != "message":
+            if message is None:
+                continue
+            if message.get("type") != "message":
+                if message.get("type") == "subscribe" and self._confirmations:
+                    name = message["channel"]
+                    self._confirm(name if isinstance(name, bytes) else name.encode())
                 continue
             data: bytes = message["data"]
             if data.startswith(tag):

@@ -1,0 +1,136 @@
+"""One ``MessageStore`` contract, run against the in-memory store, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from careconnect.hub.store import GroupCommitWriter, NewMessage
+
+
+def new(room: str, client_id: str, sender: str = "alice", body: str = "hi") -> NewMessage:
+    return NewMessage(
+        room=room, client_id=client_id, sender_id=sender, sender_role="patient", sender_name=sender.title(), body=body
+    )
+
+
+async def test_seqs_start_at_one_per_room_and_have_no_gaps(message_store):
+    results = await message_store.append_batch([new("r:a", "1"), new("r:b", "1"), new("r:a", "2")])
+    assert [(r.message.room, r.message.seq, r.created) for r in results] == [
+        ("r:a", 1, True),
+        ("r:b", 1, True),
+        ("r:a", 2, True),
+    ]
+    more = await message_store.append_batch([new("r:a", str(i)) for i in range(3, 13)])
+    assert [r.message.seq for r in more] == list(range(3, 13))
+    assert await message_store.last_seq("r:a") == 12
+    assert await message_store.last_seq("r:b") == 1
+    assert await message_store.last_seq("r:none") == 0
+
+
+async def test_resend_returns_the_original_and_stores_nothing(message_store):
+    [first] = await message_store.append_batch([new("r:i", "m1", body="original")])
+    again = await message_store.append_batch([new("r:i", "m1", body="edited on resend"), new("r:i", "m2")])
+    assert again[0].created is False
+    assert again[0].message.seq == first.message.seq and again[0].message.body == "original"
+    assert again[0].message.created_at == first.message.created_at
+    assert again[1].created is True and again[1].message.seq == 2
+    # The same client id from another sender is another message.
+    [other] = await message_store.append_batch([new("r:i", "m1", sender="bob")])
+    assert other.created and other.message.seq == 3
+    # A resend queued twice in one batch is stored once.
+    twice = await message_store.append_batch([new("r:i", "m9"), new("r:i", "m9")])
+    assert [(r.created, r.message.seq) for r in twice] == [(True, 4), (False, 4)]
+    assert await message_store.last_seq("r:i") == 4
+
+
+async def test_read_ranges_in_order(message_store):
+    await message_store.append_batch([new("r:read", f"c{i}", body=f"body {i}") for i in range(1, 21)])
+    after = await message_store.read_after("r:read", 15, 100)
+    assert [m.seq for m in after] == [16, 17, 18, 19, 20]
+    assert [m.body for m in after] == [f"body {i}" for i in range(16, 21)]
+    assert [m.seq for m in await message_store.read_after("r:read", 0, 3)] == [1, 2, 3]
+    assert [m.seq for m in await message_store.read_last("r:read", 4)] == [17, 18, 19, 20]
+    assert await message_store.read_after("r:read", 20, 10) == []
+    assert await message_store.read_last("r:empty", 50) == []
+    message = after[0]
+    assert (message.sender_id, message.sender_role, message.sender_name, message.client_id) == (
+        "alice",
+        "patient",
+        "Alice",
+        "c16",
+    )
+    assert message.created_at.tzinfo is not None
+
+
+async def test_find_by_sender_room_and_client_id(message_store):
+    await message_store.append_batch([new("r:f", "x1", body="found me")])
+    found = await message_store.find("alice", "r:f", "x1")
+    assert found is not None and found.seq == 1 and found.body == "found me"
+    assert await message_store.find("bob", "r:f", "x1") is None
+    assert await message_store.find("alice", "r:other", "x1") is None
+
+
+async def test_bodies_round_trip_verbatim(message_store):
+    body = "<script>alert(1)</script> ünïcödé 😀 'quotes' \"double\" \\ back"
+    await message_store.append_batch([new("r:text", "t", body=body)])
+    [stored] = await message_store.read_after("r:text", 0, 1)
+    assert stored.body == body
+
+
+async def test_group_commit_batches_concurrent_sends_and_keeps_seqs_gapless(message_store):
+    writer = GroupCommitWriter(message_store)
+    writer.start()
+    try:
+        results = await asyncio.gather(*(writer.append(new(f"r:g{i % 3}", f"g{i}")) for i in range(300)))
+    finally:
+        await writer.stop()
+    assert all(r.created for r in results)
+    for room in ("r:g0", "r:g1", "r:g2"):
+        seqs = sorted(r.message.seq for r in results if r.message.room == room)
+        assert seqs == list(range(1, 101))
+    # 300 concurrent appends took far fewer transactions than messages.
+    assert writer.messages == 300 and writer.batches < 300
+
+
+async def test_a_failed_batch_stores_nothing_and_the_next_one_goes_on(message_store, store_kind):
+    await message_store.append_batch([new("r:fail", "ok1")])
+    if store_kind != "memory":
+        # Break the batch with a NULL in a NOT NULL column: the whole transaction rolls back.
+        bad = NewMessage(
+            room="r:fail", client_id="bad", sender_id="alice", sender_role="patient", sender_name=None, body="x"
+        )  # type: ignore[arg-type]
+        try:
+            await message_store.append_batch([new("r:fail", "lost"), bad])
+        except Exception:  # noqa: BLE001 - the point: the whole batch is refused
+            pass
+        else:
+            raise AssertionError("a batch with a NULL sender name was stored")
+        assert await message_store.find("alice", "r:fail", "lost") is None
+    [after] = await message_store.append_batch([new("r:fail", "ok2")])
+    assert after.message.seq == 2  # the failed batch used no seq: still gapless
+    assert await message_store.last_seq("r:fail") == 2
+
+
+async def test_two_store_instances_share_one_sequence(message_store, store_url):
+    """Two workers' stores on one database: seqs stay unique and gapless."""
+    if not store_url:
+        other = message_store
+    else:
+        from careconnect.chat_store import sql_message_store
+
+        other = sql_message_store(store_url)
+        await other.start()
+    try:
+        batches = [
+            (message_store if i % 2 else other).append_batch([new("r:two", f"w{i}-{j}") for j in range(5)])
+            for i in range(20)
+        ]
+        results = await asyncio.gather(*batches)
+        seqs = sorted(r.message.seq for batch in results for r in batch)
+        assert seqs == list(range(1, 101))
+        # A resend through the other worker finds the original.
+        [again] = await other.append_batch([new("r:two", "w3-2")])
+        assert again.created is False
+    finally:
+        if other is not message_store:
+            await other.close()
