@@ -5,16 +5,35 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.infra import REPO_ROOT, migrate
+from tests.infra import REPO_ROOT, create_postgres_database, drop_postgres_database, migrate, need_postgres
 from tests.live import LiveServer
 
 
-def test_seed_fills_every_state_and_is_repeatable(tmp_path):
-    url = f"sqlite:///{tmp_path / 'seed.db'}"
-    migrate(url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database of its own: the seed must work on both engines' constraints."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'seed.db'}"
+        migrate(url)
+        yield url
+        return
+    need_postgres()
+    url, name = create_postgres_database()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_postgres_database(name)
+
+
+def test_seed_fills_every_state_and_is_repeatable(tmp_path, fresh_database):
+    url = fresh_database
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),

@@ -132,7 +132,7 @@ async def _seed(settings: Settings, load: int, out: str) -> int:
             now = dt.datetime.now(UTC).replace(second=0, microsecond=0)
             d, p = doctors[0], patients
             await _appointment(p[0], d, now + dt.timedelta(days=1, hours=1), "booked", "Persistent cough")
-            await _appointment(p[1], d, now + dt.timedelta(minutes=5), "checked_in", "Follow-up on blood tests")
+            await _appointment(p[1], d, now + dt.timedelta(minutes=15), "checked_in", "Follow-up on blood tests")
             live = await _appointment(p[2], d, now - dt.timedelta(minutes=5), "in_progress", "Headaches")
             past = await _appointment(p[0], d, now - dt.timedelta(days=7), "completed", "Sore throat")
             await _appointment(p[1], doctors[1], now - dt.timedelta(days=3), "cancelled", "Palpitations")

@@ -9,6 +9,8 @@ from careconnect.services.slots import AvailabilityRules, DateException, WeeklyH
 
 UTC = dt.UTC
 PARIS = ZoneInfo("Europe/Paris")
+NEW_YORK = ZoneInfo("America/New_York")
+NOW0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def rules(**overrides):
@@ -86,9 +88,12 @@ def test_min_notice_horizon_and_taken_slots():
     assert starts[0] == "2026-12-01 11:00"  # 10:00 is inside the 90-minute notice
     assert starts[-1].startswith("2026-12-03")  # nothing past two days
     assert all(s[0] < now + dt.timedelta(days=2) for s in found)
-    taken = {found[0][0]}
     again = generate(
-        rules(min_notice_minutes=90, horizon_days=2), now, now + dt.timedelta(days=10), now=now, taken=taken
+        rules(min_notice_minutes=90, horizon_days=2),
+        now,
+        now + dt.timedelta(days=10),
+        now=now,
+        busy=[(found[0][0], found[0][1])],
     )
     assert found[0] not in again and len(again) == len(found) - 1
 
@@ -107,3 +112,100 @@ def test_slot_of_and_validation():
     )
     fields = {p["field"] for p in problems(bad)}
     assert {"timezone", "weekly[0].end", "weekly"} <= fields
+
+
+def test_new_york_fall_back_week_keeps_local_hours_and_never_doubles_a_slot():
+    # America/New_York leaves daylight time on Sunday 2026-11-01 at 02:00 (01:00-02:00 happens twice).
+    ny = rules(
+        timezone="America/New_York",
+        slot_minutes=30,
+        weekly=[WeeklyHours(weekday=d, start="09:00", end="10:00") for d in range(7)]
+        + [WeeklyHours(weekday=6, start="00:30", end="03:00")],
+    )
+    start = dt.datetime(2026, 10, 30, 0, 0, tzinfo=UTC)
+    found = generate(ny, start, start + dt.timedelta(days=4), now=start - dt.timedelta(days=1))
+    nine = {s.astimezone(NEW_YORK).date(): s for s, _ in found if s.astimezone(NEW_YORK).hour == 9 and s.minute == 0}
+    assert nine[dt.date(2026, 10, 31)].hour == 13  # EDT, UTC-4
+    assert nine[dt.date(2026, 11, 2)].hour == 14  # EST, UTC-5
+    sunday = [(s, e) for s, e in found if s.astimezone(NEW_YORK).date() == dt.date(2026, 11, 1)]
+    assert local_starts(sunday, NEW_YORK)[:5] == [
+        "2026-11-01 00:30",
+        "2026-11-01 01:00",
+        "2026-11-01 01:30",
+        "2026-11-01 02:00",
+        "2026-11-01 02:30",
+    ]
+    # The repeated hour is offered once, and no two slots overlap in real time.
+    assert len({s for s, _ in found}) == len(found)
+    assert all(a[1] <= b[0] for a, b in zip(found, found[1:], strict=False))
+
+
+def test_doctor_in_paris_patient_in_new_york_same_instants():
+    week = rules(weekly=[WeeklyHours(weekday=2, start="09:00", end="10:00")])  # Wednesdays, Paris
+    start = dt.datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    found = generate(week, start, start + dt.timedelta(days=7), now=start)
+    assert [s for s, _ in found] == [dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)]
+    assert found[0][0].astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M") == "2026-12-02 03:00"
+
+
+def test_an_appointment_from_an_older_grid_blocks_every_slot_it_overlaps():
+    now = dt.datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+    day = dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # 09:00 in Paris
+    # Booked when slots were 30 minutes: 09:30-10:00. Slots are now 60 minutes.
+    busy = [(day + dt.timedelta(minutes=30), day + dt.timedelta(minutes=60))]
+    found = generate(rules(), day, day + dt.timedelta(hours=3), now=now, busy=busy)
+    assert local_starts(found) == ["2026-12-02 10:00", "2026-12-02 11:00"]
+    # Touching is not overlapping.
+    edge = [(day - dt.timedelta(minutes=30), day)]
+    assert local_starts(generate(rules(), day, day + dt.timedelta(hours=1), now=now, busy=edge)) == ["2026-12-02 09:00"]
+
+
+def test_notice_and_horizon_edges_are_exact():
+    now = dt.datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 08:00 in Paris
+    found = generate(rules(min_notice_minutes=60, horizon_days=1), now, now + dt.timedelta(days=5), now=now)
+    # 09:00 Paris (08:00 UTC) is exactly 60 minutes away: offered. 09:00 tomorrow is exactly
+    # one day away: not offered (the horizon is exclusive).
+    assert local_starts(found) == ["2026-12-01 09:00", "2026-12-01 10:00", "2026-12-01 11:00"]
+    assert generate(rules(), now, now, now=now) == []
+    assert generate(rules(), now + dt.timedelta(days=2), now + dt.timedelta(days=1), now=now) == []
+
+
+def test_a_range_in_the_past_offers_nothing():
+    now = dt.datetime(2026, 12, 10, 0, 0, tzinfo=UTC)
+    assert generate(rules(), now - dt.timedelta(days=5), now - dt.timedelta(days=1), now=now) == []
+
+
+def test_exception_validation():
+    bad = rules(
+        exceptions=[
+            DateException(date=dt.date(2026, 12, 24), start="09:00"),
+            DateException(date=dt.date(2026, 12, 25), start="12:00", end="11:00"),
+            DateException(date=dt.date(2026, 12, 26)),
+            DateException(date=dt.date(2026, 12, 26), start="09:00", end="10:00"),
+            DateException(date=dt.date(2026, 12, 27), start="09:00", end="11:00"),
+            DateException(date=dt.date(2026, 12, 27), start="10:00", end="12:00"),
+        ]
+    )
+    found = problems(bad)
+    assert {"field": "exceptions[0]", "message": "give both start and end, or neither to close the day"} in found
+    assert {"field": "exceptions[1].end", "message": "must be after start"} in found
+    messages = [p["message"] for p in found if p["field"] == "exceptions"]
+    assert any("2026-12-26" in m for m in messages) and any("2026-12-27" in m for m in messages)
+    # Two separate ranges on one date are fine, and so are touching weekly ranges.
+    good = rules(
+        weekly=[WeeklyHours(weekday=0, start="09:00", end="12:00"), WeeklyHours(weekday=0, start="12:00", end="17:00")],
+        exceptions=[
+            DateException(date=dt.date(2026, 12, 27), start="09:00", end="10:00"),
+            DateException(date=dt.date(2026, 12, 27), start="14:00", end="15:00"),
+        ],
+    )
+    assert problems(good) == []
+    split = generate(good, dt.datetime(2026, 12, 27, tzinfo=UTC), dt.datetime(2026, 12, 28, tzinfo=UTC), now=NOW0)
+    assert local_starts(split) == ["2026-12-27 09:00", "2026-12-27 14:00"]
+
+
+def test_limit_stops_at_the_first_free_slots():
+    start = dt.datetime(2026, 12, 1, tzinfo=UTC)
+    every = generate(rules(), start, start + dt.timedelta(days=3), now=start)
+    assert generate(rules(), start, start + dt.timedelta(days=3), now=start, limit=2) == every[:2]
+    assert generate(rules(), start, start + dt.timedelta(days=3), now=start, busy=[every[0]], limit=1) == [every[1]]

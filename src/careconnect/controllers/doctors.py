@@ -9,14 +9,14 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 
-from careconnect.errors import ApiError
+from careconnect.db import is_postgres
+from careconnect.errors import ApiError, validation_error
 from careconnect.guards import current_principal, requires_auth, requires_doctor
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.services import slots
-from careconnect.services.appointments import free_slots, next_available, rules_of
+from careconnect.services.scheduling import free_slots, next_available, rules_of, save_rules
 from careconnect.services.users import _languages, parse_uuid
 from careconnect.tables import DoctorProfile
-from careconnect.tables.scheduling import Availability
 
 UTC = dt.UTC
 MAX_RANGE = dt.timedelta(days=31)
@@ -50,9 +50,7 @@ class SlotList(msgspec.Struct, kw_only=True):
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
     if value.tzinfo is None:
-        raise ApiError(
-            422, "validation_error", "Times need a zone.", errors=[{"field": field, "message": "add Z or +hh:mm"}]
-        )
+        raise validation_error(field, "give a zone: end with Z or +hh:mm")
     return value.astimezone(UTC)
 
 
@@ -71,9 +69,25 @@ async def _card(row: dict[str, Any]) -> DoctorCard:
 
 def _contains(column: Any, pattern: str) -> Any:
     """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
-    from careconnect.db import is_postgres
-
     return column.ilike(pattern) if is_postgres(DoctorProfile._meta.db) else column.like(pattern)
+
+
+def _literal(text: str) -> str:
+    """Search text with LIKE's wildcards taken out, so "%" or "_" match nothing special."""
+    return text.strip().replace("%", "").replace("_", "")
+
+
+def _after(cursor: str) -> Any:
+    name, last_id = decode_cursor(cursor, 2)
+    if not isinstance(name, str) or not isinstance(last_id, str):
+        raise validation_error("cursor", "not a cursor this server gave out")
+    try:
+        last_id = parse_uuid(last_id)
+    except ApiError:
+        raise validation_error("cursor", "not a cursor this server gave out") from None
+    return (DoctorProfile.user.full_name > name) | (
+        (DoctorProfile.user.full_name == name) & (DoctorProfile.user.id > last_id)
+    )
 
 
 def _directory() -> Any:
@@ -101,16 +115,12 @@ class DoctorsController(Controller):
     ) -> DoctorPage:
         size = clamp_limit(limit)
         query = _directory()
-        if q:
-            query = query.where(_contains(DoctorProfile.user.full_name, f"%{q.strip()}%"))
+        if q and _literal(q):
+            query = query.where(_contains(DoctorProfile.user.full_name, f"%{_literal(q)}%"))
         if specialty:
-            query = query.where(_contains(DoctorProfile.specialty, specialty.strip()))
+            query = query.where(_contains(DoctorProfile.specialty, _literal(specialty)))
         if cursor:
-            name, last_id = decode_cursor(cursor, 2)
-            query = query.where(
-                (DoctorProfile.user.full_name > name)
-                | ((DoctorProfile.user.full_name == name) & (DoctorProfile.user.id > last_id))
-            )
+            query = query.where(_after(cursor))
         rows = await query.order_by(DoctorProfile.user.full_name).order_by(DoctorProfile.user.id).limit(size + 1)
         items = [await _card(r) for r in rows[:size]]
         next_cursor = (
@@ -126,26 +136,7 @@ class DoctorsController(Controller):
     async def set_availability(
         self, request: Request[Any, Any, Any], data: JSONBody[slots.AvailabilityRules]
     ) -> slots.AvailabilityRules:
-        errors = slots.problems(data)
-        if errors:
-            raise ApiError(422, "validation_error", "The availability has invalid fields.", errors=errors)
-        doctor_id = current_principal(request).id
-        values = {
-            "timezone": data.timezone,
-            "slot_minutes": data.slot_minutes,
-            "min_notice_minutes": data.min_notice_minutes,
-            "horizon_days": data.horizon_days,
-            "weekly": msgspec.to_builtins(data.weekly),
-            "exceptions": msgspec.to_builtins(data.exceptions),
-            "updated_at": dt.datetime.now(UTC),
-        }
-        if await Availability.exists().where(Availability.doctor == doctor_id):
-            await Availability.update({getattr(Availability, k): v for k, v in values.items()}).where(
-                Availability.doctor == doctor_id
-            )
-        else:
-            await Availability(doctor=doctor_id, **values).save()
-        return await rules_of(doctor_id)
+        return await save_rules(current_principal(request).id, data)
 
     @get("/{doctor_id:str}", summary="One doctor's card")
     async def one(self, doctor_id: str) -> DoctorCard:
@@ -167,15 +158,8 @@ class DoctorsController(Controller):
         start = _aware(from_, "from") if from_ else dt.datetime.now(UTC)
         end = _aware(to, "to") if to else start + dt.timedelta(days=7)
         if end <= start:
-            raise ApiError(
-                422, "validation_error", "to must be after from.", errors=[{"field": "to", "message": "before from"}]
-            )
+            raise validation_error("to", "must be after from")
         if end - start > MAX_RANGE:
-            raise ApiError(
-                422,
-                "validation_error",
-                "Ask for at most 31 days.",
-                errors=[{"field": "to", "message": "at most 31 days after from"}],
-            )
+            raise validation_error("to", "at most 31 days after from")
         rules, found = await free_slots(doctor, start, end)
         return SlotList(timezone=rules.timezone, slot_minutes=rules.slot_minutes, slots=[Slot(s, e) for s, e in found])

@@ -4,16 +4,21 @@
     booked | checked_in -> cancelled
     booked | checked_in -> no_show
 
-Any other move is 409 ``invalid_state``. ``transition`` is a conditional UPDATE (WHERE status
-IN the allowed sources), so of two concurrent transitions only one can win.
+Any other move is 409 ``invalid_state``. ``transition`` is one conditional UPDATE (WHERE status
+IN the allowed sources, and any extra condition the caller gives), so of two concurrent
+transitions only one can win, and a time rule checked in the same statement cannot be outrun.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from careconnect.errors import ApiError
 from careconnect.tables.scheduling import Appointment
+
+if TYPE_CHECKING:
+    from piccolo.custom_types import Combinable
 
 STATUSES = ("booked", "checked_in", "in_progress", "completed", "cancelled", "no_show")
 ALLOWED: dict[str, frozenset[str]] = {
@@ -24,9 +29,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "no_show": frozenset({"booked", "checked_in"}),
 }
 ACTIVE = frozenset({"booked", "checked_in", "in_progress"})
+FINAL = frozenset({"completed", "cancelled", "no_show"})
 
 
 def can_move(current: str, target: str) -> bool:
+    """True when the state machine allows ``current -> target``."""
     return current in ALLOWED.get(target, frozenset())
 
 
@@ -36,16 +43,45 @@ def invalid(current: str | None, target: str) -> ApiError:
     return ApiError(409, "invalid_state", f"An appointment that is {current} cannot become {target}.")
 
 
-async def transition(appointment_id: str, target: str, values: dict[Any, Any] | None = None) -> None:
-    """Move an appointment to ``target`` if its current status allows it, else 409 ``invalid_state``."""
+async def transition(
+    appointment_id: str,
+    target: str,
+    values: dict[Any, Any] | None = None,
+    *,
+    expected_from: str | Iterable[str] | None = None,
+    condition: Combinable | None = None,
+    refusal: str = "This appointment cannot change now.",
+) -> dict[str, Any]:
+    """Move an appointment to ``target`` in one conditional UPDATE and return the updated row.
+
+    Args:
+        appointment_id: the appointment (the caller has already checked the principal may act on it).
+        target: the new status.
+        values: other columns to set in the same UPDATE, e.g. ``{Appointment.cancelled_reason: "..."}``.
+        expected_from: narrow the allowed sources further (e.g. ``"booked"``); each must be a legal source.
+        condition: an extra WHERE clause checked atomically, e.g. ``Appointment.starts_at > now``.
+        refusal: the 409 ``invalid_state`` detail when only ``condition`` failed.
+
+    Raises:
+        ApiError: 409 ``invalid_state`` for an illegal move (or a failed condition), 404 when there is no such
+            appointment.
+    """
     if target not in ALLOWED:
-        raise ValueError(f"unknown status {target!r}")
+        raise ValueError(f"unknown target status {target!r}")
+    sources = ALLOWED[target]
+    if expected_from is not None:
+        wanted = frozenset({expected_from} if isinstance(expected_from, str) else expected_from)
+        if not wanted <= sources:
+            raise ValueError(f"{sorted(wanted - sources)} cannot become {target!r}")
+        sources = wanted
+    where = (Appointment.id == appointment_id) & Appointment.status.is_in(sorted(sources))
+    if condition is not None:
+        where = where & condition
     changes: dict[Any, Any] = {Appointment.status: target, **(values or {})}
-    moved = (
-        await Appointment.update(changes)
-        .where((Appointment.id == appointment_id) & Appointment.status.is_in(list(ALLOWED[target])))
-        .returning(Appointment.id)
-    )
-    if not moved:
-        row = await Appointment.select(Appointment.status).where(Appointment.id == appointment_id).first()
-        raise invalid(row["status"] if row else None, target)
+    moved = await Appointment.update(changes).where(where).returning(*Appointment.all_columns())
+    if moved:
+        return dict(moved[0])
+    row = await Appointment.select(Appointment.status).where(Appointment.id == appointment_id).first()
+    if row is not None and row["status"] in sources:
+        raise ApiError(409, "invalid_state", refusal)
+    raise invalid(row["status"] if row else None, target)

@@ -1,22 +1,29 @@
-"""Booking, cancelling and rescheduling appointments, and shaping them for the API."""
+"""Appointments as the API shows them, who may see which, and the upcoming/past lists.
+
+Ownership is a query, never "load then compare": ``owned(principal, id)`` selects the
+appointment where id = ? and (patient = me or doctor = me), and anything else, a malformed id
+included, is 404, so ids cannot be probed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from careconnect.errors import ApiError
-from careconnect.services import slots
-from careconnect.services.appointment_state import transition
-from careconnect.tables import DoctorProfile, User
-from careconnect.tables.scheduling import Appointment, Availability, BookingKey, Intake
+from careconnect.errors import ApiError, validation_error
+from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
+from careconnect.services.users import parse_uuid
+from careconnect.tables import DoctorProfile
+from careconnect.tables.scheduling import Appointment, Intake
+
+if TYPE_CHECKING:
+    from careconnect.principal import Principal
 
 UTC = dt.UTC
+Scope = Literal["upcoming", "past"]
+Status = Literal["booked", "checked_in", "in_progress", "completed", "cancelled", "no_show"]
 
 
 class PersonRef(msgspec.Struct, kw_only=True):
@@ -43,76 +50,47 @@ class AppointmentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     cancelled_reason: str | None = None
 
 
-DEFAULT_RULES = slots.AvailabilityRules(timezone="UTC", slot_minutes=30, weekly=[])
+class AppointmentPage(msgspec.Struct, kw_only=True):
+    items: list[AppointmentOut]
+    next_cursor: str | None
 
 
-def rules_from_row(row: dict[str, Any] | None, fallback_timezone: str = "UTC") -> slots.AvailabilityRules:
+def mine(principal: Principal) -> Any:
+    """The ownership clause: appointments where the principal is the patient or the doctor."""
+    if principal.role == "patient":
+        return Appointment.patient == principal.id
+    if principal.role == "doctor":
+        return Appointment.doctor == principal.id
+    return Appointment.id.is_null()  # admins and bots own no appointments (bots join rooms, see consultations)
+
+
+async def owned(principal: Principal, appointment_id: str) -> dict[str, Any]:
+    """The appointment row if the principal takes part in it, else 404 (malformed ids too)."""
+    aid = parse_uuid(appointment_id, "appointment")
+    row = await Appointment.select().where((Appointment.id == aid) & mine(principal)).first()
     if row is None:
-        return slots.AvailabilityRules(timezone=fallback_timezone, slot_minutes=30, weekly=[], exceptions=[])
-    weekly, exceptions = row["weekly"], row["exceptions"]
-    if isinstance(weekly, str):
-        weekly = msgspec.json.decode(weekly)
-    if isinstance(exceptions, str):
-        exceptions = msgspec.json.decode(exceptions)
-    return msgspec.convert(
-        {
-            "timezone": row["timezone"],
-            "slot_minutes": row["slot_minutes"],
-            "min_notice_minutes": row["min_notice_minutes"],
-            "horizon_days": row["horizon_days"],
-            "weekly": weekly,
-            "exceptions": exceptions,
-        },
-        slots.AvailabilityRules,
+        raise ApiError(404, "not_found", "No such appointment.")
+    return dict(row)
+
+
+def _with_names() -> Any:
+    return Appointment.select(
+        *Appointment.all_columns(),
+        Appointment.patient.full_name.as_alias("patient_name"),
+        Appointment.doctor.full_name.as_alias("doctor_name"),
     )
-
-
-async def rules_of(doctor_id: str) -> slots.AvailabilityRules:
-    row = await Availability.select().where(Availability.doctor == doctor_id).first()
-    if row is None:
-        user = await User.select(User.timezone).where(User.id == doctor_id).first()
-        return rules_from_row(None, user["timezone"] if user else "UTC")
-    return rules_from_row(row)
-
-
-async def taken_starts(doctor_id: str, start: dt.datetime, end: dt.datetime) -> set[dt.datetime]:
-    rows = await Appointment.select(Appointment.starts_at).where(
-        (Appointment.doctor == doctor_id)
-        & (Appointment.status != "cancelled")
-        & (Appointment.starts_at >= start - dt.timedelta(hours=3))
-        & (Appointment.starts_at < end)
-    )
-    return {r["starts_at"] for r in rows}
-
-
-async def free_slots(doctor_id: str, start: dt.datetime, end: dt.datetime) -> tuple[slots.AvailabilityRules, list[Any]]:
-    rules = await rules_of(doctor_id)
-    now = dt.datetime.now(UTC)
-    return rules, slots.generate(rules, start, end, now=now, taken=await taken_starts(doctor_id, start, end))
-
-
-async def next_available(doctor_id: str, days: int = 14) -> dt.datetime | None:
-    now = dt.datetime.now(UTC)
-    _, found = await free_slots(doctor_id, now, now + dt.timedelta(days=days))
-    return found[0][0] if found else None
 
 
 async def appointment_out(appointment_id: Any) -> AppointmentOut:
-    row = (
-        await Appointment.select(
-            Appointment.all_columns(),
-            Appointment.patient.full_name.as_alias("patient_name"),
-            Appointment.doctor.full_name.as_alias("doctor_name"),
-        )
-        .where(Appointment.id == appointment_id)
-        .first()
-    )
+    """The API shape of one appointment (no ownership check: callers have done it)."""
+    row = await _with_names().where(Appointment.id == appointment_id).first()
     if row is None:
         raise ApiError(404, "not_found", "No such appointment.")
     return (await shape([row]))[0]
 
 
 async def shape(rows: list[dict[str, Any]]) -> list[AppointmentOut]:
+    """Rows selected with ``patient_name``/``doctor_name`` as API Structs (two extra queries in all)."""
     if not rows:
         return []
     doctor_ids = list({r["doctor"] for r in rows})
@@ -145,170 +123,59 @@ async def shape(rows: list[dict[str, Any]]) -> list[AppointmentOut]:
     ]
 
 
-def _transaction() -> Any:
-    engine = Appointment._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
-
-
-def _is_unique_violation(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(word in text for word in ("unique", "duplicate", "exclusion", "conflicting key", "exclude"))
-
-
-async def _check_slot(doctor_id: str, starts_at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    doctor = await User.select(User.role, User.disabled_at).where(User.id == doctor_id).first()
-    if doctor is None or doctor["role"] != "doctor" or doctor["disabled_at"] is not None:
-        raise ApiError(
-            422, "validation_error", "No such doctor.", errors=[{"field": "doctor_id", "message": "unknown doctor"}]
-        )
-    rules = await rules_of(doctor_id)
-    slot = slots.slot_of(rules, starts_at, now=dt.datetime.now(UTC))
-    if slot is None:
-        raise ApiError(
-            422,
-            "validation_error",
-            "That time is not a slot this doctor offers.",
-            errors=[{"field": "starts_at", "message": "not an offered slot (see GET /doctors/{id}/slots)"}],
-        )
-    return slot
-
-
-async def _insert(patient_id: str, doctor_id: str, slot: tuple[dt.datetime, dt.datetime], reason: str) -> str:
-    """Insert inside the caller's transaction; the database refuses a taken slot or an overlap."""
-    overlap = await Appointment.exists().where(
-        (Appointment.patient == patient_id)
-        & (Appointment.status.is_in(["booked", "checked_in", "in_progress"]))
-        & (Appointment.starts_at < slot[1])
-        & (Appointment.ends_at > slot[0])
-    )
-    if overlap:
-        raise ApiError(409, "conflict", "You already have an appointment at that time.")
-    appointment_id = str(uuid.uuid4())
-    await Appointment.insert(
-        Appointment(
-            id=appointment_id,
-            patient=patient_id,
-            doctor=doctor_id,
-            starts_at=slot[0],
-            ends_at=slot[1],
-            status="booked",
-            reason=reason,
-            created_at=dt.datetime.now(UTC),
-        )
-    )
-    return appointment_id
-
-
-def _taken_error(exc: BaseException) -> ApiError:
-    if "overlap" in str(exc).lower():
-        return ApiError(409, "conflict", "You already have an appointment at that time.")
-    return ApiError(409, "slot_taken", "That slot was just taken; pick another.")
-
-
-async def book(
-    patient_id: str, doctor_id: str, starts_at: dt.datetime, reason: str, idempotency_key: str | None
-) -> tuple[AppointmentOut, bool]:
-    """Book a slot; returns (appointment, created). A repeated Idempotency-Key returns the first result."""
-    request_hash = hashlib.sha256(f"{doctor_id}|{starts_at.astimezone(UTC).isoformat()}|{reason}".encode()).hexdigest()
-    if idempotency_key:
-        previous = await _by_key(patient_id, idempotency_key, request_hash)
-        if previous is not None:
-            return previous, False
-    slot = await _check_slot(doctor_id, starts_at)
+def _cursor_position(cursor: str) -> tuple[dt.datetime, str]:
+    at_raw, last_id = decode_cursor(cursor, 2)
     try:
-        async with _transaction():
-            appointment_id = await _insert(patient_id, doctor_id, slot, reason)
-            if idempotency_key:
-                await BookingKey.insert(
-                    BookingKey(
-                        patient=patient_id,
-                        key=idempotency_key,
-                        request_hash=request_hash,
-                        appointment=appointment_id,
-                        created_at=dt.datetime.now(UTC),
-                    )
-                )
-    except ApiError:
-        raise
-    except Exception as exc:
-        if not _is_unique_violation(exc):
-            raise
-        if idempotency_key:
-            previous = await _by_key(patient_id, idempotency_key, request_hash)
-            if previous is not None:
-                return previous, False
-        raise _taken_error(exc) from None
-    return await appointment_out(appointment_id), True
+        at = dt.datetime.fromisoformat(at_raw)
+        parse_uuid(last_id)
+    except (TypeError, ValueError, ApiError):
+        raise validation_error("cursor", "not a cursor this server gave out") from None
+    if at.tzinfo is None:
+        raise validation_error("cursor", "not a cursor this server gave out")
+    return at, last_id
 
 
-async def _by_key(patient_id: str, key: str, request_hash: str) -> AppointmentOut | None:
-    row = (
-        await BookingKey.select(BookingKey.appointment, BookingKey.request_hash)
-        .where((BookingKey.patient == patient_id) & (BookingKey.key == key))
-        .first()
-    )
-    if row is None:
-        return None
-    if row["request_hash"] != request_hash:
-        raise ApiError(409, "conflict", "This Idempotency-Key was used for a different booking.")
-    return await appointment_out(row["appointment"])
+async def page_of(
+    principal: Principal,
+    scope: Scope,
+    *,
+    status: Status | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    now: dt.datetime | None = None,
+) -> AppointmentPage:
+    """The principal's own appointments: upcoming soonest first, past latest first.
 
-
-async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetime) -> AppointmentOut:
-    """Move to a new slot atomically: the old one is released only if the new one is taken."""
-    row = (
-        await Appointment.select()
-        .where((Appointment.id == appointment_id) & (Appointment.patient == patient_id))
-        .first()
-    )
-    if row is None:
-        raise ApiError(404, "not_found", "No such appointment.")
-    if row["status"] != "booked":
-        raise ApiError(409, "invalid_state", f"An appointment that is {row['status']} cannot be rescheduled.")
-    if row["starts_at"] <= dt.datetime.now(UTC):
-        raise ApiError(409, "invalid_state", "This appointment has already started.")
-    slot = await _check_slot(str(row["doctor"]), starts_at)
-    try:
-        async with _transaction():
-            overlap = await Appointment.exists().where(
-                (Appointment.patient == patient_id)
-                & (Appointment.id != appointment_id)
-                & (Appointment.status.is_in(["booked", "checked_in", "in_progress"]))
-                & (Appointment.starts_at < slot[1])
-                & (Appointment.ends_at > slot[0])
+    Upcoming = not finished and ending after now, or running (checked in / in progress) whatever
+    the clock says; past = everything else.
+    """
+    size = clamp_limit(limit, default=50)
+    now = now or dt.datetime.now(UTC)
+    booked = Appointment.status == "booked"
+    upcoming = scope == "upcoming"
+    if upcoming:
+        which = (booked & (Appointment.ends_at > now)) | Appointment.status.is_in(["checked_in", "in_progress"])
+    else:
+        which = (booked & (Appointment.ends_at <= now)) | Appointment.status.is_in(
+            ["completed", "cancelled", "no_show"]
+        )
+    query = _with_names().where(mine(principal)).where(which)
+    if status:
+        query = query.where(Appointment.status == status)
+    if cursor:
+        at, last_id = _cursor_position(cursor)
+        if upcoming:
+            query = query.where(
+                (Appointment.starts_at > at) | ((Appointment.starts_at == at) & (Appointment.id > last_id))
             )
-            if overlap:
-                raise ApiError(409, "conflict", "You already have an appointment at that time.")
-            # One UPDATE: the unique index refuses a taken slot, and then nothing changed.
-            moved = (
-                await Appointment.update({Appointment.starts_at: slot[0], Appointment.ends_at: slot[1]})
-                .where((Appointment.id == appointment_id) & (Appointment.status == "booked"))
-                .returning(Appointment.id)
+        else:
+            query = query.where(
+                (Appointment.starts_at < at) | ((Appointment.starts_at == at) & (Appointment.id < last_id))
             )
-            if not moved:
-                raise ApiError(409, "invalid_state", "This appointment can no longer be rescheduled.")
-    except ApiError:
-        raise
-    except Exception as exc:
-        if not _is_unique_violation(exc):
-            raise
-        raise _taken_error(exc) from None
-    return await appointment_out(appointment_id)
-
-
-async def cancel(appointment_id: str, by_role: str, reason: str | None) -> AppointmentOut:
-    row = (
-        await Appointment.select(Appointment.starts_at, Appointment.status)
-        .where(Appointment.id == appointment_id)
-        .first()
-    )
-    if row is None:
-        raise ApiError(404, "not_found", "No such appointment.")
-    if row["starts_at"] <= dt.datetime.now(UTC) and row["status"] in ("booked", "checked_in"):
-        raise ApiError(409, "invalid_state", "An appointment can only be cancelled before it starts.")
-    await transition(
-        appointment_id, "cancelled", {Appointment.cancelled_reason: reason or "", Appointment.cancelled_by: by_role}
-    )
-    return await appointment_out(appointment_id)
+    query = query.order_by(Appointment.starts_at, ascending=upcoming).order_by(Appointment.id, ascending=upcoming)
+    rows = await query.limit(size + 1)
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = encode_cursor(last["starts_at"].astimezone(UTC).isoformat(), str(last["id"]))
+    return AppointmentPage(items=await shape(rows[:size]), next_cursor=next_cursor)

@@ -1,4 +1,10 @@
-"""The intake questionnaire: what the patient tells the doctor before the visit."""
+"""The intake questionnaire: what the patient tells the doctor before the visit.
+
+Editable while the appointment is ``booked`` or ``checked_in``. The write locks the appointment
+row (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` write lock), so a doctor
+starting the consultation and a late edit cannot interleave: the edit lands before the start or
+is refused.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from careconnect.tables.scheduling import Intake
+from careconnect.errors import ApiError
+from careconnect.services.scheduling import write_transaction
+from careconnect.tables.scheduling import Appointment, Intake
 
-Item = Annotated[str, Meta(min_length=1, max_length=200)]
+Item = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
 Items = Annotated[list[Item], Meta(max_length=50)]
 
 
 class IntakeIn(msgspec.Struct, kw_only=True):
-    chief_complaint: Annotated[str, Meta(min_length=1, max_length=500)]
+    chief_complaint: Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S")]
     symptoms: Items = []
     symptom_duration: Annotated[str, Meta(max_length=100)] | None = None
     medications: Items = []
@@ -46,13 +54,28 @@ async def intake_out(appointment_id: str) -> IntakeOut | None:
 
 
 async def save_intake(appointment_id: str, data: IntakeIn) -> IntakeOut:
+    """Store the patient's answers (replacing earlier ones); 409 ``invalid_state`` once the visit started."""
     now = dt.datetime.now(dt.UTC)
     payload = msgspec.to_builtins(data)
-    existing = await Intake.select(Intake.id, Intake.submitted_at).where(Intake.appointment == appointment_id).first()
-    if existing is None:
-        await Intake(appointment=appointment_id, data=payload, submitted_at=now, updated_at=now).save()
-    else:
-        await Intake.update({Intake.data: payload, Intake.updated_at: now}).where(Intake.id == existing["id"])
+    async with write_transaction():
+        query = Appointment.select(Appointment.status).where(Appointment.id == appointment_id)
+        if Appointment._meta.db.engine_type == "postgres":
+            query = query.lock_rows("UPDATE")
+        appointment = await query.first()
+        if appointment is None:
+            raise ApiError(404, "not_found", "No such appointment.")
+        if appointment["status"] not in EDITABLE:
+            raise ApiError(
+                409,
+                "invalid_state",
+                f"The intake can be edited only until the consultation starts (it is {appointment['status']}).",
+            )
+        if await Intake.exists().where(Intake.appointment == appointment_id):
+            await Intake.update({Intake.data: payload, Intake.updated_at: now}).where(
+                Intake.appointment == appointment_id
+            )
+        else:
+            await Intake(appointment=appointment_id, data=payload, submitted_at=now, updated_at=now).save()
     result = await intake_out(appointment_id)
     assert result is not None
     return result

@@ -1,0 +1,183 @@
+"""Booking, rescheduling and cancelling appointments.
+
+The database decides who gets a slot (see docs/scheduling.md): every write runs in
+``write_transaction()``; the checks inside it give friendly errors, and the partial unique index
+and exclusion constraints refuse whatever a race lets through. A refused write changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import TYPE_CHECKING
+
+from careconnect.errors import ApiError
+from careconnect.services.appointment_state import transition
+from careconnect.services.appointments import AppointmentOut, appointment_out
+from careconnect.services.scheduling import (
+    FREES_SLOT,
+    offered_slot,
+    patient_overlap,
+    slot_taken,
+    violated_constraint,
+    write_transaction,
+)
+from careconnect.services.slots import Interval
+from careconnect.tables.scheduling import Appointment, BookingKey
+
+if TYPE_CHECKING:
+    from piccolo.custom_types import Combinable
+
+UTC = dt.UTC
+
+
+def _overlapping(slot: Interval) -> Combinable:
+    return (Appointment.status != FREES_SLOT) & (Appointment.starts_at < slot[1]) & (Appointment.ends_at > slot[0])
+
+
+async def _refuse_clashes(patient_id: str, doctor_id: str, slot: Interval, *, moving: str | None = None) -> None:
+    """Inside the write transaction: friendly 409s for what the constraints would refuse anyway."""
+    mine = Appointment.exists().where((Appointment.patient == patient_id) & _overlapping(slot))
+    theirs = Appointment.exists().where((Appointment.doctor == doctor_id) & _overlapping(slot))
+    if moving is not None:
+        mine = mine.where(Appointment.id != moving)
+        theirs = theirs.where(Appointment.id != moving)
+    if await theirs:
+        raise slot_taken()
+    if await mine:
+        raise patient_overlap()
+
+
+def _refusal(exc: BaseException) -> ApiError | None:
+    """The 409 for a write a booking constraint refused; None for any other error."""
+    broken = violated_constraint(exc)
+    if broken == "doctor_slot":
+        return slot_taken()
+    if broken == "patient_overlap":
+        return patient_overlap()
+    if broken == "booking_key":
+        return ApiError(409, "conflict", "This Idempotency-Key is already in use.")
+    return None
+
+
+def _fingerprint(doctor_id: str, starts_at: dt.datetime, reason: str) -> str:
+    return hashlib.sha256(f"{doctor_id}|{starts_at.astimezone(UTC).isoformat()}|{reason}".encode()).hexdigest()
+
+
+async def _by_key(patient_id: str, key: str, fingerprint: str) -> AppointmentOut | None:
+    row = (
+        await BookingKey.select(BookingKey.appointment, BookingKey.request_hash)
+        .where((BookingKey.patient == patient_id) & (BookingKey.key == key))
+        .first()
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != fingerprint:
+        raise ApiError(409, "conflict", "This Idempotency-Key was used for a different booking; use a new key.")
+    return await appointment_out(row["appointment"])
+
+
+async def book(
+    patient_id: str, doctor_id: str, starts_at: dt.datetime, reason: str, idempotency_key: str | None = None
+) -> tuple[AppointmentOut, bool]:
+    """Book the slot starting at ``starts_at``; returns (appointment, created).
+
+    A repeated ``Idempotency-Key`` from the same patient returns the first booking (created is
+    False), even when the two requests race; the same key with another request is 409 ``conflict``.
+
+    Raises:
+        ApiError: 422 for an unknown doctor or a time that is not an offered slot, 409 ``slot_taken``
+            when someone holds it, 409 ``conflict`` when the patient has an overlapping appointment.
+    """
+    fingerprint = _fingerprint(doctor_id, starts_at, reason)
+    if idempotency_key and (previous := await _by_key(patient_id, idempotency_key, fingerprint)):
+        return previous, False
+    slot = await offered_slot(doctor_id, starts_at)
+    appointment_id = str(uuid.uuid4())
+    now = dt.datetime.now(UTC)
+    try:
+        async with write_transaction():
+            await _refuse_clashes(patient_id, doctor_id, slot)
+            await Appointment.insert(
+                Appointment(
+                    id=appointment_id,
+                    patient=patient_id,
+                    doctor=doctor_id,
+                    starts_at=slot[0],
+                    ends_at=slot[1],
+                    status="booked",
+                    reason=reason,
+                    created_at=now,
+                )
+            )
+            if idempotency_key:
+                await BookingKey.insert(
+                    BookingKey(
+                        patient=patient_id,
+                        key=idempotency_key,
+                        request_hash=fingerprint,
+                        appointment=appointment_id,
+                        created_at=now,
+                    )
+                )
+    except Exception as exc:
+        refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
+        if refusal is None:
+            raise
+        # A concurrent retry with the same key lost the race to its twin: answer the twin's booking.
+        if idempotency_key and (previous := await _by_key(patient_id, idempotency_key, fingerprint)):
+            return previous, False
+        raise refusal from None
+    return await appointment_out(appointment_id), True
+
+
+async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetime) -> AppointmentOut:
+    """Move the patient's booked appointment to another slot of the same doctor, atomically.
+
+    One UPDATE changes the times: if the new slot is taken the database refuses it and the
+    appointment keeps its old slot; the old slot is free only once the new one is held.
+    """
+    row = (
+        await Appointment.select(Appointment.doctor, Appointment.status, Appointment.starts_at)
+        .where((Appointment.id == appointment_id) & (Appointment.patient == patient_id))
+        .first()
+    )
+    if row is None:
+        raise ApiError(404, "not_found", "No such appointment.")
+    if row["status"] != "booked":
+        raise ApiError(409, "invalid_state", f"An appointment that is {row['status']} cannot be rescheduled.")
+    slot = await offered_slot(str(row["doctor"]), starts_at)
+    now = dt.datetime.now(UTC)
+    try:
+        async with write_transaction():
+            await _refuse_clashes(patient_id, str(row["doctor"]), slot, moving=appointment_id)
+            moved = (
+                await Appointment.update({Appointment.starts_at: slot[0], Appointment.ends_at: slot[1]})
+                .where(
+                    (Appointment.id == appointment_id)
+                    & (Appointment.status == "booked")
+                    & (Appointment.starts_at > now)
+                )
+                .returning(Appointment.id)
+            )
+            if not moved:
+                raise ApiError(409, "invalid_state", "This appointment has started or changed; it cannot be moved.")
+    except Exception as exc:
+        refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+    return await appointment_out(appointment_id)
+
+
+async def cancel(appointment_id: str, by_role: str, reason: str | None) -> AppointmentOut:
+    """Cancel before the start (patient or doctor); the slot is free again at once."""
+    await transition(
+        appointment_id,
+        "cancelled",
+        {Appointment.cancelled_reason: reason or "", Appointment.cancelled_by: by_role},
+        condition=Appointment.starts_at > dt.datetime.now(UTC),
+        refusal="An appointment can only be cancelled before it starts.",
+    )
+    return await appointment_out(appointment_id)

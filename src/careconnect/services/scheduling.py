@@ -1,0 +1,170 @@
+"""A doctor's stored availability, their free slots, and the database rules bookings rely on.
+
+``write_transaction()`` is the one way bookings, reschedules and intake writes touch the
+appointment table: on SQLite it is ``BEGIN IMMEDIATE`` (the database's single write lock is
+taken before the first read, so a check and the write after it cannot interleave with another
+writer); on PostgreSQL an ordinary transaction, where the partial unique index and the
+exclusion constraints decide races. ``violated_constraint()`` names which rule a refused write
+broke, on either engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from typing import Any, Literal
+
+import msgspec
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from careconnect.errors import ApiError
+from careconnect.services import slots
+from careconnect.tables import User
+from careconnect.tables.scheduling import Appointment, Availability
+
+UTC = dt.UTC
+FREES_SLOT = "cancelled"
+"""The one status that gives a slot back; every other status keeps holding it (as the indexes do)."""
+LONGEST_SLOT = dt.timedelta(minutes=120)
+
+Constraint = Literal["doctor_slot", "patient_overlap", "booking_key"]
+# Index and constraint names (PostgreSQL reports them) and SQLite's "UNIQUE constraint failed:" columns.
+_CONSTRAINTS: dict[str, Constraint] = {
+    "cc_appointment_doctor_slot": "doctor_slot",
+    "cc_appointment_doctor_no_overlap": "doctor_slot",
+    "cc_appointment.doctor, cc_appointment.starts_at": "doctor_slot",
+    "cc_appointment_patient_no_overlap": "patient_overlap",
+    "cc_booking_key_patient_key": "booking_key",
+    "cc_booking_key.patient, cc_booking_key.key": "booking_key",
+}
+
+
+def write_transaction() -> Any:
+    """A transaction that serialises writers on SQLite (BEGIN IMMEDIATE); a plain one on PostgreSQL."""
+    engine = Appointment._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def violated_constraint(exc: BaseException) -> Constraint | None:
+    """Which booking rule a failed write broke, or None when the error is something else."""
+    name = getattr(exc, "constraint_name", None)  # asyncpg's UniqueViolationError / ExclusionViolationError
+    if isinstance(name, str):
+        return _CONSTRAINTS.get(name)
+    if isinstance(exc, sqlite3.IntegrityError):
+        detail = str(exc).removeprefix("UNIQUE constraint failed: ")
+        return _CONSTRAINTS.get(detail)
+    return None
+
+
+def slot_taken() -> ApiError:
+    return ApiError(409, "slot_taken", "That slot was just taken; pick another (GET /doctors/{id}/slots).")
+
+
+def patient_overlap() -> ApiError:
+    return ApiError(409, "conflict", "You already have an appointment at that time; cancel or move it first.")
+
+
+async def rules_of(doctor_id: str) -> slots.AvailabilityRules:
+    """The doctor's availability; before they set any, their own zone, 30-minute slots and no hours."""
+    row = await Availability.select().where(Availability.doctor == doctor_id).first()
+    if row is None:
+        user = await User.select(User.timezone).where(User.id == doctor_id).first()
+        zone = user["timezone"] if user and slots.is_zone(user["timezone"]) else "UTC"
+        return slots.AvailabilityRules(timezone=zone, slot_minutes=30, weekly=[], exceptions=[])
+    weekly, exceptions = row["weekly"], row["exceptions"]
+    if isinstance(weekly, str):
+        weekly = msgspec.json.decode(weekly)
+    if isinstance(exceptions, str):
+        exceptions = msgspec.json.decode(exceptions)
+    return msgspec.convert(
+        {
+            "timezone": row["timezone"],
+            "slot_minutes": row["slot_minutes"],
+            "min_notice_minutes": row["min_notice_minutes"],
+            "horizon_days": row["horizon_days"],
+            "weekly": weekly,
+            "exceptions": exceptions,
+        },
+        slots.AvailabilityRules,
+    )
+
+
+async def save_rules(doctor_id: str, rules: slots.AvailabilityRules) -> slots.AvailabilityRules:
+    """Validate and store (one row per doctor, upserted). Existing appointments are never touched."""
+    errors = slots.problems(rules)
+    if errors:
+        raise ApiError(422, "validation_error", "The availability has invalid fields.", errors=errors)
+    row = Availability(
+        doctor=doctor_id,
+        timezone=rules.timezone,
+        slot_minutes=rules.slot_minutes,
+        min_notice_minutes=rules.min_notice_minutes,
+        horizon_days=rules.horizon_days,
+        weekly=msgspec.to_builtins(rules.weekly),
+        exceptions=msgspec.to_builtins(rules.exceptions),
+        updated_at=dt.datetime.now(UTC),
+    )
+    columns = (
+        Availability.timezone,
+        Availability.slot_minutes,
+        Availability.min_notice_minutes,
+        Availability.horizon_days,
+        Availability.weekly,
+        Availability.exceptions,
+        Availability.updated_at,
+    )
+    await Availability.insert(row).on_conflict(target=Availability.doctor, action="DO UPDATE", values=columns)
+    return await rules_of(doctor_id)
+
+
+async def busy_intervals(
+    doctor_id: str, start: dt.datetime, end: dt.datetime, *, ignore: str | None = None
+) -> list[slots.Interval]:
+    """The doctor's appointments (not cancelled) that overlap slots starting in [start, end)."""
+    query = Appointment.select(Appointment.starts_at, Appointment.ends_at).where(
+        (Appointment.doctor == doctor_id)
+        & (Appointment.status != FREES_SLOT)
+        & (Appointment.starts_at < end + LONGEST_SLOT)
+        & (Appointment.ends_at > start)
+    )
+    if ignore is not None:
+        query = query.where(Appointment.id != ignore)
+    return [(r["starts_at"], r["ends_at"]) for r in await query]
+
+
+async def free_slots(
+    doctor_id: str, start: dt.datetime, end: dt.datetime, *, now: dt.datetime | None = None
+) -> tuple[slots.AvailabilityRules, list[slots.Interval]]:
+    """The doctor's rules and their free, bookable slots starting in [start, end)."""
+    rules = await rules_of(doctor_id)
+    now = now or dt.datetime.now(UTC)
+    return rules, slots.generate(rules, start, end, now=now, busy=await busy_intervals(doctor_id, start, end))
+
+
+async def next_available(doctor_id: str, days: int = 31) -> dt.datetime | None:
+    """The first free slot within ``days`` (bounded so a directory page stays cheap)."""
+    now = dt.datetime.now(UTC)
+    end = now + dt.timedelta(days=days)
+    rules = await rules_of(doctor_id)
+    found = slots.generate(rules, now, end, now=now, busy=await busy_intervals(doctor_id, now, end), limit=1)
+    return found[0][0] if found else None
+
+
+async def offered_slot(doctor_id: str, starts_at: dt.datetime) -> slots.Interval:
+    """The slot of an active doctor that starts at ``starts_at`` (taken or not), else 422."""
+    doctor = await User.select(User.role, User.disabled_at).where(User.id == doctor_id).first()
+    if doctor is None or doctor["role"] != "doctor" or doctor["disabled_at"] is not None:
+        raise ApiError(
+            422, "validation_error", "No such doctor.", errors=[{"field": "doctor_id", "message": "unknown doctor"}]
+        )
+    slot = slots.slot_of(await rules_of(doctor_id), starts_at, now=dt.datetime.now(UTC))
+    if slot is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "That time is not a slot this doctor offers.",
+            errors=[{"field": "starts_at", "message": "not an offered slot (see GET /doctors/{id}/slots)"}],
+        )
+    return slot
