@@ -74,7 +74,10 @@ async def make_room(client: httpx.AsyncClient, tag: str, i: int) -> dict[str, An
     )
     _, patient_token = await _user(client, f"bench-{tag}-p{i}@example.com", "patient", f"Patient Bench {i}")
     now = dt.datetime.now(dt.UTC)
-    window = {"from": now.isoformat(), "to": (now + dt.timedelta(minutes=30)).isoformat()}
+    window = {
+        "from": (now + dt.timedelta(minutes=1)).isoformat(),  # a few seconds of setup must not make it past
+        "to": (now + dt.timedelta(minutes=30)).isoformat(),
+    }
     slots = (await _call(client, "GET", f"/doctors/{doctor_id}/slots", patient_token, params=window))["slots"]
     soon = [
         s

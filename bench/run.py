@@ -37,6 +37,7 @@ REPO = BENCH.parent
 PEERS_PY = BENCH / ".venv-peers" / "bin" / "python"
 MAIN_PY = Path(sys.executable)
 RESULTS = BENCH / "results"
+REUSE_FILE = RESULTS / "hub-reuse.json"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 HUB_REDIS_URL = os.environ.get("BENCH_HUB_REDIS_URL", "redis://127.0.0.1:6379/1")
 PEER_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -140,6 +141,39 @@ class Hub:
         )
         self.rooms_file = run_dir / "hub-rooms.json"
         self.ready = False
+        self.reused = False
+
+    def reuse(self, rooms: int) -> bool:
+        """Take the database and rooms of an earlier ``--reuse-rooms`` run, if it has enough and is fresh."""
+        try:
+            cache = json.loads(REUSE_FILE.read_text())
+        except (OSError, ValueError):
+            return False
+        fresh = time.time() - cache["made"] < 3 * 3600  # the access tokens live 4 hours
+        if not fresh or cache["rooms"] < rooms or not Path(cache["rooms_file"]).exists():
+            return False
+        self.db = cache["db"]
+        base = PG_ADMIN_URL.rsplit("/", 1)[0]
+        self.env.update(DATABASE_URL=f"{base}/{self.db}", SECRET_KEY=cache["secret"])
+        self.rooms_file = Path(cache["rooms_file"])
+        self.ready = self.reused = True
+        print(f"bench: careconnect: reusing {cache['rooms']} rooms in {self.db}", file=sys.stderr)
+        return True
+
+    def remember(self, rooms: int) -> None:
+        keep = REUSE_FILE.parent / f"hub-rooms-{self.db}.json"
+        keep.write_text(self.rooms_file.read_text())
+        REUSE_FILE.write_text(
+            json.dumps(
+                {
+                    "db": self.db,
+                    "secret": self.env["SECRET_KEY"],
+                    "rooms": rooms,
+                    "rooms_file": str(keep),
+                    "made": time.time(),
+                }
+            )
+        )
 
     async def _admin(self, sql: str) -> None:
         import asyncpg
@@ -332,6 +366,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="WS_SEND_LIMIT for the hub (sends per 10 s per connection); the peers have no limit",
     )
     parser.add_argument("--keep-db", action="store_true", help="keep the hub's benchmark database")
+    parser.add_argument(
+        "--reuse-rooms",
+        action="store_true",
+        help="keep the hub's database and rooms for the next --reuse-rooms run (3 hours), or reuse them",
+    )
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     args.targets = [t for t in args.targets.split(",") if t]
@@ -374,8 +413,13 @@ def main(argv: list[str] | None = None) -> int:
             if target == "careconnect":
                 hub = Hub(run_dir, args)
                 needed = max([1, *(args.clinic_rooms if "clinic" in args.workloads else [])])
+                if "idle" in args.workloads:  # idle sockets are spread over up to 100 rooms (2 users each)
+                    needed = max(needed, min(100, max(args.idle_connections) // 2))
                 try:
-                    hub.prepare(needed)
+                    if not (args.reuse_rooms and hub.reuse(needed)):
+                        hub.prepare(needed)
+                        if args.reuse_rooms:
+                            hub.remember(needed)
                 except (SkipTarget, subprocess.TimeoutExpired) as exc:
                     doc["skipped"][target] = str(exc)
                     print(f"bench: SKIP careconnect: {exc}", file=sys.stderr)
@@ -397,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
                 doc["runs"].append(result)
                 print("bench:   " + report.one_line(result), file=sys.stderr)
     finally:
-        if hub is not None and not args.keep_db:
+        if hub is not None and not args.keep_db and not args.reuse_rooms:
             hub.drop()
         doc["finished"] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         doc["machine"]["loadavg_at_end"] = list(os.getloadavg())

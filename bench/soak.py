@@ -57,9 +57,9 @@ def main() -> int:
     server = subprocess.Popen(
         [PY, "-m", "careconnect", "serve", "--port", str(args.port)],
         env=env,
-        stdout=open(folder / "server.log", "wb"),
+        stdout=open(folder / "server.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
-    )  # noqa: SIM115
+    )
     time.sleep(3)
     samples = []
     failed = False

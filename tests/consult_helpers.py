@@ -34,7 +34,7 @@ async def next_slot(client: Any, doctor_id: str, headers: dict[str, str], *, ski
     now = dt.datetime.now(dt.UTC)
     response = await client.get(
         f"/api/v1/doctors/{doctor_id}/slots",
-        params={"from": now.isoformat(), "to": (now + dt.timedelta(days=2)).isoformat()},
+        params={"from": (now + dt.timedelta(minutes=1)).isoformat(), "to": (now + dt.timedelta(days=2)).isoformat()},
         headers=headers,
     )
     assert response.status_code == 200, response.text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -75,25 +76,63 @@ def _results(
     return results
 
 
-def sql_message_store(database_url: str) -> PostgresMessageStore | SqliteMessageStore:
-    """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``."""
+ROOM_PREFIX = "consultation:"  # as services.consultations names rooms
+# Every message stored in a consultation room leaves an audit entry (``messages.write``, the
+# sender, the consultation, its patient; never the body), in the transaction that stores it.
+_INSERT_PG = (
+    f"INSERT INTO chat_message ({COLUMNS}) SELECT * FROM unnest("
+    "$1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])"
+)
+# The same insert and its audit entries in one statement (one round trip).
+_INSERT_AND_AUDIT_PG = (
+    f"WITH m AS ({_INSERT_PG} RETURNING room, sender_id, sender_role) "
+    "INSERT INTO cc_audit_entry "
+    "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
+    "SELECT gen_random_uuid(), $9, "
+    "CASE WHEN m.sender_id ~ '^[0-9a-fA-F-]{36}$' THEN m.sender_id::uuid END, m.sender_role, "
+    "'messages.write', 'messages', a.id::text, a.patient, 'success', '', '' "
+    f"FROM m JOIN cc_appointment a ON m.room LIKE '{ROOM_PREFIX}%' "
+    f"AND a.id::text = substring(m.room from {len(ROOM_PREFIX) + 1})"
+)
+_AUDIT_SQLITE = (
+    "INSERT INTO cc_audit_entry "
+    "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
+    "SELECT ?, ?, ?, ?, 'messages.write', 'messages', a.id, a.patient, 'success', '', '' "
+    "FROM cc_appointment a WHERE a.id = ?"
+)
+
+
+def sql_message_store(database_url: str, *, audit: bool = False) -> PostgresMessageStore | SqliteMessageStore:
+    """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``.
+
+    ``audit``: also write a ``messages.write`` audit entry per stored consultation message, in the
+    same transaction (the application's hub does; the seed and the store's own tests do not).
+    """
     if database_url.startswith(("postgres://", "postgresql://")):
-        return PostgresMessageStore(database_url)
+        return PostgresMessageStore(database_url, audit=audit)
     if database_url.startswith("sqlite://"):
-        return SqliteMessageStore(database_url)
+        return SqliteMessageStore(database_url, audit=audit)
     raise ValueError("DATABASE_URL is not a postgresql:// or sqlite:/// URL")
 
 
+async def _no_reset(connection: Any) -> None:
+    return None
+
+
 class PostgresMessageStore:
-    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+    def __init__(self, dsn: str, pool_size: int = 4, *, audit: bool = False) -> None:
         self.dsn = dsn
         self.pool_size = pool_size
+        self.audit = audit
         self.pool: Any = None
 
     async def start(self) -> None:
         import asyncpg
 
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+        # No reset on release: the store never changes session state (no SET, LISTEN, advisory
+        # locks or cursors; transactions end inside their block), and the default reset costs a
+        # round trip per batch (docs/benchmarks.md, the clinic profile).
+        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size, reset=_no_reset)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -133,19 +172,17 @@ class PostgresMessageStore:
             rooms = sorted(counts)
             next_seq: dict[str, int] = {}
             if rooms:
-                await conn.execute(
-                    "INSERT INTO chat_room (name, last_seq, created_at) SELECT unnest($1::text[]), 0, $2 "
-                    "ON CONFLICT (name) DO NOTHING",
-                    rooms,
-                    now,
-                )
-                await conn.execute("SELECT 1 FROM chat_room WHERE name = ANY($1) ORDER BY name FOR UPDATE", rooms)
+                # One statement reserves the seqs: the upsert locks each room's row (in name
+                # order, so two workers' batches cannot deadlock) and returns its new last_seq.
                 for name, last in await conn.fetch(
-                    "UPDATE chat_room SET last_seq = chat_room.last_seq + c.n "
-                    "FROM unnest($1::text[], $2::int[]) AS c(name, n) WHERE chat_room.name = c.name "
-                    "RETURNING chat_room.name, chat_room.last_seq",
+                    "INSERT INTO chat_room AS r (name, last_seq, created_at) "
+                    "SELECT c.name, c.n, $3 FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS c(name, n, i) "
+                    "ORDER BY c.i "
+                    "ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq "
+                    "RETURNING r.name, r.last_seq",
                     rooms,
                     [counts[r] for r in rooms],
+                    now,
                 ):
                     next_seq[name] = int(last) - counts[name] + 1
             created: dict[tuple[str, str, str], StoredMessage] = {}
@@ -166,9 +203,7 @@ class PostgresMessageStore:
                 created[(m.sender_id, m.room, m.client_id)] = stored
                 rows.append(stored)
             if rows:
-                await conn.execute(
-                    f"INSERT INTO chat_message ({COLUMNS}) SELECT * FROM unnest("
-                    "$1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])",
+                columns = (
                     [r.room for r in rows],
                     [r.seq for r in rows],
                     [r.client_id for r in rows],
@@ -178,6 +213,10 @@ class PostgresMessageStore:
                     [r.body for r in rows],
                     [now] * len(rows),
                 )
+                if self.audit:
+                    await conn.execute(_INSERT_AND_AUDIT_PG, *columns, now)
+                else:
+                    await conn.execute(_INSERT_PG, *columns)
         return _results(batch, created, existing)
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
@@ -212,9 +251,10 @@ class PostgresMessageStore:
 class SqliteMessageStore:
     """One connection owned by the store; SQLite serialises writers, so a batch is simple."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, audit: bool = False) -> None:
         """``path`` is a file path or a ``sqlite:///path/to/file.db`` URL."""
         self.path = path.removeprefix("sqlite:///") if path.startswith("sqlite:///") else path
+        self.audit = audit
         self.db: Any = None
         self.lock = asyncio.Lock()
 
@@ -282,6 +322,15 @@ class SqliteMessageStore:
                     rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
                 if rows:
                     await db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    if self.audit:
+                        await db.executemany(
+                            _AUDIT_SQLITE,
+                            [
+                                (str(uuid.uuid4()), stamp, r[3], r[4], r[0].removeprefix(ROOM_PREFIX))
+                                for r in rows
+                                if r[0].startswith(ROOM_PREFIX)
+                            ],
+                        )
                 await db.execute("COMMIT")
             except BaseException:
                 await db.execute("ROLLBACK")

@@ -61,11 +61,17 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         reload=args.reload,
         log_config=None,
         access_log=False,
-        # The websockets implementation awaits drain() on every send, so a client that stops
-        # reading fills the hub's bounded queue (and is closed with 4429) instead of growing
-        # an unbounded transport buffer.
-        ws="websockets",
+        # The sans-I/O websockets implementation waits while the transport is paused, so a
+        # client that stops reading fills the hub's bounded queue (and is closed with 4429)
+        # instead of growing an unbounded transport buffer; it also reads through a plain queue
+        # where the legacy implementation ran asyncio.wait() per received frame (docs/benchmarks.md).
+        ws="websockets-sansio",
         ws_max_size=settings.ws_max_frame_bytes,
+        # The hub runs its own heartbeat (ping/pong frames, PROTOCOL.md), so uvicorn's keepalive
+        # task per socket is redundant. No permessage-deflate: chat frames are small, and a zlib
+        # context per socket costs more memory and CPU than it saves bytes (docs/benchmarks.md).
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
         lifespan="on",
     )

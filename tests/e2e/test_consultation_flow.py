@@ -55,7 +55,10 @@ async def test_visit_end_to_end(live: LiveServer):
                 await http.get(
                     f"/api/v1/doctors/{doctor['id']}/slots",
                     headers=patient["h"],
-                    params={"from": now.isoformat(), "to": (now + dt.timedelta(days=1)).isoformat()},
+                    params={
+                        "from": (now + dt.timedelta(minutes=1)).isoformat(),
+                        "to": (now + dt.timedelta(days=1)).isoformat(),
+                    },
                 )
             ).json()
             booked = await http.post(
@@ -164,6 +167,8 @@ async def assert_audit_trail(
         ("intake.write", patient_id, "success"),
         ("messages.read", patient_id, "success"),
         ("messages.read", doctor_id, "success"),
+        ("messages.write", patient_id, "success"),  # each hub send, in the transaction that stored it
+        ("messages.write", doctor_id, "success"),
         ("notes.write", doctor_id, "success"),
         ("summary.write", doctor_id, "success"),
         ("summary.read", patient_id, "success"),

@@ -35,7 +35,10 @@ async def open_visit(http: httpx.AsyncClient) -> tuple[dict, dict, str]:
         await http.get(
             f"/api/v1/doctors/{doctor['id']}/slots",
             headers=patient["h"],
-            params={"from": now.isoformat(), "to": (now + dt.timedelta(days=1)).isoformat()},
+            params={
+                "from": (now + dt.timedelta(minutes=1)).isoformat(),
+                "to": (now + dt.timedelta(days=1)).isoformat(),
+            },
         )
     ).json()
     booked = await http.post(

@@ -17,6 +17,7 @@ from litestar import Litestar
 from careconnect.hub import (
     AuthFailed,
     Hub,
+    HubFastPath,
     HubPlugin,
     HubSettings,
     MemoryBroker,
@@ -153,11 +154,11 @@ async def serve_hub(
             presence=presence or MemoryPresence(),
             settings=settings or HubSettings(maintenance_s=0.2, revalidate_s=0.5, presence_sweep_s=0.5),
         )
-    app = Litestar(plugins=[HubPlugin(hub)], logging_config=None)
+    app = HubFastPath(Litestar(plugins=[HubPlugin(hub)], logging_config=None), hub)  # as production serves it
     sock = free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_config=None, ws="websockets", ws_max_size=max_frame, lifespan="on", timeout_graceful_shutdown=3
+        app, log_config=None, ws="websockets-sansio", ws_max_size=max_frame, lifespan="on", timeout_graceful_shutdown=3
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

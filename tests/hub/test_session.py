@@ -206,13 +206,18 @@ async def test_a_full_queue_never_drops_an_event_silently():
                 break
             await asyncio.sleep(0.02)
         big = {"id": "7", "notes": "\U0001f600" * 15000}  # 60 KB per frame: socket buffers fill fast
+        (connection,) = served.hub.by_user["bob"]
         async with asyncio.timeout(30):
-            while not served.hub.stats.queue_drops:
-                # Typing is best effort: dropped when full, but counted.
-                await served.hub.publish_event(ROOM, TypingOut(room=ROOM, user="alice"))
+            # Big events until the socket stalls and its queue is one short of full...
+            while len(connection._buffer) < 7:
                 await served.hub.publish_event("user:bob", AppointmentEvent(appointment=big))
-                await asyncio.sleep(0)
-        assert served.hub.stats.signals_dropped >= 1
+                await asyncio.sleep(0.01)
+            # ...then typing, which is best effort: dropped when full, but counted...
+            while not served.hub.stats.signals_dropped:
+                await served.hub.publish_event(ROOM, TypingOut(room=ROOM, user="alice"))
+            assert not served.hub.stats.queue_drops and not connection.closed
+            # ...and an event, which is not: the socket is closed with 4429, and counted.
+            await served.hub.publish_event("user:bob", AppointmentEvent(appointment=big))
         assert served.hub.stats.queue_drops == 1
         assert await asyncio.to_thread(slow.drain_close_code) == 4429
         slow.close()

@@ -159,7 +159,7 @@ def api_book_first_slot(patient: ApiUser, doctor_id: str, reason: str) -> dict[s
     now = dt.datetime.now(dt.UTC)
     slots = patient.call(
         "GET",
-        f"/doctors/{doctor_id}/slots?from={now.isoformat().replace('+00:00', 'Z')}"
+        f"/doctors/{doctor_id}/slots?from={(now + dt.timedelta(minutes=1)).isoformat().replace('+00:00', 'Z')}"
         f"&to={(now + dt.timedelta(days=2)).isoformat().replace('+00:00', 'Z')}",
     )
     assert slots["slots"], "the doctor offers no slot in the next two days"

@@ -17,6 +17,7 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
               store=sql_message_store(settings.database_url), broker=broker, presence=presence,
               settings=HubSettings(heartbeat_s=25, queue_size=1000))
     app = Litestar(route_handlers=[...], plugins=[HubPlugin(hub)])
+    asgi_app = HubFastPath(app, hub)  # serve this: sockets to /ws skip Litestar's middleware
 
     # From a REST handler, to every worker:
     await hub.publish_event(f"user:{patient_id}", AppointmentEvent(appointment=payload))
@@ -34,7 +35,7 @@ from careconnect.hub.brokers import Broker, MemoryBroker, MemoryBus
 from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.hub.connection import Overflow
 from careconnect.hub.hub import Hub, HubSettings, HubStats
-from careconnect.hub.plugin import HubPlugin
+from careconnect.hub.plugin import HubFastPath, HubPlugin
 from careconnect.hub.policy import Authenticator, AuthFailed, Principal, RoomDenied, RoomInfo, RoomPolicy
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
 from careconnect.hub.protocol import AppointmentEvent, RoomState, UserRef
@@ -46,6 +47,7 @@ __all__ = (
     "Authenticator",
     "Broker",
     "Hub",
+    "HubFastPath",
     "HubPlugin",
     "HubSettings",
     "HubStats",

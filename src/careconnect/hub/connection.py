@@ -1,7 +1,10 @@
 """One client socket: its bounded outbound queue, its writer task and its send rate limit.
 
-Every frame for a socket goes through ``enqueue`` into a bounded queue that one writer task
-drains, so a fan-out never awaits a recipient. What happens when the queue is full is a typed
+Every frame for a socket goes through ``enqueue``: when nothing is queued or being written,
+the frame is written at once ("eager send": the ASGI ``send`` coroutine is started right
+there, and finishes without suspending unless the socket applies backpressure, in which case
+the writer task finishes it); otherwise it goes into a bounded queue that one writer task
+drains. Either way a fan-out never awaits a recipient, and frames leave in order. What happens when the queue is full is a typed
 policy (``Overflow``): stored messages and server events close the socket with 4429 (the
 client re-joins with ``since`` and loses nothing); best-effort signals (typing, read) are
 dropped. Either way the hub counts it: nothing is dropped silently.
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from careconnect.hub.policy import Principal
+
+
+_NOT_STARTED = object()
 
 
 class Overflow(StrEnum):
@@ -85,6 +91,8 @@ class Connection:
         self._space = asyncio.Event()  # set while the queue is at most half full
         self._space.set()
         self._writer: asyncio.Task[None] | None = None
+        self._idle = False  # the writer waits with nothing queued: enqueue may write at once
+        self._inflight: tuple[Any, Any] | None = None  # an eager send that had to wait
         self._send_limit = send_limit
         self._send_window_s = send_window_s
         self._sends: collections.deque[float] = collections.deque()
@@ -99,6 +107,8 @@ class Connection:
         """Queue a frame for this socket; False when it was dropped or the socket closes."""
         if self.closed:
             return False
+        if self._idle:
+            return self._write_now(frame)
         buffer = self._buffer
         if len(buffer) >= self.queue_size:
             self._on_overflow(self, overflow)
@@ -110,6 +120,55 @@ class Connection:
             self._space.clear()
         self._wake.set()
         return True
+
+    def _message(self, frame: Outgoing) -> dict[str, Any]:
+        if self.binary:
+            return {"type": "websocket.send", "bytes": frame.msgpack()}
+        return {"type": "websocket.send", "text": frame.text()}
+
+    def _write_now(self, frame: Outgoing) -> bool:
+        """Start the ASGI send here; if it must wait (backpressure), the writer task finishes it."""
+        pending = self._send(self._message(frame))
+        if not hasattr(pending, "send"):  # an awaitable that is not a coroutine: the writer awaits it
+            self._idle = False
+            self._inflight = (pending, _NOT_STARTED)
+            self._wake.set()
+            return True
+        try:
+            waiting_on = pending.send(None)
+        except StopIteration:
+            return True
+        except Exception:  # noqa: BLE001 - the peer went away: the writer task closes up
+            self.closed = True
+            self._wake.set()
+            return False
+        self._idle = False
+        self._inflight = (pending, waiting_on)
+        self._wake.set()
+        return True
+
+    async def _finish(self, pending: Any, waiting_on: Any) -> None:
+        """Drive an eager send that suspended to its end, as a task would."""
+        if waiting_on is _NOT_STARTED:
+            await pending
+            return
+        while True:
+            if waiting_on is None:  # a bare yield (asyncio.sleep(0))
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                try:
+                    await waiting_on
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # this writer is being cancelled (the finally closes the send)
+                except Exception:  # noqa: BLE001, S110 - the send sees the outcome when resumed
+                    pass
+            try:
+                waiting_on = pending.send(None)
+            except StopIteration:
+                return
 
     async def put(self, frame: Outgoing) -> bool:
         """Queue a frame, first waiting until the queue is at most half full (for long replays)."""
@@ -150,12 +209,13 @@ class Connection:
         space = self._space
         try:
             while True:
+                if self._inflight is not None:
+                    pending, waiting_on = self._inflight
+                    await self._finish(pending, waiting_on)
+                    self._inflight = None
                 while buffer:
                     frame = buffer.popleft()
-                    if self.binary:
-                        await send({"type": "websocket.send", "bytes": frame.msgpack()})
-                    else:
-                        await send({"type": "websocket.send", "text": frame.text()})
+                    await send(self._message(frame))
                     if len(buffer) <= half and not space.is_set():
                         space.set()
                 space.set()
@@ -165,13 +225,21 @@ class Connection:
                     )
                     return
                 self._wake.clear()
+                self._idle = True
                 await self._wake.wait()
+                self._idle = False
         except (OSError, RuntimeError):  # the peer went away while we wrote: the session logs it
             self.closed = True
         except asyncio.CancelledError:
             self.closed = True
             raise
         finally:
+            self._idle = False
+            if self._inflight is not None:
+                pending = self._inflight[0]
+                self._inflight = None
+                if hasattr(pending, "close"):
+                    pending.close()
             self._space.set()
             self.done.set()
 

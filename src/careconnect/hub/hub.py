@@ -181,9 +181,13 @@ class Hub:
             self.spawn(self.replay.fill_gap(room))
 
     async def catch_up_all(self) -> None:
-        """After a broker outage: deliver whatever every local room missed, from the store."""
+        """After a broker outage: deliver whatever every local room missed, from the store.
+
+        Room state changes published meanwhile were missed too, so the policy's cached answers go.
+        """
         for room in list(self.rooms.values()):
             if not room.name.startswith("user:"):
+                self.policy.forget(room.name)
                 self.spawn(self.replay.catch_up(room))
 
     # -- cluster delivery -------------------------------------------------------------------
@@ -193,9 +197,22 @@ class Hub:
             self.stats.broker_failures += 1
 
     async def publish_message(self, stored: StoredMessage) -> None:
+        self.message_stored(stored)
+
+    def message_stored(self, stored: StoredMessage) -> None:
+        """A message was committed: deliver it here (in seq order) and publish it to the other workers.
+
+        Synchronous, so the writer's commit callbacks fan out without a task per message; a
+        broker without ``publish_nowait`` (the in-process one) gets a task.
+        """
         payload = encode_json(message_frame(stored))
         self.deliver_local(stored.room, Outgoing(payload), seq=stored.seq)
-        await self.publish(stored.room, payload, kind=MESSAGE, arg=str(stored.seq).encode())
+        arg = str(stored.seq).encode()
+        publish_nowait = getattr(self.broker, "publish_nowait", None)
+        if publish_nowait is None:
+            self.spawn(self.publish(stored.room, payload, kind=MESSAGE, arg=arg))
+        elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload):
+            self.stats.broker_failures += 1
 
     async def publish_event(self, room: str, frame: Frame, *, skip: Connection | None = None) -> None:
         """Push a server event (``room_state``, ``appointment``, ...) to a room on every worker.

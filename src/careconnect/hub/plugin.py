@@ -1,4 +1,11 @@
-"""The Litestar wiring: mounts ``GET /ws`` and runs the hub with the application."""
+"""The Litestar wiring: mounts ``GET /ws``, runs the hub with the application, and a fast path.
+
+``HubPlugin`` is enough on its own. ``HubFastPath`` in front of the application is the
+production setup: Litestar wraps every ``send`` of a socket in its middleware (exception
+capture, metrics, ``before_send`` hooks), a few coroutine layers per frame per member that the
+hub does not need (it handles its own errors and counts its own metrics). In front, the hub's
+sockets skip them; everything else (HTTP, lifespan, other paths) goes to the application.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from careconnect.hub.session import Session
 
 if TYPE_CHECKING:
     from litestar.config.app import AppConfig
-    from litestar.types import Receive, Scope, Send
+    from litestar.types import ASGIApp, Receive, Scope, Send
 
     from careconnect.hub.hub import Hub
 
@@ -45,3 +52,18 @@ class HubPlugin(InitPluginProtocol):
         app_config.on_startup.append(hub.start)
         app_config.on_shutdown.append(hub.stop)
         return app_config
+
+
+class HubFastPath:
+    """ASGI in front of ``app``: WebSocket connections to ``path`` go straight to the hub."""
+
+    def __init__(self, app: ASGIApp, hub: Hub, path: str = "/ws") -> None:
+        self.app = app
+        self.hub = hub
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.WEBSOCKET and scope["path"] == self.path:
+            await Session(self.hub, receive, send, scope).run()
+            return
+        await self.app(scope, receive, send)

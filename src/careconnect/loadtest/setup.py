@@ -50,7 +50,10 @@ async def open_room(http: httpx.AsyncClient, tag: str) -> dict[str, Any]:
         await http.get(
             f"/api/v1/doctors/{doctor['id']}/slots",
             headers=patient["h"],
-            params={"from": now.isoformat(), "to": (now + dt.timedelta(hours=12)).isoformat()},
+            params={
+                "from": (now + dt.timedelta(minutes=1)).isoformat(),
+                "to": (now + dt.timedelta(hours=12)).isoformat(),
+            },
         )
     ).json()
     booked = await http.post(

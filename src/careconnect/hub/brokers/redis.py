@@ -87,6 +87,10 @@ class RedisBroker:
 
     async def publish(self, channel: str, payload: bytes) -> bool:
         """Queue for the publisher task; False when the broker is not running."""
+        return self.publish_nowait(channel, payload)
+
+    def publish_nowait(self, channel: str, payload: bytes) -> bool:
+        """``publish`` without a coroutine: the hub calls it from a commit callback."""
         if self._publisher is None:
             return False
         outbox = self._outbox
