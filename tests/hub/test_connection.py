@@ -119,3 +119,19 @@ async def test_cancelling_the_writer_mid_send_closes_the_suspended_send():
     conn.cancel()
     await conn.wait_closed(2)
     assert conn.closed and socket.sent == []
+
+
+async def test_an_idle_socket_holds_no_task():
+    socket = FakeSocket()
+    conn, _ = connection(socket)
+    assert conn._writer is None  # nothing to write: no task at all
+    socket.open.clear()
+    conn.enqueue(frame(1))  # suspends: a writer task takes over...
+    assert conn._writer is not None
+    socket.open.set()
+    await settle()
+    assert conn._writer is None  # ...and ends once everything is written
+    assert socket.sent == ['{"n":1}']
+    conn.close(1000)
+    await conn.wait_closed(2)
+    assert socket.closed_with == 1000

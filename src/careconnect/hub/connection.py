@@ -3,8 +3,10 @@
 Every frame for a socket goes through ``enqueue``: when nothing is queued or being written,
 the frame is written at once ("eager send": the ASGI ``send`` coroutine is started right
 there, and finishes without suspending unless the socket applies backpressure, in which case
-the writer task finishes it); otherwise it goes into a bounded queue that one writer task
-drains. Either way a fan-out never awaits a recipient, and frames leave in order. What happens when the queue is full is a typed
+the writer task finishes it); otherwise it goes into a bounded queue that a writer task
+drains. The writer task exists only while there is something to finish or drain (an idle
+socket holds no task), so 10,000 quiet sockets cost no 10,000 tasks. Either way a fan-out
+never awaits a recipient, and frames leave in order. What happens when the queue is full is a typed
 policy (``Overflow``): stored messages and server events close the socket with 4429 (the
 client re-joins with ``since`` and loses nothing); best-effort signals (typing, read) are
 dropped. Either way the hub counts it: nothing is dropped silently.
@@ -65,6 +67,33 @@ class Outgoing:
 class Connection:
     """A socket's outbound side. ``on_overflow(connection, policy)`` is told of every full-queue event."""
 
+    __slots__ = (  # no __dict__: 10,000 idle sockets on one worker count every byte
+        "_buffer",
+        "_close_reason",
+        "_ended_waiter",
+        "_half",
+        "_idle",
+        "_inflight",
+        "_on_overflow",
+        "_send",
+        "_send_limit",
+        "_send_window_s",
+        "_sends",
+        "_space",
+        "_started",
+        "_writer",
+        "binary",
+        "close_code",
+        "closed",
+        "ended",
+        "id",
+        "last_received",
+        "limited_in_a_row",
+        "principal",
+        "queue_size",
+        "rooms",
+    )
+
     def __init__(
         self,
         send: Callable[[Any], Awaitable[None]],
@@ -87,21 +116,32 @@ class Connection:
         self.close_code: int | None = None
         self._close_reason = ""
         self._buffer: collections.deque[Outgoing] = collections.deque()
-        self._wake = asyncio.Event()
-        self._space = asyncio.Event()  # set while the queue is at most half full
-        self._space.set()
+        self._started = False
+        # Made only when needed: an idle socket carries no Event, future or send log (memory per socket).
+        self._space: asyncio.Future[None] | None = None  # put() waits for a queue at most half full
         self._writer: asyncio.Task[None] | None = None
-        self._idle = False  # the writer waits with nothing queued: enqueue may write at once
+        self._idle = False  # started, no writer, nothing queued: enqueue may write at once
         self._inflight: tuple[Any, Any] | None = None  # an eager send that had to wait
         self._send_limit = send_limit
         self._send_window_s = send_window_s
-        self._sends: collections.deque[float] = collections.deque()
+        self._sends: collections.deque[float] | None = None
         self.limited_in_a_row = 0
         self._on_overflow = on_overflow
-        self.done = asyncio.Event()
+        self.ended = False  # nothing more will be written
+        self._ended_waiter: asyncio.Future[None] | None = None
 
     def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_forever(), name=f"hub-writer-{self.id[:8]}")
+        """The socket is accepted: frames may go out (anything queued before goes first)."""
+        self._started = True
+        if self._buffer or self.closed:
+            self._ensure_writer()
+        else:
+            self._idle = True
+
+    def _ensure_writer(self) -> None:
+        if self._writer is None and self._started and not self.ended:
+            self._idle = False
+            self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"hub-writer-{self.id[:8]}")
 
     def enqueue(self, frame: Outgoing, overflow: Overflow = Overflow.close) -> bool:
         """Queue a frame for this socket; False when it was dropped or the socket closes."""
@@ -116,9 +156,7 @@ class Connection:
                 self.close(4429, "too slow: re-join with since", flush=False)
             return False
         buffer.append(frame)
-        if len(buffer) > self._half:
-            self._space.clear()
-        self._wake.set()
+        self._ensure_writer()
         return True
 
     def _message(self, frame: Outgoing) -> dict[str, Any]:
@@ -132,7 +170,7 @@ class Connection:
         if not hasattr(pending, "send"):  # an awaitable that is not a coroutine: the writer awaits it
             self._idle = False
             self._inflight = (pending, _NOT_STARTED)
-            self._wake.set()
+            self._ensure_writer()
             return True
         try:
             waiting_on = pending.send(None)
@@ -140,11 +178,11 @@ class Connection:
             return True
         except Exception:  # noqa: BLE001 - the peer went away: the writer task closes up
             self.closed = True
-            self._wake.set()
+            self._ensure_writer()
             return False
         self._idle = False
         self._inflight = (pending, waiting_on)
-        self._wake.set()
+        self._ensure_writer()
         return True
 
     async def _finish(self, pending: Any, waiting_on: Any) -> None:
@@ -172,9 +210,15 @@ class Connection:
 
     async def put(self, frame: Outgoing) -> bool:
         """Queue a frame, first waiting until the queue is at most half full (for long replays)."""
-        while not self._space.is_set() and not self.closed:
-            await self._space.wait()
+        while len(self._buffer) > self._half and not self.closed:
+            if self._space is None or self._space.done():
+                self._space = asyncio.get_running_loop().create_future()
+            await self._space
         return self.enqueue(frame)
+
+    def _wake_put(self) -> None:
+        if self._space is not None and not self._space.done():
+            self._space.set_result(None)
 
     def close(self, code: int, reason: str = "", *, flush: bool = True) -> None:
         """Close after sending what is queued (``flush``) or at once."""
@@ -185,14 +229,17 @@ class Connection:
         self._close_reason = reason
         if not flush:
             self._buffer.clear()
-        self._wake.set()
-        self._space.set()
+        self._idle = False
+        self._ensure_writer()  # sends what is queued, then the close frame
+        self._wake_put()
 
     def allow_send(self) -> bool:
         """The per-connection send rate limit: ``send_limit`` sends per ``send_window_s``."""
         now = time.monotonic()
         horizon = now - self._send_window_s
         sends = self._sends
+        if sends is None:
+            sends = self._sends = collections.deque()
         while sends and sends[0] < horizon:
             sends.popleft()
         if len(sends) >= self._send_limit:
@@ -202,11 +249,12 @@ class Connection:
         self.limited_in_a_row = 0
         return True
 
-    async def _write_forever(self) -> None:
+    async def _write(self) -> None:
+        """Finish a suspended eager send, drain the queue, and end (or send the close frame)."""
         send = self._send
         buffer = self._buffer
         half = self._half
-        space = self._space
+        finished = True
         try:
             while True:
                 if self._inflight is not None:
@@ -216,41 +264,53 @@ class Connection:
                 while buffer:
                     frame = buffer.popleft()
                     await send(self._message(frame))
-                    if len(buffer) <= half and not space.is_set():
-                        space.set()
-                space.set()
+                    if len(buffer) <= half:
+                        self._wake_put()
+                self._wake_put()
                 if self.closed:
                     await send(
                         {"type": "websocket.close", "code": self.close_code or 1000, "reason": self._close_reason}
                     )
                     return
-                self._wake.clear()
-                self._idle = True
-                await self._wake.wait()
-                self._idle = False
+                if self._inflight is None and not buffer:  # all written: idle, no task
+                    finished = False
+                    self._writer = None
+                    self._idle = True
+                    return
         except (OSError, RuntimeError):  # the peer went away while we wrote: the session logs it
             self.closed = True
         except asyncio.CancelledError:
             self.closed = True
             raise
         finally:
-            self._idle = False
-            if self._inflight is not None:
-                pending = self._inflight[0]
-                self._inflight = None
-                if hasattr(pending, "close"):
-                    pending.close()
-            self._space.set()
-            self.done.set()
+            if finished:
+                self._end()
+
+    def _end(self) -> None:
+        """Nothing more will be written: release a suspended send and wake the waiters."""
+        self._idle = False
+        if self._inflight is not None:
+            pending = self._inflight[0]
+            self._inflight = None
+            if hasattr(pending, "close"):
+                pending.close()
+        self._wake_put()
+        self.ended = True
+        if self._ended_waiter is not None and not self._ended_waiter.done():
+            self._ended_waiter.set_result(None)
 
     async def wait_closed(self, timeout: float = 5.0) -> None:
         try:
-            await asyncio.wait_for(self.done.wait(), timeout)
+            if not self.ended:
+                if self._ended_waiter is None:
+                    self._ended_waiter = asyncio.get_running_loop().create_future()
+                await asyncio.wait_for(asyncio.shield(self._ended_waiter), timeout)
         except TimeoutError:
-            if self._writer is not None:
-                self._writer.cancel()
+            self.cancel()
 
     def cancel(self) -> None:
         self.closed = True
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
+        else:
+            self._end()

@@ -48,11 +48,12 @@ def _out(frame: Frame) -> Outgoing:
 
 
 class Session:
+    __slots__ = ("binary", "connection", "hub", "receive", "settings")
+
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
         self.settings = hub.settings
         self.receive = receive
-        self.scope = scope
         binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
         self.binary = binary
         self.connection = Connection(
@@ -80,7 +81,27 @@ class Session:
         self.hub.register(connection)
         try:
             if await self._hello():
-                await self._loop()
+                # The frame loop, inline: an idle socket's stack is run -> _next -> receive.
+                while not connection.closed:
+                    frame = await self._next()
+                    if frame is None:
+                        break
+                    if isinstance(frame, Send):
+                        await self._send(frame)
+                    elif isinstance(frame, Ping):
+                        connection.enqueue(_out(Pong()))
+                    elif isinstance(frame, Join):
+                        await self._join(frame)
+                    elif isinstance(frame, Leave):
+                        await self.hub.leave(connection, frame.room)
+                    elif isinstance(frame, TypingIn):
+                        await self._typing(frame)
+                    elif isinstance(frame, ReadIn):
+                        await self._read(frame)
+                    elif isinstance(frame, Refresh):
+                        await self._refresh(frame)
+                    elif isinstance(frame, Hello):
+                        self.error("bad_request", "already signed in: hello is only the first frame")
         except asyncio.CancelledError:
             connection.close(1012, "server restarting")
             raise
@@ -162,28 +183,6 @@ class Session:
             )
         )
         return True
-
-    async def _loop(self) -> None:
-        while not self.connection.closed:
-            frame = await self._next()
-            if frame is None:
-                return
-            if isinstance(frame, Send):
-                await self._send(frame)
-            elif isinstance(frame, Ping):
-                self.connection.enqueue(_out(Pong()))
-            elif isinstance(frame, Join):
-                await self._join(frame)
-            elif isinstance(frame, Leave):
-                await self.hub.leave(self.connection, frame.room)
-            elif isinstance(frame, TypingIn):
-                await self._typing(frame)
-            elif isinstance(frame, ReadIn):
-                await self._read(frame)
-            elif isinstance(frame, Refresh):
-                await self._refresh(frame)
-            elif isinstance(frame, Hello):
-                self.error("bad_request", "already signed in: hello is only the first frame")
 
     # -- frames -----------------------------------------------------------------------------
     async def _join(self, frame: Join) -> None:
