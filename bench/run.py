@@ -352,11 +352,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--body-size", type=int, default=100)
     parser.add_argument("--broadcast-members", type=int, default=200)
     parser.add_argument(
-        "--broadcast-rates", type=floats, default=[10.0, 25.0, 50.0], help="messages/s in total, the load sweep"
+        "--broadcast-rates", type=floats, default=[50.0, 200.0, 400.0], help="messages/s in total, the load sweep"
     )
-    parser.add_argument("--clinic-rooms", type=ints, default=[100], help="rooms of 2 members, e.g. 100,500,1000")
+    parser.add_argument("--clinic-rooms", type=ints, default=[100, 1000], help="rooms of 2 members, e.g. 100,500,1000")
     parser.add_argument("--clinic-member-rate", type=float, default=2.0, help="messages/s per member")
-    parser.add_argument("--idle-connections", type=ints, default=[1000])
+    parser.add_argument("--idle-connections", type=ints, default=[1000, 10000])
     parser.add_argument("--idle-hold", type=float, default=5.0)
     parser.add_argument("--django-layer", choices=["core", "pubsub"], default="core")
     parser.add_argument(
