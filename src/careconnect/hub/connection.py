@@ -115,7 +115,7 @@ class Connection:
         self.closed = False
         self.close_code: int | None = None
         self._close_reason = ""
-        self._buffer: collections.deque[Outgoing] = collections.deque()
+        self._buffer: collections.deque[Outgoing] | None = None  # made on the first frame that must wait
         self._started = False
         # Made only when needed: an idle socket carries no Event, future or send log (memory per socket).
         self._space: asyncio.Future[None] | None = None  # put() waits for a queue at most half full
@@ -150,6 +150,8 @@ class Connection:
         if self._idle:
             return self._write_now(frame)
         buffer = self._buffer
+        if buffer is None:
+            buffer = self._buffer = collections.deque()
         if len(buffer) >= self.queue_size:
             self._on_overflow(self, overflow)
             if overflow is Overflow.close:
@@ -210,7 +212,7 @@ class Connection:
 
     async def put(self, frame: Outgoing) -> bool:
         """Queue a frame, first waiting until the queue is at most half full (for long replays)."""
-        while len(self._buffer) > self._half and not self.closed:
+        while self._buffer is not None and len(self._buffer) > self._half and not self.closed:
             if self._space is None or self._space.done():
                 self._space = asyncio.get_running_loop().create_future()
             await self._space
@@ -227,7 +229,7 @@ class Connection:
         self.closed = True
         self.close_code = code
         self._close_reason = reason
-        if not flush:
+        if not flush and self._buffer:
             self._buffer.clear()
         self._idle = False
         self._ensure_writer()  # sends what is queued, then the close frame
@@ -252,7 +254,6 @@ class Connection:
     async def _write(self) -> None:
         """Finish a suspended eager send, drain the queue, and end (or send the close frame)."""
         send = self._send
-        buffer = self._buffer
         half = self._half
         finished = True
         try:
@@ -261,6 +262,7 @@ class Connection:
                     pending, waiting_on = self._inflight
                     await self._finish(pending, waiting_on)
                     self._inflight = None
+                buffer = self._buffer  # made by enqueue while an eager send was finishing, perhaps
                 while buffer:
                     frame = buffer.popleft()
                     await send(self._message(frame))

@@ -55,6 +55,9 @@ class Session:
         self.settings = hub.settings
         self.receive = receive
         binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
+        # The hub never reads the handshake's headers again, and the server keeps this scope
+        # for the socket's life: let them go (about 1 KiB per socket).
+        scope["headers"] = []
         self.binary = binary
         self.connection = Connection(
             send,
