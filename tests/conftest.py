@@ -15,12 +15,7 @@ from litestar import Litestar
 from careconnect.app import create_app
 from careconnect.settings import Settings
 from careconnect.tables import ALL_TABLES
-from tests.infra import (
-    create_postgres_database,
-    drop_postgres_database,
-    migrate,
-    need_postgres,
-)
+from tests.infra import migrate, migrated_postgres_database
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
 
@@ -35,13 +30,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    need_postgres()
-    url, name = create_postgres_database()
-    try:
-        migrate(url)
+    with migrated_postgres_database() as url:
         yield url
-    finally:
-        drop_postgres_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

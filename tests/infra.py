@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,18 @@ def migrate(database_url: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"migration failed:\n{result.stdout}\n{result.stderr}")
+
+
+@contextmanager
+def migrated_postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for the block (skips, or fails under CI, without one)."""
+    need_postgres()
+    url, name = create_postgres_database()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        drop_postgres_database(name)
 
 
 def create_postgres_database() -> tuple[str, str]:

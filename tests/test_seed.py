@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.infra import REPO_ROOT, create_postgres_database, drop_postgres_database, migrate, need_postgres
+from tests.infra import REPO_ROOT, migrate, migrated_postgres_database
 from tests.live import LiveServer
 
 
@@ -23,13 +23,8 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         migrate(url)
         yield url
         return
-    need_postgres()
-    url, name = create_postgres_database()
-    try:
-        migrate(url)
+    with migrated_postgres_database() as url:
         yield url
-    finally:
-        drop_postgres_database(name)
 
 
 def test_seed_fills_every_state_and_is_repeatable(tmp_path, fresh_database):
