@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -79,21 +78,53 @@ def _results(
 ROOM_PREFIX = "consultation:"  # as services.consultations names rooms
 # Every message stored in a consultation room leaves an audit entry (``messages.write``, the
 # sender, the consultation, its patient; never the body), in the transaction that stores it.
-_INSERT_PG = (
-    f"INSERT INTO chat_message ({COLUMNS}) SELECT * FROM unnest("
-    "$1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])"
-)
-# The same insert and its audit entries in one statement (one round trip).
-_INSERT_AND_AUDIT_PG = (
-    f"WITH m AS ({_INSERT_PG} RETURNING room, sender_id, sender_role) "
-    "INSERT INTO cc_audit_entry "
-    "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
-    "SELECT gen_random_uuid(), $9, "
-    "CASE WHEN m.sender_id ~ '^[0-9a-fA-F-]{36}$' THEN m.sender_id::uuid END, m.sender_role, "
-    "'messages.write', 'messages', a.id::text, a.patient, 'success', '', '' "
-    f"FROM m JOIN cc_appointment a ON m.room LIKE '{ROOM_PREFIX}%' "
-    f"AND a.id::text = substring(m.room from {len(ROOM_PREFIX) + 1})"
-)
+# A whole batch in one statement, so one round trip and an implicit transaction: resends are
+# found (``existing``), the rest deduplicated within the batch (first of each key), each room's
+# row upserted in name order (locks taken in one order: two workers cannot deadlock) to reserve
+# its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written.
+_APPEND_PG = """
+WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+        WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, ord)
+), firsts AS (
+    SELECT DISTINCT ON (sender_id, room, client_id) * FROM input ORDER BY sender_id, room, client_id, ord
+), existing AS (
+    SELECT m.room, m.seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, m.created_at
+    FROM chat_message m JOIN firsts f
+        ON m.sender_id = f.sender_id AND m.room = f.room AND m.client_id = f.client_id
+), fresh AS (
+    SELECT f.* FROM firsts f WHERE NOT EXISTS (
+        SELECT 1 FROM existing e
+        WHERE e.sender_id = f.sender_id AND e.room = f.room AND e.client_id = f.client_id)
+), counts AS (
+    SELECT room, count(*)::int AS n FROM fresh GROUP BY room
+), bumped AS (
+    INSERT INTO chat_room AS r (name, last_seq, created_at)
+    SELECT room, n, $7 FROM counts ORDER BY room
+    ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq
+    RETURNING r.name, r.last_seq
+), inserted AS (
+    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at)
+    SELECT f.room, b.last_seq - c.n + row_number() OVER (PARTITION BY f.room ORDER BY f.ord),
+        f.client_id, f.sender_id, f.sender_role, f.sender_name, f.body, $7
+    FROM fresh f JOIN counts c ON c.room = f.room JOIN bumped b ON b.name = f.room
+    RETURNING room, seq, client_id, sender_id, sender_role, sender_name, body, created_at
+){audit}
+SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM inserted
+UNION ALL
+SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM existing
+"""
+_AUDIT_PG = f""", audited AS (
+    INSERT INTO cc_audit_entry
+        (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
+    SELECT gen_random_uuid(), $7,
+        CASE WHEN i.sender_id ~ '^[0-9a-fA-F-]{{36}}$' THEN i.sender_id::uuid END, i.sender_role,
+        'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
+    FROM inserted i JOIN cc_appointment a ON a.id = CASE
+        WHEN i.room ~ '^{ROOM_PREFIX}[0-9a-fA-F-]{{36}}$' THEN substring(i.room from {len(ROOM_PREFIX) + 1})::uuid END
+)"""
+APPEND_PG = _APPEND_PG.format(audit="")
+APPEND_AND_AUDIT_PG = _APPEND_PG.format(audit=_AUDIT_PG)
 _AUDIT_SQLITE = (
     "INSERT INTO cc_audit_entry "
     "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
@@ -151,72 +182,21 @@ class PostgresMessageStore:
         raise AssertionError("unreachable")
 
     async def _append(self, batch: list[NewMessage]) -> list[Appended]:
-        now = _now()
-        async with self.pool.acquire() as conn, conn.transaction():
-            keys = list(OrderedDict.fromkeys((m.sender_id, m.room, m.client_id) for m in batch))
-            existing = {
-                (r[3], r[0], r[2]): _stored(r)
-                for r in await conn.fetch(
-                    f"SELECT {COLUMNS} FROM chat_message m "
-                    "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(s, r, c) "
-                    "ON m.sender_id = k.s AND m.room = k.r AND m.client_id = k.c",
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
-                    [k[2] for k in keys],
-                )
-            }
-            fresh = [m for m in _first_of_each(batch) if (m.sender_id, m.room, m.client_id) not in existing]
-            counts: dict[str, int] = {}
-            for m in fresh:
-                counts[m.room] = counts.get(m.room, 0) + 1
-            rooms = sorted(counts)
-            next_seq: dict[str, int] = {}
-            if rooms:
-                # One statement reserves the seqs: the upsert locks each room's row (in name
-                # order, so two workers' batches cannot deadlock) and returns its new last_seq.
-                for name, last in await conn.fetch(
-                    "INSERT INTO chat_room AS r (name, last_seq, created_at) "
-                    "SELECT c.name, c.n, $3 FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS c(name, n, i) "
-                    "ORDER BY c.i "
-                    "ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq "
-                    "RETURNING r.name, r.last_seq",
-                    rooms,
-                    [counts[r] for r in rooms],
-                    now,
-                ):
-                    next_seq[name] = int(last) - counts[name] + 1
-            created: dict[tuple[str, str, str], StoredMessage] = {}
-            rows = []
-            for m in fresh:
-                seq = next_seq[m.room]
-                next_seq[m.room] = seq + 1
-                stored = StoredMessage(
-                    room=m.room,
-                    seq=seq,
-                    client_id=m.client_id,
-                    sender_id=m.sender_id,
-                    sender_role=m.sender_role,
-                    sender_name=m.sender_name,
-                    body=m.body,
-                    created_at=now,
-                )
-                created[(m.sender_id, m.room, m.client_id)] = stored
-                rows.append(stored)
-            if rows:
-                columns = (
-                    [r.room for r in rows],
-                    [r.seq for r in rows],
-                    [r.client_id for r in rows],
-                    [r.sender_id for r in rows],
-                    [r.sender_role for r in rows],
-                    [r.sender_name for r in rows],
-                    [r.body for r in rows],
-                    [now] * len(rows),
-                )
-                if self.audit:
-                    await conn.execute(_INSERT_AND_AUDIT_PG, *columns, now)
-                else:
-                    await conn.execute(_INSERT_PG, *columns)
+        rows = await self.pool.fetch(
+            APPEND_AND_AUDIT_PG if self.audit else APPEND_PG,
+            [m.room for m in batch],
+            [m.client_id for m in batch],
+            [m.sender_id for m in batch],
+            [m.sender_role for m in batch],
+            [m.sender_name for m in batch],
+            [m.body for m in batch],
+            _now(),
+        )
+        created: dict[tuple[str, str, str], StoredMessage] = {}
+        existing: dict[tuple[str, str, str], StoredMessage] = {}
+        for row in rows:
+            stored = _stored(row[1:])
+            (created if row[0] else existing)[(stored.sender_id, stored.room, stored.client_id)] = stored
         return _results(batch, created, existing)
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:

@@ -142,6 +142,7 @@ async def serve_hub(
     broker: Any = None,
     presence: Any = None,
     max_frame: int = 65_536,
+    deflate: bool = False,
 ) -> AsyncIterator[Served]:
     auth = auth or StaticAuth()
     rooms = rooms or RoomBook()
@@ -157,8 +158,15 @@ async def serve_hub(
     app = HubFastPath(Litestar(plugins=[HubPlugin(hub)], logging_config=None), hub)  # as production serves it
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_config=None, ws="websockets-sansio", ws_max_size=max_frame, lifespan="on", timeout_graceful_shutdown=3
+    config = uvicorn.Config(  # as `careconnect serve` runs it (deflate: as a plain uvicorn would)
+        app,
+        log_config=None,
+        ws="websockets-sansio",
+        ws_max_size=max_frame,
+        ws_ping_interval=None,
+        ws_per_message_deflate=deflate,
+        lifespan="on",
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -43,6 +43,33 @@ async def test_resend_returns_the_original_and_stores_nothing(message_store):
     assert await message_store.last_seq("r:i") == 4
 
 
+async def test_a_mixed_batch_keeps_batch_order_within_each_room(message_store):
+    """Resends, repeats and new messages of several rooms in one batch: seqs follow the batch order."""
+    await message_store.append_batch([new("r:y", "old"), new("r:x", "old")])
+    batch = [
+        new("r:x", "a"),
+        new("r:y", "old", body="resent"),
+        new("r:y", "b"),
+        new("r:x", "a"),
+        new("r:x", "c", sender="bob"),
+        new("r:x", "old"),
+        new("r:y", "d"),
+    ]
+    results = await message_store.append_batch(batch)
+    assert [(r.message.room, r.message.client_id, r.message.seq, r.created) for r in results] == [
+        ("r:x", "a", 2, True),
+        ("r:y", "old", 1, False),
+        ("r:y", "b", 2, True),
+        ("r:x", "a", 2, False),
+        ("r:x", "c", 3, True),
+        ("r:x", "old", 1, False),
+        ("r:y", "d", 3, True),
+    ]
+    assert results[1].message.body == "hi"
+    assert [m.client_id for m in await message_store.read_after("r:x", 0, 10)] == ["old", "a", "c"]
+    assert (await message_store.last_seq("r:x"), await message_store.last_seq("r:y")) == (3, 3)
+
+
 async def test_read_ranges_in_order(message_store):
     await message_store.append_batch([new("r:read", f"c{i}", body=f"body {i}") for i in range(1, 21)])
     after = await message_store.read_after("r:read", 15, 100)

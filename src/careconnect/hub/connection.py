@@ -21,6 +21,8 @@ import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from careconnect.hub.wire import frame_bytes
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -40,12 +42,24 @@ class Overflow(StrEnum):
 class Outgoing:
     """A frame encoded once; each codec's bytes are made at most once and shared by every member."""
 
-    __slots__ = ("_json", "_msgpack", "_text")
+    __slots__ = ("_json", "_msgpack", "_text", "_wire_binary", "_wire_text")
 
     def __init__(self, json: bytes, msgpack: bytes | None = None) -> None:
         self._json = json
         self._text: str | None = None
         self._msgpack = msgpack
+        self._wire_text: bytes | None = None
+        self._wire_binary: bytes | None = None
+
+    def wire(self, binary: bool) -> bytes:
+        """The whole WebSocket frame (the same bytes for every member; see ``hub.wire``)."""
+        if binary:
+            if self._wire_binary is None:
+                self._wire_binary = frame_bytes(self.msgpack(), binary=True)
+            return self._wire_binary
+        if self._wire_text is None:
+            self._wire_text = frame_bytes(self._json, binary=False)
+        return self._wire_text
 
     def text(self) -> str:
         if self._text is None:
@@ -85,6 +99,7 @@ class Connection:
         "binary",
         "close_code",
         "closed",
+        "direct",
         "ended",
         "id",
         "last_received",
@@ -106,6 +121,8 @@ class Connection:
     ) -> None:
         self.id = uuid.uuid4().hex
         self._send = send
+        # Set once the socket is accepted under uvicorn's sans-I/O protocol (``hub.wire``).
+        self.direct: Callable[[bytes], bool] | None = None
         self.binary = binary
         self.queue_size = queue_size
         self._half = queue_size // 2
@@ -167,7 +184,11 @@ class Connection:
         return {"type": "websocket.send", "text": frame.text()}
 
     def _write_now(self, frame: Outgoing) -> bool:
-        """Start the ASGI send here; if it must wait (backpressure), the writer task finishes it."""
+        """Write the frame straight to the transport, or start the ASGI send here; if that must
+        wait (backpressure), the writer task finishes it."""
+        direct = self.direct
+        if direct is not None and direct(frame.wire(self.binary)):
+            return True
         pending = self._send(self._message(frame))
         if not hasattr(pending, "send"):  # an awaitable that is not a coroutine: the writer awaits it
             self._idle = False
@@ -265,7 +286,9 @@ class Connection:
                 buffer = self._buffer  # made by enqueue while an eager send was finishing, perhaps
                 while buffer:
                     frame = buffer.popleft()
-                    await send(self._message(frame))
+                    direct = self.direct
+                    if direct is None or not direct(frame.wire(self.binary)):
+                        await send(self._message(frame))
                     if len(buffer) <= half:
                         self._wake_put()
                 self._wake_put()

@@ -36,6 +36,7 @@ from careconnect.hub.protocol import (
     timestamp,
 )
 from careconnect.hub.store import NewMessage
+from careconnect.hub.wire import direct_writer
 
 if TYPE_CHECKING:
     from careconnect.hub.hub import Hub
@@ -80,6 +81,7 @@ class Session:
             accept["subprotocol"] = MSGPACK_SUBPROTOCOL
         await self.connection._send(accept)
         connection = self.connection
+        connection.direct = direct_writer(self.connection._send)
         connection.start()
         self.hub.register(connection)
         try:
