@@ -5,10 +5,12 @@ what it receives to a ``Sink``. Rooms and members are small integers chosen by t
 each target maps them to its own room names (the hub maps them to real consultation rooms
 and access tokens from a rooms file, see ``bench.hub_setup``).
 
-Every target uses the ``websockets`` asyncio client without permessage-deflate (the same for
-all servers, so no one pays for compression), and socket.io is spoken directly (engine.io v4
-over a WebSocket, no polling) rather than through python-socketio's AsyncClient, which would
-cost the load generator several times more CPU per frame.
+Every target uses the same light client (``bench.wsclient``: websockets' sans-I/O protocol,
+frames handled inside ``data_received`` and stamped with their arrival time) without
+permessage-deflate (the same for all servers, so no one pays for compression), and socket.io
+is spoken directly (engine.io v4 over a WebSocket, no polling) rather than through
+python-socketio's AsyncClient, which would cost the load generator several times more CPU per
+frame.
 """
 
 from __future__ import annotations
@@ -17,17 +19,30 @@ import asyncio
 import contextlib
 import json
 import secrets
-import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from websockets.asyncio.client import ClientConnection, connect
+import msgspec
 from websockets.exceptions import ConnectionClosed
+
+from bench.wsclient import LightSocket
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 CONNECT_TIMEOUT_S = 30.0
 MAX_FRAME = 1 << 20
+
+
+class Incoming(msgspec.Struct):
+    """The fields the load generator reads from a JSON frame (the rest are skipped unparsed)."""
+
+    type: str = ""
+    id: str = ""
+    body: str = ""
+    code: str | int | None = None
+
+
+_decode = msgspec.json.Decoder(Incoming).decode
 
 
 class Sink(Protocol):
@@ -42,11 +57,10 @@ class Sink(Protocol):
 class Member:
     """One connection joined to one room."""
 
-    def __init__(self, ws: ClientConnection, room: str, index: int) -> None:
+    def __init__(self, ws: LightSocket, room: str, index: int) -> None:
         self.ws = ws
         self.room = room
         self.index = index
-        self.reader: asyncio.Task[None] | None = None
         self.closing = False
 
     async def send(self, msg_id: str, body: str) -> None:
@@ -56,8 +70,6 @@ class Member:
         self.closing = True
         with contextlib.suppress(TimeoutError, ConnectionClosed, OSError):
             await asyncio.wait_for(self.ws.close(), 5)
-        if self.reader is not None:
-            self.reader.cancel()
 
 
 class Target:
@@ -75,31 +87,20 @@ class Target:
     async def connect(self, room: int, member: int, sink: Sink) -> Member:
         raise NotImplementedError
 
-    async def _open(self, url: str) -> ClientConnection:
-        return await connect(
-            url,
-            compression=None,
-            max_size=MAX_FRAME,
-            ping_interval=None,
-            open_timeout=CONNECT_TIMEOUT_S,
-            close_timeout=2,
-        )
+    async def _open(self, url: str) -> LightSocket:
+        return await LightSocket.connect(url, max_size=MAX_FRAME, timeout=CONNECT_TIMEOUT_S)
 
 
-def _read_loop(member: Member, sink: Sink, handle: Callable[[str | bytes], None]) -> asyncio.Task[None]:
-    async def run() -> None:
-        code: int | None = None
-        try:
-            async for raw in member.ws:
-                handle(raw)
-        except ConnectionClosed:
-            pass
-        finally:
-            code = member.ws.close_code
-            if not member.closing:
-                sink.on_closed(member, code)
+def _read_loop(member: Member, sink: Sink, handle: Callable[[bytes, int], None]) -> None:
+    """From now on every frame goes to ``handle`` as it arrives; a close the member did not ask for is reported."""
+    ws = member.ws
+    ws.handler = handle
 
-    return asyncio.get_running_loop().create_task(run())
+    def closed(_: object) -> None:
+        if not member.closing:
+            sink.on_closed(member, ws.close_code)
+
+    ws.closed.add_done_callback(closed)
 
 
 class PlainJsonTarget(Target):
@@ -114,16 +115,13 @@ class PlainJsonTarget(Target):
             if frame.get("type") == "joined":
                 break
         m = Member(ws, name, member)
-        loads = json.loads
-        counter = time.perf_counter_ns
 
-        def handle(raw: str | bytes) -> None:
-            t = counter()
-            frame = loads(raw)
-            if frame.get("type") == "message":
-                sink.on_message(m, frame["id"], frame["body"], t)
+        def handle(raw: bytes, t: int) -> None:
+            frame = _decode(raw)
+            if frame.type == "message":
+                sink.on_message(m, frame.id, frame.body, t)
 
-        m.reader = _read_loop(m, sink, handle)
+        _read_loop(m, sink, handle)
         return m
 
 
@@ -152,22 +150,19 @@ class SocketIOTarget(Target):
             if packet == "2":
                 await ws.send("3")
         m = SocketIOMember(ws, name, member)
-        loads = json.loads
-        counter = time.perf_counter_ns
+        loads = msgspec.json.decode
         loop = asyncio.get_running_loop()
 
-        def handle(raw: str | bytes) -> None:
-            t = counter()
-            packet = raw if isinstance(raw, str) else raw.decode()
-            if packet.startswith("42"):
+        def handle(packet: bytes, t: int) -> None:
+            if packet.startswith(b"42"):
                 event = loads(packet[2:])
                 if event[0] == "message":
                     frame = event[1]
                     sink.on_message(m, frame["id"], frame["body"], t)
-            elif packet == "2":  # engine.io ping from the server
+            elif packet == b"2":  # engine.io ping from the server
                 loop.create_task(ws.send("3"))
 
-        m.reader = _read_loop(m, sink, handle)
+        _read_loop(m, sink, handle)
         return m
 
 
@@ -208,24 +203,21 @@ class HubTarget(Target):
             if kind == "error":
                 raise RuntimeError(f"join {name} refused: {frame}")
         m = Member(ws, name, member)
-        loads = json.loads
-        counter = time.perf_counter_ns
         loop = asyncio.get_running_loop()
 
-        def handle(raw: str | bytes) -> None:
-            t = counter()
-            frame = loads(raw)
-            kind = frame.get("type")
+        def handle(raw: bytes, t: int) -> None:
+            frame = _decode(raw)
+            kind = frame.type
             if kind == "message":
-                sink.on_message(m, frame["id"], frame["body"], t)
+                sink.on_message(m, frame.id, frame.body, t)
             elif kind == "ack":
-                sink.on_ack(frame["id"], t)
+                sink.on_ack(frame.id, t)
             elif kind == "error":
-                sink.on_error(str(frame.get("code")))
+                sink.on_error(str(frame.code))
             elif kind == "ping":
                 loop.create_task(ws.send('{"type":"pong"}'))
 
-        m.reader = _read_loop(m, sink, handle)
+        _read_loop(m, sink, handle)
         return m
 
 
