@@ -229,12 +229,12 @@ class Raw:
         await self.ws.close()
 
 
-def _client_frame(text: str) -> bytes:
-    """One masked text frame, as a browser would send it."""
+def client_frame(text: str | bytes) -> bytes:
+    """One masked text frame, as a browser would send it (bytes go in as they are, even invalid UTF-8)."""
     import os
     import struct
 
-    payload = text.encode()
+    payload = text.encode() if isinstance(text, str) else text
     mask = os.urandom(4)
     header = bytearray([0x81])
     length = len(payload)
@@ -275,8 +275,8 @@ class StalledClient:
         while b"\r\n\r\n" not in response:
             response += await asyncio.to_thread(sock.recv, 1)
         assert b" 101 " in response.split(b"\r\n", 1)[0], response
-        sock.sendall(_client_frame(json.dumps({"type": "hello", "token": token})))
-        sock.sendall(_client_frame(json.dumps({"type": "join", "room": room})))
+        sock.sendall(client_frame(json.dumps({"type": "hello", "token": token})))
+        sock.sendall(client_frame(json.dumps({"type": "join", "room": room})))
         return cls(sock)
 
     def drain_close_code(self) -> int | None:

@@ -9,7 +9,7 @@ import websockets
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hub.harness import Raw, serve_hub
+from tests.hub.harness import Raw, client_frame, serve_hub
 
 DOCUMENTED_CLOSES = {1000, 1009, 4400, 4401, 4403, 4408, 4429}
 ROOM = "consultation:fuzz"
@@ -90,3 +90,19 @@ async def test_random_frames_get_errors_or_documented_closes():
         await sock.send({"type": "send", "room": ROOM, "id": "after-fuzz", "body": "still fine"})
         assert (await sock.recv_type("ack"))["id"] == "after-fuzz"
         await sock.close()
+
+
+async def test_invalid_utf8_in_a_text_frame_closes_1007_and_the_hub_stays_healthy():
+    """A text frame whose bytes are not UTF-8 is refused by the WebSocket layer (RFC 6455: 1007)."""
+    async with serve_hub() as served:
+        token = served.auth.add("fuzzer", "patient")
+        served.rooms.add(ROOM, [("fuzzer", "patient")])
+        sock = await Raw.open(served.url, token)
+        sock.ws.transport.write(client_frame(b'{"type":"send","room":"x","id":"1","body":"\xff\xfe"}'))
+        assert await sock.closed_with() == 1007
+        again = await Raw.open(served.url, token)
+        await again.send({"type": "join", "room": ROOM})
+        await again.recv_type("joined")
+        await again.send({"type": "send", "room": ROOM, "id": "after", "body": "fine"})
+        assert (await again.recv_type("ack"))["seq"] == 1
+        await again.close()
