@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 
-from tests.live import LiveServer
+from tests.live import TEST_SECRET, LiveServer
 
 
 def test_serve_answers_health_schema_and_web(sqlite_url, tmp_path):
@@ -31,3 +33,21 @@ def test_serve_answers_health_schema_and_web(sqlite_url, tmp_path):
         server.stop()
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log
+
+
+def test_each_worker_freezes_its_startup_heap_after_the_hub_starts(sqlite_url, monkeypatch):
+    """A full collection walked the whole startup heap (~40 ms, a stall for every socket); frozen, it does not."""
+    from careconnect.asgi import build_app, freeze_startup_objects
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("CARECONNECT_ENV", "test")
+    served = build_app()
+    hooks = served.app.on_startup
+    assert hooks[-1] is freeze_startup_objects
+    assert hooks.index(served.hub.start) < len(hooks) - 1
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
