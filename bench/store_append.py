@@ -24,7 +24,7 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.infra import create_postgres_database, drop_postgres_database, migrate  # noqa: E402
+from tests.infra import migrated_postgres_database  # noqa: E402
 
 from careconnect.hub.store import NewMessage  # noqa: E402
 
@@ -90,13 +90,9 @@ def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--compare", help="another chat_store.py to time first, beside the current one")
     args = parser.parse_args()
-    url, name = create_postgres_database()
-    try:
-        migrate(url)
+    with migrated_postgres_database() as url:
         args.url = url
         asyncio.run(main(args))
-    finally:
-        drop_postgres_database(name)
 
 
 if __name__ == "__main__":

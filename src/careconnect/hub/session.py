@@ -81,7 +81,7 @@ class Session:
             accept["subprotocol"] = MSGPACK_SUBPROTOCOL
         await self.connection._send(accept)
         connection = self.connection
-        connection.direct = direct_writer(self.connection._send)
+        connection.direct = direct_writer(connection._send)
         connection.start()
         self.hub.register(connection)
         try:
