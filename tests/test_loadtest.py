@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
 
 from tests.infra import REPO_ROOT, migrate
 from tests.live import LiveServer
@@ -38,6 +39,7 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
             text=True,
             timeout=180,
         )
+        metrics = _metrics(server.url)
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -48,3 +50,15 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
     assert check == {"checked": check["checked"], "lost": 0, "duplicated": 0, "out_of_order": 0}
     assert check["checked"] == 2 * report["acked"]
     assert report["delivered"] == 2 * report["acked"]
+    # The group-commit counters: every stored message was in one committed batch.
+    assert metrics["careconnect_hub_commit_messages_total"] == report["acked"]
+    assert 1 <= metrics["careconnect_hub_commit_batches_total"] <= report["acked"]
+
+
+def _metrics(base: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        name: float(value)
+        for name, _, value in (line.rpartition(" ") for line in text.splitlines() if line.startswith("careconnect_hub"))
+    }

@@ -36,6 +36,13 @@ class HubCollector:
             counter = CounterMetricFamily(name, doc)
             counter.add_metric([], sum(getattr(hub.stats, field) for hub in hubs))
             yield counter
+        # Group commit: messages per transaction = the second over the first.
+        batches = CounterMetricFamily("careconnect_hub_commit_batches", "Transactions the message writer committed")
+        batches.add_metric([], sum(hub.writer.batches for hub in hubs))
+        yield batches
+        batched = CounterMetricFamily("careconnect_hub_commit_messages", "Messages in the writer's committed batches")
+        batched.add_metric([], sum(hub.writer.messages for hub in hubs))
+        yield batched
 
 
 _collector = HubCollector()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from careconnect.hub.connection import Connection, Outgoing, Overflow
+from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
 
 
 class FakeSocket:
@@ -135,3 +135,72 @@ async def test_an_idle_socket_holds_no_task():
     conn.close(1000)
     await conn.wait_closed(2)
     assert socket.closed_with == 1000
+
+
+class DirectTransport:
+    """A direct writer (``Connection.direct``) that records each write, or declines like a paused transport."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.accept = True
+
+    def __call__(self, data: bytes) -> bool:
+        if not self.accept:
+            return False
+        self.writes.append(data)
+        return True
+
+
+def corked(cork: Cork, socket: FakeSocket) -> tuple[Connection, DirectTransport]:
+    conn = Connection(
+        socket.send, binary=False, queue_size=8, send_limit=20, send_window_s=10, on_overflow=lambda *_: None, cork=cork
+    )
+    transport = DirectTransport()
+    conn.direct = transport
+    conn.start()
+    return conn, transport
+
+
+async def test_a_cork_writes_each_sockets_frames_with_one_write_in_order():
+    cork = Cork()
+    (a, wa), (b, wb) = corked(cork, FakeSocket()), corked(cork, FakeSocket())
+    with cork:
+        for n in (1, 2, 3):
+            assert a.enqueue(frame(n))
+        assert b.enqueue(frame(9))
+        assert wa.writes == [] and wb.writes == []  # held until the batch is done
+    assert wa.writes == [frame(1).wire(False) + frame(2).wire(False) + frame(3).wire(False)]
+    assert wb.writes == [frame(9).wire(False)]
+    assert a.enqueue(frame(4))  # no cork: written at once, alone
+    assert wa.writes[-1] == frame(4).wire(False)
+
+
+async def test_held_frames_the_transport_declines_go_out_through_the_asgi_send_first_then_the_close():
+    cork = Cork()
+    socket = FakeSocket()
+    conn, transport = corked(cork, socket)
+    transport.accept = False  # paused: the direct path declines
+    with cork:
+        conn.enqueue(frame(1))
+        conn.enqueue(frame(2))
+        conn.close(4429, "too slow")  # closed while its frames are held
+        assert not conn.enqueue(frame(3))
+    await conn.wait_closed(2)
+    assert socket.sent == ['{"n":1}', '{"n":2}']
+    assert socket.closed_with == 4429
+
+
+async def test_a_busy_socket_is_not_corked_and_keeps_its_queue_order():
+    cork = Cork()
+    socket = FakeSocket()
+    conn, transport = corked(cork, socket)
+    transport.accept = False
+    socket.open.clear()  # the ASGI send blocks: frame 1 is in flight, the socket is busy
+    conn.enqueue(frame(1))
+    transport.accept = True
+    with cork:
+        conn.enqueue(frame(2))  # queued behind frame 1, not held
+    assert transport.writes == []
+    socket.open.set()
+    await settle()
+    assert socket.sent == ['{"n":1}'] and transport.writes == [frame(2).wire(False)]

@@ -119,6 +119,41 @@ async def test_group_commit_batches_concurrent_sends_and_keeps_seqs_gapless(mess
     assert writer.messages == 300 and writer.batches < 300
 
 
+async def test_a_batchs_callbacks_run_in_queue_order_inside_the_cork_and_a_failing_one_spares_the_rest(
+    message_store, caplog
+):
+    events: list[object] = []
+
+    class Recorder:
+        def __enter__(self) -> None:
+            events.append("cork")
+
+        def __exit__(self, *exc_info: object) -> None:
+            events.append("flush")
+
+    def done(name: str):
+        def callback(result, failure) -> None:
+            events.append((name, result and result.message.seq, failure))
+            if name == "b":
+                raise RuntimeError("a bug in one callback")
+
+        return callback
+
+    writer = GroupCommitWriter(message_store, cork=Recorder())
+    writer.start()
+    try:
+        for name in "abc":  # queued before the writer runs: one batch
+            writer.submit_with(new("r:cb", name), done(name))
+        last = await writer.append(new("r:cb", "d"))
+    finally:
+        await writer.stop()
+    assert events == ["cork", ("a", 1, None), ("b", 2, None), ("c", 3, None), "flush"]
+    assert last.message.seq == 4
+    assert "a commit callback failed" in caplog.text
+    writer.submit_with(new("r:cb", "e"), done("e-after-stop"))  # a stopped writer refuses at once
+    assert events[-1][0] == "e-after-stop" and isinstance(events[-1][2], ConnectionError)
+
+
 async def test_a_failed_batch_stores_nothing_and_the_next_one_goes_on(message_store, store_kind):
     await message_store.append_batch([new("r:fail", "ok1")])
     if store_kind != "memory":

@@ -4,7 +4,7 @@ A message travels: socket -> ``Session`` (validation, rate limit, room policy) -
 group-commit writer (the store assigns the seq and commits) -> ack to the sender ->
 ``deliver_local`` (this worker's members, in seq order) and ``publish`` (the broker, to every
 other worker, whose ``deliver_local`` takes it from there). Frames are encoded once; the same
-bytes go to every member.
+bytes go to every member, and a commit batch's frames to one socket leave in one write (``Cork``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from careconnect.hub.brokers.base import Broker
 from careconnect.hub.config import HubSettings, HubStats
-from careconnect.hub.connection import Connection, Outgoing, Overflow
+from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
 from careconnect.hub.policy import Authenticator, RoomPolicy
 from careconnect.hub.presence import PresenceManager
 from careconnect.hub.protocol import (
@@ -62,7 +62,8 @@ class Hub:
         self.presence = presence
         self.settings = settings or HubSettings()
         self.worker_id = broker.worker_id
-        self.writer = GroupCommitWriter(store)
+        self.cork = Cork()  # a commit batch's frames to one socket leave in one write
+        self.writer = GroupCommitWriter(store, cork=self.cork)
         self.rooms: dict[str, LocalRoom] = {}
         self.connections: set[Connection] = set()
         self.by_user: dict[str, set[Connection]] = {}

@@ -35,7 +35,7 @@ from careconnect.hub.protocol import (
     encode_json,
     timestamp,
 )
-from careconnect.hub.store import NewMessage
+from careconnect.hub.store import Appended, NewMessage
 from careconnect.hub.wire import direct_writer
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class Session:
             send_limit=self.settings.send_limit,
             send_window_s=self.settings.send_window_s,
             on_overflow=hub.on_overflow,
+            cork=hub.cork,
         )
 
     def error(self, code: str, message: str, ref: str | None = None, room: str | None = None) -> None:
@@ -261,8 +262,8 @@ class Session:
             log.warning("write check failed: %s", type(exc).__name__)
             self.error("internal", "could not check the room; resend shortly", ref=ref, room=frame.room)
             return
-        # Queue the append now (keeps this socket's order), await the commit in a task.
-        pending = self.hub.writer.submit(
+        # Queue the append now (keeps this socket's order); the writer calls back after the commit.
+        self.hub.writer.submit_with(
             NewMessage(
                 room=frame.room,
                 client_id=frame.id,
@@ -270,32 +271,25 @@ class Session:
                 sender_role=principal.role,
                 sender_name=principal.name,
                 body=body,
-            )
+            ),
+            functools.partial(self._committed, frame),
         )
-        pending.add_done_callback(functools.partial(self._committed, frame))
 
-    def _committed(self, frame: Send, pending: asyncio.Future[Any]) -> None:
+    def _committed(self, frame: Send, appended: Appended | None, failure: BaseException | None) -> None:
         """The writer's commit callback (no task per message): ack, then deliver and publish."""
-        try:
-            if pending.cancelled():
-                raise ConnectionError("the message writer stopped")
-            appended = pending.result()
-        except Exception as exc:  # noqa: BLE001 - nothing was stored: the client resends
-            log.warning("message not stored: %s", type(exc).__name__)
+        if appended is None:  # nothing was stored: the client resends
+            log.warning("message not stored: %s", type(failure).__name__)
             self.error("internal", "the message was not stored; resend it", ref=frame.id, room=frame.room)
             return
-        try:
-            stored = appended.message
-            self.connection.enqueue(
-                _out(Ack(id=stored.client_id, room=stored.room, seq=stored.seq, ts=timestamp(stored.created_at)))
-            )
-            if appended.created:
-                self.hub.stats.messages_stored += 1
-                self.hub.message_stored(stored)
-            else:
-                self.hub.stats.messages_duplicate += 1
-        except Exception:  # a bug: keep the trace; the stored message reaches members by gap fill
-            log.exception("delivering a stored message failed")
+        stored = appended.message
+        self.connection.enqueue(
+            _out(Ack(id=stored.client_id, room=stored.room, seq=stored.seq, ts=timestamp(stored.created_at)))
+        )
+        if appended.created:
+            self.hub.stats.messages_stored += 1
+            self.hub.message_stored(stored)
+        else:
+            self.hub.stats.messages_duplicate += 1
 
     async def _typing(self, frame: TypingIn) -> None:
         principal = self.connection.principal

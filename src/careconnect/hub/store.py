@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import msgspec
 
@@ -128,17 +129,27 @@ class MemoryStore:
         return self.by_client.get((sender_id, room, client_id))
 
 
+Done = Callable[["Appended | None", "BaseException | None"], None]
+"""A commit callback: ``(result, None)`` once stored, ``(None, exc)`` when not."""
+
+
 class GroupCommitWriter:
     """Batches concurrent appends into one transaction: durability without a commit per message.
 
-    Callers await ``append``; one task drains everything queued while the previous batch was
-    committing and stores it with a single ``append_batch``.
+    Callers queue with ``submit`` (a future) or ``submit_with`` (a callback); one task drains
+    everything queued while the previous batch was committing and stores it with a single
+    ``append_batch``. A batch's callbacks run together, in queue order, inside ``cork``
+    (any context manager; the hub's holds the frames they queue for idle sockets and writes
+    each socket's share with one write when the last callback has run).
     """
 
-    def __init__(self, store: MessageStore, max_batch: int = 256) -> None:
+    def __init__(
+        self, store: MessageStore, max_batch: int = 256, *, cork: contextlib.AbstractContextManager[Any] | None = None
+    ) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[NewMessage, asyncio.Future[Appended]]] = asyncio.Queue()
+        self.cork = cork if cork is not None else contextlib.nullcontext()
+        self._queue: asyncio.Queue[tuple[NewMessage, Done]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.messages = 0
@@ -153,47 +164,71 @@ class GroupCommitWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        failed = []
         while not self._queue.empty():
-            _, future = self._queue.get_nowait()
-            if not future.done():
-                future.set_exception(ConnectionError("hub stopping"))
+            failed.append(self._queue.get_nowait()[1])
+        _settle(failed, ConnectionError("hub stopping"))
+
+    def submit_with(self, message: NewMessage, done: Done) -> None:
+        """Queue a message now (callers keep their order); ``done(result, None)`` runs after its
+        commit, ``done(None, exc)`` when it was not stored."""
+        if self._task is None:
+            done(None, ConnectionError("the message writer is not running"))
+        else:
+            self._queue.put_nowait((message, done))
 
     def submit(self, message: NewMessage) -> asyncio.Future[Appended]:
-        """Queue a message now (callers keep their order); the future resolves after its commit."""
+        """``submit_with`` as a future."""
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        if self._task is None:
-            future.set_exception(ConnectionError("the message writer is not running"))
-        else:
-            self._queue.put_nowait((message, future))
+
+        def done(result: Appended | None, exc: BaseException | None) -> None:
+            if future.done():
+                return
+            if exc is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        self.submit_with(message, done)
         return future
 
     async def append(self, message: NewMessage) -> Appended:
         return await self.submit(message)
 
     async def _run(self) -> None:
+        queue = self._queue
+        loop = asyncio.get_running_loop()
         while True:
-            first = await self._queue.get()
-            pending = [first]
-            while len(pending) < self.max_batch and not self._queue.empty():
-                pending.append(self._queue.get_nowait())
-            live = [(m, f) for m, f in pending if not f.done()]
-            if not live:
-                continue
+            pending = [await queue.get()]
+            while len(pending) < self.max_batch and not queue.empty():
+                pending.append(queue.get_nowait())
             try:
-                results = await self.store.append_batch([m for m, _ in live])
+                results = await self.store.append_batch([m for m, _ in pending])
             except asyncio.CancelledError:
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(ConnectionError("hub stopping"))
+                _settle([d for _, d in pending], ConnectionError("hub stopping"))
                 raise
             except Exception as exc:  # noqa: BLE001 - every waiter learns the batch failed
-                log.warning("message batch of %d failed: %s", len(live), type(exc).__name__)
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
+                log.warning("message batch of %d failed: %s", len(pending), type(exc).__name__)
+                _settle([d for _, d in pending], exc)
                 continue
             self.batches += 1
-            self.messages += len(live)
-            for (_, future), result in zip(live, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+            self.messages += len(pending)
+            # The callbacks run on the loop's next turn, after this task has sent the next batch
+            # (if one is queued) to the store: its commit overlaps this batch's fan-out.
+            loop.call_soon(self._complete, pending, results)
+
+    def _complete(self, pending: list[tuple[NewMessage, Done]], results: list[Appended]) -> None:
+        with self.cork:
+            for (_, done), result in zip(pending, results, strict=True):
+                try:
+                    done(result, None)
+                except Exception:  # a bug in one callback must not cost the others their ack
+                    log.exception("a commit callback failed")
+
+
+def _settle(callbacks: list[Done], exc: BaseException) -> None:
+    for done in callbacks:
+        try:
+            done(None, exc)
+        except Exception:
+            log.exception("a commit callback failed")
