@@ -7,7 +7,9 @@
 Makes a fresh database on the local PostgreSQL (``--postgres``), migrates it, and appends 600
 batches of consultation-room messages with the audit on (as the application's hub does), one
 batch at a time or ``concurrency`` at once, for a few batch sizes; prints p50 / p99 per batch and
-messages/s. The database is dropped afterwards. Not part of ``make test``.
+messages/s. First it prints the floor on the same server: a bare round trip (``SELECT 1``) and
+the cheapest durable write (a one-column ``INSERT`` and its commit), 3,000 of each on one
+connection. The database is dropped afterwards. Not part of ``make test``.
 """
 
 from __future__ import annotations
@@ -75,9 +77,31 @@ async def measure(module: ModuleType, url: str, label: str, size: int, concurren
     )
 
 
+async def floor(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, x int)")
+        for label, sql in (
+            ("a round trip (SELECT 1)", "SELECT 1"),
+            ("a durable one-row INSERT + commit", "INSERT INTO bench_floor (x) VALUES (1)"),
+        ):
+            latencies = []
+            for _ in range(3000):
+                start = time.perf_counter()
+                await connection.execute(sql)
+                latencies.append(time.perf_counter() - start)
+            latencies.sort()
+            print(f"floor: {label}: p50 {latencies[1500] * 1e3:.2f} ms  p99 {latencies[2970] * 1e3:.2f} ms", flush=True)
+    finally:
+        await connection.close()
+
+
 async def main(args: argparse.Namespace) -> None:
     import careconnect.chat_store as current
 
+    await floor(args.url)
     versions = [("current", current)]
     if args.compare:
         versions.insert(0, ("compare", load(args.compare, "chat_store_compare")))
