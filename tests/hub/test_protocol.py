@@ -320,7 +320,7 @@ async def test_server_shutdown_through_the_plugin_sends_1012_and_stops_the_hub()
         assert await a.closed_with() == 1012
         assert await b.closed_with() == 1012
         for _ in range(100):
-            if not served.hub.running and not served.hub.writer._task:
+            if not served.hub.running and not served.hub.writer.running:
                 break
             await asyncio.sleep(0.05)
-        assert not served.hub.running and served.hub.writer._task is None  # lifecycle owned by the plugin
+        assert not served.hub.running and not served.hub.writer.running  # lifecycle owned by the plugin

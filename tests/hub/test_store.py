@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from careconnect.hub.store import GroupCommitWriter, NewMessage
+from careconnect.hub.store import Appended, GroupCommitWriter, MemoryStore, NewMessage
 
 
 def new(room: str, client_id: str, sender: str = "alice", body: str = "hi") -> NewMessage:
@@ -152,6 +152,93 @@ async def test_a_batchs_callbacks_run_in_queue_order_inside_the_cork_and_a_faili
     assert "a commit callback failed" in caplog.text
     writer.submit_with(new("r:cb", "e"), done("e-after-stop"))  # a stopped writer refuses at once
     assert events[-1][0] == "e-after-stop" and isinstance(events[-1][2], ConnectionError)
+
+
+class GatedStore(MemoryStore):
+    """A memory store whose every batch waits until the test opens its gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[tuple[list[str], asyncio.Event]] = []
+
+    async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+        gate = asyncio.Event()
+        self.gates.append(([m.client_id for m in batch], gate))
+        await gate.wait()
+        return await super().append_batch(batch)
+
+
+async def test_batches_of_different_rooms_commit_side_by_side_and_a_rooms_messages_keep_their_order():
+    store = GatedStore()
+    called: list[tuple[str, int]] = []
+
+    def done(result, failure) -> None:
+        called.append((result.message.client_id, result.message.seq))
+
+    writer = GroupCommitWriter(store, max_in_flight=2)
+    writer.start()
+    try:
+        writer.submit_with(new("r:a", "a1"), done)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert [ids for ids, _ in store.gates] == [["a1"]]  # sent at once, alone
+        for message in (new("r:a", "a2"), new("r:b", "b1"), new("r:a", "a3"), new("r:b", "b2")):
+            writer.submit_with(message, done)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        # r:a is in flight: a2 and a3 wait for it; r:b's messages commit beside it.
+        assert [ids for ids, _ in store.gates] == [["a1"], ["b1", "b2"]]
+        store.gates[1][1].set()  # r:b commits first: called back first
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert called == [("b1", 1), ("b2", 2)]
+        assert len(store.gates) == 2  # a2 and a3 still wait for r:a's batch
+        store.gates[0][1].set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert [ids for ids, _ in store.gates] == [["a1"], ["b1", "b2"], ["a2", "a3"]]
+        store.gates[2][1].set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert called == [("b1", 1), ("b2", 2), ("a1", 1), ("a2", 2), ("a3", 3)]
+    finally:
+        for _, gate in store.gates:
+            gate.set()
+        await writer.stop()
+
+
+async def test_no_more_than_max_in_flight_batches_commit_at_once():
+    store = GatedStore()
+    writer = GroupCommitWriter(store, max_in_flight=2)
+    writer.start()
+    try:
+        for room in ("r:x", "r:y", "r:z"):
+            writer.submit_with(new(room, room), lambda result, failure: None)
+            for _ in range(3):
+                await asyncio.sleep(0)
+        assert [ids for ids, _ in store.gates] == [["r:x"], ["r:y"]]  # r:z waits for a slot
+        store.gates[0][1].set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert [ids for ids, _ in store.gates] == [["r:x"], ["r:y"], ["r:z"]]
+    finally:
+        for _, gate in store.gates:
+            gate.set()
+        await writer.stop()
+
+
+async def test_stopping_the_writer_fails_whatever_did_not_commit():
+    store = GatedStore()
+    outcomes: list[object] = []
+    writer = GroupCommitWriter(store, max_in_flight=1)
+    writer.start()
+    writer.submit_with(new("r:s", "in-flight"), lambda result, failure: outcomes.append(failure))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    writer.submit_with(new("r:s", "waiting"), lambda result, failure: outcomes.append(failure))
+    await writer.stop()
+    assert [type(f) for f in outcomes] == [ConnectionError, ConnectionError]
+    assert await store.last_seq("r:s") == 0
 
 
 async def test_a_failed_batch_stores_nothing_and_the_next_one_goes_on(message_store, store_kind):
