@@ -390,3 +390,92 @@ async def test_redis_presence_remove_racing_a_heartbeat_leaves_no_ghost():
         assert (await presence.online_many([room, room + "-none"])) == {room: {"alice"}, room + "-none": set()}
     finally:
         await presence.close()
+
+
+async def _until(condition, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - polling another object's state, bounded by the timeout
+            await asyncio.sleep(0.01)
+
+
+async def test_a_worker_alone_on_a_channel_skips_recoverable_publications_until_another_subscribes():
+    async with pair("redis") as (a, b, _, inbox_b):
+        channel = f"alone-{uuid.uuid4().hex[:8]}"
+        peers: list[str] = []
+        a.on_peer = peers.append
+        await a.subscribe(channel)
+        await _until(lambda: channel in a._confirmed)
+        assert a.publish_nowait(channel, b"m|1|one", recoverable=True)  # PUBLISH says: one receiver, us
+        await _until(lambda: channel in a._alone)
+        assert a.publish_nowait(channel, b"m|2|two", recoverable=True)
+        assert a.skipped == 1
+        assert a.publish_nowait(channel, b"e||an event")  # not recoverable: always sent
+        assert a.skipped == 1
+        await asyncio.wait_for(a._outbox_idle.wait(), 5)  # sent before b subscribes
+        await b.subscribe(channel)  # b says hello; a publishes again and tells the hub
+        await _until(lambda: peers == [channel])
+        assert channel not in a._alone
+        assert a.publish_nowait(channel, b"m|3|three", recoverable=True)
+        await inbox_b.wait_for(1)
+        assert inbox_b.items == [(channel, b"m|3|three")]  # the hub reads 2 from the store (next test)
+        assert a.skipped == 1
+
+
+async def test_a_subscription_not_yet_confirmed_never_counts_as_alone():
+    async with pair("redis") as (a, _, _, _):
+        channel = f"early-{uuid.uuid4().hex[:8]}"
+        a._channels.add(channel)  # as if SUBSCRIBE were still on its way
+        a.publish_nowait(channel, b"m|1|x", recoverable=True)
+        await asyncio.sleep(0.2)
+        assert channel not in a._alone and a.skipped == 0
+
+
+async def test_messages_a_lone_worker_skipped_reach_a_worker_that_joins_the_room():
+    """Hub level: what a worker alone in a room did not publish, a newcomer reads from the store."""
+    require_redis()
+    store = MemoryStore()
+    auth, rooms = StaticAuth(), RoomBook()
+    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
+    room = f"consultation:alone-{uuid.uuid4().hex[:8]}"
+    rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
+
+    def hub() -> Hub:
+        broker = RedisBroker(REDIS_URL)
+        return Hub(
+            authenticator=auth,
+            policy=rooms,
+            store=store,
+            broker=broker,
+            presence=RedisPresence(REDIS_URL, broker.worker_id),
+            settings=HubSettings(send_limit=1000),
+        )
+
+    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+        a = await Raw.open(one.url, alice)
+        await a.send({"type": "join", "room": room})
+        await a.recv_type("joined")
+        for i in range(1, 6):  # nobody else listens: after the first replies, publishing stops
+            await a.send({"type": "send", "room": room, "id": f"solo-{i}", "body": str(i)})
+            assert (await a.recv_type("message"))["seq"] == i
+        broker_one = one.hub.broker
+        assert broker_one.skipped >= 1 and room in broker_one._alone
+        b = await Raw.open(two.url, bob)
+        await b.send({"type": "join", "room": room, "since": 5})
+        assert (await b.recv_type("joined"))["last_seq"] == 5
+        await _until(lambda: room not in broker_one._alone)  # worker two's hello arrived
+        # The race the catch-up covers: worker one still believes it is alone (the hello not yet
+        # heard) and skips a message that worker two's member must get.
+        broker_one._alone.add(room)
+        skipped = broker_one.skipped
+        await a.send({"type": "send", "room": room, "id": "in-the-gap", "body": "6"})
+        assert (await a.recv_type("message"))["seq"] == 6
+        assert broker_one.skipped == skipped + 1
+        one.hub._peer_subscribed(room)  # what hearing the hello does
+        got = await b.recv_type("message", timeout=5)
+        assert (got["seq"], got["id"]) == (6, "in-the-gap")
+        broker_one._alone.discard(room)
+        await a.send({"type": "send", "room": room, "id": "live", "body": "7"})
+        got = await b.recv_type("message", timeout=5)
+        assert (got["seq"], got["id"]) == (7, "live")  # nothing twice, in order
+        await a.close()
+        await b.close()

@@ -38,8 +38,9 @@ __all__ = ("Hub", "HubSettings", "HubStats", "message_frame")
 log = logging.getLogger("careconnect.hub")
 
 # Broker payloads are b"<kind>|<arg>|<payload>": m message (arg: seq), e event, g best-effort
-# signal (typing, read), s room state, k disconnect a user (arg: close code), x evict a user.
-MESSAGE, EVENT, SIGNAL, STATE, KICK, EVICT = b"m", b"e", b"g", b"s", b"k", b"x"
+# signal (typing, read), s room state, k disconnect a user (arg: close code), x evict a user,
+# c catch up from the store (a worker that had the room to itself may have skipped publishing).
+MESSAGE, EVENT, SIGNAL, STATE, KICK, EVICT, CATCH_UP = b"m", b"e", b"g", b"s", b"k", b"x", b"c"
 
 
 class Hub:
@@ -81,6 +82,8 @@ class Hub:
             self.broker.on_reconnect = self.catch_up_all
         if hasattr(self.broker, "on_publish_failure"):
             self.broker.on_publish_failure = self._broker_failed
+        if hasattr(self.broker, "on_peer"):
+            self.broker.on_peer = self._peer_subscribed
         self.writer.start()
         self.upkeep.start()
         self.running = True
@@ -107,6 +110,13 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _peer_subscribed(self, channel: str) -> None:
+        """Another worker subscribed to ``channel``: while we had it to ourselves the broker may
+        have skipped publishing our stored messages there, so it reads them from the store."""
+        if channel.startswith("user:") or channel not in self.rooms:
+            return
+        self.spawn(self.publish(channel, b"", kind=CATCH_UP))
+
     def _broker_failed(self, count: int) -> None:
         self.stats.broker_failures += count
 
@@ -132,6 +142,9 @@ class Hub:
             else:
                 # Subscribed first, then read: anything published meanwhile waits in `pending`.
                 self._deliver_ready(room, room.set_ready(await self.store.last_seq(name)))
+                if room.catch_up_pending:
+                    room.catch_up_pending = False
+                    self.spawn(self.replay.catch_up(room))
         except BaseException:
             if not room.ready and self.rooms.get(name) is room:
                 del self.rooms[name]  # no half-open entry may linger
@@ -212,7 +225,7 @@ class Hub:
         publish_nowait = getattr(self.broker, "publish_nowait", None)
         if publish_nowait is None:
             self.spawn(self.publish(stored.room, payload, kind=MESSAGE, arg=arg))
-        elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload):
+        elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload, recoverable=True):
             self.stats.broker_failures += 1
 
     async def publish_event(self, room: str, frame: Frame, *, skip: Connection | None = None) -> None:
@@ -272,6 +285,13 @@ class Hub:
         elif kind == EVICT:
             self.policy.forget(channel)
             await self._evict_local(payload.decode(), channel)
+        elif kind == CATCH_UP:
+            room = self.rooms.get(channel)
+            if room is not None:
+                if room.ready:
+                    self.spawn(self.replay.catch_up(room))
+                else:  # opening: catch up once its last seq is known
+                    room.catch_up_pending = True
         else:
             log.warning("unknown broker frame kind %r on %s", kind[:8], channel)
 

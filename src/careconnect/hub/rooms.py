@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class LocalRoom:
     __slots__ = (
+        "catch_up_pending",
         "catching",
         "filling",
         "joining",
@@ -42,6 +43,7 @@ class LocalRoom:
         self.ready = False  # last_seq known (read from the store after subscribing)
         self.pending: dict[int, Outgoing] = {}
         self.filling = False
+        self.catch_up_pending = False  # a catch-up was asked for before the room was ready
         self.known_online: set[str] = set()
         self.refs: dict[str, UserRef] = {}  # members' names, for presence frames
 

@@ -9,6 +9,16 @@ with backoff, so a short outage loses nothing (a retried frame may arrive twice;
 drops seqs it has delivered). The queue is bounded: overflowing it drops the oldest frame,
 counted in ``publish_failures`` and reported through the ``on_publish_failure`` hook. When the pub/sub connection
 drops, the reader reconnects with backoff and re-subscribes every channel this worker needs.
+Publications marked ``recoverable`` (stored messages: they carry a seq and the store has them)
+are skipped while this worker is alone on their channel: when PUBLISH reports one receiver
+(our own confirmed subscription) and no other worker has said hello on that channel since the
+publication left, nobody else listens, and the publication and its echo are pure cost. A
+worker says hello on every channel as soon as its subscription is confirmed; a worker that
+hears it publishes again at once and calls ``on_peer(channel)``, where the hub publishes the
+room's last seq so the newcomer reads from the store whatever was skipped in between. A
+reconnect forgets every "alone" (the hellos of that time were missed). Everything else
+(events, signals, room states) is always published.
+
 Subscribe and unsubscribe go through one lock in call order, so a room emptied and re-joined
 quickly ends up subscribed; ``subscribe`` returns once Redis has confirmed the subscription,
 so the hub's read of the room's last seq happens after every later publication will reach
@@ -33,6 +43,7 @@ from careconnect.hub.brokers.base import BrokerHandler
 
 log = logging.getLogger("careconnect.hub.redis")
 PREFIX = "cc:room:"
+HELLO = b"\x00hello"  # a broker control payload: "I have just subscribed to this channel"
 
 
 class RedisBroker:
@@ -48,7 +59,15 @@ class RedisBroker:
         self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._publisher: asyncio.Task[None] | None = None
-        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        # (channel key, data, room channel or None when the publication is not recoverable, hellos heard then)
+        self._outbox: collections.deque[tuple[str, bytes, str | None, int]] = collections.deque()
+        self._alone: set[str] = set()  # channels where our recoverable publications reach only us
+        self._confirmed: set[str] = set()  # channels whose subscription Redis confirmed on this connection
+        self._hellos = 0  # hellos heard and reconnects, a clock for "nobody joined since it left"
+        self._hello_at: dict[str, int] = {}
+        self.skipped = 0  # recoverable publications not sent: nobody else listened
+        # Called when another worker subscribes to a channel of ours (the hub sends its last seq).
+        self.on_peer: Callable[[str], None] | None = None
         self._outbox_ready = asyncio.Event()
         self._outbox_idle = asyncio.Event()  # set while nothing is queued or in flight
         self._outbox_idle.set()
@@ -89,15 +108,25 @@ class RedisBroker:
         """Queue for the publisher task; False when the broker is not running."""
         return self.publish_nowait(channel, payload)
 
-    def publish_nowait(self, channel: str, payload: bytes) -> bool:
-        """``publish`` without a coroutine: the hub calls it from a commit callback."""
+    def publish_nowait(self, channel: str, payload: bytes, *, recoverable: bool = False) -> bool:
+        """``publish`` without a coroutine: the hub calls it from a commit callback.
+
+        ``recoverable``: the receivers can read this frame from elsewhere (a stored message), so
+        it is skipped while no other worker subscribes to ``channel`` (see the module docstring).
+        """
         if self._publisher is None:
             return False
+        if recoverable and channel in self._alone:
+            self.skipped += 1
+            return True
         outbox = self._outbox
         if len(outbox) >= self.outbox_limit:
             outbox.popleft()
             self._failed(1, "the publish queue is full (Redis too slow or down)")
-        outbox.append((PREFIX + channel, self._tag + payload))
+        # Only a publication queued after our own subscription was confirmed can show we are alone
+        # (one queued earlier may reach Redis before our SUBSCRIBE, its one receiver someone else).
+        learn = channel if recoverable and channel in self._confirmed else None
+        outbox.append((PREFIX + channel, self._tag + payload, learn, self._hello_at.get(channel, 0)))
         self._outbox_idle.clear()
         self._outbox_ready.set()
         return True
@@ -121,12 +150,13 @@ class RedisBroker:
             try:
                 assert self._redis is not None
                 if len(batch) == 1:
-                    await self._redis.publish(*batch[0])
+                    receivers = [await self._redis.publish(batch[0][0], batch[0][1])]
                 else:
                     async with self._redis.pipeline(transaction=False) as pipe:
-                        for channel, data in batch:
-                            pipe.publish(channel, data)
-                        await pipe.execute()
+                        for key, data, _, _ in batch:
+                            pipe.publish(key, data)
+                        receivers = await pipe.execute()
+                self._learn_alone(batch, receivers)
                 backoff = 0.05
             except asyncio.CancelledError:
                 raise
@@ -140,6 +170,26 @@ class RedisBroker:
                 outbox.extendleft(reversed(batch))  # first in line again, in order
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
+
+    def _learn_alone(self, batch: list[tuple[str, bytes, str | None, int]], receivers: list[Any]) -> None:
+        """One receiver for a recoverable publication queued after our subscription was confirmed,
+        and no hello heard on that channel since it was queued: only we listen there."""
+        for (_, _, channel, hellos), count in zip(batch, receivers, strict=True):
+            if (
+                channel is not None
+                and count == 1
+                and channel in self._confirmed
+                and self._hello_at.get(channel, 0) == hellos
+            ):
+                self._alone.add(channel)
+
+    def _hello_heard(self, channel: str) -> None:
+        """Another worker subscribed to ``channel``: publish everything there again."""
+        self._hellos += 1
+        self._hello_at[channel] = self._hellos
+        self._alone.discard(channel)
+        if self.on_peer is not None:
+            self.on_peer(channel)
 
     async def subscribe(self, channel: str, confirm_timeout: float = 5.0) -> None:
         """Subscribe, and wait until Redis confirms (or the connection drops and will resubscribe)."""
@@ -172,6 +222,9 @@ class RedisBroker:
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
             self._channels.discard(channel)
+            self._alone.discard(channel)
+            self._confirmed.discard(channel)
+            self._hello_at.pop(channel, None)
             if self._pubsub is not None and self.connected.is_set():
                 try:
                     await self._pubsub.unsubscribe(PREFIX + channel)
@@ -183,6 +236,10 @@ class RedisBroker:
 
     async def _close_pubsub(self) -> None:
         self.connected.clear()
+        # Hellos sent while we are away are lost to us: until Redis confirms the subscriptions
+        # again and publications show we are alone, we publish everything.
+        self._alone.clear()
+        self._confirmed.clear()
         self._confirm()  # the reconnect resubscribes every channel and catches rooms up
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
@@ -214,6 +271,16 @@ class RedisBroker:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 
+    def _subscribed(self, name: str | bytes) -> None:
+        """Redis confirmed a subscription: release its waiters and say hello there."""
+        key = name if isinstance(name, bytes) else name.encode()
+        if self._confirmations:
+            self._confirm(key)
+        channel = key.decode()[len(PREFIX) :]
+        if channel in self._channels:
+            self._confirmed.add(channel)
+            self.publish_nowait(channel, HELLO)
+
     async def _pump(self) -> None:
         skip = len(PREFIX)
         tag = self._tag
@@ -222,9 +289,8 @@ class RedisBroker:
             if message is None:
                 continue
             if message.get("type") != "message":
-                if message.get("type") == "subscribe" and self._confirmations:
-                    name = message["channel"]
-                    self._confirm(name if isinstance(name, bytes) else name.encode())
+                if message.get("type") == "subscribe":
+                    self._subscribed(message["channel"])
                 continue
             data: bytes = message["data"]
             if data.startswith(tag):
@@ -233,6 +299,9 @@ class RedisBroker:
             channel = message["channel"]
             if isinstance(channel, bytes):
                 channel = channel.decode()
+            if payload == HELLO:
+                self._hello_heard(channel[skip:])
+                continue
             handler = self._handler
             if handler is None:
                 continue
