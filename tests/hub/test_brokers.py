@@ -228,6 +228,19 @@ async def _subscribers(names: list[str], expected: int) -> list[int]:
     return counts
 
 
+def redis_hub(store: MemoryStore, auth: StaticAuth, rooms: RoomBook) -> Hub:
+    """One worker's hub over Redis, sharing ``store`` with the others (as PostgreSQL would)."""
+    broker = RedisBroker(REDIS_URL)
+    return Hub(
+        authenticator=auth,
+        policy=rooms,
+        store=store,
+        broker=broker,
+        presence=RedisPresence(REDIS_URL, broker.worker_id),
+        settings=HubSettings(send_limit=1000),
+    )
+
+
 async def test_two_hubs_over_redis_share_rooms_presence_and_order():
     require_redis()
     store = MemoryStore()  # shared storage, as PostgreSQL would be
@@ -328,18 +341,10 @@ async def test_rooms_emptied_and_rejoined_quickly_across_workers_lose_no_live_me
     room = f"consultation:churn-{uuid.uuid4().hex[:8]}"
     rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
 
-    def hub() -> Hub:
-        broker = RedisBroker(REDIS_URL)
-        return Hub(
-            authenticator=auth,
-            policy=rooms,
-            store=store,
-            broker=broker,
-            presence=RedisPresence(REDIS_URL, broker.worker_id),
-            settings=HubSettings(send_limit=1000),
-        )
-
-    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+    async with (
+        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as one,
+        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as two,
+    ):
         a = await Raw.open(one.url, alice)
         await a.send({"type": "join", "room": room})
         await a.recv_type("joined")
@@ -439,18 +444,10 @@ async def test_messages_a_lone_worker_skipped_reach_a_worker_that_joins_the_room
     room = f"consultation:alone-{uuid.uuid4().hex[:8]}"
     rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
 
-    def hub() -> Hub:
-        broker = RedisBroker(REDIS_URL)
-        return Hub(
-            authenticator=auth,
-            policy=rooms,
-            store=store,
-            broker=broker,
-            presence=RedisPresence(REDIS_URL, broker.worker_id),
-            settings=HubSettings(send_limit=1000),
-        )
-
-    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+    async with (
+        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as one,
+        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as two,
+    ):
         a = await Raw.open(one.url, alice)
         await a.send({"type": "join", "room": room})
         await a.recv_type("joined")

@@ -217,13 +217,14 @@ class Connection:
 
     def _release(self, frames: list[Outgoing]) -> None:
         """Write frames a ``Cork`` held (queued while idle, so nothing is ahead of them)."""
-        binary = self.binary
-        data = frames[0].wire(binary) if len(frames) == 1 else b"".join([f.wire(binary) for f in frames])
-        direct = self.direct
-        if direct is not None and not self.ended and direct(data):
-            return
         if self.ended:
             return
+        direct = self.direct
+        if direct is not None:
+            binary = self.binary
+            data = frames[0].wire(binary) if len(frames) == 1 else b"".join([f.wire(binary) for f in frames])
+            if direct(data):
+                return
         # The transport declined (backpressure, closing): the writer task sends them, first in line.
         buffer = self._buffer
         if buffer is None:
