@@ -435,6 +435,20 @@ async def test_a_subscription_not_yet_confirmed_never_counts_as_alone():
         assert channel not in a._alone and a.skipped == 0
 
 
+async def test_a_reply_from_before_a_lost_subscription_connection_never_counts_as_alone():
+    async with pair("redis") as (a, _, _, _):
+        channel = f"epoch-{uuid.uuid4().hex[:8]}"
+        await a.subscribe(channel)
+        await _until(lambda: channel in a._confirmed)
+        a.publish_nowait(channel, b"m|1|x", recoverable=True)
+        a._epoch += 1  # the subscription connection dropped (and came back) before the reply
+        await asyncio.wait_for(a._outbox_idle.wait(), 5)
+        await asyncio.sleep(0.05)
+        assert channel not in a._alone
+        a.publish_nowait(channel, b"m|2|y", recoverable=True)  # a reply from this epoch does count
+        await _until(lambda: channel in a._alone)
+
+
 async def test_messages_a_lone_worker_skipped_reach_a_worker_that_joins_the_room():
     """Hub level: what a worker alone in a room did not publish, a newcomer reads from the store."""
     require_redis()

@@ -59,12 +59,14 @@ class RedisBroker:
         self._confirmations: dict[bytes, list[asyncio.Future[None]]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._publisher: asyncio.Task[None] | None = None
-        # (channel key, data, room channel or None when the publication is not recoverable, hellos heard then)
-        self._outbox: collections.deque[tuple[str, bytes, str | None, int]] = collections.deque()
+        # (channel key, data, the room when the reply may show we are alone there, its hello clock
+        # and the connection epoch when queued)
+        self._outbox: collections.deque[tuple[str, bytes, str | None, int, int]] = collections.deque()
         self._alone: set[str] = set()  # channels where our recoverable publications reach only us
         self._confirmed: set[str] = set()  # channels whose subscription Redis confirmed on this connection
-        self._hellos = 0  # hellos heard and reconnects, a clock for "nobody joined since it left"
+        self._hellos = 0  # hellos heard: a clock for "nobody said hello here since it was queued"
         self._hello_at: dict[str, int] = {}
+        self._epoch = 0  # subscription connections lost: a reply from before one proves nothing
         self.skipped = 0  # recoverable publications not sent: nobody else listened
         # Called when another worker subscribes to a channel of ours (the hub sends its last seq).
         self.on_peer: Callable[[str], None] | None = None
@@ -126,7 +128,7 @@ class RedisBroker:
         # Only a publication queued after our own subscription was confirmed can show we are alone
         # (one queued earlier may reach Redis before our SUBSCRIBE, its one receiver someone else).
         learn = channel if recoverable and channel in self._confirmed else None
-        outbox.append((PREFIX + channel, self._tag + payload, learn, self._hello_at.get(channel, 0)))
+        outbox.append((PREFIX + channel, self._tag + payload, learn, self._hello_at.get(channel, 0), self._epoch))
         self._outbox_idle.clear()
         self._outbox_ready.set()
         return True
@@ -153,7 +155,7 @@ class RedisBroker:
                     receivers = [await self._redis.publish(batch[0][0], batch[0][1])]
                 else:
                     async with self._redis.pipeline(transaction=False) as pipe:
-                        for key, data, _, _ in batch:
+                        for key, data, *_ in batch:
                             pipe.publish(key, data)
                         receivers = await pipe.execute()
                 self._learn_alone(batch, receivers)
@@ -171,13 +173,15 @@ class RedisBroker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
 
-    def _learn_alone(self, batch: list[tuple[str, bytes, str | None, int]], receivers: list[Any]) -> None:
+    def _learn_alone(self, batch: list[tuple[str, bytes, str | None, int, int]], receivers: list[Any]) -> None:
         """One receiver for a recoverable publication queued after our subscription was confirmed,
-        and no hello heard on that channel since it was queued: only we listen there."""
-        for (_, _, channel, hellos), count in zip(batch, receivers, strict=True):
+        with no hello heard on that channel and no subscription connection lost since it was
+        queued: only we listen there."""
+        for (_, _, channel, hellos, epoch), count in zip(batch, receivers, strict=True):
             if (
                 channel is not None
                 and count == 1
+                and epoch == self._epoch
                 and channel in self._confirmed
                 and self._hello_at.get(channel, 0) == hellos
             ):
@@ -236,10 +240,12 @@ class RedisBroker:
 
     async def _close_pubsub(self) -> None:
         self.connected.clear()
-        # Hellos sent while we are away are lost to us: until Redis confirms the subscriptions
-        # again and publications show we are alone, we publish everything.
+        # Hellos sent while we are away are lost to us, and a publication Redis handled meanwhile
+        # did not count our subscription: until Redis confirms the subscriptions again and newer
+        # publications show we are alone, we publish everything.
         self._alone.clear()
         self._confirmed.clear()
+        self._epoch += 1
         self._confirm()  # the reconnect resubscribes every channel and catches rooms up
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
