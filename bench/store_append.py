@@ -1,8 +1,9 @@
-"""Time the PostgreSQL message store's ``append_batch`` alone, optionally beside another version of it.
+"""Time a message store's ``append_batch`` alone (PostgreSQL; SQLite with ``--sqlite``), optionally beside another version of it.
 
     .venv/bin/python -m bench.store_append
     git show 33cb1ca:src/careconnect/chat_store.py > /tmp/chat_store_before.py
     .venv/bin/python -m bench.store_append --compare /tmp/chat_store_before.py
+    .venv/bin/python -m bench.store_append --sqlite        # the embedded default's store
 
 Makes a fresh database on the local PostgreSQL (``--postgres``), migrates it, and appends 600
 batches of consultation-room messages with the audit on (as the application's hub does), one
@@ -18,6 +19,7 @@ import argparse
 import asyncio
 import importlib.util
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,7 +28,7 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.infra import migrated_postgres_database  # noqa: E402
+from tests.infra import migrate, migrated_postgres_database  # noqa: E402
 
 from careconnect.hub.store import NewMessage  # noqa: E402
 
@@ -43,7 +45,8 @@ def load(path: str, name: str) -> ModuleType:
 
 
 async def measure(module: ModuleType, url: str, label: str, size: int, concurrency: int) -> str:
-    store = module.PostgresMessageStore(url, audit=True)
+    kind = "SqliteMessageStore" if url.startswith("sqlite") else "PostgresMessageStore"
+    store = getattr(module, kind)(url, audit=True)
     await store.start()
     rooms = [f"consultation:{uuid.uuid4()}" for _ in range(200)]
     latencies: list[float] = []
@@ -101,7 +104,8 @@ async def floor(url: str) -> None:
 async def main(args: argparse.Namespace) -> None:
     import careconnect.chat_store as current
 
-    await floor(args.url)
+    if not args.url.startswith("sqlite"):
+        await floor(args.url)
     versions = [("current", current)]
     if args.compare:
         versions.insert(0, ("compare", load(args.compare, "chat_store_compare")))
@@ -113,7 +117,14 @@ async def main(args: argparse.Namespace) -> None:
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--compare", help="another chat_store.py to time first, beside the current one")
+    parser.add_argument("--sqlite", action="store_true", help="time the SQLite store (a fresh file) instead")
     args = parser.parse_args()
+    if args.sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            args.url = f"sqlite:///{folder}/store.db"
+            migrate(args.url)
+            asyncio.run(main(args))
+        return
     with migrated_postgres_database() as url:
         args.url = url
         asyncio.run(main(args))
