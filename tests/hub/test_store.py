@@ -207,6 +207,32 @@ async def test_batches_of_different_rooms_commit_side_by_side_and_a_rooms_messag
         await writer.stop()
 
 
+async def test_a_send_waiting_when_a_batch_has_committed_goes_to_the_store_before_that_batch_fans_out():
+    events: list[tuple[str, str]] = []
+
+    class Recording(MemoryStore):
+        async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
+            events.extend(("sent", m.client_id) for m in batch)
+            return await super().append_batch(batch)
+
+    def called_back(name: str):
+        return lambda result, failure: events.append(("called back", name))
+
+    store = Recording()
+    writer = GroupCommitWriter(store, max_in_flight=2)
+    writer.start()
+    try:
+        a1 = new("r:a", "a1")
+        # a1 has committed and waits for its callbacks when b1 arrives in the same loop turn.
+        writer._committed.append(([(a1, called_back("a1"))], await store.append_batch([a1])))
+        writer.submit_with(new("r:b", "b1"), called_back("b1"))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert events == [("sent", "a1"), ("sent", "b1"), ("called back", "a1"), ("called back", "b1")]
+    finally:
+        await writer.stop()
+
+
 async def test_no_more_than_max_in_flight_batches_commit_at_once():
     store = GatedStore()
     writer = GroupCommitWriter(store, max_in_flight=2)
