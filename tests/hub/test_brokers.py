@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -228,17 +229,30 @@ async def _subscribers(names: list[str], expected: int) -> list[int]:
     return counts
 
 
-def redis_hub(store: MemoryStore, auth: StaticAuth, rooms: RoomBook) -> Hub:
-    """One worker's hub over Redis, sharing ``store`` with the others (as PostgreSQL would)."""
-    broker = RedisBroker(REDIS_URL)
-    return Hub(
-        authenticator=auth,
-        policy=rooms,
-        store=store,
-        broker=broker,
-        presence=RedisPresence(REDIS_URL, broker.worker_id),
-        settings=HubSettings(send_limit=1000),
-    )
+@contextlib.asynccontextmanager
+async def two_redis_workers(name: str) -> AsyncIterator[tuple[Any, Any, str, str, str]]:
+    """Two served hubs over Redis sharing one store (as PostgreSQL would), and a consultation
+    room of alice (patient) and bob (doctor): yields (one, two, alice's token, bob's, room)."""
+    require_redis()
+    store = MemoryStore()
+    auth, rooms = StaticAuth(), RoomBook()
+    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
+    room = f"consultation:{name}-{uuid.uuid4().hex[:8]}"
+    rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
+
+    def hub() -> Hub:
+        broker = RedisBroker(REDIS_URL)
+        return Hub(
+            authenticator=auth,
+            policy=rooms,
+            store=store,
+            broker=broker,
+            presence=RedisPresence(REDIS_URL, broker.worker_id),
+            settings=HubSettings(send_limit=1000),
+        )
+
+    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+        yield one, two, alice, bob, room
 
 
 async def test_two_hubs_over_redis_share_rooms_presence_and_order():
@@ -334,17 +348,7 @@ async def _never_publish(*args: object) -> bool:
 
 async def test_rooms_emptied_and_rejoined_quickly_across_workers_lose_no_live_messages():
     """Litestar channels #4894 at hub level: join/leave churn must end with a live subscription."""
-    require_redis()
-    store = MemoryStore()
-    auth, rooms = StaticAuth(), RoomBook()
-    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
-    room = f"consultation:churn-{uuid.uuid4().hex[:8]}"
-    rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
-
-    async with (
-        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as one,
-        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as two,
-    ):
+    async with two_redis_workers("churn") as (one, two, alice, bob, room):
         a = await Raw.open(one.url, alice)
         await a.send({"type": "join", "room": room})
         await a.recv_type("joined")
@@ -451,17 +455,7 @@ async def test_a_reply_from_before_a_lost_subscription_connection_never_counts_a
 
 async def test_messages_a_lone_worker_skipped_reach_a_worker_that_joins_the_room():
     """Hub level: what a worker alone in a room did not publish, a newcomer reads from the store."""
-    require_redis()
-    store = MemoryStore()
-    auth, rooms = StaticAuth(), RoomBook()
-    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
-    room = f"consultation:alone-{uuid.uuid4().hex[:8]}"
-    rooms.add(room, [("alice", "patient"), ("bob", "doctor")])
-
-    async with (
-        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as one,
-        serve_hub(redis_hub(store, auth, rooms), auth=auth, rooms=rooms) as two,
-    ):
+    async with two_redis_workers("alone") as (one, two, alice, bob, room):
         a = await Raw.open(one.url, alice)
         await a.send({"type": "join", "room": room})
         await a.recv_type("joined")
