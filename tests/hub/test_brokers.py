@@ -230,7 +230,9 @@ async def _subscribers(names: list[str], expected: int) -> list[int]:
 
 
 @contextlib.asynccontextmanager
-async def two_redis_workers(name: str) -> AsyncIterator[tuple[Any, Any, str, str, str]]:
+async def two_redis_workers(
+    name: str, *, presence_ttl: float = 20.0, settings: HubSettings | None = None
+) -> AsyncIterator[tuple[Any, Any, str, str, str]]:
     """Two served hubs over Redis sharing one store (as PostgreSQL would), and a consultation
     room of alice (patient) and bob (doctor): yields (one, two, alice's token, bob's, room)."""
     require_redis()
@@ -247,8 +249,8 @@ async def two_redis_workers(name: str) -> AsyncIterator[tuple[Any, Any, str, str
             policy=rooms,
             store=store,
             broker=broker,
-            presence=RedisPresence(REDIS_URL, broker.worker_id),
-            settings=HubSettings(send_limit=1000),
+            presence=RedisPresence(REDIS_URL, broker.worker_id, ttl=presence_ttl),
+            settings=settings or HubSettings(send_limit=1000),
         )
 
     async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
@@ -256,35 +258,19 @@ async def two_redis_workers(name: str) -> AsyncIterator[tuple[Any, Any, str, str
 
 
 async def test_two_hubs_over_redis_share_rooms_presence_and_order():
-    require_redis()
-    store = MemoryStore()  # shared storage, as PostgreSQL would be
-    auth, rooms = StaticAuth(), RoomBook()
-    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
-    rooms.add("consultation:9", [("alice", "patient"), ("bob", "doctor")])
-
-    def hub() -> Hub:
-        broker = RedisBroker(REDIS_URL)
-        return Hub(
-            authenticator=auth,
-            policy=rooms,
-            store=store,
-            broker=broker,
-            presence=RedisPresence(REDIS_URL, broker.worker_id, ttl=2),
-            settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.5, send_limit=1000),
-        )
-
-    async with serve_hub(hub(), auth=auth, rooms=rooms) as one, serve_hub(hub(), auth=auth, rooms=rooms) as two:
+    settings = HubSettings(maintenance_s=0.2, presence_sweep_s=0.5, send_limit=1000)
+    async with two_redis_workers("share", presence_ttl=2, settings=settings) as (one, two, alice, bob, room):
         a = await Raw.open(one.url, alice)
         b = await Raw.open(two.url, bob)
-        await a.send({"type": "join", "room": "consultation:9"})
+        await a.send({"type": "join", "room": room})
         await a.recv_type("joined")
         await asyncio.sleep(0.2)
-        await b.send({"type": "join", "room": "consultation:9"})
+        await b.send({"type": "join", "room": room})
         joined = await b.recv_type("joined")
         assert {m["id"]: m["online"] for m in joined["members"]} == {"alice": True, "bob": True}
         assert (await a.recv_type("presence"))["user"]["id"] == "bob"  # across workers
         for i in range(30):
-            await (a if i % 2 else b).send({"type": "send", "room": "consultation:9", "id": f"m{i}", "body": str(i)})
+            await (a if i % 2 else b).send({"type": "send", "room": room, "id": f"m{i}", "body": str(i)})
         got_a = [(await a.recv_type("message"))["seq"] for _ in range(30)]
         got_b = [(await b.recv_type("message"))["seq"] for _ in range(30)]
         assert got_a == got_b == list(range(1, 31))
@@ -294,33 +280,14 @@ async def test_two_hubs_over_redis_share_rooms_presence_and_order():
 
 async def test_a_dead_workers_users_go_offline():
     """Presence entries of a worker that stops heartbeating expire (30 s in production, 1 s here)."""
-    require_redis()
-    store = MemoryStore()
-    auth, rooms = StaticAuth(), RoomBook()
-    alice, bob = auth.add("alice", "patient"), auth.add("bob", "doctor")
-    rooms.add("consultation:crash", [("alice", "patient"), ("bob", "doctor")])
-
-    def hub(ttl: float) -> Hub:
-        broker = RedisBroker(REDIS_URL)
-        return Hub(
-            authenticator=auth,
-            policy=rooms,
-            store=store,
-            broker=broker,
-            presence=RedisPresence(REDIS_URL, broker.worker_id, ttl=ttl),
-            settings=HubSettings(maintenance_s=0.2, presence_sweep_s=0.3),
-        )
-
-    doomed = hub(ttl=1.0)
-    async with (
-        serve_hub(hub(ttl=1.0), auth=auth, rooms=rooms) as survivor,
-        serve_hub(doomed, auth=auth, rooms=rooms) as dying,
-    ):
+    settings = HubSettings(maintenance_s=0.2, presence_sweep_s=0.3)
+    async with two_redis_workers("crash", presence_ttl=1.0, settings=settings) as (survivor, dying, alice, bob, room):
+        doomed = dying.hub
         a = await Raw.open(survivor.url, alice)
         b = await Raw.open(dying.url, bob)
-        await a.send({"type": "join", "room": "consultation:crash"})
+        await a.send({"type": "join", "room": room})
         await a.recv_type("joined")
-        await b.send({"type": "join", "room": "consultation:crash"})
+        await b.send({"type": "join", "room": room})
         await b.recv_type("joined")
         assert (await a.recv_type("presence"))["online"] is True
         # The dying worker stops heartbeating and never says goodbye (as after SIGKILL).
