@@ -6,9 +6,10 @@
     .venv/bin/python -m bench.store_append --sqlite        # the embedded default's store
 
 Makes a fresh database on the local PostgreSQL (``--postgres``), migrates it, and appends 600
-batches of consultation-room messages with the audit on (as the application's hub does), one
-batch at a time or ``concurrency`` at once, for a few batch sizes; prints p50 / p99 per batch and
-messages/s. First it prints the floor on the same server: a bare round trip (``SELECT 1``) and
+batches of messages to 200 consultation rooms (real appointments, so each message leaves its
+audit entry, as in the application's hub), one batch at a time or ``concurrency`` at once, for a
+few batch sizes; prints p50 / p99 per batch and messages/s (with ``--compare``, the two versions
+take turns step by step, so drift over the run falls on both). First it prints the floor on the same server: a bare round trip (``SELECT 1``) and
 the cheapest durable write (a one-column ``INSERT`` and its commit), 3,000 of each on one
 connection. The database is dropped afterwards. Not part of ``make test``.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import importlib.util
+import sqlite3
 import sys
 import tempfile
 import time
@@ -44,19 +47,23 @@ def load(path: str, name: str) -> ModuleType:
     return module
 
 
-async def measure(module: ModuleType, url: str, label: str, size: int, concurrency: int) -> str:
+async def measure(versions: list[tuple[str, ModuleType]], url: str, size: int, concurrency: int) -> list[str]:
+    """Each version's p50 / p99 per batch and messages/s for one shape. The versions take turns
+    step by step (one step = ``concurrency`` batches at once), so drift in the server over the
+    run (the tables growing, a checkpoint) falls on all of them alike."""
     kind = "SqliteMessageStore" if url.startswith("sqlite") else "PostgresMessageStore"
-    store = getattr(module, kind)(url, audit=True)
-    await store.start()
-    rooms = [f"consultation:{uuid.uuid4()}" for _ in range(200)]
-    latencies: list[float] = []
+    stores = [getattr(module, kind)(url, audit=True) for _, module in versions]
+    for store in stores:
+        await store.start()
+    latencies: list[list[float]] = [[] for _ in versions]
+    elapsed = [0.0 for _ in versions]
 
-    async def one(i: int) -> None:
+    async def one(v: int, i: int) -> None:
         batch = [
             NewMessage(
-                room=rooms[(i * size + j) % len(rooms)],
-                client_id=f"{label}-{i}-{j}",
-                sender_id=str(uuid.uuid4()),
+                room=ROOMS[(i * size + j) % len(ROOMS)],
+                client_id=f"{versions[v][0]}-{size}x{concurrency}-{i}-{j}",
+                sender_id=PATIENTS[ROOMS[(i * size + j) % len(ROOMS)]],
                 sender_role="patient",
                 sender_name="P",
                 body="x" * 100,
@@ -64,20 +71,69 @@ async def measure(module: ModuleType, url: str, label: str, size: int, concurren
             for j in range(size)
         ]
         start = time.perf_counter()
-        await store.append_batch(batch)
-        latencies.append(time.perf_counter() - start)
+        await stores[v].append_batch(batch)
+        latencies[v].append(time.perf_counter() - start)
 
-    began = time.perf_counter()
     for k in range(0, BATCHES, concurrency):
-        await asyncio.gather(*(one(k + c) for c in range(concurrency)))
-    elapsed = time.perf_counter() - began
-    await store.close()
-    latencies.sort()
-    p50, p99 = latencies[len(latencies) // 2] * 1e3, latencies[int(len(latencies) * 0.99)] * 1e3
-    return (
-        f"{label:8} {size:3} msg/batch, {concurrency} in flight: "
-        f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  {BATCHES * size / elapsed:,.0f} msg/s"
-    )
+        for v in range(len(versions)):
+            began = time.perf_counter()
+            await asyncio.gather(*(one(v, k + c) for c in range(concurrency)))
+            elapsed[v] += time.perf_counter() - began
+    lines = []
+    for v, (label, _) in enumerate(versions):
+        await stores[v].close()
+        latencies[v].sort()
+        p50, p99 = latencies[v][len(latencies[v]) // 2] * 1e3, latencies[v][int(len(latencies[v]) * 0.99)] * 1e3
+        lines.append(
+            f"{label:8} {size:3} msg/batch, {concurrency} in flight: "
+            f"p50 {p50:.2f} ms  p99 {p99:.2f} ms  {BATCHES * size / elapsed[v]:,.0f} msg/s"
+        )
+    return lines
+
+
+ROOMS: list[str] = []
+PATIENTS: dict[str, str] = {}
+
+
+async def make_rooms(url: str) -> None:
+    """200 consultations (a patient, a doctor, an appointment) and their chat rooms, as a running
+    clinic has them: every message then leaves its audit entry, and no batch makes a room."""
+    now = dt.datetime.now(dt.UTC)
+    doctor = uuid.uuid4()
+    users = [(doctor, "doctor")]
+    appointments = []
+    for i in range(200):
+        patient, appointment = uuid.uuid4(), uuid.uuid4()
+        users.append((patient, "patient"))
+        appointments.append((appointment, patient, now + dt.timedelta(minutes=10 * i)))
+        ROOMS.append(f"consultation:{appointment}")
+        PATIENTS[ROOMS[-1]] = str(patient)
+    statements = [
+        (
+            "INSERT INTO cc_user (id, email, password_hash, full_name, role, timezone, created_at) "
+            "VALUES (?1, ?2, '', 'U', ?3, 'UTC', ?4)",
+            [(user, f"{user}@bench.test", role, now) for user, role in users],
+        ),
+        (
+            "INSERT INTO cc_appointment (id, patient, doctor, starts_at, ends_at, status, reason, created_at) "
+            "VALUES (?1, ?2, ?3, ?4, ?4, 'in_progress', '', ?4)",
+            [(a, p, doctor, at) for a, p, at in appointments],
+        ),
+        ("INSERT INTO chat_room (name, last_seq, created_at) VALUES (?1, 0, ?2)", [(r, now) for r in ROOMS]),
+    ]
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            for sql, rows in statements:
+                db.executemany(sql, [tuple(str(v) for v in row) for row in rows])
+        return
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        for sql, rows in statements:
+            await connection.executemany(sql.replace("?", "$"), rows)
+    finally:
+        await connection.close()
 
 
 async def floor(url: str) -> None:
@@ -106,12 +162,13 @@ async def main(args: argparse.Namespace) -> None:
 
     if not args.url.startswith("sqlite"):
         await floor(args.url)
+    await make_rooms(args.url)
     versions = [("current", current)]
     if args.compare:
         versions.insert(0, ("compare", load(args.compare, "chat_store_compare")))
     for size, concurrency in SHAPES:
-        for label, module in versions:
-            print(await measure(module, args.url, label, size, concurrency), flush=True)
+        for line in await measure(versions, args.url, size, concurrency):
+            print(line, flush=True)
 
 
 def run() -> None:

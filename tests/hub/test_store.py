@@ -29,6 +29,10 @@ async def test_seqs_start_at_one_per_room_and_have_no_gaps(message_store):
 
 async def test_resend_returns_the_original_and_stores_nothing(message_store):
     [first] = await message_store.append_batch([new("r:i", "m1", body="original")])
+    # A lone resend (PostgreSQL's one-new-message statement breaks the unique index and the
+    # general statement answers) and one in a batch.
+    [lone] = await message_store.append_batch([new("r:i", "m1", body="edited on resend")])
+    assert lone.created is False and lone.message == first.message
     again = await message_store.append_batch([new("r:i", "m1", body="edited on resend"), new("r:i", "m2")])
     assert again[0].created is False
     assert again[0].message.seq == first.message.seq and again[0].message.body == "original"
