@@ -80,6 +80,17 @@ def read_proc(pid: int | None) -> dict[str, float]:
     return {"rss_mib": rss_kb / 1024, "cpu_s": cpu}
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's (total, steal) CPU ticks so far, from /proc/stat's ``cpu`` line; (0, 0) when
+    unknown. Steal is time a virtual CPU wanted to run and the hypervisor ran someone else."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields[:8]), (fields[7] if len(fields) > 7 else 0)
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -240,7 +251,7 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
     await asyncio.sleep(args.settle)
     connected = read_proc(args.server_pid)
 
-    cpu0, server0 = own_cpu(), read_proc(args.server_pid)
+    cpu0, server0, ticks0 = own_cpu(), read_proc(args.server_pid), cpu_ticks()
     send_start = time.perf_counter()
     sent, send_s = await drive(members, room_of, tally, rate, args.duration if rate else args.hold, args.body_size)
     expected = tally.expected()
@@ -250,7 +261,7 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
         tally.delivered < expected or (needs_acks and tally.acked + sum(tally.errors.values()) < sent)
     ):
         await asyncio.sleep(0.05)
-    cpu1, server1 = own_cpu(), read_proc(args.server_pid)
+    cpu1, server1, ticks1 = own_cpu(), read_proc(args.server_pid), cpu_ticks()
     window = time.perf_counter() - send_start
     busy_s = (tally.last_delivery / NS - send_start) if tally.delivered else send_s
 
@@ -306,6 +317,8 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
                 (connected["rss_mib"] - before["rss_mib"]) * 1024 / len(members), 2
             )
     result["loadgen_cpu_percent"] = round(100 * (cpu1 - cpu0) / window, 1)
+    if ticks1[0] > ticks0[0]:  # the machine's CPU stolen by the hypervisor while sending
+        result["steal_percent"] = round(100 * (ticks1[1] - ticks0[1]) / (ticks1[0] - ticks0[0]), 1)
 
     await asyncio.gather(*(m.close() for m in members), return_exceptions=True)
     return result

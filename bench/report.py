@@ -44,7 +44,7 @@ def one_line(run: dict[str, Any]) -> str:
         f"delivered {run.get('delivered')}/{run.get('expected_deliveries')} ({run.get('deliveries_per_s')}/s), "
         f"p50 {_fmt(lat.get('p50'), 2)} p99 {_fmt(lat.get('p99'), 2)} ms, lost {run.get('lost')}, "
         f"dup {run.get('duplicates')}, errors {run.get('errors')}, server CPU {server.get('cpu_percent')}%, "
-        f"loadgen CPU {run.get('loadgen_cpu_percent')}%"
+        f"loadgen CPU {run.get('loadgen_cpu_percent')}%, steal {run.get('steal_percent', '-')}%"
     )
     if "ack_latency_ms" in run:
         text += f", ack p99 {_fmt(run['ack_latency_ms'].get('p99'), 2)} ms"
@@ -81,7 +81,7 @@ def render(doc: dict[str, Any]) -> str:
         else:
             header = (
                 f"{'target':<26}{'deliv/s':>9}{'x ceil':>8}{'p50 ms':>8}{'p99 ms':>9}{'x ceil':>8}"
-                f"{'ack p99':>9}{'lost':>7}{'dup':>5}{'err':>5}{'srv CPU%':>9}{'gen CPU%':>9}"
+                f"{'ack p99':>9}{'lost':>7}{'dup':>5}{'err':>5}{'srv CPU%':>9}{'gen CPU%':>9}{'steal%':>8}"
             )
         lines.append(header)
         ceiling = by_target.get(CEILING, {})
@@ -111,7 +111,7 @@ def render(doc: dict[str, Any]) -> str:
                 f"{_fmt(lat.get('p50'), 2):>8}{_fmt(lat.get('p99'), 2):>9}{_ratio(lat.get('p99'), clat.get('p99')):>8}"
                 f"{_fmt(run.get('ack_latency_ms', {}).get('p99'), 2):>9}{run.get('lost', '-'):>7}"
                 f"{run.get('duplicates', '-'):>5}{errors:>5}{_fmt(server.get('cpu_percent')):>9}"
-                f"{_fmt(run.get('loadgen_cpu_percent')):>9}"
+                f"{_fmt(run.get('loadgen_cpu_percent')):>9}{_fmt(run.get('steal_percent')):>8}"
             )
         hub = by_target.get(HUB)
         if hub and "error" not in hub:
