@@ -49,6 +49,19 @@ def _stored(row: Any) -> StoredMessage:
     )
 
 
+def _as_stored(m: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
+    return StoredMessage(
+        room=m.room,
+        seq=seq,
+        client_id=m.client_id,
+        sender_id=m.sender_id,
+        sender_role=m.sender_role,
+        sender_name=m.sender_name,
+        body=m.body,
+        created_at=created_at,
+    )
+
+
 def _uuid_or_none(text: str) -> uuid.UUID | None:
     """``text`` as a UUID when it is one in its 36-character form (as user ids and rooms carry them)."""
     if len(text) != 36:
@@ -154,7 +167,7 @@ _AUDIT_PG = f""", audited AS (
 # entry) inserted. A resend or a missing room returns no row (and a resend racing its twin
 # breaks the unique index); either way the statement has changed nothing and the general
 # statement above answers instead. The audit entry's actor and consultation come in as
-# parameters ($8, $9), parsed by the caller.
+# parameters ($8, $9), parsed by the caller; only the seq comes back (the rest is the caller's).
 _APPEND_NEW_ONE_PG = """
 WITH bumped AS (
     UPDATE chat_room SET last_seq = last_seq + 1 WHERE name = $1 AND NOT EXISTS (
@@ -163,9 +176,9 @@ WITH bumped AS (
 ), inserted AS (
     INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at)
     SELECT $1, last_seq, $2, $3, $4, $5, $6, $7 FROM bumped
-    RETURNING room, seq, client_id, sender_id, sender_role, sender_name, body, created_at
+    RETURNING seq
 ){audit}
-SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM inserted
+SELECT seq FROM inserted
 """
 _AUDIT_ONE_PG = """, audited AS (
     INSERT INTO cc_audit_entry
@@ -295,6 +308,7 @@ class PostgresMessageStore:
         """``m`` stored as a new message in its existing room, or None (a resend, or no room yet)."""
         import asyncpg
 
+        now = _now()
         try:
             if self.audit:
                 consultation = _uuid_or_none(m.room[len(ROOM_PREFIX) :]) if m.room.startswith(ROOM_PREFIX) else None
@@ -306,17 +320,17 @@ class PostgresMessageStore:
                     m.sender_role,
                     m.sender_name,
                     m.body,
-                    _now(),
+                    now,
                     _uuid_or_none(m.sender_id),
                     consultation,
                 )
             else:
                 rows = await self._write(
-                    APPEND_NEW_ONE_PG, m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, _now()
+                    APPEND_NEW_ONE_PG, m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, now
                 )
         except asyncpg.UniqueViolationError:
             return None
-        return Appended(_stored(rows[0][1:]), True) if rows else None
+        return Appended(_as_stored(m, rows[0][0], now), True) if rows else None
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(
@@ -426,16 +440,7 @@ class SqliteMessageStore:
             for m in fresh:
                 seq = next_seq[m.room]
                 next_seq[m.room] = seq + 1
-                created[(m.sender_id, m.room, m.client_id)] = StoredMessage(
-                    room=m.room,
-                    seq=seq,
-                    client_id=m.client_id,
-                    sender_id=m.sender_id,
-                    sender_role=m.sender_role,
-                    sender_name=m.sender_name,
-                    body=m.body,
-                    created_at=now,
-                )
+                created[(m.sender_id, m.room, m.client_id)] = _as_stored(m, seq, now)
                 rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
             if rows:
                 db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)

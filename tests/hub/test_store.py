@@ -108,6 +108,18 @@ async def test_bodies_round_trip_verbatim(message_store):
     assert stored.body == body
 
 
+async def test_what_append_returns_is_what_is_read_back(message_store):
+    # The first message makes the room; the second is one new message in an existing room
+    # (PostgreSQL's short statement, which returns only the seq); then a batch.
+    appended = [
+        *await message_store.append_batch([new("r:back", "1", body="first")]),
+        *await message_store.append_batch([new("r:back", "2", sender="bob", body="second")]),
+        *await message_store.append_batch([new("r:back", "3", body="third"), new("r:back", "4", body="fourth")]),
+    ]
+    assert [a.created for a in appended] == [True] * 4
+    assert await message_store.read_after("r:back", 0, 10) == [a.message for a in appended]
+
+
 async def test_group_commit_batches_concurrent_sends_and_keeps_seqs_gapless(message_store):
     writer = GroupCommitWriter(message_store)
     writer.start()

@@ -93,3 +93,16 @@ async def test_the_direct_writer_declines_once_the_socket_closes_or_the_transpor
         await a.recv_type("pong")
         assert direct(frame_bytes(b"{}", binary=False)) is False
         await a.close()
+
+
+def test_timestamps_are_rfc3339_utc_with_milliseconds():
+    import datetime as dt
+
+    from careconnect.hub.protocol import timestamp
+
+    assert timestamp(dt.datetime(2026, 11, 25, 10, 0, 0, tzinfo=dt.UTC)) == "2026-11-25T10:00:00.000Z"
+    assert timestamp(dt.datetime(2026, 11, 25, 10, 0, 0, 123999, tzinfo=dt.UTC)) == "2026-11-25T10:00:00.123Z"
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert timestamp(dt.datetime(2026, 11, 25, 12, 0, 0, 5000, tzinfo=plus_two)) == "2026-11-25T10:00:00.005Z"
+    now = timestamp()
+    assert len(now) == 24 and now.endswith("Z") and now[10] == "T"
