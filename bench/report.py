@@ -33,6 +33,38 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
+    """The ``q`` quantile of a cumulative histogram (``(upper bound, count)`` pairs, ascending,
+    the last ``inf``), interpolated linearly inside its bucket as Prometheus does."""
+    total = buckets[-1][1]
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return lower  # beyond the last finite bound: report that bound
+            return lower + (bound - lower) * ((rank - below) / (count - below) if count > below else 0.0)
+        lower, below = bound, count
+    return lower
+
+
+def hub_inside(run: dict[str, Any]) -> str | None:
+    """The hub's own view of a point: commit time and event-loop lag, from its /metrics."""
+    inside = run.get("hub_metrics") or {}
+    commit, lag = inside.get("commit_ms"), inside.get("loop_lag_ms")
+    if not commit and not lag:
+        return None
+    parts = []
+    if commit:
+        parts.append(
+            f"commit p50 / p99 {commit['p50']:.2f} / {commit['p99']:.2f} ms over {commit['count']} batches"
+            f" ({inside.get('messages_per_batch', '-')} msg/batch)"
+        )
+    if lag:
+        parts.append(f"event-loop lag p50 / p99 {lag['p50']:.2f} / {lag['p99']:.2f} ms")
+    return "  CareConnect inside (its /metrics, bucketed): " + "; ".join(parts)
+
+
 def one_line(run: dict[str, Any]) -> str:
     if "error" in run:
         return f"{run.get('target')}: ERROR {run['error'][:300]}"
@@ -131,4 +163,6 @@ def render(doc: dict[str, Any]) -> str:
                     )
             if parts:
                 lines.append("  CareConnect vs " + "; ".join(parts))
+            if not idle and (inside := hub_inside(hub)):
+                lines.append(inside)
     return "\n".join(lines)

@@ -14,7 +14,9 @@ from careconnect.hub.store import NewMessage
 
 
 def message(room: str, client_id: str, sender: str) -> NewMessage:
-    return NewMessage(room=room, client_id=client_id, sender_id=sender, sender_role="patient", sender_name="S", body="b")
+    return NewMessage(
+        room=room, client_id=client_id, sender_id=sender, sender_role="patient", sender_name="S", body="b"
+    )
 
 
 async def run_sql(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -53,6 +53,13 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
     # The group-commit counters: every stored message was in one committed batch.
     assert metrics["careconnect_hub_commit_messages_total"] == report["acked"]
     assert 1 <= metrics["careconnect_hub_commit_batches_total"] <= report["acked"]
+    # Each committed batch's time is in the commit histogram; the loop-lag timer ran meanwhile.
+    assert metrics["careconnect_hub_commit_seconds_count"] == metrics["careconnect_hub_commit_batches_total"]
+    assert (
+        metrics['careconnect_hub_commit_seconds_bucket{le="+Inf"}'] == metrics["careconnect_hub_commit_seconds_count"]
+    )
+    assert 0 < metrics["careconnect_hub_commit_seconds_sum"] < 60
+    assert metrics["careconnect_event_loop_lag_seconds_count"] > 0
 
 
 def _metrics(base: str) -> dict[str, float]:
@@ -60,5 +67,9 @@ def _metrics(base: str) -> dict[str, float]:
         text = response.read().decode()
     return {
         name: float(value)
-        for name, _, value in (line.rpartition(" ") for line in text.splitlines() if line.startswith("careconnect_hub"))
+        for name, _, value in (
+            line.rpartition(" ")
+            for line in text.splitlines()
+            if line.startswith(("careconnect_hub", "careconnect_event"))
+        )
     }

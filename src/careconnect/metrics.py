@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import REGISTRY
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+from careconnect.hub.config import Histogram
 
 _HUBS: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -43,6 +45,23 @@ class HubCollector:
         batched = CounterMetricFamily("careconnect_hub_commit_messages", "Messages in the writer's committed batches")
         batched.add_metric([], sum(hub.writer.messages for hub in hubs))
         yield batched
+        histograms: dict[str, tuple[str, Callable[[Any], Histogram]]] = {
+            "careconnect_hub_commit_seconds": (
+                "Time the message writer's batches took to commit (append_batch)",
+                lambda hub: hub.writer.commit_seconds,
+            ),
+            "careconnect_event_loop_lag_seconds": (
+                "How late the worker's event loop ran a timer due every 50 ms",
+                lambda hub: hub.loop_lag.seconds,
+            ),
+        }
+        for name, (doc, pick) in histograms.items():
+            merged = Histogram()  # one hub per worker; more only in tests
+            for hub in hubs:
+                merged.add(pick(hub))
+            family = HistogramMetricFamily(name, doc)
+            family.add_metric([], merged.cumulative(), merged.sum)
+            yield family
 
 
 _collector = HubCollector()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 import msgspec
 
 
@@ -35,3 +37,42 @@ class HubStats(msgspec.Struct, kw_only=True):
     gap_fills: int = 0
     broker_failures: int = 0
     connections_total: int = 0
+
+
+# Seconds: fine below 2 ms, where a commit and a healthy event loop live.
+LATENCY_BUCKETS = (
+    0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003,
+    0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+)  # fmt: skip
+
+
+class Histogram:
+    """Counts of observed durations (seconds) by upper bound, as Prometheus histograms keep them."""
+
+    __slots__ = ("bounds", "count", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
+        self.count += 1
+        self.sum += seconds
+
+    def add(self, other: Histogram) -> None:
+        """Count ``other``'s observations here too (same bounds)."""
+        for i, n in enumerate(other.counts):
+            self.counts[i] += n
+        self.count += other.count
+        self.sum += other.sum
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """``(upper bound, observations at or below it)`` pairs, ending with ``+Inf``."""
+        pairs, running = [], 0
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            running += n
+            pairs.append((bound, running))
+        return pairs

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from careconnect.hub.brokers.base import Broker
-from careconnect.hub.config import HubSettings, HubStats
+from careconnect.hub.config import Histogram, HubSettings, HubStats
 from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
 from careconnect.hub.policy import Authenticator, RoomPolicy
 from careconnect.hub.presence import PresenceManager
@@ -41,6 +41,32 @@ log = logging.getLogger("careconnect.hub")
 # signal (typing, read), s room state, k disconnect a user (arg: close code), x evict a user,
 # c catch up from the store (a worker that had the room to itself may have skipped publishing).
 MESSAGE, EVENT, SIGNAL, STATE, KICK, EVICT, CATCH_UP = b"m", b"e", b"g", b"s", b"k", b"x", b"c"
+
+
+class LoopLag:
+    """How late this worker's event loop runs a timer that is due every ``interval`` seconds: the
+    time some callback held the loop (a stall every frame on every socket waits behind)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.seconds = Histogram()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        if self._handle is None:
+            loop = asyncio.get_running_loop()
+            self._handle = loop.call_at(loop.time() + self.interval, self._tick, loop.time() + self.interval)
+
+    def _tick(self, due: float) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.seconds.observe(max(0.0, now - due))
+        self._handle = loop.call_at(now + self.interval, self._tick, now + self.interval)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 class Hub:
@@ -69,6 +95,7 @@ class Hub:
         self.connections: set[Connection] = set()
         self.by_user: dict[str, set[Connection]] = {}
         self.stats = HubStats()
+        self.loop_lag = LoopLag()
         self.upkeep = Upkeep(self)
         self.replay = Replay(self)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -86,11 +113,13 @@ class Hub:
             self.broker.on_peer = self._peer_subscribed
         self.writer.start()
         self.upkeep.start()
+        self.loop_lag.start()
         self.running = True
 
     async def stop(self, code: int = 1012) -> None:
         """Close every socket with ``code`` (1012: restarting) and release everything."""
         self.running = False
+        self.loop_lag.stop()
         for connection in list(self.connections):
             connection.close(code, "server restarting")
         if self._tasks:  # sends being committed: let them reach the broker (their senders resend for the ack)

@@ -19,10 +19,13 @@ import collections
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
+
+from careconnect.hub.config import Histogram
 
 log = logging.getLogger("careconnect.hub.store")
 
@@ -170,6 +173,7 @@ class GroupCommitWriter:
         self.running = False
         self.batches = 0
         self.messages = 0
+        self.commit_seconds = Histogram()  # each committed batch's append_batch, start to finish
 
     def start(self) -> None:
         self.running = True
@@ -254,6 +258,7 @@ class GroupCommitWriter:
         return launched
 
     async def _commit(self, batch: list[tuple[NewMessage, Done]], rooms: set[str]) -> None:
+        began = time.perf_counter()
         try:
             results = await self.store.append_batch([m for m, _ in batch])
         except asyncio.CancelledError:
@@ -263,6 +268,7 @@ class GroupCommitWriter:
             log.warning("message batch of %d failed: %s", len(batch), type(exc).__name__)
             _settle([d for _, d in batch], exc)
         else:
+            self.commit_seconds.observe(time.perf_counter() - began)
             self.batches += 1
             self.messages += len(batch)
             self._committed.append((batch, results))
