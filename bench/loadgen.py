@@ -91,6 +91,63 @@ def cpu_ticks() -> tuple[int, int]:
     return sum(fields[:8]), (fields[7] if len(fields) > 7 else 0)
 
 
+HUB_HISTOGRAMS = {"commit_ms": "careconnect_hub_commit_seconds", "loop_lag_ms": "careconnect_event_loop_lag_seconds"}
+
+
+async def hub_histograms(args: argparse.Namespace) -> dict[str, Any]:
+    """The hub's commit and event-loop-lag histograms (cumulative bucket counts) and its commit
+    counters, read from its /metrics; empty when unreachable."""
+    import urllib.request
+
+    url = args.url.replace("ws://", "http://", 1).rsplit("/", 1)[0] + "/metrics"
+
+    def fetch() -> str:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+
+    try:
+        text = await asyncio.to_thread(fetch)
+    except OSError:
+        return {}
+    found: dict[str, Any] = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        for key, metric in HUB_HISTOGRAMS.items():
+            if name.startswith(f"{metric}_bucket{{"):
+                bound = name.split('le="')[1].split('"')[0]
+                found.setdefault(key, []).append((float(bound), float(value)))
+        if name in ("careconnect_hub_commit_batches_total", "careconnect_hub_commit_messages_total"):
+            found[name] = float(value)
+    return found
+
+
+def hub_window(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What the hub's histograms counted between two reads: count, p50 and p99 in ms."""
+    from bench.report import bucket_quantile
+
+    window: dict[str, Any] = {}
+    for key in HUB_HISTOGRAMS:
+        if key not in before or key not in after:
+            continue
+        counts = dict(before[key])
+        buckets = sorted((bound, n - counts.get(bound, 0)) for bound, n in after[key])
+        if buckets[-1][1] > 0:
+            window[key] = {
+                "count": int(buckets[-1][1]),
+                "p50": round(bucket_quantile(buckets, 0.50) * 1e3, 3),
+                "p99": round(bucket_quantile(buckets, 0.99) * 1e3, 3),
+            }
+    batches = after.get("careconnect_hub_commit_batches_total", 0) - before.get(
+        "careconnect_hub_commit_batches_total", 0
+    )
+    if batches > 0:
+        messages = after.get("careconnect_hub_commit_messages_total", 0) - before.get(
+            "careconnect_hub_commit_messages_total", 0
+        )
+        window["messages_per_batch"] = round(messages / batches, 2)
+    return window
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -251,6 +308,7 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
     await asyncio.sleep(args.settle)
     connected = read_proc(args.server_pid)
 
+    hub0 = await hub_histograms(args) if args.target == "careconnect" else {}
     cpu0, server0, ticks0 = own_cpu(), read_proc(args.server_pid), cpu_ticks()
     send_start = time.perf_counter()
     sent, send_s = await drive(members, room_of, tally, rate, args.duration if rate else args.hold, args.body_size)
@@ -263,6 +321,7 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
         await asyncio.sleep(0.05)
     cpu1, server1, ticks1 = own_cpu(), read_proc(args.server_pid), cpu_ticks()
     window = time.perf_counter() - send_start
+    hub1 = await hub_histograms(args) if args.target == "careconnect" else {}
     busy_s = (tally.last_delivery / NS - send_start) if tally.delivered else send_s
 
     lost = expected - tally.delivered
@@ -317,6 +376,8 @@ async def run(args: argparse.Namespace, target: Target, room_of: dict[str, int])
                 (connected["rss_mib"] - before["rss_mib"]) * 1024 / len(members), 2
             )
     result["loadgen_cpu_percent"] = round(100 * (cpu1 - cpu0) / window, 1)
+    if hub0 and hub1:
+        result["hub_metrics"] = hub_window(hub0, hub1)
     if ticks1[0] > ticks0[0]:  # the machine's CPU stolen by the hypervisor while sending
         result["steal_percent"] = round(100 * (ticks1[1] - ticks0[1]) / (ticks1[0] - ticks0[0]), 1)
 

@@ -62,7 +62,7 @@ def hub_inside(run: dict[str, Any]) -> str | None:
         )
     if lag:
         parts.append(f"event-loop lag p50 / p99 {lag['p50']:.2f} / {lag['p99']:.2f} ms")
-    return "  CareConnect inside (its /metrics, bucketed): " + "; ".join(parts)
+    return "  CareConnect inside, while sending (its /metrics, bucketed): " + "; ".join(parts)
 
 
 def one_line(run: dict[str, Any]) -> str:

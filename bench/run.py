@@ -341,48 +341,11 @@ def run_point(target: str, start: Any, loadgen_args: list[str], run_dir: Path, e
             return {"target": target, "error": f"loadgen exited {done.returncode}: {done.stderr[-1000:]}"}
         result: dict[str, Any] = json.loads(out.read_text())
         out.unlink()
-        if target == "careconnect":
-            result["hub_metrics"] = hub_metrics(server.port)
         if server.proc.poll() is not None:
             result["server_died"] = server.proc.returncode
         return result
     finally:
         server.stop()
-
-
-def hub_metrics(port: int) -> dict[str, Any]:
-    """From the hub's /metrics after a point: its commit times and event-loop lag (p50 / p99 in ms,
-    read off the histograms' buckets), and messages per committed batch."""
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-            text = response.read().decode()
-    except OSError as exc:
-        return {"error": str(exc)}
-    values: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith(("careconnect_hub_commit", "careconnect_event_loop_lag")):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    found: dict[str, Any] = {}
-    for key, name in (
-        ("commit_ms", "careconnect_hub_commit_seconds"),
-        ("loop_lag_ms", "careconnect_event_loop_lag_seconds"),
-    ):
-        buckets = sorted(
-            (float(k.split('le="')[1].rstrip('"}')), v) for k, v in values.items() if k.startswith(f"{name}_bucket")
-        )
-        if buckets and buckets[-1][1] > 0:
-            found[key] = {
-                "count": int(buckets[-1][1]),
-                "p50": report.bucket_quantile(buckets, 0.50) * 1e3,
-                "p99": report.bucket_quantile(buckets, 0.99) * 1e3,
-            }
-    batches = values.get("careconnect_hub_commit_batches_total")
-    if batches:
-        found["messages_per_batch"] = round(values.get("careconnect_hub_commit_messages_total", 0) / batches, 2)
-    return found
 
 
 def ints(text: str) -> list[int]:
