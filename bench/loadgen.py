@@ -136,6 +136,9 @@ def hub_window(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
                 "count": int(buckets[-1][1]),
                 "p50": round(bucket_quantile(buckets, 0.50) * 1e3, 3),
                 "p99": round(bucket_quantile(buckets, 0.99) * 1e3, 3),
+                "p999": round(bucket_quantile(buckets, 0.999) * 1e3, 3),
+                # the highest bucket anything fell in: (lower, upper] bounds in ms
+                "max_bucket_ms": _max_bucket(buckets),
             }
     batches = after.get("careconnect_hub_commit_batches_total", 0) - before.get(
         "careconnect_hub_commit_batches_total", 0
@@ -146,6 +149,16 @@ def hub_window(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         )
         window["messages_per_batch"] = round(messages / batches, 2)
     return window
+
+
+def _max_bucket(buckets: list[tuple[float, float]]) -> list[float]:
+    lower, below = 0.0, 0.0
+    top = [0.0, 0.0]
+    for bound, count in buckets:
+        if count > below:
+            top = [round(lower * 1e3, 3), round(bound * 1e3, 3) if bound != float("inf") else -1.0]
+        lower, below = bound, count
+    return top
 
 
 def own_cpu() -> float:
