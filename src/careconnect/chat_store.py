@@ -244,7 +244,7 @@ class PostgresMessageStore:
                 await self.pool.release(self._writers.pop())
             await self.pool.close()
 
-    async def _write(self, sql: str, *args: Any) -> list[Any]:
+    async def _write(self, sql: str, *args: Any) -> Any:
         """``sql``'s rows, run on a kept write connection (taken from the pool when none is free).
         A connection whose statement failed goes back to the pool, which replaces it if broken."""
         connection = self._writers.pop() if self._writers else await self.pool.acquire()
@@ -257,7 +257,7 @@ class PostgresMessageStore:
             self._writers.append(connection)
         else:
             await self.pool.release(connection)
-        return list(rows)
+        return rows
 
     async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
         import asyncpg

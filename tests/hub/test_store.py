@@ -325,3 +325,32 @@ async def test_two_store_instances_share_one_sequence(message_store, store_url):
     finally:
         if other is not message_store:
             await other.close()
+
+
+async def test_the_writer_times_each_committed_batch():
+    writer = GroupCommitWriter(MemoryStore())
+    writer.start()
+    try:
+        await asyncio.gather(*(writer.append(new(f"r:t{i % 4}", f"t{i}")) for i in range(40)))
+    finally:
+        await writer.stop()
+    assert writer.commit_seconds.count == writer.batches >= 1
+    assert writer.commit_seconds.cumulative()[-1] == ("+Inf", writer.batches)
+
+
+async def test_loop_lag_records_how_long_the_loop_was_held():
+    import time
+
+    from careconnect.hub.hub import LoopLag
+
+    lag = LoopLag(interval=0.01)
+    lag.start()
+    try:
+        await asyncio.sleep(0.03)
+        time.sleep(0.06)  # noqa: ASYNC251 - holding the loop is the point: the timer due meanwhile runs late
+        await asyncio.sleep(0.03)
+    finally:
+        lag.stop()
+    counts = dict(lag.seconds.cumulative())
+    assert lag.seconds.count >= 3
+    assert counts["0.025"] < lag.seconds.count  # at least one tick was more than 25 ms late

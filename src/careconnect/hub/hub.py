@@ -54,14 +54,16 @@ class LoopLag:
 
     def start(self) -> None:
         if self._handle is None:
-            loop = asyncio.get_running_loop()
-            self._handle = loop.call_at(loop.time() + self.interval, self._tick, loop.time() + self.interval)
+            self._schedule(asyncio.get_running_loop().time())
+
+    def _schedule(self, now: float) -> None:
+        due = now + self.interval
+        self._handle = asyncio.get_running_loop().call_at(due, self._tick, due)
 
     def _tick(self, due: float) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = asyncio.get_running_loop().time()
         self.seconds.observe(max(0.0, now - due))
-        self._handle = loop.call_at(now + self.interval, self._tick, now + self.interval)
+        self._schedule(now)
 
     def stop(self) -> None:
         if self._handle is not None:
