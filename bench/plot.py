@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.report import NAMES  # noqa: E402
+from bench.report import NAMES, chosen_runs  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
         for target in ["careconnect", "socketio", "django", "litestar", "ws"]:
             runs = [
                 r
-                for r in doc["runs"]
+                for r in chosen_runs(doc)  # with --repeat, each point's median round
                 if r.get("target") == target and r.get("workload") == workload and "error" not in r
             ]
             runs.sort(key=lambda r: r["offered_deliveries_per_s"])

@@ -33,6 +33,34 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _rank_value(run: dict[str, Any]) -> float:
+    """What a round is ranked by: idle RSS per socket, else p99 delivery latency (errors last)."""
+    if "error" in run:
+        return float("inf")
+    if run.get("workload") == "idle":
+        return float(run.get("server", {}).get("rss_kib_per_connection") or float("inf"))
+    p99 = run.get("delivery_latency_ms", {}).get("p99")
+    return float("inf") if p99 is None else float(p99)
+
+
+def rounds(doc: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Every run, by workload point and target, in the order they ran."""
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for run in doc["runs"]:
+        groups.setdefault(point_key(run), {}).setdefault(run["target"], []).append(run)
+    return groups
+
+
+def chosen(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round that stands for a (point, target): the median by p99 (by RSS per socket for
+    idle), a real run rather than a blend; the only one without ``--repeat``."""
+    return sorted(runs, key=_rank_value)[(len(runs) - 1) // 2]
+
+
+def chosen_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [chosen(runs) for by_target in rounds(doc).values() for runs in by_target.values()]
+
+
 def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
     """The ``q`` quantile of a cumulative histogram (``(upper bound, count)`` pairs, ascending,
     the last ``inf``), interpolated linearly inside its bucket as Prometheus does."""
@@ -101,10 +129,9 @@ def render(doc: dict[str, Any]) -> str:
     ]
     for target, why in doc.get("skipped", {}).items():
         lines.append(f"SKIPPED {target}: {why.splitlines()[0] if why else ''}")
-    groups: dict[str, dict[str, dict[str, Any]]] = {}
-    for run in doc["runs"]:
-        groups.setdefault(point_key(run), {})[run["target"]] = run
-    for key, by_target in groups.items():
+    all_rounds = rounds(doc)
+    for key, by_rounds in all_rounds.items():
+        by_target = {target: chosen(runs) for target, runs in by_rounds.items()}
         lines.append("")
         lines.append(key)
         idle = key.startswith("idle")
@@ -165,4 +192,14 @@ def render(doc: dict[str, Any]) -> str:
                 lines.append("  CareConnect vs " + "; ".join(parts))
             if not idle and (inside := hub_inside(hub)):
                 lines.append(inside)
+        if any(len(runs) > 1 for runs in by_rounds.values()):
+            lines.append(
+                "  each round, in order (the table shows the median): "
+                + "; ".join(
+                    f"{NAMES.get(target, target)} "
+                    + " / ".join(_fmt(None if v == float("inf") else v, 2) for v in map(_rank_value, runs))
+                    for target, runs in by_rounds.items()
+                )
+                + (" KiB/socket" if idle else " ms p99")
+            )
     return "\n".join(lines)

@@ -384,6 +384,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep the hub's database and rooms for the next --reuse-rooms run (3 hours), or reuse them",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of every point; the tables and the plot show each point's median round",
+    )
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
     args.targets = [t for t in args.targets.split(",") if t]
@@ -422,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     hub: Hub | None = None
     try:
+        starts: dict[str, tuple[Any, list[str]]] = {}  # target -> (start a server, extra loadgen args)
         for target in args.targets:
             if target == "careconnect":
                 hub = Hub(run_dir, args)
@@ -437,22 +444,26 @@ def main(argv: list[str] | None = None) -> int:
                     doc["skipped"][target] = str(exc)
                     print(f"bench: SKIP careconnect: {exc}", file=sys.stderr)
                     continue
-                start = hub.start
-                extra = ["--rooms-file", str(hub.rooms_file)]
+                starts[target] = (hub.start, ["--rooms-file", str(hub.rooms_file)])
             else:
-                start = lambda name=target: start_peer(name, run_dir, args)  # noqa: E731
-                extra = []
+                starts[target] = (lambda name=target: start_peer(name, run_dir, args), [])
+        # Point by point, every target in turn: the servers meet the same minutes of the machine
+        # (a burst of steal falls on one point, not on one target's whole series).
+        for round_ in range(1, args.repeat + 1):
             for workload, loadgen_args in plan:
-                print(f"bench: {target} {' '.join(loadgen_args[:6])} …", file=sys.stderr)
-                try:
-                    result = run_point(target, start, loadgen_args, run_dir, extra)
-                except SkipTarget as exc:
-                    doc["skipped"][target] = str(exc)
-                    print(f"bench: SKIP {target}: {exc}", file=sys.stderr)
-                    break
-                result.setdefault("workload", workload)
-                doc["runs"].append(result)
-                print("bench:   " + report.one_line(result), file=sys.stderr)
+                for target, (start, extra) in list(starts.items()):
+                    print(f"bench: {target} {' '.join(loadgen_args[:6])} …", file=sys.stderr)
+                    try:
+                        result = run_point(target, start, loadgen_args, run_dir, extra)
+                    except SkipTarget as exc:
+                        doc["skipped"][target] = str(exc)
+                        print(f"bench: SKIP {target}: {exc}", file=sys.stderr)
+                        del starts[target]
+                        continue
+                    result.setdefault("workload", workload)
+                    result["round"] = round_
+                    doc["runs"].append(result)
+                    print("bench:   " + report.one_line(result), file=sys.stderr)
     finally:
         if hub is not None and not args.keep_db and not args.reuse_rooms:
             hub.drop()
