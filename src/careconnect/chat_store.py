@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from careconnect.hub.store import Appended, NewMessage, StoredMessage
+from careconnect.hub.store import Appended, NewMessage, StoredMessage, stored_as
 
 T = TypeVar("T")
 COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
@@ -49,17 +49,9 @@ def _stored(row: Any) -> StoredMessage:
     )
 
 
-def _as_stored(m: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
-    return StoredMessage(
-        room=m.room,
-        seq=seq,
-        client_id=m.client_id,
-        sender_id=m.sender_id,
-        sender_role=m.sender_role,
-        sender_name=m.sender_name,
-        body=m.body,
-        created_at=created_at,
-    )
+def _fields(m: NewMessage) -> tuple[str, str, str, str, str, str]:
+    """A message's columns in the order the one-message statements take them ($1..$6)."""
+    return m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:
@@ -276,16 +268,7 @@ class PostgresMessageStore:
             [m] = batch
             if (fresh := await self._append_new_one(m)) is not None:
                 return [fresh]
-            rows = await self._write(
-                APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG,
-                m.room,
-                m.client_id,
-                m.sender_id,
-                m.sender_role,
-                m.sender_name,
-                m.body,
-                _now(),
-            )
+            rows = await self._write(APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG, *_fields(m), _now())
         else:
             rows = await self._write(
                 APPEND_AND_AUDIT_PG if self.audit else APPEND_PG,
@@ -313,24 +296,13 @@ class PostgresMessageStore:
             if self.audit:
                 consultation = _uuid_or_none(m.room[len(ROOM_PREFIX) :]) if m.room.startswith(ROOM_PREFIX) else None
                 rows = await self._write(
-                    APPEND_NEW_ONE_AND_AUDIT_PG,
-                    m.room,
-                    m.client_id,
-                    m.sender_id,
-                    m.sender_role,
-                    m.sender_name,
-                    m.body,
-                    now,
-                    _uuid_or_none(m.sender_id),
-                    consultation,
+                    APPEND_NEW_ONE_AND_AUDIT_PG, *_fields(m), now, _uuid_or_none(m.sender_id), consultation
                 )
             else:
-                rows = await self._write(
-                    APPEND_NEW_ONE_PG, m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, now
-                )
+                rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now)
         except asyncpg.UniqueViolationError:
             return None
-        return Appended(_as_stored(m, rows[0][0], now), True) if rows else None
+        return Appended(stored_as(m, rows[0][0], now), True) if rows else None
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
         rows = await self.pool.fetch(
@@ -440,7 +412,7 @@ class SqliteMessageStore:
             for m in fresh:
                 seq = next_seq[m.room]
                 next_seq[m.room] = seq + 1
-                created[(m.sender_id, m.room, m.client_id)] = _as_stored(m, seq, now)
+                created[(m.sender_id, m.room, m.client_id)] = stored_as(m, seq, now)
                 rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
             if rows:
                 db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)

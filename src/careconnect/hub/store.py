@@ -50,6 +50,20 @@ class StoredMessage(msgspec.Struct, frozen=True):
     created_at: dt.datetime
 
 
+def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
+    """``new`` as the store keeps it, with the seq and time the store gave it."""
+    return StoredMessage(
+        room=new.room,
+        seq=seq,
+        client_id=new.client_id,
+        sender_id=new.sender_id,
+        sender_role=new.sender_role,
+        sender_name=new.sender_name,
+        body=new.body,
+        created_at=created_at,
+    )
+
+
 class Appended(msgspec.Struct, frozen=True):
     message: StoredMessage
     created: bool
@@ -104,16 +118,7 @@ class MemoryStore:
                 results.append(Appended(existing, False))
                 continue
             messages = self.rooms.setdefault(new.room, [])
-            stored = StoredMessage(
-                room=new.room,
-                seq=len(messages) + 1,
-                client_id=new.client_id,
-                sender_id=new.sender_id,
-                sender_role=new.sender_role,
-                sender_name=new.sender_name,
-                body=new.body,
-                created_at=now,
-            )
+            stored = stored_as(new, len(messages) + 1, now)
             messages.append(stored)
             self.by_client[key] = stored
             results.append(Appended(stored, True))
