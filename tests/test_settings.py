@@ -20,6 +20,7 @@ def test_defaults_are_the_embedded_setup():
     assert settings.cookie_secure is False  # development over http://127.0.0.1
     assert settings.access_token_minutes == 15
     assert settings.doctor_self_registration is True
+    assert settings.gc_young_threshold == 50_000
 
 
 def test_values_are_parsed():
@@ -33,12 +34,14 @@ def test_values_are_parsed():
             "CORS_ORIGINS": "https://a.example, https://b.example",
             "DOCTOR_SELF_REGISTRATION": "off",
             "LOG_JSON": "1",
+            "GC_YOUNG_THRESHOLD": "700",
         }
     )
     assert settings.is_postgres and settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.access_token_minutes == 5 and settings.cookie_secure is True
     assert settings.cors_origins == ("https://a.example", "https://b.example")
     assert settings.doctor_self_registration is False and settings.log_json is True
+    assert settings.gc_young_threshold == 700
 
 
 @pytest.mark.parametrize(
@@ -54,6 +57,7 @@ def test_values_are_parsed():
         ({"CARECONNECT_ENV": "production"}, "SECRET_KEY"),
         ({"CARECONNECT_ENV": "staging"}, "CARECONNECT_ENV"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"GC_YOUNG_THRESHOLD": "10"}, "GC_YOUNG_THRESHOLD"),
     ],
 )
 def test_bad_values_name_the_setting(env, named):

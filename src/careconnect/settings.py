@@ -53,6 +53,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ws_max_rooms: int = 100
     ws_heartbeat_s: int = 25
     ws_hello_timeout_s: float = 10.0
+    gc_young_threshold: int = 50_000
     enable_test_routes: bool = False
 
     @property
@@ -185,6 +186,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ("WS_QUEUE_SIZE", 10, 1_000_000),
         ("WS_MAX_ROOMS", 1, 100_000),
         ("WS_HEARTBEAT_S", 1, 3600),
+        ("GC_YOUNG_THRESHOLD", 100, 10_000_000),
     ):
         if raw := env.get(name):
             values[name.lower()] = _int(name, raw, low, high)
