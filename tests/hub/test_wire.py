@@ -106,3 +106,20 @@ def test_timestamps_are_rfc3339_utc_with_milliseconds():
     assert timestamp(dt.datetime(2026, 11, 25, 12, 0, 0, 5000, tzinfo=plus_two)) == "2026-11-25T10:00:00.005Z"
     now = timestamp()
     assert len(now) == 24 and now.endswith("Z") and now[10] == "T"
+
+
+def test_a_batch_shared_timestamp_is_formatted_once_and_never_given_to_another_value():
+    import datetime as dt
+
+    from careconnect.hub import protocol
+
+    batch_time = dt.datetime(2026, 11, 25, 10, 0, 0, 250000, tzinfo=dt.UTC)
+    first = protocol.timestamp(batch_time)
+    assert protocol._last_timestamp[0] is batch_time  # kept for the batch's other frames
+    assert protocol.timestamp(batch_time) is first
+    equal_but_another = dt.datetime(2026, 11, 25, 12, 0, 0, 250000, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert protocol.timestamp(equal_but_another) == "2026-11-25T10:00:00.250Z"
+    later = dt.datetime(2026, 11, 25, 10, 0, 1, tzinfo=dt.UTC)
+    assert protocol.timestamp(later) == "2026-11-25T10:00:01.000Z"
+    protocol.timestamp()  # now: formatted, never kept
+    assert protocol._last_timestamp[0] is later

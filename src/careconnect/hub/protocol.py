@@ -209,10 +209,24 @@ def json_to_msgpack(payload: bytes) -> bytes:
     return _encoder_msgpack.encode(_any_json.decode(payload))
 
 
+_last_timestamp: tuple[dt.datetime | None, str] = (None, "")
+
+
 def timestamp(value: dt.datetime | None = None) -> str:
-    """RFC 3339 UTC with milliseconds: ``2026-11-25T10:00:00.123Z``."""
-    value = (value or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" -> "Z"; half strftime's cost
+    """RFC 3339 UTC with milliseconds: ``2026-11-25T10:00:00.123Z``.
+
+    A committed batch shares one ``created_at`` object, and its ack and message frames each ask
+    for it: the last value's text is kept (by identity) and given again.
+    """
+    global _last_timestamp
+    last, text = _last_timestamp
+    if value is not None and value is last:
+        return text
+    moment = (value or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    text = moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" -> "Z"; half strftime's cost
+    if value is not None:
+        _last_timestamp = (value, text)
+    return text
 
 
 def message_frame(stored: StoredMessage) -> Message:

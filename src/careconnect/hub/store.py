@@ -170,7 +170,12 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self.max_in_flight = max_in_flight
         self.cork = cork if cork is not None else contextlib.nullcontext()
-        self._waiting: collections.deque[tuple[NewMessage, Done]] = collections.deque()
+        # What waits, per room, in submission order. ``_ready``: rooms with no batch in flight, in
+        # the order they began to wait; ``_parked``: rooms whose batch is in flight, back to
+        # ``_ready`` when it commits. Each message is moved a bounded number of times, however
+        # long the queue: a backlog behind busy rooms is not scanned again on every launch.
+        self._ready: dict[str, collections.deque[tuple[NewMessage, Done]]] = {}
+        self._parked: dict[str, collections.deque[tuple[NewMessage, Done]]] = {}
         self._busy_rooms: set[str] = set()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._committed: collections.deque[tuple[list[tuple[NewMessage, Done]], list[Appended]]] = collections.deque()
@@ -190,8 +195,9 @@ class GroupCommitWriter:
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         self._call_back()  # what did commit still gets its ack
-        failed = [done for _, done in self._waiting]
-        self._waiting.clear()
+        failed = [done for queue in (*self._ready.values(), *self._parked.values()) for _, done in queue]
+        self._ready.clear()
+        self._parked.clear()
         _settle(failed, ConnectionError("hub stopping"))
 
     def submit_with(self, message: NewMessage, done: Done) -> None:
@@ -200,7 +206,12 @@ class GroupCommitWriter:
         if not self.running:
             done(None, ConnectionError("the message writer is not running"))
             return
-        self._waiting.append((message, done))
+        room = message.room
+        waiting = self._parked if room in self._busy_rooms else self._ready
+        queue = waiting.get(room)
+        if queue is None:
+            queue = waiting[room] = collections.deque()
+        queue.append((message, done))
         self._schedule_step()
 
     def submit(self, message: NewMessage) -> asyncio.Future[Appended]:
@@ -238,24 +249,20 @@ class GroupCommitWriter:
 
     def _launch(self) -> bool:
         launched = False
-        while self._waiting and self.running and len(self._in_flight) < self.max_in_flight:
+        ready = self._ready
+        while ready and self.running and len(self._in_flight) < self.max_in_flight:
             batch: list[tuple[NewMessage, Done]] = []
             rooms: set[str] = set()
-            held_back: collections.deque[tuple[NewMessage, Done]] = collections.deque()
-            blocked: set[str] = self._busy_rooms
-            for item in self._waiting:
-                room = item[0].room
-                if room in blocked or len(batch) >= self.max_batch:
-                    if not held_back:
-                        blocked = set(blocked)  # copy before adding to it
-                    blocked.add(room)  # everything after it for this room waits too
-                    held_back.append(item)
-                else:
-                    batch.append(item)
-                    rooms.add(room)
-            if not batch:
-                break
-            self._waiting = held_back
+            while ready and len(batch) < self.max_batch:
+                room = next(iter(ready))
+                queue = ready.pop(room)
+                room_left = self.max_batch - len(batch)
+                if len(queue) <= room_left:
+                    batch.extend(queue)
+                else:  # the batch is full: the rest of this room waits for it to commit
+                    batch.extend(queue.popleft() for _ in range(room_left))
+                    self._parked[room] = queue
+                rooms.add(room)
             self._busy_rooms |= rooms
             task = asyncio.get_running_loop().create_task(self._commit(batch, rooms), name="hub-group-commit")
             self._in_flight.add(task)
@@ -279,6 +286,9 @@ class GroupCommitWriter:
             self._committed.append((batch, results))
         finally:
             self._busy_rooms -= rooms
+            for room in rooms:
+                if (queue := self._parked.pop(room, None)) is not None:
+                    self._ready[room] = queue
             task = asyncio.current_task()
             if task is not None:
                 self._in_flight.discard(task)
