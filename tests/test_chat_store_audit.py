@@ -74,13 +74,21 @@ async def test_every_stored_consultation_message_leaves_one_audit_entry(database
     assert elsewhere.created is True
     rows = await run_sql(
         database_url,
-        "SELECT actor_id, actor_role, resource_type, resource_id, patient_id, outcome FROM cc_audit_entry "
+        "SELECT actor_id, actor_role, resource_type, resource_id, patient_id, outcome, id, at FROM cc_audit_entry "
         "WHERE action = 'messages.write' AND (resource_id = $1 OR patient_id = $2)",
         str(appointment),
         patient,
     )
     actors = sorted(str(row[0]) for row in rows)
     assert actors == sorted([str(patient), str(doctor), str(patient), str(doctor), "None"])
-    assert {tuple(str(v) for v in row[1:]) for row in rows} == {
+    assert {tuple(str(v) for v in row[1:6]) for row in rows} == {
         ("patient", "messages", str(appointment), str(patient), "success")
     }
+    assert len({str(row[6]) for row in rows}) == len(rows)
+    if database_url.startswith("postgresql"):
+        # PostgreSQL's ids are UUIDv7 of the entry's time, so they land at the right edge of the
+        # primary key instead of on a random page of it.
+        for row in rows:
+            entry_id, at = uuid.UUID(str(row[6])), row[7]
+            assert entry_id.version == 7 and entry_id.variant == uuid.RFC_4122
+            assert entry_id.int >> 80 == int(at.timestamp() * 1000)

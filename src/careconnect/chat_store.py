@@ -100,6 +100,14 @@ def _results(
 
 
 ROOM_PREFIX = "consultation:"  # as services.consultations names rooms
+# An audit entry's id for a stored message: a UUIDv7 (RFC 9562) of the batch's time, $7. Ids in
+# time order go to the right edge of cc_audit_entry's primary key; random ones (gen_random_uuid)
+# touched a random page of it each, and after every checkpoint each such page is written whole
+# into the WAL (a clinic 1,000 point: 11,984 full pages, 96 of its 119 MB of WAL).
+_AUDIT_ID_PG = (
+    "(lpad(to_hex(floor(extract(epoch FROM $7) * 1000)::bigint), 12, '0') || '7'"
+    " || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid"
+)
 # Every message stored in a consultation room leaves an audit entry (``messages.write``, the
 # sender, the consultation, its patient; never the body), in the transaction that stores it.
 # A whole batch in one statement, so one round trip and an implicit transaction: resends are
@@ -148,7 +156,7 @@ SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, c
 _AUDIT_PG = f""", audited AS (
     INSERT INTO cc_audit_entry
         (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
-    SELECT gen_random_uuid(), $7,
+    SELECT {_AUDIT_ID_PG}, $7,
         CASE WHEN i.sender_id ~ '^[0-9a-fA-F-]{{36}}$' THEN i.sender_id::uuid END, i.sender_role,
         'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
     FROM inserted i JOIN cc_appointment a ON a.id = CASE
@@ -172,10 +180,10 @@ WITH bumped AS (
 ){audit}
 SELECT seq FROM inserted
 """
-_AUDIT_ONE_PG = """, audited AS (
+_AUDIT_ONE_PG = f""", audited AS (
     INSERT INTO cc_audit_entry
         (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
-    SELECT gen_random_uuid(), $7, $8::uuid, $4, 'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
+    SELECT {_AUDIT_ID_PG}, $7, $8::uuid, $4, 'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
     FROM inserted JOIN cc_appointment a ON a.id = $9::uuid
 )"""
 APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="")
