@@ -11,7 +11,7 @@ from careconnect.logs import configure_logging
 from careconnect.settings import load_settings
 
 
-def settle_collector(young_threshold: int = 50_000) -> None:
+def settle_collector(young_threshold: int) -> None:
     """Put everything built at startup (modules, routes, the app, the hub) out of the collector's
     reach, and collect the young generation every ``young_threshold`` net allocations.
 
@@ -35,7 +35,6 @@ def build_app() -> HubFastPath:
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = create_app(settings)
-    app.on_startup.append(
-        partial(settle_collector, settings.gc_young_threshold)
-    )  # after the hub's start, which the plugin added
+    # Last, after the hub's start (which the plugin added): the startup heap is complete.
+    app.on_startup.append(partial(settle_collector, settings.gc_young_threshold))
     return HubFastPath(app, app.state.hub)
