@@ -48,7 +48,7 @@ def test_each_worker_freezes_its_startup_heap_after_the_hub_starts(sqlite_url, m
     assert hooks.index(served.hub.start) < len(hooks) - 1
     thresholds = gc.get_threshold()
     try:
-        settle_collector()
+        settle_collector(50_000)
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
