@@ -85,10 +85,12 @@ async def test_every_stored_consultation_message_leaves_one_audit_entry(database
         ("patient", "messages", str(appointment), str(patient), "success")
     }
     assert len({str(row[6]) for row in rows}) == len(rows)
-    if database_url.startswith("postgresql"):
-        # PostgreSQL's ids are UUIDv7 of the entry's time, so they land at the right edge of the
-        # primary key instead of on a random page of it.
-        for row in rows:
-            entry_id, at = uuid.UUID(str(row[6])), row[7]
-            assert entry_id.version == 7 and entry_id.variant == uuid.RFC_4122
-            assert entry_id.int >> 80 == int(at.timestamp() * 1000)
+    # The ids are UUIDv7 of the entry's time, so they land at the right edge of the primary key
+    # instead of on a random page of it.
+    for row in rows:
+        entry_id, at = uuid.UUID(str(row[6])), row[7]
+        if isinstance(at, str):  # SQLite keeps the text
+            at = dt.datetime.fromisoformat(at)
+        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        assert entry_id.version == 7 and entry_id.variant == uuid.RFC_4122
+        assert entry_id.int >> 80 == (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)

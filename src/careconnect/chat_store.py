@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, stored_as
+from careconnect.ids import uuid7
 
 T = TypeVar("T")
 COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
@@ -428,7 +429,7 @@ class SqliteMessageStore:
                     db.executemany(
                         _AUDIT_SQLITE,
                         [
-                            (str(uuid.uuid4()), stamp, _uuid_text(r[3]), r[4], r[0].removeprefix(ROOM_PREFIX))
+                            (str(uuid7(now)), stamp, _uuid_text(r[3]), r[4], r[0].removeprefix(ROOM_PREFIX))
                             for r in rows
                             if r[0].startswith(ROOM_PREFIX)
                         ],

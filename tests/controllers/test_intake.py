@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from careconnect.services.appointment_state import transition
@@ -43,6 +44,12 @@ async def test_patient_writes_their_doctor_reads_and_both_are_audited(client):
         ("intake.read", "success", "doctor"),
     ]
     assert all(str(e["patient_id"]) == v["patient"]["id"] and e["request_id"] for e in trail)
+    # Time-ordered ids (UUIDv7): the audit table's key grows at its right edge.
+    for e in trail:
+        entry_id = uuid.UUID(str(e["id"]))
+        at = e["at"] if e["at"].tzinfo else e["at"].replace(tzinfo=dt.UTC)
+        assert entry_id.version == 7
+        assert entry_id.int >> 80 == (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
     # The answers themselves never reach the audit log.
     everything = str(await AuditEntry.select())
     assert "Headache" not in everything and "penicillin" not in everything

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from careconnect.ids import uuid7
 from careconnect.principal import Principal
 from careconnect.request_context import request_id_of
 from careconnect.tables import AuditEntry
@@ -29,8 +30,10 @@ async def record(
     scope: Any = None,
 ) -> None:
     """Append one entry. ``action`` is like ``intake.read``; never pass bodies or tokens."""
+    at = dt.datetime.now(dt.UTC)
     await AuditEntry(
-        at=dt.datetime.now(dt.UTC),
+        id=uuid7(at),
+        at=at,
         actor_id=actor.id if actor else None,
         actor_role=actor.role if actor else "anonymous",
         action=action,
