@@ -79,3 +79,17 @@ def test_bad_setting_fails_at_start_with_a_message():
     )
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_mfa_required_roles_defaults_and_parsing():
+    assert load_settings({"SECRET_KEY": GOOD_SECRET}).mfa_required_roles == ()
+    assert load_settings({"SECRET_KEY": GOOD_SECRET, "CARECONNECT_ENV": "test"}).mfa_required_roles == ()
+    production = {"SECRET_KEY": GOOD_SECRET, "CARECONNECT_ENV": "production"}
+    assert load_settings(production).mfa_required_roles == ("doctor", "admin")
+    assert load_settings({**production, "MFA_REQUIRED_ROLES": ""}).mfa_required_roles == ()
+    assert load_settings({**production, "MFA_REQUIRED_ROLES": "none"}).mfa_required_roles == ()
+    parsed = load_settings({"SECRET_KEY": GOOD_SECRET, "MFA_REQUIRED_ROLES": " Admin, patient,admin "})
+    assert parsed.mfa_required_roles == ("admin", "patient")
+    for bad in ("bot", "doctor,nurse"):
+        with pytest.raises(SettingsError, match="MFA_REQUIRED_ROLES"):
+            load_settings({"SECRET_KEY": GOOD_SECRET, "MFA_REQUIRED_ROLES": bad})

@@ -24,6 +24,7 @@ from careconnect.controllers.appointments import AppointmentsController
 from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
+from careconnect.controllers.mfa import MfaController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Litestar:
     controllers: list[Any] = [
         AuthController,
         UsersController,
+        MfaController,
         AdminController,
         DoctorsController,
         AppointmentsController,

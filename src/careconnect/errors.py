@@ -49,16 +49,17 @@ class ApiError(ProblemDetailsException):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        extra: dict[str, Any] = {"code": code}
+        fields: dict[str, Any] = {**(extra or {}), "code": code}
         if errors is not None:
-            extra["errors"] = errors
+            fields["errors"] = errors
         super().__init__(
             detail=detail,
             status_code=status,
             title=HTTPStatus(status).phrase,
             type_="about:blank",
-            extra=extra,
+            extra=fields,
             headers=headers,
         )
         self.code = code

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from careconnect.errors import ApiError
 from careconnect.principal import Principal
 from careconnect.request_context import set_user_id
 from careconnect.security import InvalidToken, decode_access_token
@@ -28,12 +29,34 @@ if TYPE_CHECKING:
 async def principal_from_token(settings: Settings, token: str) -> Principal:
     """Verify an access token and its session; raises ``InvalidToken`` or ``AccountDisabled``."""
     claims = decode_access_token(settings, token)
-    status = await SESSION_CHECK.status(claims.sid)
+    status, mfa_active = await SESSION_CHECK.state(claims.sid)
     if status is SessionStatus.disabled:
         raise AccountDisabled()
     if status is not SessionStatus.active:
         raise InvalidToken("session revoked")
-    return Principal(id=claims.sub, role=claims.role, name=claims.name, session_id=claims.sid, expires_at=claims.exp)
+    return Principal(
+        id=claims.sub,
+        role=claims.role,
+        name=claims.name,
+        session_id=claims.sid,
+        expires_at=claims.exp,
+        needs_mfa_enrolment=needs_mfa_enrolment(settings, claims.role, mfa_active),
+    )
+
+
+def needs_mfa_enrolment(settings: Settings, role: str, mfa_active: bool) -> bool:
+    """MFA_REQUIRED_ROLES names this role and the account has no active factor (bots: never)."""
+    return role != "bot" and role in settings.mfa_required_roles and not mfa_active
+
+
+# What an account that must enrol a second factor may still reach (everything else: 403).
+_MFA_ENROLMENT_OPEN = {("GET", "/api/v1/users/me"), ("PATCH", "/api/v1/users/me")}
+_MFA_ENROLMENT_OPEN_PREFIXES = ("/api/v1/users/me/mfa/", "/api/v1/auth/logout/", "/api/v1/auth/refresh/")
+
+
+def mfa_enrolment_allows(method: str, path: str) -> bool:
+    path = path.rstrip("/") or "/"
+    return (method, path) in _MFA_ENROLMENT_OPEN or (path + "/").startswith(_MFA_ENROLMENT_OPEN_PREFIXES)
 
 
 class AccountDisabled(Exception):
@@ -52,6 +75,15 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         except (InvalidToken, AccountDisabled):
             return AuthenticationResult(user=None, auth="invalid")
         set_user_id(connection.scope, principal.id)
+        if principal.needs_mfa_enrolment and not mfa_enrolment_allows(
+            connection.scope.get("method", ""), connection.scope["path"]
+        ):
+            raise ApiError(
+                403,
+                "mfa_enrollment_required",
+                "Your role must use a second factor: set it up under /account/security "
+                "(POST /api/v1/users/me/mfa/totp), then try again.",
+            )
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -11,3 +11,5 @@ class Principal(msgspec.Struct, frozen=True):
     name: str
     session_id: str
     expires_at: int = 0
+    # MFA_REQUIRED_ROLES names this role and the account has no active second factor yet.
+    needs_mfa_enrolment: bool = False

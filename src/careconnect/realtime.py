@@ -9,7 +9,7 @@ import msgspec
 
 from careconnect import metrics
 from careconnect.chat_store import sql_message_store
-from careconnect.guards import AccountDisabled, principal_from_token
+from careconnect.guards import AccountDisabled, needs_mfa_enrolment, principal_from_token
 from careconnect.hub import (
     AppointmentEvent,
     AuthFailed,
@@ -46,6 +46,8 @@ class JwtAuthenticator:
             raise AuthFailed("account disabled", 4403) from None
         except InvalidToken as exc:
             raise AuthFailed(f"not authenticated: {exc}") from None
+        if app_principal.needs_mfa_enrolment:
+            raise AuthFailed("second factor required: enrol one first", 4403)
         return Principal(
             id=app_principal.id,
             role=app_principal.role,
@@ -55,9 +57,11 @@ class JwtAuthenticator:
         )
 
     async def check(self, principal: Principal) -> None:
-        status = await SESSION_CHECK.status(principal.session_id)
+        status, mfa_active = await SESSION_CHECK.state(principal.session_id)
         if status is SessionStatus.disabled:
             raise AuthFailed("account disabled", 4403)
+        if needs_mfa_enrolment(self.settings, principal.role, mfa_active):
+            raise AuthFailed("second factor required: enrol one first", 4403)
         if status is not SessionStatus.active:
             raise AuthFailed("session ended")
 

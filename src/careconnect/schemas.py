@@ -115,3 +115,36 @@ class AuditEntryOut(msgspec.Struct, kw_only=True):
 class AuditPage(msgspec.Struct, kw_only=True):
     items: list[AuditEntryOut]
     next_cursor: str | None
+
+
+# issue 15: MFA
+MfaCode = Annotated[str, Meta(min_length=1, max_length=32)]
+
+
+class MfaLoginIn(msgspec.Struct, kw_only=True):
+    mfa_token: Annotated[str, Meta(min_length=1, max_length=128)]
+    code: MfaCode
+
+
+class MfaCodeIn(msgspec.Struct, kw_only=True):
+    code: MfaCode
+
+
+class MfaDisableIn(msgspec.Struct, kw_only=True):
+    password: Annotated[str, Meta(max_length=128)]
+    code: MfaCode
+
+
+class TotpEnrolmentOut(msgspec.Struct, kw_only=True):
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodesOut(msgspec.Struct, kw_only=True):
+    recovery_codes: list[str]
+
+
+class MfaStatusOut(msgspec.Struct, kw_only=True):
+    enabled: bool
+    required: bool
+    recovery_codes_left: int

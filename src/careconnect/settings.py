@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ws_hello_timeout_s: float = 10.0
     gc_young_threshold: int = 50_000
     enable_test_routes: bool = False
+    # issue 15: MFA
+    # Roles that must have an active second factor before using anything but their own account
+    # and the enrolment endpoints (production default doctor,admin; bots are never subject).
+    mfa_required_roles: tuple[str, ...] = ()
 
     @property
     def is_postgres(self) -> bool:
@@ -190,4 +194,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         if raw := env.get(name):
             values[name.lower()] = _int(name, raw, low, high)
+    # issue 15: MFA
+    raw_roles = env.get("MFA_REQUIRED_ROLES")
+    if raw_roles is None:
+        values["mfa_required_roles"] = ("doctor", "admin") if environment == "production" else ()
+    else:
+        roles = tuple(r.strip().lower() for r in raw_roles.split(",") if r.strip() and r.strip().lower() != "none")
+        for role in roles:
+            if role not in ("patient", "doctor", "admin"):
+                raise SettingsError(
+                    f"MFA_REQUIRED_ROLES entry {role!r} is not patient, doctor or admin (bots never use a second "
+                    "factor); for example MFA_REQUIRED_ROLES=doctor,admin, or none"
+                )
+        values["mfa_required_roles"] = tuple(dict.fromkeys(roles))
     return Settings(**values)  # type: ignore[arg-type]

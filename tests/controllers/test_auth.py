@@ -210,8 +210,8 @@ async def test_revocation_reaches_other_workers_within_the_check_interval(client
     from careconnect.tables import AuthSession
 
     await AuthSession.update({AuthSession.revoked_at: dt.datetime.now(dt.UTC)}).where(AuthSession.user == user["id"])
-    for sid, (status, checked) in list(SESSION_CHECK._cache.items()):
-        SESSION_CHECK._cache[sid] = (status, checked - SESSION_CHECK.ttl - 1)
+    for sid, (status, checked, *rest) in list(SESSION_CHECK._cache.items()):
+        SESSION_CHECK._cache[sid] = (status, checked - SESSION_CHECK.ttl - 1, *rest)
     assert SESSION_CHECK.ttl <= 30
     assert_problem(await client.get("/api/v1/users/me", headers=headers), 401, "unauthorized")
 

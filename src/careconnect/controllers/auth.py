@@ -11,9 +11,9 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from careconnect.errors import ApiError, validation_error
-from careconnect.schemas import ClientCredentialsIn, LoginIn, RegisterIn, TokenOut, UserOut
+from careconnect.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, RegisterIn, TokenOut, UserOut
 from careconnect.security import issue_access_token, verify_password
-from careconnect.services import sessions
+from careconnect.services import mfa, sessions
 from careconnect.services.audit import client_ip
 from careconnect.services.throttle import LoginThrottle
 from careconnect.services.users import check_timezone, create_user, user_out
@@ -45,6 +45,21 @@ def _token_response(settings: Settings, user: dict[str, Any], session_id: str) -
         session_id=session_id,
         name=user["full_name"],
     )
+
+
+async def _sign_in(request: Request[Any, Any, Any], settings: Settings, user: dict[str, Any]) -> Response[TokenOut]:
+    """Open a password session: the access token, the user, and the refresh cookie."""
+    session_id, refresh = await sessions.open_session(
+        str(user["id"]),
+        kind="password",
+        refresh_days=settings.refresh_token_days,
+        ip=client_ip(request.scope),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    token, lifetime = _token_response(settings, user, session_id)
+    body = TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
+    assert refresh is not None
+    return Response(body, cookies=[_refresh_cookie(settings, refresh)])
 
 
 class AuthController(Controller):
@@ -92,17 +107,22 @@ class AuthController(Controller):
         if user["disabled_at"] is not None:
             raise ApiError(403, "forbidden", "This account has been disabled.")
         await login_throttle.succeeded(email)
-        session_id, refresh = await sessions.open_session(
-            str(user["id"]),
-            kind="password",
-            refresh_days=settings.refresh_token_days,
-            ip=ip,
-            user_agent=request.headers.get("user-agent", ""),
-        )
-        token, lifetime = _token_response(settings, user, session_id)
-        body = TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
-        assert refresh is not None
-        return Response(body, cookies=[_refresh_cookie(settings, refresh)])
+        if user["mfa_enabled_at"] is not None:
+            # The password was right; no session until POST /auth/login/mfa with a code.
+            raise ApiError(
+                401,
+                "mfa_required",
+                "Enter the code from your authenticator app (or a recovery code).",
+                extra={"mfa_token": await mfa.open_challenge(str(user["id"]))},
+            )
+        return await _sign_in(request, settings, user)
+
+    @post("/login/mfa", status_code=200, summary="Second sign-in step: the mfa_token and a TOTP or recovery code")
+    async def login_mfa(
+        self, request: Request[Any, Any, Any], data: JSONBody[MfaLoginIn], settings: NamedDependency[Settings]
+    ) -> Response[TokenOut]:
+        user = await mfa.complete_challenge(settings, data.mfa_token, data.code, request.scope)
+        return await _sign_in(request, settings, user)
 
     @post("/refresh", status_code=200, summary="Rotate the refresh cookie; needs header X-CSRF: 1")
     async def refresh(self, request: Request[Any, Any, Any], settings: NamedDependency[Settings]) -> Response[TokenOut]:

@@ -123,11 +123,12 @@ async def revoke_user_sessions(user_id: str, *, reason: str, keep: str | None = 
 
 
 class SessionCheck:
-    """Caches "is session S of user U still good" for ``ttl`` seconds per worker."""
+    """Caches "is session S of user U still good" (and has U an active second factor) for ``ttl``
+    seconds per worker."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self.ttl = ttl
-        self._cache: dict[str, tuple[SessionStatus, float]] = {}
+        self._cache: dict[str, tuple[SessionStatus, float, bool]] = {}
 
     def forget(self, session_id: str) -> None:
         self._cache.pop(session_id, None)
@@ -136,16 +137,24 @@ class SessionCheck:
         self._cache.clear()
 
     async def status(self, session_id: str) -> SessionStatus:
+        return (await self.state(session_id))[0]
+
+    async def state(self, session_id: str) -> tuple[SessionStatus, bool]:
+        """(the session's status, whether its account has an active second factor)."""
         now = time.monotonic()
         hit = self._cache.get(session_id)
         if hit is not None and now - hit[1] < self.ttl:
-            return hit[0]
+            return hit[0], hit[2]
         try:
             uuid.UUID(session_id)
         except ValueError:
-            return SessionStatus.revoked
+            return SessionStatus.revoked, False
         row = (
-            await AuthSession.select(AuthSession.revoked_at, AuthSession.user.disabled_at.as_alias("disabled_at"))
+            await AuthSession.select(
+                AuthSession.revoked_at,
+                AuthSession.user.disabled_at.as_alias("disabled_at"),
+                AuthSession.user.mfa_enabled_at.as_alias("mfa_enabled_at"),
+            )
             .where(AuthSession.id == session_id)
             .first()
         )
@@ -157,8 +166,9 @@ class SessionCheck:
             status = SessionStatus.active
         if len(self._cache) > 50_000:
             self._cache.clear()
-        self._cache[session_id] = (status, now)
-        return status
+        mfa_active = row is not None and row["mfa_enabled_at"] is not None
+        self._cache[session_id] = (status, now, mfa_active)
+        return status, mfa_active
 
 
 SESSION_CHECK = SessionCheck()

@@ -12,6 +12,7 @@ from careconnect.tables.accounts import (
 from careconnect.tables.audit import AuditEntry
 from careconnect.tables.chat import ChatMessage, ChatRoom
 from careconnect.tables.consultation import ConsultationNote, ConsultationSummary, RoomBot  # noqa: I001
+from careconnect.tables.mfa import MfaChallenge, RecoveryCode
 from careconnect.tables.scheduling import Appointment, Availability, BookingKey, Intake
 
 ALL_TABLES = (
@@ -20,6 +21,8 @@ ALL_TABLES = (
     AuthSession,
     RefreshToken,
     Integration,
+    RecoveryCode,
+    MfaChallenge,
     AuditEntry,
     ChatRoom,
     ChatMessage,
@@ -47,6 +50,8 @@ __all__ = (
     "ChatRoom",
     "DoctorProfile",
     "Integration",
+    "MfaChallenge",
+    "RecoveryCode",
     "RefreshToken",
     "User",
 )

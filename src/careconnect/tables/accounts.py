@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     JSON,
     UUID,
+    BigInt,
     ForeignKey,
     OnDelete,
     Text,
@@ -25,6 +26,12 @@ class User(Table, tablename="cc_user"):
     timezone = Varchar(length=64, default="UTC")
     created_at = Timestamptz()
     disabled_at = Timestamptz(null=True, default=None)
+    # issue 15: MFA. The TOTP secret is sealed (AES-GCM, key from SECRET_KEY; careconnect.totp);
+    # it is active once ``mfa_enabled_at`` is set; ``totp_last_step`` is the last accepted time
+    # step, so a code is never accepted twice.
+    totp_secret = Text(default="")
+    mfa_enabled_at = Timestamptz(null=True, default=None)
+    totp_last_step = BigInt(null=True, default=None)
 
 
 class DoctorProfile(Table, tablename="cc_doctor_profile"):

@@ -1,0 +1,236 @@
+"""The TOTP second factor: enrolment, confirmation with recovery codes, disabling, and the
+sign-in challenge between a right password and a right code.
+
+Every one-time thing is spent with a conditional UPDATE, so two concurrent requests can never
+both use it: a challenge (``used_at IS NULL``), a recovery code (``used_at IS NULL``) and a TOTP
+time step (``totp_last_step < step``: a code, once accepted, is never accepted again, nor is any
+older one). Each change and each failed code is an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from careconnect import totp
+from careconnect.errors import ApiError, validation_error
+from careconnect.principal import Principal
+from careconnect.security import new_opaque_token, token_digest, verify_password
+from careconnect.services import audit
+from careconnect.services.sessions import SESSION_CHECK
+from careconnect.settings import Settings
+from careconnect.tables import AuthSession, MfaChallenge, RecoveryCode, User
+
+CHALLENGE_MINUTES = 5
+CHALLENGE_TRIES = 5
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def actor_of(user: dict[str, Any]) -> Principal:
+    return Principal(id=str(user["id"]), role=user["role"], name=user["full_name"], session_id="")
+
+
+async def _user(user_id: str) -> dict[str, Any]:
+    row = await User.select().where(User.id == user_id).first()
+    if row is None:
+        raise ApiError(404, "not_found", "No such user.")
+    return row
+
+
+async def _forget_sessions(user_id: str) -> None:
+    """This worker sees the factor's new state at once; other workers within the session-check TTL."""
+    for row in await AuthSession.select(AuthSession.id).where(AuthSession.user == user_id):
+        SESSION_CHECK.forget(str(row["id"]))
+
+
+async def _record(user: dict[str, Any], action: str, outcome: str, scope: Any) -> None:
+    await audit.record(
+        actor=actor_of(user),
+        action=action,
+        resource_type="user",
+        resource_id=str(user["id"]),
+        outcome=outcome,
+        scope=scope,
+    )
+
+
+async def start_enrolment(settings: Settings, user_id: str, scope: Any) -> tuple[str, str]:
+    """A new secret, not active until confirmed; returns (secret, otpauth URI)."""
+    user = await _user(user_id)
+    if user["mfa_enabled_at"] is not None:
+        raise ApiError(409, "conflict", "A second factor is already active: disable it first to enrol a new one.")
+    secret = totp.new_secret()
+    await User.update(
+        {User.totp_secret: totp.seal(settings.secret_key, user_id, secret), User.totp_last_step: None}
+    ).where((User.id == user_id) & User.mfa_enabled_at.is_null())
+    await _record(user, "mfa.totp.enrol", "success", scope)
+    return secret, totp.otpauth_uri(secret, user["email"])
+
+
+async def confirm_enrolment(settings: Settings, user_id: str, code: str, scope: Any) -> list[str]:
+    """Activate the pending secret with a code from it; returns the ten recovery codes (shown once)."""
+    user = await _user(user_id)
+    if user["mfa_enabled_at"] is not None:
+        raise ApiError(409, "conflict", "The second factor is already active.")
+    secret = totp.unseal(settings.secret_key, user_id, user["totp_secret"])
+    if secret is None:
+        raise ApiError(409, "invalid_state", "Start the enrolment first: POST /api/v1/users/me/mfa/totp.")
+    step = totp.matching_step(secret, totp.normalize(code))
+    if step is None:
+        await _record(user, "mfa.code.fail", "denied", scope)
+        raise validation_error("code", "that code does not match: enter the current 6-digit code from the app")
+    now = utcnow()
+    won = (
+        await User.update({User.mfa_enabled_at: now, User.totp_last_step: step})
+        .where((User.id == user_id) & User.mfa_enabled_at.is_null() & (User.totp_secret == user["totp_secret"]))
+        .returning(User.id)
+    )
+    if not won:
+        raise ApiError(409, "conflict", "The enrolment changed meanwhile: start it again.")
+    codes = totp.new_recovery_codes()
+    await RecoveryCode.delete().where(RecoveryCode.user == user_id)
+    await RecoveryCode.insert(
+        *(RecoveryCode(id=uuid.uuid4(), user=user_id, code_hash=totp.recovery_digest(c), created_at=now) for c in codes)
+    )
+    await _forget_sessions(user_id)
+    await _record(user, "mfa.totp.confirm", "success", scope)
+    return codes
+
+
+async def _check_code(settings: Settings, user: dict[str, Any], code: str) -> tuple[str, Any] | None:
+    """Which unused code this is, without spending it: ("totp", step) or ("recovery", row id)."""
+    normalized = totp.normalize(code)
+    if totp.is_totp_code(normalized):
+        secret = totp.unseal(settings.secret_key, str(user["id"]), user["totp_secret"])
+        step = totp.matching_step(secret, normalized) if secret else None
+        last = user["totp_last_step"]
+        if step is not None and (last is None or step > last):
+            return "totp", step
+        return None
+    row = (
+        await RecoveryCode.select(RecoveryCode.id)
+        .where(
+            (RecoveryCode.user == user["id"])
+            & (RecoveryCode.code_hash == totp.recovery_digest(normalized))
+            & RecoveryCode.used_at.is_null()
+        )
+        .first()
+    )
+    return ("recovery", row["id"]) if row else None
+
+
+async def _spend_code(user: dict[str, Any], kind: str, ref: Any) -> bool:
+    if kind == "totp":
+        last = User.totp_last_step
+        won = (
+            await User.update({User.totp_last_step: ref})
+            .where((User.id == user["id"]) & (last.is_null() | (last < ref)))
+            .returning(User.id)
+        )
+    else:
+        won = (
+            await RecoveryCode.update({RecoveryCode.used_at: utcnow()})
+            .where((RecoveryCode.id == ref) & RecoveryCode.used_at.is_null())
+            .returning(RecoveryCode.id)
+        )
+    return bool(won)
+
+
+async def disable(settings: Settings, user_id: str, password: str, code: str, scope: Any) -> None:
+    """Turn the factor off; needs the password and a current code (or an unused recovery code)."""
+    user = await _user(user_id)
+    if user["mfa_enabled_at"] is None:
+        raise ApiError(409, "invalid_state", "No second factor is active.")
+    if not verify_password(user["password_hash"], password):
+        await _record(user, "mfa.totp.disable", "denied", scope)
+        raise validation_error("password", "wrong password")
+    found = await _check_code(settings, user, code)
+    if found is None or not await _spend_code(user, *found):
+        await _record(user, "mfa.code.fail", "denied", scope)
+        raise validation_error("code", "that code does not match (or was already used)")
+    if found[0] == "recovery":
+        await _record(user, "mfa.recovery_code.use", "success", scope)
+    await User.update({User.totp_secret: "", User.mfa_enabled_at: None, User.totp_last_step: None}).where(
+        User.id == user_id
+    )
+    await RecoveryCode.delete().where(RecoveryCode.user == user_id)
+    await MfaChallenge.delete().where(MfaChallenge.user == user_id)
+    await _forget_sessions(user_id)
+    await _record(user, "mfa.totp.disable", "success", scope)
+
+
+async def open_challenge(user_id: str) -> str:
+    """After a right password: an ``mfa_token`` (stored only as its digest), good for 5 minutes."""
+    now = utcnow()
+    await MfaChallenge.delete().where((MfaChallenge.user == user_id) & (MfaChallenge.expires_at < now))
+    token = new_opaque_token()
+    await MfaChallenge(
+        id=uuid.uuid4(),
+        user=user_id,
+        token_hash=token_digest(token),
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=CHALLENGE_MINUTES),
+    ).save()
+    return token
+
+
+_SPENT = "This sign-in step has expired or was already used: sign in with your password again."
+
+
+async def complete_challenge(settings: Settings, mfa_token: str, code: str, scope: Any) -> dict[str, Any]:
+    """Spend the challenge with a right code; returns the user row to open a session for."""
+    challenge = await MfaChallenge.select().where(MfaChallenge.token_hash == token_digest(mfa_token)).first()
+    now = utcnow()
+    if (
+        challenge is None
+        or challenge["used_at"] is not None
+        or challenge["expires_at"] <= now
+        or challenge["failures"] >= CHALLENGE_TRIES
+    ):
+        raise ApiError(401, "invalid_token", _SPENT)
+    user = await _user(str(challenge["user"]))
+    if user["disabled_at"] is not None:
+        raise ApiError(403, "forbidden", "This account has been disabled.")
+    found = await _check_code(settings, user, code) if user["mfa_enabled_at"] is not None else None
+    if found is None:
+        failed = (
+            await MfaChallenge.update({MfaChallenge.failures: MfaChallenge.failures + 1})
+            .where((MfaChallenge.id == challenge["id"]) & MfaChallenge.used_at.is_null())
+            .returning(MfaChallenge.failures)
+        )
+        await _record(user, "mfa.code.fail", "denied", scope)
+        left = max(0, CHALLENGE_TRIES - (failed[0]["failures"] if failed else CHALLENGE_TRIES))
+        if left == 0:
+            await MfaChallenge.update({MfaChallenge.used_at: now}).where(MfaChallenge.id == challenge["id"])
+        raise ApiError(
+            401,
+            "invalid_code",
+            "That code is not right (or was already used)." + ("" if left else " Sign in with your password again."),
+            extra={"attempts_left": left},
+        )
+    claimed = (
+        await MfaChallenge.update({MfaChallenge.used_at: now})
+        .where(
+            (MfaChallenge.id == challenge["id"])
+            & MfaChallenge.used_at.is_null()
+            & (MfaChallenge.failures < CHALLENGE_TRIES)
+        )
+        .returning(MfaChallenge.id)
+    )
+    if not claimed:
+        raise ApiError(401, "invalid_token", _SPENT)
+    if not await _spend_code(user, *found):
+        await _record(user, "mfa.code.fail", "denied", scope)
+        raise ApiError(401, "invalid_code", "That code was just used. Sign in with your password again.")
+    if found[0] == "recovery":
+        await _record(user, "mfa.recovery_code.use", "success", scope)
+    await _record(user, "mfa.login", "success", scope)
+    return user
+
+
+async def recovery_codes_left(user_id: str) -> int:
+    return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
