@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import mimetypes
+import re
 from pathlib import Path
 
 from litestar import Controller, Response, get
@@ -11,11 +15,43 @@ from litestar.response import File
 
 from careconnect.errors import ApiError
 
-WEB_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; connect-src 'self' ws: wss:; "
+# The page policy. Scripts: our own files plus, per HTML page, the SHA-256 of each inline
+# bootstrap script that Next.js writes into the export (never 'unsafe-inline'). Connections:
+# 'self' only, which CSP3 browsers also match for ws:/wss: to the same host and port (the hub).
+# Styles keep 'unsafe-inline': React and Next set style attributes (e.g. the route announcer).
+_CSP = (
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+WEB_CSP = _CSP.format(hashes="")
+_INLINE_SCRIPT = re.compile(rb"<script\b([^>]*)>(.*?)</script\s*>", re.S | re.I)
+_SRC_ATTRIBUTE = re.compile(rb"\ssrc\s*=", re.I)
+
+
+def inline_script_hashes(html: bytes) -> list[str]:
+    """CSP source expressions ('sha256-…') for every inline script of an HTML page, in order."""
+    found: dict[str, None] = {}
+    for match in _INLINE_SCRIPT.finditer(html):
+        if _SRC_ATTRIBUTE.search(b" " + match.group(1)):
+            continue
+        digest = base64.b64encode(hashlib.sha256(match.group(2)).digest()).decode()
+        found[f"'sha256-{digest}'"] = None
+    return list(found)
+
+
+@functools.lru_cache(maxsize=256)
+def _page_csp(path: Path, mtime_ns: int, size: int) -> str:
+    hashes = inline_script_hashes(path.read_bytes())
+    return _CSP.format(hashes="".join(" " + h for h in hashes))
+
+
+def csp_for(path: Path) -> str:
+    """The policy for a served file: an HTML page's names its own inline scripts' hashes."""
+    if path.suffix != ".html":
+        return WEB_CSP
+    stat = path.stat()
+    return _page_csp(path, stat.st_mtime_ns, stat.st_size)
 # Pages with an id in the path are exported once, for the placeholder id "_"; the page reads
 # the real id from location.pathname.
 DYNAMIC_PAGES = ("consultation",)
@@ -62,7 +98,7 @@ class WebAppController(Controller):
                 found.read_bytes(),
                 status_code=404,
                 media_type="text/html",
-                headers={"Content-Security-Policy": WEB_CSP},
+                headers={"Content-Security-Policy": csp_for(found)},
             )
         media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         cache = "public, max-age=31536000, immutable" if "/_next/static/" in str(found) else "no-cache"
@@ -70,5 +106,5 @@ class WebAppController(Controller):
             path=found,
             media_type=media_type,
             content_disposition_type="inline",
-            headers={"Content-Security-Policy": WEB_CSP, "Cache-Control": cache},
+            headers={"Content-Security-Policy": csp_for(found), "Cache-Control": cache},
         )
