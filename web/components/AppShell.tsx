@@ -45,6 +45,9 @@ export function AppShell({ children }: { children: ReactNode }) {
                 <Link href={dashboardFor(user)} className={buttonClass("ghost")} data-testid="nav-dashboard">
                   Dashboard
                 </Link>
+                <Link href="/account/security" className={buttonClass("ghost")} data-testid="nav-security">
+                  Security
+                </Link>
                 <span className="hidden text-slate-700 sm:inline" data-testid="nav-user">
                   {user.full_name} ({user.role})
                 </span>

@@ -2,10 +2,10 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 
-import { fieldError, login } from "@/lib/api";
-import { dashboardFor, safeNext, useSession } from "@/lib/session";
+import { ApiError, fieldError, login, loginWithCode, mfaStatus } from "@/lib/api";
+import { dashboardFor, safeNext, SECURITY_PAGE, useSession } from "@/lib/session";
 
 import { buttonClass, ErrorMessage, TextField } from "./ui";
 
@@ -16,26 +16,56 @@ export function LoginForm() {
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The second step: set once the password was right and the account has a second factor.
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
+  const [restartNote, setRestartNote] = useState<string | null>(null);
 
   useEffect(() => {
-    if (session.status === "authenticated") {
-      const next = safeNext(new URLSearchParams(window.location.search).get("next"));
-      router.replace(next ?? dashboardFor(session.user));
-    }
+    if (session.status !== "authenticated" || !session.user) return;
+    const user = session.user;
+    const next = safeNext(new URLSearchParams(window.location.search).get("next")) ?? dashboardFor(user);
+    let live = true;
+    mfaStatus(user.id)
+      .then((status) => {
+        if (!live) return;
+        const mustEnrol = status.required && !status.enabled;
+        router.replace(mustEnrol ? `${SECURITY_PAGE}?next=${encodeURIComponent(next)}` : next);
+      })
+      .catch(() => {
+        if (live) router.replace(next);
+      });
+    return () => {
+      live = false;
+    };
   }, [session.status, session.user, router]);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setBusy(true);
     setError(null);
+    setRestartNote(null);
     try {
       await login(email, password);
       // The effect above navigates once the session says "authenticated".
     } catch (e) {
-      setError(e);
+      if (e instanceof ApiError && e.code === "mfa_required" && e.problem.mfa_token) {
+        setMfaToken(e.problem.mfa_token);
+      } else {
+        setError(e);
+      }
     } finally {
       setBusy(false);
     }
+  }
+
+  function restart(note: string | null) {
+    setMfaToken(null);
+    setPassword("");
+    setRestartNote(note);
+  }
+
+  if (mfaToken) {
+    return <CodeStep mfaToken={mfaToken} onRestart={restart} />;
   }
 
   return (
@@ -44,6 +74,11 @@ export function LoginForm() {
       {session.endedReason && !error ? (
         <p role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="session-ended">
           {session.endedReason}
+        </p>
+      ) : null}
+      {restartNote ? (
+        <p role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="mfa-restart">
+          {restartNote}
         </p>
       ) : null}
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="login-form" noValidate>
@@ -78,6 +113,120 @@ export function LoginForm() {
           Create an account
         </Link>
       </p>
+    </div>
+  );
+}
+
+/** The second sign-in step: a code from the authenticator app, or one recovery code. */
+function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note: string | null) => void }) {
+  const [code, setCode] = useState("");
+  const [recovery, setRecovery] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const input = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, []);
+
+  function switchKind() {
+    setRecovery((r) => !r);
+    setCode("");
+    setError(null);
+    setTimeout(() => input.current?.focus(), 0);
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const typed = code.trim();
+    if (!typed) {
+      setError(recovery ? "Enter one of your recovery codes." : "Enter the 6-digit code from your authenticator app.");
+      input.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      await loginWithCode(mfaToken, typed);
+      // LoginForm's effect navigates once the session says "authenticated".
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "invalid_code") {
+        const left = e.problem.attempts_left;
+        if (left === 0) {
+          onRestart("Too many wrong codes. Enter your password again to get new tries.");
+          return;
+        }
+        const tries = left === undefined ? "" : ` ${left} ${left === 1 ? "try" : "tries"} left.`;
+        setError(
+          (recovery
+            ? "That recovery code is not right, or it was already used."
+            : "That code is not right, or it was already used: wait for the next code in the app.") + tries,
+        );
+        setCode("");
+        input.current?.focus();
+      } else if (e instanceof ApiError && e.code === "invalid_token") {
+        onRestart("That sign-in step expired. Enter your password again.");
+      } else {
+        setError(e instanceof Error ? e.message : "Something went wrong.");
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const id = recovery ? "login-recovery-code" : "login-code";
+  return (
+    <div className="mx-auto max-w-md">
+      <h1 ref={heading} tabIndex={-1} className="mb-2 text-2xl font-bold focus:outline-none" data-testid="mfa-step">
+        Two-step sign-in
+      </h1>
+      <p className="mb-4 text-sm text-slate-700">
+        {recovery
+          ? "Enter one of the recovery codes you saved when you set up two-step sign-in. Each works once."
+          : "Open your authenticator app and enter the 6-digit code it shows for CareConnect."}
+      </p>
+      <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="mfa-form" noValidate>
+        {recovery ? (
+          <TextField
+            key={id}
+            ref={input}
+            id={id}
+            label="Recovery code"
+            autoComplete="off"
+            autoCapitalize="none"
+            spellCheck={false}
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            error={error ?? undefined}
+          />
+        ) : (
+          <TextField
+            key={id}
+            ref={input}
+            id={id}
+            label="6-digit code"
+            autoComplete="one-time-code"
+            inputMode="numeric"
+            pattern="[0-9]*"
+            maxLength={8}
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            error={error ?? undefined}
+          />
+        )}
+        <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="mfa-submit">
+          {busy ? "Checking…" : "Verify and sign in"}
+        </button>
+        <div className="flex flex-wrap justify-between gap-2">
+          <button type="button" className={buttonClass("ghost")} onClick={switchKind} data-testid="mfa-switch">
+            {recovery ? "Use the code from my app" : "Use a recovery code"}
+          </button>
+          <button type="button" className={buttonClass("ghost")} onClick={() => onRestart(null)}>
+            Start over
+          </button>
+        </div>
+      </form>
     </div>
   );
 }

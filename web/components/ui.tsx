@@ -1,7 +1,7 @@
 "use client";
 
 /** Small building blocks: buttons, fields with their errors, error and status messages. */
-import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
+import type { InputHTMLAttributes, ReactNode, Ref, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 
 import { ApiError, describeError, humanField } from "@/lib/api";
 import { STATUS_LABEL } from "@/lib/format";
@@ -104,7 +104,13 @@ function describedBy(id: string, error?: string, hint?: string): string | undefi
   return ids || undefined;
 }
 
-type InputProps = InputHTMLAttributes<HTMLInputElement> & { id: string; label: string; error?: string; hint?: string };
+type InputProps = InputHTMLAttributes<HTMLInputElement> & {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: string;
+  ref?: Ref<HTMLInputElement>;
+};
 
 export function TextField({ id, label, error, hint, className, ...rest }: InputProps) {
   return (
@@ -154,11 +160,29 @@ export function SelectField({ id, label, error, hint, className, children, ...re
   );
 }
 
-export function Section({ title, id, children, actions }: { title: string; id: string; children: ReactNode; actions?: ReactNode }) {
+export function Section({
+  title,
+  id,
+  children,
+  actions,
+  headingRef,
+}: {
+  title: string;
+  id: string;
+  children: ReactNode;
+  actions?: ReactNode;
+  /** Given: the heading can take the focus (a step of a flow moves the focus there). */
+  headingRef?: Ref<HTMLHeadingElement>;
+}) {
   return (
     <section aria-labelledby={`${id}-title`} data-testid={id} className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
       <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
-        <h2 id={`${id}-title`} className="text-lg font-semibold text-slate-900">
+        <h2
+          id={`${id}-title`}
+          ref={headingRef}
+          tabIndex={headingRef ? -1 : undefined}
+          className="text-lg font-semibold text-slate-900 focus:outline-none"
+        >
           {title}
         </h2>
         {actions}

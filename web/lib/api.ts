@@ -28,6 +28,10 @@ export interface Problem {
   code: string;
   request_id?: string;
   errors?: FieldError[];
+  /** With code "mfa_required": the token for POST /auth/login/mfa. */
+  mfa_token?: string;
+  /** With code "invalid_code": tries left for this mfa_token. */
+  attempts_left?: number;
 }
 
 /** An error answered by the API (RFC 9457 problem details) or a network failure (status 0). */
@@ -170,6 +174,7 @@ function adoptToken(token: string, expiry: number, user: User, announce: boolean
 }
 
 function clearSession(reason: string | null, announce: boolean): void {
+  forgetMfaStatus();
   accessToken = null;
   expiresAt = 0;
   if (refreshTimer) clearTimeout(refreshTimer);
@@ -260,6 +265,38 @@ export async function login(email: string, password: string): Promise<User> {
   return body.user;
 }
 
+/** The second sign-in step, after login() failed with code "mfa_required". */
+export async function loginWithCode(mfaToken: string, code: string): Promise<User> {
+  const body = await request<TokenResponse>("POST", "/auth/login/mfa", {
+    body: { mfa_token: mfaToken, code },
+    auth: false,
+  });
+  fromTokenResponse(body);
+  return body.user;
+}
+
+export interface MfaStatus {
+  enabled: boolean;
+  required: boolean;
+  recovery_codes_left: number;
+}
+
+let mfaStatusCache: { userId: string; status: Promise<MfaStatus> } | null = null;
+
+/** Whether the signed-in user has a second factor and must have one (asked once per user). */
+export function mfaStatus(userId: string): Promise<MfaStatus> {
+  if (!mfaStatusCache || mfaStatusCache.userId !== userId) {
+    const status = request<MfaStatus>("GET", "/users/me/mfa");
+    status.catch(() => forgetMfaStatus());
+    mfaStatusCache = { userId, status };
+  }
+  return mfaStatusCache.status;
+}
+
+export function forgetMfaStatus(): void {
+  mfaStatusCache = null;
+}
+
 /** End the session here and in every other tab of this browser. */
 export async function logout(): Promise<void> {
   try {
@@ -308,6 +345,8 @@ async function problemFrom(response: Response): Promise<ApiError> {
       ? `Too many requests; try again in ${retryAfter} seconds.`
       : `The server answered ${response.status} ${response.statusText}.`);
   return new ApiError({
+    mfa_token: typeof body?.mfa_token === "string" ? body.mfa_token : undefined,
+    attempts_left: typeof body?.attempts_left === "number" ? body.attempts_left : undefined,
     type: body?.type,
     title: body?.title ?? (response.statusText || "Error"),
     status: body?.status ?? response.status,

@@ -1,0 +1,9 @@
+import type { Metadata } from "next";
+
+import { SecuritySettings } from "@/components/SecuritySettings";
+
+export const metadata: Metadata = { title: "Sign-in security" };
+
+export default function SecurityPage() {
+  return <SecuritySettings />;
+}
