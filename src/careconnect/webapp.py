@@ -52,6 +52,8 @@ def csp_for(path: Path) -> str:
         return WEB_CSP
     stat = path.stat()
     return _page_csp(path, stat.st_mtime_ns, stat.st_size)
+
+
 # Pages with an id in the path are exported once, for the placeholder id "_"; the page reads
 # the real id from location.pathname.
 DYNAMIC_PAGES = ("consultation",)
