@@ -76,7 +76,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=None, auth="invalid")
         set_user_id(connection.scope, principal.id)
         if principal.needs_mfa_enrolment and not mfa_enrolment_allows(
-            connection.scope.get("method", ""), connection.scope["path"]
+            str(connection.scope.get("method", "")), connection.scope["path"]
         ):
             raise ApiError(
                 403,

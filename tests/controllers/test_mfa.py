@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pyotp
 import pytest
 
+from careconnect.security import token_digest
 from careconnect.tables import AuditEntry, AuthSession, MfaChallenge, RecoveryCode, User
 from tests.conftest import app_client, make_settings, wipe
 from tests.helpers import PASSWORD, assert_problem, bearer, login, register, signed_in
@@ -120,7 +121,7 @@ async def test_expired_mfa_token(client):
     assert "set-cookie" not in response.headers
     # The challenge lives 5 minutes.
     token = await challenge(client, user)
-    row = await MfaChallenge.select().where(MfaChallenge.used_at.is_null()).first()
+    row = await MfaChallenge.select().where(MfaChallenge.token_hash == token_digest(token)).first()
     assert dt.timedelta(minutes=4) < row["expires_at"] - row["created_at"] <= dt.timedelta(minutes=5)
 
 
@@ -261,3 +262,23 @@ async def test_wrong_password_never_reveals_the_second_factor(client):
     body = assert_problem(response, 401, "unauthorized")
     assert "mfa_token" not in body
     assert await MfaChallenge.count().where(MfaChallenge.user == user["id"]) == 0
+
+
+async def test_wrong_codes_are_capped_per_account_across_tokens(client):
+    user, headers = await signed_in(client)
+    secret, _ = await enrol(client, headers)
+    right = code_at(secret, 1)
+    wrong = "111111" if right != "111111" else "222222"
+    for _ in range(4):  # 4 tokens x 5 wrong codes = 20
+        token = await challenge(client, user)
+        for _ in range(5):
+            await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": wrong})
+    response = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+    body = assert_problem(response, 429, "rate_limited")
+    assert "mfa_token" not in body and 0 < int(response.headers["retry-after"]) <= 15 * 60 + 1
+    # The window passes: a new challenge again.
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
+    await MfaChallenge.update({MfaChallenge.created_at: past}).where(MfaChallenge.user == user["id"])
+    token = await challenge(client, user)
+    ok = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": right})
+    assert ok.status_code == 200, ok.text

@@ -24,6 +24,10 @@ from careconnect.tables import AuthSession, MfaChallenge, RecoveryCode, User
 
 CHALLENGE_MINUTES = 5
 CHALLENGE_TRIES = 5
+# Across challenges: a right password earns a new mfa_token, so wrong codes are also capped per
+# account (from the challenges' own counters) until the shared throttle's `mfa` policy is wired.
+ACCOUNT_FAILURES = 20
+ACCOUNT_WINDOW = dt.timedelta(minutes=15)
 
 
 def utcnow() -> dt.datetime:
@@ -166,7 +170,19 @@ async def disable(settings: Settings, user_id: str, password: str, code: str, sc
 async def open_challenge(user_id: str) -> str:
     """After a right password: an ``mfa_token`` (stored only as its digest), good for 5 minutes."""
     now = utcnow()
-    await MfaChallenge.delete().where((MfaChallenge.user == user_id) & (MfaChallenge.expires_at < now))
+    await MfaChallenge.delete().where((MfaChallenge.user == user_id) & (MfaChallenge.created_at < now - ACCOUNT_WINDOW))
+    recent = await MfaChallenge.select(MfaChallenge.failures, MfaChallenge.created_at).where(
+        MfaChallenge.user == user_id
+    )
+    if sum(r["failures"] for r in recent) >= ACCOUNT_FAILURES:
+        oldest = min(r["created_at"] for r in recent if r["failures"])
+        wait = max(1, int((oldest + ACCOUNT_WINDOW - now).total_seconds()) + 1)
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many wrong codes for this account; wait and try again.",
+            headers={"Retry-After": str(wait)},
+        )
     token = new_opaque_token()
     await MfaChallenge(
         id=uuid.uuid4(),
@@ -233,4 +249,5 @@ async def complete_challenge(settings: Settings, mfa_token: str, code: str, scop
 
 
 async def recovery_codes_left(user_id: str) -> int:
-    return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
+    left = await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
+    return int(left)
