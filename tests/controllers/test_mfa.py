@@ -12,7 +12,7 @@ import pytest
 from careconnect.security import token_digest
 from careconnect.tables import AuditEntry, AuthSession, MfaChallenge, RecoveryCode, User
 from tests.conftest import app_client, make_settings, wipe
-from tests.helpers import PASSWORD, assert_problem, bearer, login, register, signed_in
+from tests.helpers import PASSWORD, admin, assert_problem, bearer, login, register, signed_in
 
 
 def code_at(secret: str, offset_steps: int = 0) -> str:
@@ -282,3 +282,21 @@ async def test_wrong_codes_are_capped_per_account_across_tokens(client):
     token = await challenge(client, user)
     ok = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": right})
     assert ok.status_code == 200, ok.text
+
+
+async def test_bots_have_no_second_factor_and_admins_enrol_like_anyone(client):
+    _, admin_headers = await admin(client)
+    creds = (await client.post("/api/v1/admin/integrations", json={"name": "Bot"}, headers=admin_headers)).json()
+    token = await client.post(
+        "/api/v1/auth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
+    )
+    bot = bearer(token.json()["access_token"])
+    assert_problem(await client.post("/api/v1/users/me/mfa/totp", headers=bot), 403, "forbidden")
+    assert_problem(await client.get("/api/v1/users/me/mfa", headers=bot), 403, "forbidden")
+    await enrol(client, admin_headers)
+    assert (await client.get("/api/v1/users/me/mfa", headers=admin_headers)).json()["enabled"] is True

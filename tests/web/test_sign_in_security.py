@@ -123,6 +123,8 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     expect(field).to_have_attribute("autocomplete", "one-time-code")
     expect(field).to_have_attribute("inputmode", "numeric")
     assert overflow(page) <= 1
+    violations = run_axe(page)
+    assert not violations, describe_violations(violations)
     # The code that confirmed the enrolment was spent: it is refused, with the tries left.
     field.fill(pyotp.TOTP(secret).now())
     page.get_by_test_id("mfa-submit").click()
@@ -255,6 +257,13 @@ def test_every_page_runs_under_the_csp_and_the_chat_socket_connects(contexts: Co
         check_policy(response.headers["content-security-policy"])
         expect(page.get_by_test_id(ready)).to_be_visible()
         assert_no_violation(page, console, path)
+
+    doctor_page, doctor_console = watched(doctor_context)
+    response = doctor_page.goto("/doctor/dashboard")
+    assert response is not None
+    check_policy(response.headers["content-security-policy"])
+    expect(doctor_page.get_by_test_id("availability-form")).to_be_visible()
+    assert_no_violation(doctor_page, doctor_console, "/doctor/dashboard")
 
     patient.call("POST", f"/consultations/{appointment['id']}/check-in")
     doctor.call("POST", f"/consultations/{appointment['id']}/start")
