@@ -113,7 +113,7 @@ def test_next_only_ever_returns_to_this_site(contexts: Contexts, live_server_url
 # ----- two-step sign-in --------------------------------------------------------------------
 
 
-def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contexts) -> None:
+def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contexts, screenshot_dir: Path) -> None:
     patient = ApiUser(contexts.new(), "patient", "Ada Lovelace")
     secret, codes = api_enrol(patient)
     page = contexts.new(viewport=NARROW).new_page()
@@ -130,6 +130,7 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     page.get_by_test_id("mfa-submit").click()
     expect(page.locator("#login-code-error")).to_contain_text("4 tries left")
     expect(field).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(screenshot_dir / "login-code-step-narrow.png"), full_page=True)
     field.fill(pyotp.TOTP(secret).at(time.time() + 30))
     page.get_by_test_id("mfa-submit").click()
     page.wait_for_url("**/patient/dashboard")
