@@ -55,6 +55,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     ws_hello_timeout_s: float = 10.0
     gc_young_threshold: int = 50_000
     enable_test_routes: bool = False
+    # issue 15: access (doctor vetting)
+    # open: a self-registered doctor is approved at once; review: pending until an admin approves;
+    # closed: only admins create doctors. None: review in production, open elsewhere.
+    doctor_registration: Literal["open", "review", "closed"] | None = None
+
+    @property
+    def doctor_signup(self) -> Literal["open", "review", "closed"]:
+        """How doctors may self-register (DOCTOR_SELF_REGISTRATION=false still means closed)."""
+        if not self.doctor_self_registration:
+            return "closed"
+        if self.doctor_registration is not None:
+            return self.doctor_registration
+        return "review" if self.environment == "production" else "open"
 
     @property
     def is_postgres(self) -> bool:
@@ -190,4 +203,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         if raw := env.get(name):
             values[name.lower()] = _int(name, raw, low, high)
+    # issue 15: access (doctor vetting)
+    if raw := env.get("DOCTOR_REGISTRATION"):
+        mode = raw.strip().lower()
+        if mode not in ("open", "review", "closed"):
+            raise SettingsError(f"DOCTOR_REGISTRATION must be open, review or closed, not {raw!r}")
+        if values.get("doctor_self_registration") is False and mode != "closed":
+            raise SettingsError(
+                f"DOCTOR_REGISTRATION={mode} contradicts DOCTOR_SELF_REGISTRATION=false: "
+                "unset DOCTOR_SELF_REGISTRATION (DOCTOR_REGISTRATION=closed is its replacement)"
+            )
+        values["doctor_registration"] = mode
     return Settings(**values)  # type: ignore[arg-type]
