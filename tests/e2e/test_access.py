@@ -94,8 +94,18 @@ async def test_history_attack_sharing_and_rejection(live: LiveServer):
         assert len(entries) == 1 and entries[0]["ip"] == "127.0.0.1"
         assert entries[0]["request_id"] == shared.headers["x-request-id"]
 
-        # A rejected doctor loses the patient's data over REST and the consultation room on the hub.
+        # A rejected doctor loses the patient's data over REST and the consultation room on the hub:
+        # the socket they are in the room with is closed at once, and a new one cannot join.
+        in_room = HubClient(live.ws_url, doctor["token"], reconnect=False)
+        await in_room.connect()
+        await in_room.join(f"consultation:{aid}")
         assert (await http.post(f"/api/v1/admin/doctors/{doctor['id']}/reject", headers=admin)).status_code == 200
+        for _ in range(100):
+            if in_room.close_code is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert in_room.close_code == 4403
+        await in_room.close()
         assert (await http.get(history, headers=doctor["h"])).status_code == 404
         assert (await http.get(f"/api/v1/consultations/{aid}/messages", headers=doctor["h"])).status_code == 404
         client = HubClient(live.ws_url, doctor["token"], reconnect=False)
