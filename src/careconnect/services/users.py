@@ -162,7 +162,7 @@ async def update_account(principal: Principal, patch: UserPatch, *, scope: Any =
         errors.append({"field": "patient", "message": "only for patient accounts"})
     if errors:
         raise ApiError(422, "validation_error", "The request has invalid fields; nothing was saved.", errors=errors)
-    engine: Engine = User._meta.db
+    engine: Engine[Any] = User._meta.db
     async with engine.transaction():
         if share is not None:
             user_values[User.share_history] = share
