@@ -95,16 +95,22 @@ async def test_history_attack_sharing_and_rejection(live: LiveServer):
         assert entries[0]["request_id"] == shared.headers["x-request-id"]
 
         # A rejected doctor loses the patient's data over REST and the consultation room on the hub:
-        # the socket they are in the room with is closed at once, and a new one cannot join.
+        # the socket they are in the room with is put out of it at once, and cannot join again.
+        room = f"consultation:{aid}"
         in_room = HubClient(live.ws_url, doctor["token"], reconnect=False)
         await in_room.connect()
-        await in_room.join(f"consultation:{aid}")
+        await in_room.join(room)
         assert (await http.post(f"/api/v1/admin/doctors/{doctor['id']}/reject", headers=admin)).status_code == 200
-        for _ in range(100):
-            if in_room.close_code is not None:
+        while True:
+            frame = await asyncio.wait_for(in_room.events.get(), 10)
+            if frame.get("type") == "error":
                 break
-            await asyncio.sleep(0.05)
-        assert in_room.close_code == 4403
+        assert frame["code"] == "forbidden" and frame["room"] == room
+        try:
+            await in_room.send(room, "still here?", timeout=5)
+            raise AssertionError("a rejected doctor could still send")
+        except HubError as exc:
+            assert exc.code == "forbidden"
         await in_room.close()
         assert (await http.get(history, headers=doctor["h"])).status_code == 404
         assert (await http.get(f"/api/v1/consultations/{aid}/messages", headers=doctor["h"])).status_code == 404

@@ -31,6 +31,7 @@ from careconnect.schemas import (
 from careconnect.security import hash_password
 from careconnect.services import sessions, vetting
 from careconnect.services.audit import record
+from careconnect.services.consultations import room_name
 from careconnect.services.users import create_user, parse_uuid, user_out
 from careconnect.tables import AuditEntry, Integration, User
 
@@ -163,9 +164,10 @@ class AdminController(Controller):
         admin = current_principal(request)
         async with _audited(request, admin, "doctor.reject", "user", doctor_id):
             row = await vetting.decide(doctor_id, "rejected")
-        disconnect = getattr(request.app.state, "disconnect_user", None)
-        if disconnect is not None:  # close the consultation rooms they may still be in
-            await disconnect(str(row["id"]))
+        evict = getattr(request.app.state, "evict_from_room", None)
+        if evict is not None:  # out of every consultation room they are in, on every worker
+            for appointment_id in await vetting.live_appointments_of(str(row["id"])):
+                await evict(str(row["id"]), room_name(appointment_id))
         return await user_out(row)
 
     @get("/audit", summary="The audit log, newest first, filtered")

@@ -16,6 +16,7 @@ from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.schemas import UserPage, Verification
 from careconnect.services.users import parse_uuid, user_out
 from careconnect.tables import DoctorProfile, User
+from careconnect.tables.scheduling import Appointment
 
 APPROVED: Verification = "approved"
 Decision = Literal["approved", "rejected"]
@@ -48,6 +49,14 @@ async def decide(doctor_id: str, decision: Decision) -> dict[str, Any]:
     row = await User.select().where(User.id == uid).first()
     assert row is not None
     return row
+
+
+async def live_appointments_of(doctor_id: str) -> list[str]:
+    """The doctor's appointments that are not cancelled: the rooms to evict a rejected doctor from."""
+    rows = await Appointment.select(Appointment.id).where(
+        (Appointment.doctor == doctor_id) & (Appointment.status != "cancelled")
+    )
+    return [str(r["id"]) for r in rows]
 
 
 def _after(cursor: str) -> Any:
