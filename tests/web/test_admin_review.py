@@ -119,3 +119,22 @@ def test_admin_approves_a_pending_doctor_who_then_appears_in_the_search(
     patient_page.get_by_label("Name or keyword").fill("McClintock")
     patient_page.get_by_test_id("doctor-search-submit").click()
     expect(patient_page.get_by_test_id("doctor-card").filter(has_text=name)).to_have_count(1)
+
+
+def test_a_patient_turns_history_sharing_on_and_off(contexts: Contexts) -> None:
+    context = contexts.new(viewport=SMALL_PHONE)
+    patient = ApiUser(context, "patient", "Mary Anning")
+    page = context.new_page()
+    page.goto("/patient/dashboard")
+    box = page.get_by_label("Let each doctor I have a visit with see my visits with other doctors")
+    expect(box).not_to_be_checked()
+    box.check()
+    expect(box).to_be_checked()
+    expect(box).to_be_enabled()
+    assert patient.call("GET", "/users/me")["patient"] == {"share_history": True}
+    page.reload()
+    expect(box).to_be_checked()
+    box.uncheck()
+    expect(box).to_be_enabled()
+    expect(box).not_to_be_checked()
+    assert patient.call("GET", "/users/me")["patient"] == {"share_history": False}

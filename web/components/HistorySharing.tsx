@@ -13,18 +13,22 @@ export function HistorySharing() {
   const me = useApi<User>("/users/me");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const shared = me.data?.patient?.share_history ?? false;
+  // The box shows the choice at once; a refused save puts it back and says why.
+  const [choice, setChoice] = useState<boolean | null>(null);
+  const shared = choice ?? me.data?.patient?.share_history ?? false;
   const setMe = me.setData;
 
   async function change(next: boolean) {
     setBusy(true);
     setError(null);
+    setChoice(next);
     try {
       const saved = await api.patch<User>("/users/me", { patient: { share_history: next } });
       setMe(() => saved);
     } catch (e) {
       setError(e);
     } finally {
+      setChoice(null);
       setBusy(false);
     }
   }
