@@ -93,3 +93,38 @@ def test_mfa_required_roles_defaults_and_parsing():
     for bad in ("bot", "doctor,nurse"):
         with pytest.raises(SettingsError, match="MFA_REQUIRED_ROLES"):
             load_settings({"SECRET_KEY": GOOD_SECRET, "MFA_REQUIRED_ROLES": bad})
+
+
+# issue 15: access (doctor vetting)
+STRONG_SECRET = "9f3c1e7a2b8d4f60a5e1c3b7d9f2a4c6e8b0d1f3a5c7e9b2d4f6a8c0e2b4d6f8"
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [
+        ({}, "open"),
+        ({"CARECONNECT_ENV": "test"}, "open"),
+        ({"CARECONNECT_ENV": "production"}, "review"),
+        ({"CARECONNECT_ENV": "production", "DOCTOR_REGISTRATION": "open"}, "open"),
+        ({"DOCTOR_REGISTRATION": "Review"}, "review"),
+        ({"DOCTOR_REGISTRATION": "closed"}, "closed"),
+        ({"DOCTOR_SELF_REGISTRATION": "false"}, "closed"),  # the 1.0 setting keeps its meaning
+        ({"CARECONNECT_ENV": "production", "DOCTOR_SELF_REGISTRATION": "false"}, "closed"),
+        ({"DOCTOR_SELF_REGISTRATION": "false", "DOCTOR_REGISTRATION": "closed"}, "closed"),
+        ({"CARECONNECT_ENV": "production", "DOCTOR_SELF_REGISTRATION": "true"}, "review"),
+    ],
+)
+def test_doctor_registration_defaults_by_environment(env, mode):
+    assert load_settings({"SECRET_KEY": STRONG_SECRET, **env}).doctor_signup == mode
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"DOCTOR_REGISTRATION": "maybe"},
+        {"DOCTOR_REGISTRATION": "open", "DOCTOR_SELF_REGISTRATION": "false"},
+    ],
+)
+def test_bad_doctor_registration_names_the_setting(env):
+    with pytest.raises(SettingsError, match="DOCTOR_REGISTRATION"):
+        load_settings({"SECRET_KEY": STRONG_SECRET, **env})

@@ -29,6 +29,23 @@ class DoctorPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
     license_number: Annotated[str, Meta(max_length=64)] | None = None
 
 
+Verification = Literal["pending", "approved", "rejected"]
+
+
+class DoctorOut(DoctorInfo, kw_only=True):
+    """A doctor's profile as the API shows it: what they entered and where their vetting stands."""
+
+    verification: Verification
+
+
+class PatientInfo(msgspec.Struct, kw_only=True):
+    share_history: bool
+
+
+class PatientPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    share_history: bool | None = None
+
+
 class UserOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: str
     email: str
@@ -36,7 +53,8 @@ class UserOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     role: str
     timezone: str
     created_at: dt.datetime
-    doctor: DoctorInfo | None = None
+    doctor: DoctorOut | None = None
+    patient: PatientInfo | None = None
     disabled: bool = False
 
 
@@ -71,6 +89,7 @@ class UserPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
     full_name: Name | None = None
     timezone: TimeZoneName | None = None
     doctor: DoctorPatch | None = None
+    patient: PatientPatch | None = None
 
 
 class PasswordChangeIn(msgspec.Struct, kw_only=True):

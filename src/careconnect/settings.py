@@ -59,6 +59,19 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Roles that must have an active second factor before using anything but their own account
     # and the enrolment endpoints (production default doctor,admin; bots are never subject).
     mfa_required_roles: tuple[str, ...] = ()
+    # issue 15: access (doctor vetting)
+    # open: a self-registered doctor is approved at once; review: pending until an admin approves;
+    # closed: only admins create doctors. None: review in production, open elsewhere.
+    doctor_registration: Literal["open", "review", "closed"] | None = None
+
+    @property
+    def doctor_signup(self) -> Literal["open", "review", "closed"]:
+        """How doctors may self-register (DOCTOR_SELF_REGISTRATION=false still means closed)."""
+        if not self.doctor_self_registration:
+            return "closed"
+        if self.doctor_registration is not None:
+            return self.doctor_registration
+        return "review" if self.environment == "production" else "open"
 
     @property
     def is_postgres(self) -> bool:
@@ -207,4 +220,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                     "factor); for example MFA_REQUIRED_ROLES=doctor,admin, or none"
                 )
         values["mfa_required_roles"] = tuple(dict.fromkeys(roles))
+    # issue 15: access (doctor vetting)
+    if raw := env.get("DOCTOR_REGISTRATION"):
+        mode = raw.strip().lower()
+        if mode not in ("open", "review", "closed"):
+            raise SettingsError(f"DOCTOR_REGISTRATION must be open, review or closed, not {raw!r}")
+        if values.get("doctor_self_registration") is False and mode != "closed":
+            raise SettingsError(
+                f"DOCTOR_REGISTRATION={mode} contradicts DOCTOR_SELF_REGISTRATION=false: "
+                "unset DOCTOR_SELF_REGISTRATION (DOCTOR_REGISTRATION=closed is its replacement)"
+            )
+        values["doctor_registration"] = mode
     return Settings(**values)  # type: ignore[arg-type]

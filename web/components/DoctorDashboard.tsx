@@ -17,7 +17,19 @@ import { ErrorMessage, Loading, Notice, Section } from "./ui";
 export function DoctorDashboard() {
   const { user } = useRequireUser(["doctor"]);
   if (!user) return <Loading />;
-  return <DoctorHome timeZone={user.timezone || "UTC"} name={user.full_name} />;
+  const verification = user.doctor?.verification ?? "approved";
+  return (
+    <>
+      {verification !== "approved" ? (
+        <p role="status" className="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="verification-notice">
+          {verification === "pending"
+            ? "Your account is awaiting review by an administrator. Until it is approved, patients cannot find or book you; you can already set your availability."
+            : "Your registration was not approved: patients cannot find or book you. Contact the clinic's administrator."}
+        </p>
+      ) : null}
+      <DoctorHome timeZone={user.timezone || "UTC"} name={user.full_name} />
+    </>
+  );
 }
 
 function upsert(page: Page<Appointment> | null, appointment: Appointment): Page<Appointment> | null {

@@ -11,6 +11,7 @@ import { useAppointmentEvents } from "@/lib/useHub";
 
 import { AppointmentRow } from "./AppointmentRow";
 import { DoctorCard } from "./DoctorCard";
+import { HistorySharing } from "./HistorySharing";
 import { SlotPicker } from "./SlotPicker";
 import { buttonClass, ErrorMessage, Loading, Notice, Section, TextArea, TextField } from "./ui";
 
@@ -233,6 +234,8 @@ function PatientHome({ timeZone, name }: { timeZone: string; name: string }) {
           ))}
         </ul>
       </Section>
+
+      <HistorySharing />
     </div>
   );
 }

@@ -20,6 +20,7 @@ export function dashboardFor(user: User | null): string {
   if (!user) return "/login";
   if (user.role === "doctor") return "/doctor/dashboard";
   if (user.role === "patient") return "/patient/dashboard";
+  if (user.role === "admin") return "/admin";
   return "/login";
 }
 

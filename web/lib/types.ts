@@ -2,11 +2,19 @@
 
 export type Role = "patient" | "doctor" | "admin" | "bot";
 
+export type Verification = "pending" | "approved" | "rejected";
+
 export interface DoctorInfo {
   specialty: string;
   bio?: string;
   languages?: string[];
   license_number?: string | null;
+  /** Doctor vetting (API 1.1): only approved doctors are listed, bookable and see patients. */
+  verification?: Verification;
+}
+
+export interface PatientInfo {
+  share_history: boolean;
 }
 
 export interface User {
@@ -17,6 +25,8 @@ export interface User {
   timezone: string;
   created_at: string;
   doctor?: DoctorInfo | null;
+  patient?: PatientInfo | null;
+  disabled?: boolean;
 }
 
 export interface TokenResponse {

@@ -1,10 +1,15 @@
-"""Admin: bot integrations, user listing and disabling, the audit log."""
+"""Admin: bot integrations, user listing and disabling, doctor vetting, the audit log.
+
+Every write here is an audit entry (actor, action, resource, outcome, ip, request id), whatever
+its outcome: a refused one is recorded as ``not_found``, ``conflict`` or ``invalid``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Literal
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
@@ -21,12 +26,46 @@ from careconnect.schemas import (
     IntegrationOut,
     UserOut,
     UserPage,
+    Verification,
 )
 from careconnect.security import hash_password
-from careconnect.services import sessions
+from careconnect.services import sessions, vetting
 from careconnect.services.audit import record
+from careconnect.services.consultations import room_name
 from careconnect.services.users import create_user, parse_uuid, user_out
 from careconnect.tables import AuditEntry, Integration, User
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from careconnect.principal import Principal
+
+_OUTCOMES = {403: "denied", 404: "not_found", 409: "conflict", 422: "invalid"}
+
+
+@asynccontextmanager
+async def _audited(
+    request: Request[Any, Any, Any], admin: Principal, action: str, resource_type: str, resource_id: str | None
+) -> AsyncIterator[None]:
+    """Record one audit entry for the admin action inside, with its outcome (refusals included)."""
+    outcome = "success"
+    try:
+        yield
+    except ApiError as exc:
+        outcome = _OUTCOMES.get(exc.status_code, "error")
+        raise
+    except Exception:
+        outcome = "error"
+        raise
+    finally:
+        await record(
+            actor=admin,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id[:200] if resource_id else None,
+            outcome=outcome,
+            scope=request.scope,
+        )
 
 
 class AdminController(Controller):
@@ -41,25 +80,21 @@ class AdminController(Controller):
         admin = current_principal(request)
         client_id = "cc_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
-        bot = await create_user(
-            email=f"{client_id}@bots.careconnect.invalid", password=None, full_name=data.name, role="bot"
-        )
-        await Integration(
-            name=data.name,
-            client_id=client_id,
-            secret_hash=hash_password(secret),
-            bot_user=bot["id"],
-            created_by=admin.id,
-            created_at=dt.datetime.now(dt.UTC),
-        ).save()
-        await record(
-            actor=admin,
-            action="integration.create",
-            resource_type="integration",
-            resource_id=client_id,
-            outcome="success",
-            scope=request.scope,
-        )
+        secret_hash = hash_password(secret)  # before the transaction: no lock is held while hashing
+        async with _audited(request, admin, "integration.create", "integration", client_id):
+            engine = Integration._meta.db
+            async with engine.transaction():  # the bot user and its integration, or neither
+                bot = await create_user(
+                    email=f"{client_id}@bots.careconnect.invalid", password=None, full_name=data.name, role="bot"
+                )
+                await Integration(
+                    name=data.name,
+                    client_id=client_id,
+                    secret_hash=secret_hash,
+                    bot_user=bot["id"],
+                    created_by=admin.id,
+                    created_at=dt.datetime.now(dt.UTC),
+                ).save()
         return IntegrationOut(client_id=client_id, client_secret=secret, name=data.name, bot_user_id=str(bot["id"]))
 
     @get("/users", summary="List users, newest first")
@@ -91,28 +126,48 @@ class AdminController(Controller):
     @post("/users/{user_id:str}/disable", status_code=200, summary="Disable an account; ends its sessions at once")
     async def disable_user(self, request: Request[Any, Any, Any], user_id: str) -> UserOut:
         admin = current_principal(request)
-        uid = parse_uuid(user_id, "user")
-        row = await User.select().where(User.id == uid).first()
-        if row is None:
-            raise ApiError(404, "not_found", "No such user.")
-        if str(row["id"]) == admin.id:
-            raise ApiError(409, "conflict", "You cannot disable your own account.")
-        if row["disabled_at"] is None:
-            await User.update({User.disabled_at: dt.datetime.now(dt.UTC)}).where(User.id == uid)
-        await sessions.revoke_user_sessions(uid, reason="disabled")
-        await record(
-            actor=admin,
-            action="user.disable",
-            resource_type="user",
-            resource_id=uid,
-            outcome="success",
-            scope=request.scope,
-        )
+        async with _audited(request, admin, "user.disable", "user", user_id):
+            uid = parse_uuid(user_id, "user")
+            row = await User.select().where(User.id == uid).first()
+            if row is None:
+                raise ApiError(404, "not_found", "No such user.")
+            if str(row["id"]) == admin.id:
+                raise ApiError(409, "conflict", "You cannot disable your own account.")
+            if row["disabled_at"] is None:
+                await User.update({User.disabled_at: dt.datetime.now(dt.UTC)}).where(User.id == uid)
+            await sessions.revoke_user_sessions(uid, reason="disabled")
         disconnect = getattr(request.app.state, "disconnect_user", None)
         if disconnect is not None:
             await disconnect(uid)
         row = await User.select().where(User.id == uid).first()
         assert row is not None
+        return await user_out(row)
+
+    @get("/doctors", summary="Doctors by verification (pending: the review queue), longest waiting first")
+    async def list_doctors(
+        self,
+        verification: Verification | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> UserPage:
+        return await vetting.doctors_page(verification, limit=limit, cursor=cursor)
+
+    @post("/doctors/{doctor_id:str}/approve", status_code=200, summary="Approve a doctor: listed, bookable")
+    async def approve_doctor(self, request: Request[Any, Any, Any], doctor_id: str) -> UserOut:
+        admin = current_principal(request)
+        async with _audited(request, admin, "doctor.approve", "user", doctor_id):
+            row = await vetting.decide(doctor_id, "approved")
+        return await user_out(row)
+
+    @post("/doctors/{doctor_id:str}/reject", status_code=200, summary="Reject a doctor: not listed, no patient data")
+    async def reject_doctor(self, request: Request[Any, Any, Any], doctor_id: str) -> UserOut:
+        admin = current_principal(request)
+        async with _audited(request, admin, "doctor.reject", "user", doctor_id):
+            row = await vetting.decide(doctor_id, "rejected")
+        evict = getattr(request.app.state, "evict_from_room", None)
+        if evict is not None:  # out of every consultation room they are in, on every worker
+            for appointment_id in await vetting.live_appointments_of(str(row["id"])):
+                await evict(str(row["id"]), room_name(appointment_id))
         return await user_out(row)
 
     @get("/audit", summary="The audit log, newest first, filtered")

@@ -69,7 +69,7 @@ class AuthController(Controller):
     @post("/register", status_code=HTTP_201_CREATED, summary="Create a patient or doctor account")
     async def register(self, data: JSONBody[RegisterIn], settings: NamedDependency[Settings]) -> UserOut:
         if data.role == "doctor":
-            if not settings.doctor_self_registration:
+            if settings.doctor_signup == "closed":
                 raise ApiError(403, "forbidden", "Doctor accounts are created by an administrator here.")
             if data.doctor is None:
                 raise validation_error("doctor", "doctor details (at least specialty) are required")
@@ -81,6 +81,8 @@ class AuthController(Controller):
             role=data.role,
             timezone=timezone,
             doctor=data.doctor if data.role == "doctor" else None,
+            # issue 15: under DOCTOR_REGISTRATION=review a doctor waits for an admin's approval.
+            verification="pending" if settings.doctor_signup == "review" else "approved",
         )
         return await user_out(row)
 

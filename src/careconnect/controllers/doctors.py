@@ -16,6 +16,7 @@ from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.services import slots
 from careconnect.services.scheduling import free_slots, next_available, rules_of, save_rules
 from careconnect.services.users import _languages, parse_uuid
+from careconnect.services.vetting import APPROVED
 from careconnect.tables import DoctorProfile
 
 UTC = dt.UTC
@@ -90,14 +91,21 @@ def _after(cursor: str) -> Any:
     )
 
 
-def _directory() -> Any:
-    return DoctorProfile.select(
-        DoctorProfile.user,
-        DoctorProfile.specialty,
-        DoctorProfile.bio,
-        DoctorProfile.languages,
-        DoctorProfile.user.full_name.as_alias("full_name"),
-    ).where(DoctorProfile.user.disabled_at.is_null())
+def _directory(viewer: str | None = None) -> Any:
+    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+    approved = DoctorProfile.verification == APPROVED
+    listed = approved if viewer is None else approved | (DoctorProfile.user == viewer)
+    return (
+        DoctorProfile.select(
+            DoctorProfile.user,
+            DoctorProfile.specialty,
+            DoctorProfile.bio,
+            DoctorProfile.languages,
+            DoctorProfile.user.full_name.as_alias("full_name"),
+        )
+        .where(DoctorProfile.user.disabled_at.is_null())
+        .where(listed)
+    )
 
 
 class DoctorsController(Controller):
@@ -139,8 +147,9 @@ class DoctorsController(Controller):
         return await save_rules(current_principal(request).id, data)
 
     @get("/{doctor_id:str}", summary="One doctor's card")
-    async def one(self, doctor_id: str) -> DoctorCard:
-        row = await _directory().where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
+    async def one(self, request: Request[Any, Any, Any], doctor_id: str) -> DoctorCard:
+        viewer = current_principal(request).id
+        row = await _directory(viewer).where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
         if row is None:
             raise ApiError(404, "not_found", "No such doctor.")
         return await _card(row)
@@ -148,12 +157,13 @@ class DoctorsController(Controller):
     @get("/{doctor_id:str}/slots", summary="Free, bookable slots in a range of at most 31 days")
     async def free(
         self,
+        request: Request[Any, Any, Any],
         doctor_id: str,
         from_: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
         to: dt.datetime | None = None,
     ) -> SlotList:
         doctor = parse_uuid(doctor_id, "doctor")
-        if not await _directory().where(DoctorProfile.user == doctor).first():
+        if not await _directory(current_principal(request).id).where(DoctorProfile.user == doctor).first():
             raise ApiError(404, "not_found", "No such doctor.")
         start = _aware(from_, "from") if from_ else dt.datetime.now(UTC)
         end = _aware(to, "to") if to else start + dt.timedelta(days=7)

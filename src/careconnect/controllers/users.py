@@ -13,8 +13,8 @@ from careconnect.guards import current_principal, requires_auth
 from careconnect.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.security import hash_password, verify_password
 from careconnect.services import sessions
-from careconnect.services.users import check_timezone, user_out
-from careconnect.tables import DoctorProfile, User
+from careconnect.services.users import update_account, user_out
+from careconnect.tables import User
 
 
 async def _own_account(user_id: str) -> UserOut:
@@ -33,32 +33,9 @@ class UsersController(Controller):
     async def me(self, request: Request[Any, Any, Any]) -> UserOut:
         return await _own_account(current_principal(request).id)
 
-    @patch("/me", summary="Edit name, time zone and doctor profile")
+    @patch("/me", summary="Edit name, time zone, doctor profile or history sharing (all or nothing)")
     async def update_me(self, request: Request[Any, Any, Any], data: JSONBody[UserPatch]) -> UserOut:
-        principal = current_principal(request)
-        values: dict[Any, Any] = {}
-        if data.full_name is not None:
-            values[User.full_name] = data.full_name.strip()
-        if data.timezone is not None:
-            values[User.timezone] = check_timezone(data.timezone)
-        if values:
-            await User.update(values).where(User.id == principal.id)
-        if data.doctor is not None:
-            if principal.role != "doctor":
-                raise ApiError(
-                    422,
-                    "validation_error",
-                    "Only doctors have a doctor profile.",
-                    errors=[{"field": "doctor", "message": "only for doctor accounts"}],
-                )
-            doctor_values: dict[Any, Any] = {}
-            for field in ("specialty", "bio", "languages", "license_number"):
-                value = getattr(data.doctor, field)
-                if value is not None:
-                    doctor_values[getattr(DoctorProfile, field)] = value
-            if doctor_values:
-                await DoctorProfile.update(doctor_values).where(DoctorProfile.user == principal.id)
-        return await _own_account(principal.id)
+        return await user_out(await update_account(current_principal(request), data, scope=request.scope))
 
     @post("/me/password", status_code=HTTP_204_NO_CONTENT, summary="Change password; ends other sessions")
     async def change_password(self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn]) -> None:

@@ -25,6 +25,11 @@ async def _register(http: httpx.AsyncClient, role: str, tag: str) -> dict[str, A
     if login.status_code != 200:
         raise RuntimeError(f"login failed: {login.status_code} {login.text[:200]}")
     data = login.json()
+    if role == "doctor" and (data["user"].get("doctor") or {}).get("verification", "approved") != "approved":
+        raise RuntimeError(
+            "the server vets new doctors (DOCTOR_REGISTRATION=review, the production default): "
+            "run the load test against a server started with DOCTOR_REGISTRATION=open"
+        )
     return {
         "id": data["user"]["id"],
         "token": data["access_token"],

@@ -15,6 +15,7 @@ import msgspec
 from careconnect.errors import ApiError, validation_error
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.services.users import parse_uuid
+from careconnect.services.vetting import approved_doctors
 from careconnect.tables import DoctorProfile
 from careconnect.tables.scheduling import Appointment, Intake
 
@@ -60,7 +61,8 @@ def mine(principal: Principal) -> Any:
     if principal.role == "patient":
         return Appointment.patient == principal.id
     if principal.role == "doctor":
-        return Appointment.doctor == principal.id
+        # A doctor awaiting review (or rejected) sees no patient's appointment, even one made before.
+        return (Appointment.doctor == principal.id) & Appointment.doctor.is_in(approved_doctors())
     return Appointment.id.is_null()  # admins and bots own no appointments (bots join rooms, see consultations)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from careconnect.principal import Principal
+from careconnect.services.vetting import is_approved
 from careconnect.tables import RoomBot, User
 from careconnect.tables.scheduling import Appointment
 
@@ -60,8 +61,8 @@ async def membership(principal: Principal, appointment_id: str) -> Membership | 
     patient_id, doctor_id = str(row["patient"]), str(row["doctor"])
     if principal.id == patient_id and principal.role == "patient":
         as_role = "patient"
-    elif principal.id == doctor_id and principal.role == "doctor":
-        as_role = "doctor"
+    elif principal.id == doctor_id and principal.role == "doctor" and await is_approved(doctor_id):
+        as_role = "doctor"  # a doctor awaiting review, or rejected, is no member (see services/vetting.py)
     elif principal.role == "bot" and await RoomBot.exists().where(
         (RoomBot.appointment == appointment_id) & (RoomBot.bot_user == principal.id)
     ):

@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.errors import ApiError
 from careconnect.services import slots
+from careconnect.services.vetting import is_approved
 from careconnect.tables import User
 from careconnect.tables.scheduling import Appointment, Availability
 
@@ -155,7 +156,12 @@ async def next_available(doctor_id: str, days: int = 31) -> dt.datetime | None:
 async def offered_slot(doctor_id: str, starts_at: dt.datetime) -> slots.Interval:
     """The slot of an active doctor that starts at ``starts_at`` (taken or not), else 422."""
     doctor = await User.select(User.role, User.disabled_at).where(User.id == doctor_id).first()
-    if doctor is None or doctor["role"] != "doctor" or doctor["disabled_at"] is not None:
+    if (
+        doctor is None
+        or doctor["role"] != "doctor"
+        or doctor["disabled_at"] is not None
+        or not await is_approved(doctor_id)  # pending or rejected doctors are not bookable
+    ):
         raise ApiError(
             422, "validation_error", "No such doctor.", errors=[{"field": "doctor_id", "message": "unknown doctor"}]
         )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piccolo.engine.base import Engine
 
 from careconnect.errors import ApiError, validation_error
-from careconnect.schemas import DoctorInfo, UserOut
+from careconnect.schemas import DoctorInfo, DoctorOut, PatientInfo, UserOut, UserPatch, Verification
 from careconnect.security import hash_password
+from careconnect.services.audit import record
 from careconnect.tables import DoctorProfile, User
+
+if TYPE_CHECKING:
+    from careconnect.principal import Principal
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:
@@ -39,8 +43,14 @@ async def create_user(
     role: str,
     timezone: str = "UTC",
     doctor: DoctorInfo | None = None,
+    verification: Verification = "approved",
 ) -> dict[str, Any]:
-    """Insert a user (and doctor profile) in one transaction; a taken email is 409 ``conflict``."""
+    """Insert a user (and doctor profile) in one transaction; a taken email is 409 ``conflict``.
+
+    ``verification`` is the doctor's vetting state: ``pending`` for a self-registered doctor under
+    DOCTOR_REGISTRATION=review, ``approved`` for everyone an admin, the seed or an open
+    registration makes.
+    """
     email = email.strip().lower()
     if await User.exists().where(User.email == email):
         raise ApiError(409, "conflict", "An account with this email already exists.")
@@ -67,6 +77,7 @@ async def create_user(
                         bio=doctor.bio,
                         languages=doctor.languages,
                         license_number=doctor.license_number,
+                        verification=verification,
                     )
                 )
     except Exception as exc:  # a concurrent registration of the same email
@@ -86,20 +97,22 @@ def _languages(raw: Any) -> list[str]:
     return [str(x) for x in raw or []]
 
 
-async def doctor_info(user_id: Any) -> DoctorInfo | None:
+async def doctor_info(user_id: Any) -> DoctorOut | None:
     row = await DoctorProfile.select().where(DoctorProfile.user == user_id).first()
     if row is None:
         return None
-    return DoctorInfo(
+    return DoctorOut(
         specialty=row["specialty"],
         bio=row["bio"],
         languages=_languages(row["languages"]),
         license_number=row["license_number"],
+        verification=row["verification"],
     )
 
 
 async def user_out(row: dict[str, Any]) -> UserOut:
     doctor = await doctor_info(row["id"]) if row["role"] == "doctor" else None
+    patient = PatientInfo(share_history=bool(row.get("share_history"))) if row["role"] == "patient" else None
     return UserOut(
         id=str(row["id"]),
         email=row["email"],
@@ -108,5 +121,66 @@ async def user_out(row: dict[str, Any]) -> UserOut:
         timezone=row["timezone"],
         created_at=row["created_at"],
         doctor=doctor,
+        patient=patient,
         disabled=row["disabled_at"] is not None,
     )
+
+
+async def update_account(principal: Principal, patch: UserPatch, *, scope: Any = None) -> dict[str, Any]:
+    """Apply ``PATCH /users/me`` all or nothing, and return the account row.
+
+    Every part is checked before anything is written (a patient sending ``doctor`` is 422 and
+    keeps their old name too); the writes, and the audit entry of a history-sharing change, then
+    run in one transaction.
+    """
+    errors: list[dict[str, str]] = []
+    user_values: dict[Any, Any] = {}
+    doctor_values: dict[Any, Any] = {}
+    if patch.full_name is not None:
+        if patch.full_name.strip():
+            user_values[User.full_name] = patch.full_name.strip()
+        else:
+            errors.append({"field": "full_name", "message": "must not be blank"})
+    if patch.timezone is not None:
+        try:
+            user_values[User.timezone] = check_timezone(patch.timezone)
+        except ApiError:
+            errors.append({"field": "timezone", "message": f"{patch.timezone!r} is not an IANA time zone"})
+    if patch.doctor is not None:
+        if principal.role != "doctor":
+            errors.append({"field": "doctor", "message": "only for doctor accounts"})
+        for field in ("specialty", "bio", "languages", "license_number"):
+            value = getattr(patch.doctor, field)
+            if field == "specialty" and value is not None:
+                value = value.strip()
+                if not value:
+                    errors.append({"field": "doctor.specialty", "message": "must not be blank"})
+            if value is not None:
+                doctor_values[getattr(DoctorProfile, field)] = value
+    share = patch.patient.share_history if patch.patient is not None else None
+    if patch.patient is not None and principal.role != "patient":
+        errors.append({"field": "patient", "message": "only for patient accounts"})
+    if errors:
+        raise ApiError(422, "validation_error", "The request has invalid fields; nothing was saved.", errors=errors)
+    engine: Engine[Any] = User._meta.db
+    async with engine.transaction():
+        if share is not None:
+            user_values[User.share_history] = share
+        if user_values:
+            await User.update(user_values).where(User.id == principal.id)
+        if doctor_values:
+            await DoctorProfile.update(doctor_values).where(DoctorProfile.user == principal.id)
+        if share is not None:
+            await record(
+                actor=principal,
+                action="history.share" if share else "history.unshare",
+                resource_type="user",
+                resource_id=principal.id,
+                patient_id=principal.id,
+                outcome="success",
+                scope=scope,
+            )
+    row = await User.select().where(User.id == principal.id).first()
+    if row is None:
+        raise ApiError(404, "not_found", "No such user.")
+    return row

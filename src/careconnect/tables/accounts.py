@@ -6,6 +6,7 @@ from piccolo.columns import (
     JSON,
     UUID,
     BigInt,
+    Boolean,
     ForeignKey,
     OnDelete,
     Text,
@@ -32,6 +33,9 @@ class User(Table, tablename="cc_user"):
     totp_secret = Text(default="")
     mfa_enabled_at = Timestamptz(null=True, default=None)
     totp_last_step = BigInt(null=True, default=None)
+    # A patient's choice: may every doctor they have a live appointment with read the visits with
+    # other doctors (intake and summary, never notes)? Off until the patient turns it on.
+    share_history = Boolean(default=False)
 
 
 class DoctorProfile(Table, tablename="cc_doctor_profile"):
@@ -40,6 +44,8 @@ class DoctorProfile(Table, tablename="cc_doctor_profile"):
     bio = Text(default="")
     languages = JSON(default=[])
     license_number = Varchar(length=64, null=True, default=None)
+    # pending | approved | rejected: only approved doctors are listed, bookable and see patients.
+    verification = Varchar(length=16, default="approved", index=True)
 
 
 class AuthSession(Table, tablename="cc_auth_session"):

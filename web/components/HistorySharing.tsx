@@ -1,0 +1,62 @@
+"use client";
+
+/** A patient's consent (API 1.1 share_history): may each of their doctors see the visits with the others? */
+import { useState } from "react";
+
+import { api } from "@/lib/api";
+import type { User } from "@/lib/types";
+import { useApi } from "@/lib/useApi";
+
+import { ErrorMessage, Section } from "./ui";
+
+export function HistorySharing() {
+  const me = useApi<User>("/users/me");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  // The box shows the choice at once; a refused save puts it back and says why.
+  const [choice, setChoice] = useState<boolean | null>(null);
+  const shared = choice ?? me.data?.patient?.share_history ?? false;
+  const setMe = me.setData;
+
+  async function change(next: boolean) {
+    setBusy(true);
+    setError(null);
+    setChoice(next);
+    try {
+      const saved = await api.patch<User>("/users/me", { patient: { share_history: next } });
+      setMe(() => saved);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setChoice(null);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Section id="history-sharing" title="Sharing your history">
+      <div className="flex items-start gap-3">
+        <input
+          id="share-history"
+          type="checkbox"
+          className="mt-1 h-5 w-5 shrink-0"
+          checked={shared}
+          disabled={busy || !me.data}
+          onChange={(e) => change(e.target.checked)}
+          aria-describedby="share-history-hint"
+          data-testid="share-history"
+        />
+        <div>
+          <label htmlFor="share-history" className="text-sm font-medium text-slate-900">
+            Let each doctor I have a visit with see my visits with other doctors
+          </label>
+          <p id="share-history-hint" className="text-xs text-slate-600">
+            They see the intake and the visit summary, never another doctor&apos;s private notes. You can turn this off at any
+            time; every change is recorded.
+          </p>
+        </div>
+      </div>
+      <ErrorMessage error={error ?? me.error} />
+    </Section>
+  );
+}
