@@ -15,7 +15,7 @@ from careconnect.schemas import ClientCredentialsIn, LoginIn, RegisterIn, TokenO
 from careconnect.security import issue_access_token, verify_password
 from careconnect.services import sessions
 from careconnect.services.audit import client_ip
-from careconnect.services.throttle import LoginThrottle
+from careconnect.services.throttle import Throttles
 from careconnect.services.users import check_timezone, create_user, user_out
 from careconnect.settings import Settings
 from careconnect.tables import Integration, User
@@ -75,23 +75,19 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
         settings: NamedDependency[Settings],
-        login_throttle: NamedDependency[LoginThrottle],
+        throttles: NamedDependency[Throttles],
     ) -> Response[TokenOut]:
         email = data.email.strip().lower()
         ip = client_ip(request.scope)
-        wait = await login_throttle.retry_after(email, ip)
-        if wait is not None:
-            raise ApiError(
-                429, "rate_limited", "Too many failed sign-ins; wait and try again.", headers={"Retry-After": str(wait)}
-            )
+        await throttles.check("login", email, ip)  # counted before the password is checked
         user = await User.select().where(User.email == email).first()
         ok = verify_password(user["password_hash"] if user else None, data.password)
         if not ok or user is None or user["role"] == "bot":
-            await login_throttle.failed(email, ip)
+            await throttles.failed("login", email, ip)
             raise ApiError(401, "unauthorized", _UNAUTHORIZED)
+        await throttles.succeeded("login", email, ip)
         if user["disabled_at"] is not None:
             raise ApiError(403, "forbidden", "This account has been disabled.")
-        await login_throttle.succeeded(email)
         session_id, refresh = await sessions.open_session(
             str(user["id"]),
             kind="password",
