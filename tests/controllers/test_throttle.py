@@ -156,3 +156,13 @@ async def test_the_throttle_is_shared_by_two_app_instances_on_one_redis(database
             codes = Counter(r.status_code for r in answers)
             assert codes[401] <= 5 and codes[401] + codes[429] == 20, codes
             assert (await sign_in(b, user["email"], user["password"])).status_code == 429
+
+
+async def test_a_throttle_store_outage_answers_503_not_a_guess(sqlite_url):
+    """Redis unreachable: sign-ins fail closed with 503 `unavailable`, quickly; no password is checked."""
+    async with app_client(make_settings(sqlite_url, redis_url="redis://127.0.0.1:1/0")) as http:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        response = await sign_in(http, email(), WRONG)
+        assert_problem(response, 503, "unavailable")
+        assert loop.time() - started < 5
