@@ -50,7 +50,7 @@ _ORIGIN_REFUSED = {
     "title": "Forbidden",
     "status": 403,
     "code": "forbidden",
-    "detail": "Pages from this origin may not open a socket here (API.md 1.1 Hardening).",
+    "detail": "Pages from this origin may not open a socket here.",
 }
 
 

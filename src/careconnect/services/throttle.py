@@ -153,9 +153,11 @@ class Throttles:
         refused: str | None = None
         counted: list[str] = []
         if policy.per_pair is not None:
+            counted.append(pair_key)
             pair = await self.storage.incr(pair_key, window)
             if pair > policy.per_pair:
                 # The pair stays counted: hammering a refused pair changes nothing else.
+                log.info("throttled %s (pair)", kind)
                 raise Throttled(await self._retry_after(pair_key, window), _DETAIL[kind])
         else:
             pair = 0
@@ -172,10 +174,11 @@ class Throttles:
                 refused = pair_key
         if refused is not None:
             wait = await self._retry_after(refused, window)
-            # Refused attempts never reached the secret: they do not count against the others.
+            # Refused attempts never reached the secret: they count nowhere (a refused address
+            # does not use up its pairs' attempts, nor a refused pair the account's).
             for key in counted:
                 await self.storage.incr(key, window, amount=-1)
-            log.info("throttled %s (%s)", kind, refused.split(":", 3)[2])
+            log.info("throttled %s (%s)", kind, "address" if refused == address_key else "account")
             raise Throttled(wait, _DETAIL[kind])
 
     async def failed(self, kind: str, subject: str, address: str) -> None:
