@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -44,7 +45,9 @@ def need_postgres() -> None:
 
 
 def need_redis() -> None:
-    need("Redis", _reachable("127.0.0.1", 6379), "start it: redis-server --daemonize yes")
+    parsed = urlparse(REDIS_URL)
+    where = (parsed.hostname or "127.0.0.1", parsed.port or 6379)
+    need("Redis", _reachable(*where), f"start it: redis-server --daemonize yes --port {where[1]}")
 
 
 def need_chromium() -> str:

@@ -128,3 +128,38 @@ def test_doctor_registration_defaults_by_environment(env, mode):
 def test_bad_doctor_registration_names_the_setting(env):
     with pytest.raises(SettingsError, match="DOCTOR_REGISTRATION"):
         load_settings({"SECRET_KEY": STRONG_SECRET, **env})
+
+
+# issue 15: throttle
+def test_throttle_and_user_send_limit_settings():
+    defaults = load_settings({"SECRET_KEY": GOOD_SECRET})
+    assert (defaults.throttle_per_pair, defaults.throttle_per_pair_under_attack) == (5, 2)
+    assert (defaults.throttle_per_account, defaults.throttle_per_address, defaults.throttle_window_s) == (20, 100, 900)
+    assert defaults.ws_user_send_limit == 60
+    settings = load_settings(
+        {
+            "SECRET_KEY": GOOD_SECRET,
+            "THROTTLE_PER_PAIR": "8",
+            "THROTTLE_PER_ADDRESS": "500",
+            "THROTTLE_WINDOW_S": "600",
+            "WS_USER_SEND_LIMIT": "120",
+        }
+    )
+    assert (settings.throttle_per_pair, settings.throttle_per_address, settings.throttle_window_s) == (8, 500, 600)
+    assert settings.ws_user_send_limit == 120
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("THROTTLE_PER_PAIR", "0"),
+        ("THROTTLE_PER_PAIR_UNDER_ATTACK", "lots"),
+        ("THROTTLE_PER_ACCOUNT", "-1"),
+        ("THROTTLE_PER_ADDRESS", "0"),
+        ("THROTTLE_WINDOW_S", "1"),
+        ("WS_USER_SEND_LIMIT", "0"),
+    ],
+)
+def test_bad_throttle_settings_name_the_setting(name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"SECRET_KEY": GOOD_SECRET, name: value})

@@ -15,8 +15,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
 
 from careconnect import __version__
 from careconnect.controllers.admin import AdminController
@@ -35,7 +33,7 @@ from careconnect.hub import HubPlugin
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import AccessLogMiddleware, response_headers_hook
 from careconnect.services.sessions import SESSION_CHECK
-from careconnect.services.throttle import LoginThrottle
+from careconnect.services.throttle import Throttles, default_policies, throttle_storage
 from careconnect.settings import Settings
 from careconnect.webapp import WebAppController
 
@@ -66,18 +64,16 @@ def create_app(settings: Settings) -> Litestar:
         from redis.asyncio import Redis
 
         redis_client = Redis.from_url(settings.redis_url)
-    store: Store
-    if redis_client is not None:
-        from litestar.stores.redis import RedisStore
-
-        store = RedisStore(redis_client, namespace="careconnect", handle_client_shutdown=False)
-    else:
-        store = MemoryStore()
-    throttle = LoginThrottle(
-        store,
-        per_account=settings.login_max_failures_account,
-        per_ip=settings.login_max_failures_ip,
-        window_s=settings.login_failure_window_s,
+    throttle_store, close_throttle_store = throttle_storage(settings.redis_url)
+    throttles = Throttles(
+        throttle_store,
+        default_policies(
+            window_s=settings.throttle_window_s,
+            per_pair=settings.throttle_per_pair,
+            per_pair_under_attack=settings.throttle_per_pair_under_attack,
+            per_account=settings.throttle_per_account,
+            per_address=settings.throttle_per_address,
+        ),
     )
 
     @asynccontextmanager
@@ -96,6 +92,7 @@ def create_app(settings: Settings) -> Litestar:
                 await engine.close_connection_pool()  # type: ignore[attr-defined]
             if redis_client is not None:
                 await redis_client.aclose()
+            await close_throttle_store()
 
     controllers: list[Any] = [
         AuthController,
@@ -118,7 +115,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=controllers,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "login_throttle": Provide(lambda: throttle, use_cache=True, sync_to_thread=False),
+            "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
         },
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],

@@ -33,6 +33,12 @@ class HubCollector:
             "careconnect_hub_queue_drops": ("Sockets closed because their queue overflowed", "queue_drops"),
             "careconnect_hub_gap_fills": ("Gaps filled from the store", "gap_fills"),
             "careconnect_hub_broker_failures": ("Broker publishes that failed", "broker_failures"),
+            "careconnect_hub_user_limited": ("Sends refused by the per-user limit", "user_limited"),
+            "careconnect_hub_user_limit_failures": (
+                "Sends let through unchecked: the per-user counter was unreachable",
+                "user_limit_failures",
+            ),
+            "careconnect_hub_origins_refused": ("Socket handshakes refused for their Origin", "origins_refused"),
         }
         for name, (doc, field) in counters.items():
             counter = CounterMetricFamily(name, doc)

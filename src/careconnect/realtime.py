@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -17,8 +19,10 @@ from careconnect.hub import (
     HubSettings,
     MemoryBroker,
     MemoryPresence,
+    MemorySendLimiter,
     Principal,
     RedisPresence,
+    RedisSendLimiter,
     RoomDenied,
     RoomInfo,
     RoomState,
@@ -148,27 +152,86 @@ class HubEvents:
         await self.hub.publish_event(room, RoomState(room=room, state=state))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case without the scheme's default port; anything that
+    is not a plain origin (``null``, a path, user info) comes back as it is and matches nothing."""
+    raw = origin.strip()
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return raw
+    scheme, host = parts.scheme.lower(), parts.hostname or ""
+    if scheme not in _DEFAULT_PORTS or not host or parts.username is not None or parts.path not in ("", "/"):
+        return raw
+    if parts.query or parts.fragment:
+        return raw
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def server_origin(scope: Mapping[str, Any]) -> str:
+    """The origin the handshake reached: the socket's scheme (ws -> http, wss -> https) and the Host header.
+
+    The one place to extend for TRUSTED_PROXIES: behind a trusted proxy, X-Forwarded-Proto and
+    X-Forwarded-Host name the origin the browser saw.
+    """
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    host = ""
+    for key, value in scope.get("headers") or ():
+        if key == b"host":
+            host = bytes(value).decode("latin-1")
+            break
+    if not host and scope.get("server"):
+        server_host, server_port = scope["server"][0], scope["server"][1]
+        host = f"{server_host}:{server_port}" if server_port else str(server_host)
+    return _normal_origin(f"{scheme}://{host}")
+
+
+class SameOriginOrCors:
+    """``/ws`` accepts pages of its own origin and of ``CORS_ORIGINS`` (API.md 1.1 Hardening)."""
+
+    def __init__(self, cors_origins: tuple[str, ...]) -> None:
+        self.allowed = frozenset(_normal_origin(o) for o in cors_origins)
+
+    def allows(self, origin: str, scope: Mapping[str, Any]) -> bool:
+        wanted = _normal_origin(origin)
+        return wanted in self.allowed or wanted == server_origin(scope)
+
+
 def build_hub(settings: Settings) -> Hub:
     broker: Any
     presence: Any
+    # One socket may always use its whole WS_SEND_LIMIT, so the per-user limit is never below it.
+    user_limit = max(settings.ws_user_send_limit, settings.ws_send_limit)
+    limiter: Any
     if settings.redis_url:
         broker = RedisBroker(settings.redis_url)
         presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id)
+        limiter = RedisSendLimiter(settings.redis_url, user_limit, settings.ws_send_window_s)
     else:
         broker = MemoryBroker()
         presence = MemoryPresence()
+        limiter = MemorySendLimiter(user_limit, settings.ws_send_window_s)
     hub = Hub(
         authenticator=JwtAuthenticator(settings),
         policy=ConsultationRooms(),
         store=sql_message_store(settings.database_url, audit=True),
         broker=broker,
         presence=presence,
+        send_limiter=limiter,
+        origin_policy=SameOriginOrCors(settings.cors_origins),
         settings=HubSettings(
             heartbeat_s=settings.ws_heartbeat_s,
             hello_timeout_s=settings.ws_hello_timeout_s,
             max_frame_bytes=settings.ws_max_frame_bytes,
             send_limit=settings.ws_send_limit,
             send_window_s=settings.ws_send_window_s,
+            user_send_limit=user_limit,
             queue_size=settings.ws_queue_size,
             max_rooms=settings.ws_max_rooms,
         ),

@@ -41,9 +41,6 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     doctor_self_registration: bool = True
     log_json: bool = False
     log_level: str = "INFO"
-    login_max_failures_account: int = 5
-    login_max_failures_ip: int = 20
-    login_failure_window_s: int = 900
     max_body_bytes: int = 1_048_576
     web_dir: str = str(REPO_ROOT / "web" / "out")
     ws_max_frame_bytes: int = 65_536
@@ -63,6 +60,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # open: a self-registered doctor is approved at once; review: pending until an admin approves;
     # closed: only admins create doctors. None: review in production, open elsewhere.
     doctor_registration: Literal["open", "review", "closed"] | None = None
+    # issue 15: throttle (docs/security.md "Throttles"; attempts per THROTTLE_WINDOW_S)
+    throttle_window_s: int = 900
+    throttle_per_pair: int = 5
+    throttle_per_pair_under_attack: int = 2
+    throttle_per_account: int = 20
+    throttle_per_address: int = 100
+    ws_user_send_limit: int = 60
 
     @property
     def doctor_signup(self) -> Literal["open", "review", "closed"]:
@@ -231,4 +235,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 "unset DOCTOR_SELF_REGISTRATION (DOCTOR_REGISTRATION=closed is its replacement)"
             )
         values["doctor_registration"] = mode
+    # issue 15: throttle
+    for name, low, high in (
+        ("THROTTLE_WINDOW_S", 10, 86_400),
+        ("THROTTLE_PER_PAIR", 1, 1000),
+        ("THROTTLE_PER_PAIR_UNDER_ATTACK", 1, 1000),
+        ("THROTTLE_PER_ACCOUNT", 1, 100_000),
+        ("THROTTLE_PER_ADDRESS", 1, 1_000_000),
+        ("WS_USER_SEND_LIMIT", 1, 1_000_000),
+    ):
+        if raw := env.get(name):
+            values[name.lower()] = _int(name, raw, low, high)
     return Settings(**values)  # type: ignore[arg-type]

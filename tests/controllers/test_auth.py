@@ -97,13 +97,14 @@ async def test_login_is_rate_limited_per_account(client):
     assert int(response.headers["retry-after"]) > 0
 
 
-async def test_login_is_rate_limited_per_ip(client):
+async def test_login_failures_from_one_ip_for_other_accounts_refuse_no_one(client):
+    """Issue 15: one address's failures at other accounts no longer refuse a right password (far limit: 100)."""
     for _ in range(20):
         response = await client.post("/api/v1/auth/login", json={"email": email(), "password": "wrong" * 3})
         assert response.status_code == 401
     user = await register(client)
     response = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
-    assert_problem(response, 429, "rate_limited")
+    assert response.status_code == 200, response.text
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(client):

@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pyotp
 import pytest
 
@@ -264,24 +265,51 @@ async def test_wrong_password_never_reveals_the_second_factor(client):
     assert await MfaChallenge.count().where(MfaChallenge.user == user["id"]) == 0
 
 
-async def test_wrong_codes_are_capped_per_account_across_tokens(client):
+async def test_wrong_codes_are_throttled_across_tokens_and_capped_per_account(client):
+    """A right password earns a fresh mfa_token each time, so the per-token count alone is not enough:
+    the shared throttle counts codes per (account, address), and the account's wrong codes over every
+    address are capped at the password step."""
     user, headers = await signed_in(client)
     secret, _ = await enrol(client, headers)
     right = code_at(secret, 1)
     wrong = "111111" if right != "111111" else "222222"
-    for _ in range(4):  # 4 tokens x 5 wrong codes = 20
-        token = await challenge(client, user)
-        for _ in range(5):
-            await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": wrong})
-    response = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+    token = await challenge(client, user)
+    for _ in range(5):
+        response = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": wrong})
+        assert_problem(response, 401, "invalid_code")
+    # A new token from the same address: the next code, even the right one, waits.
+    token = await challenge(client, user)
+    refused = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": right})
+    assert_problem(refused, 429, "rate_limited")
+    assert 0 < int(refused.headers["retry-after"]) <= 15 * 60 + 1
+    # Guessing from many addresses: the account's 20 wrong codes close the password step itself.
+    wrong_codes, address = 5, 1
+    app = client.app  # type: ignore[attr-defined]
+    while True:
+        transport = httpx.ASGITransport(app=app, client=(f"198.51.100.{address}", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            response = await other.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+            if response.status_code == 429:
+                break
+            token = assert_problem(response, 401, "mfa_required")["mfa_token"]
+            while True:
+                response = await other.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": wrong})
+                if response.status_code == 429 or response.json()["code"] == "invalid_token":
+                    break
+                assert_problem(response, 401, "invalid_code")
+                wrong_codes += 1
+        address += 1
+        assert address < 30, "the account cap never closed the password step"
+    assert wrong_codes == 20
     body = assert_problem(response, 429, "rate_limited")
     assert "mfa_token" not in body and 0 < int(response.headers["retry-after"]) <= 15 * 60 + 1
-    # The window passes: a new challenge again.
+    # The window passes: a new challenge again (the throttle's counters are per window too).
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
     await MfaChallenge.update({MfaChallenge.created_at: past}).where(MfaChallenge.user == user["id"])
-    token = await challenge(client, user)
-    ok = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": right})
-    assert ok.status_code == 200, ok.text
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fresh:
+        response = await fresh.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+        token = assert_problem(response, 401, "mfa_required")["mfa_token"]
 
 
 async def test_bots_have_no_second_factor_and_admins_enrol_like_anyone(client):

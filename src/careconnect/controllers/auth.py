@@ -15,7 +15,7 @@ from careconnect.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, Regist
 from careconnect.security import issue_access_token, verify_password
 from careconnect.services import mfa, sessions
 from careconnect.services.audit import client_ip
-from careconnect.services.throttle import LoginThrottle
+from careconnect.services.throttle import Throttles
 from careconnect.services.users import check_timezone, create_user, user_out
 from careconnect.settings import Settings
 from careconnect.tables import Integration, User
@@ -92,23 +92,19 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[LoginIn],
         settings: NamedDependency[Settings],
-        login_throttle: NamedDependency[LoginThrottle],
+        throttles: NamedDependency[Throttles],
     ) -> Response[TokenOut]:
         email = data.email.strip().lower()
         ip = client_ip(request.scope)
-        wait = await login_throttle.retry_after(email, ip)
-        if wait is not None:
-            raise ApiError(
-                429, "rate_limited", "Too many failed sign-ins; wait and try again.", headers={"Retry-After": str(wait)}
-            )
+        await throttles.check("login", email, ip)  # counted before the password is checked
         user = await User.select().where(User.email == email).first()
         ok = verify_password(user["password_hash"] if user else None, data.password)
         if not ok or user is None or user["role"] == "bot":
-            await login_throttle.failed(email, ip)
+            await throttles.failed("login", email, ip)
             raise ApiError(401, "unauthorized", _UNAUTHORIZED)
+        await throttles.succeeded("login", email, ip)
         if user["disabled_at"] is not None:
             raise ApiError(403, "forbidden", "This account has been disabled.")
-        await login_throttle.succeeded(email)
         if user["mfa_enabled_at"] is not None:
             # The password was right; no session until POST /auth/login/mfa with a code.
             raise ApiError(
@@ -121,9 +117,21 @@ class AuthController(Controller):
 
     @post("/login/mfa", status_code=200, summary="Second sign-in step: the mfa_token and a TOTP or recovery code")
     async def login_mfa(
-        self, request: Request[Any, Any, Any], data: JSONBody[MfaLoginIn], settings: NamedDependency[Settings]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MfaLoginIn],
+        settings: NamedDependency[Settings],
+        throttles: NamedDependency[Throttles],
     ) -> Response[TokenOut]:
+        # Counted atomically per (account, address) before the code is checked, so concurrent guesses
+        # on one mfa_token cannot outrun its own count of tries.
+        # (A spent or unknown token gets its own 401 invalid_token: nothing to guess there.)
+        subject, ip = await mfa.challenge_subject(data.mfa_token), client_ip(request.scope)
+        if subject is not None:
+            await throttles.check("mfa", subject, ip)
         user = await mfa.complete_challenge(settings, data.mfa_token, data.code, request.scope)
+        if subject is not None:
+            await throttles.succeeded("mfa", subject, ip)
         return await _sign_in(request, settings, user)
 
     @post("/refresh", status_code=200, summary="Rotate the refresh cookie; needs header X-CSRF: 1")

@@ -12,6 +12,8 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from careconnect.guards import current_principal, requires_person
 from careconnect.schemas import MfaCodeIn, MfaDisableIn, MfaStatusOut, RecoveryCodesOut, TotpEnrolmentOut
 from careconnect.services import mfa
+from careconnect.services.audit import client_ip
+from careconnect.services.throttle import Throttles
 from careconnect.settings import Settings
 from careconnect.tables import User
 
@@ -39,13 +41,27 @@ class MfaController(Controller):
 
     @post("/totp/confirm", status_code=200, summary="Activate TOTP with a code; answers the 10 recovery codes once")
     async def confirm(
-        self, request: Request[Any, Any, Any], data: JSONBody[MfaCodeIn], settings: NamedDependency[Settings]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MfaCodeIn],
+        settings: NamedDependency[Settings],
+        throttles: NamedDependency[Throttles],
     ) -> RecoveryCodesOut:
-        codes = await mfa.confirm_enrolment(settings, current_principal(request).id, data.code, request.scope)
+        user_id, ip = current_principal(request).id, client_ip(request.scope)
+        await throttles.check("mfa", user_id, ip)
+        codes = await mfa.confirm_enrolment(settings, user_id, data.code, request.scope)
+        await throttles.succeeded("mfa", user_id, ip)
         return RecoveryCodesOut(recovery_codes=codes)
 
     @delete("/totp", status_code=HTTP_204_NO_CONTENT, summary="Turn TOTP off (password and a code)")
     async def disable(
-        self, request: Request[Any, Any, Any], data: JSONBody[MfaDisableIn], settings: NamedDependency[Settings]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MfaDisableIn],
+        settings: NamedDependency[Settings],
+        throttles: NamedDependency[Throttles],
     ) -> None:
-        await mfa.disable(settings, current_principal(request).id, data.password, data.code, request.scope)
+        user_id, ip = current_principal(request).id, client_ip(request.scope)
+        await throttles.check("mfa", user_id, ip)
+        await mfa.disable(settings, user_id, data.password, data.code, request.scope)
+        await throttles.succeeded("mfa", user_id, ip)

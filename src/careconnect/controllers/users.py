@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, patch, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -13,6 +14,8 @@ from careconnect.guards import current_principal, requires_auth
 from careconnect.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.security import hash_password, verify_password
 from careconnect.services import sessions
+from careconnect.services.audit import client_ip
+from careconnect.services.throttle import Throttles
 from careconnect.services.users import update_account, user_out
 from careconnect.tables import User
 
@@ -38,15 +41,22 @@ class UsersController(Controller):
         return await user_out(await update_account(current_principal(request), data, scope=request.scope))
 
     @post("/me/password", status_code=HTTP_204_NO_CONTENT, summary="Change password; ends other sessions")
-    async def change_password(self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn]) -> None:
+    async def change_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn], throttles: NamedDependency[Throttles]
+    ) -> None:
         principal = current_principal(request)
+        ip = client_ip(request.scope)
+        # A stolen access token must not become a password-guessing oracle.
+        await throttles.check("password_change", principal.id, ip)
         row = await User.select(User.password_hash).where(User.id == principal.id).first()
         if row is None or not verify_password(row["password_hash"], data.current_password):
+            await throttles.failed("password_change", principal.id, ip)
             raise ApiError(
                 422,
                 "validation_error",
                 "The current password is wrong.",
                 errors=[{"field": "current_password", "message": "wrong password"}],
             )
+        await throttles.succeeded("password_change", principal.id, ip)
         await User.update({User.password_hash: hash_password(data.new_password)}).where(User.id == principal.id)
         await sessions.revoke_user_sessions(principal.id, reason="password_change", keep=principal.session_id)

@@ -25,6 +25,10 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
     await hub.disconnect_user(user_id, 4403)       # account disabled: close everywhere
     await hub.evict(bot_id, room)                   # taken out of a room everywhere
 
+Per-user send limits across workers: ``Hub(..., send_limiter=RedisSendLimiter(url, 60, 10.0))``
+(``hub/limits.py``; without one, each worker counts in memory). ``origin_policy=`` (an
+``OriginPolicy``, ``hub/origin.py``) refuses handshakes from foreign pages with HTTP 403.
+
 Metrics: ``hub.stats`` (``HubStats`` counters) and ``hub.counts()`` (open sockets, rooms,
 users, broker subscriptions).
 """
@@ -35,6 +39,8 @@ from careconnect.hub.brokers import Broker, MemoryBroker, MemoryBus
 from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.hub.connection import Overflow
 from careconnect.hub.hub import Hub, HubSettings, HubStats
+from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, RedisSendLimiter, SendLimiter
+from careconnect.hub.origin import OriginPolicy
 from careconnect.hub.plugin import HubFastPath, HubPlugin
 from careconnect.hub.policy import Authenticator, AuthFailed, Principal, RoomDenied, RoomInfo, RoomPolicy
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
@@ -51,21 +57,26 @@ __all__ = (
     "HubPlugin",
     "HubSettings",
     "HubStats",
+    "LimiterUnavailable",
     "MemoryBroker",
     "MemoryBus",
     "MemoryPresence",
+    "MemorySendLimiter",
     "MemoryStore",
     "MessageStore",
     "NewMessage",
+    "OriginPolicy",
     "Overflow",
     "PresenceManager",
     "Principal",
     "RedisBroker",
     "RedisPresence",
+    "RedisSendLimiter",
     "RoomDenied",
     "RoomInfo",
     "RoomPolicy",
     "RoomState",
+    "SendLimiter",
     "StoredMessage",
     "UserRef",
 )

@@ -15,6 +15,9 @@ class HubSettings(msgspec.Struct, kw_only=True, frozen=True):
     max_frame_bytes: int = 65_536
     send_limit: int = 20
     send_window_s: float = 10.0
+    # Sends per user per ``send_window_s`` summed over their connections (every worker with a
+    # shared ``SendLimiter``); never below ``send_limit``, so one socket keeps its whole limit.
+    user_send_limit: int = 60
     limited_close_after: int = 5
     queue_size: int = 1000
     max_rooms: int = 100
@@ -37,6 +40,9 @@ class HubStats(msgspec.Struct, kw_only=True):
     gap_fills: int = 0
     broker_failures: int = 0
     connections_total: int = 0
+    user_limited: int = 0  # sends refused by the per-user limit
+    user_limit_failures: int = 0  # sends let through because the per-user counter was unreachable
+    origins_refused: int = 0  # handshakes refused (403) for their Origin
 
 
 # Seconds: fine below 2 ms, where a commit and a healthy event loop live.

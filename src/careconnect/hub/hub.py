@@ -17,6 +17,8 @@ from typing import Any
 from careconnect.hub.brokers.base import Broker
 from careconnect.hub.config import Histogram, HubSettings, HubStats
 from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
+from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
+from careconnect.hub.origin import OriginPolicy, header
 from careconnect.hub.policy import Authenticator, RoomPolicy
 from careconnect.hub.presence import PresenceManager
 from careconnect.hub.protocol import (
@@ -83,6 +85,8 @@ class Hub:
         broker: Broker,
         presence: PresenceManager,
         settings: HubSettings | None = None,
+        send_limiter: SendLimiter | None = None,
+        origin_policy: OriginPolicy | None = None,
     ) -> None:
         self.authenticator = authenticator
         self.policy = policy
@@ -90,6 +94,11 @@ class Hub:
         self.broker = broker
         self.presence = presence
         self.settings = settings or HubSettings()
+        # The per-user limit; one worker's memory unless the application shares one (Redis).
+        self.send_limiter: SendLimiter = send_limiter or MemorySendLimiter(
+            max(self.settings.user_send_limit, self.settings.send_limit), self.settings.send_window_s
+        )
+        self.origin_policy = origin_policy  # None: any page may open a socket
         self.worker_id = broker.worker_id
         self.cork = Cork()  # a commit batch's frames to one socket leave in one write
         self.writer = GroupCommitWriter(store, cork=self.cork)
@@ -134,6 +143,8 @@ class Hub:
         await self.broker.stop()
         with contextlib.suppress(Exception):
             await self.presence.close()
+        with contextlib.suppress(Exception):
+            await self.send_limiter.close()
         await self.store.close()
 
     def spawn(self, coro: Any) -> None:
@@ -147,6 +158,30 @@ class Hub:
         if channel.startswith("user:") or channel not in self.rooms:
             return
         self.spawn(self.publish(channel, b"", kind=CATCH_UP))
+
+    def refuses_origin(self, scope: Any) -> dict[str, Any] | None:
+        """The scope's extensions when the handshake must be refused for its ``Origin``, else None."""
+        if self.origin_policy is None:
+            return None
+        origin = header(scope, b"origin")
+        if origin is None or self.origin_policy.allows(origin, scope):
+            return None
+        self.stats.origins_refused += 1
+        log.info("refused a socket from origin %r", origin[:100])
+        return dict(scope.get("extensions") or {})
+
+    async def user_may_send(self, user_id: str) -> bool:
+        """The per-user limit over all of ``user_id``'s connections; True when the counter is down."""
+        try:
+            allowed = await self.send_limiter.allow(user_id)
+        except LimiterUnavailable as exc:
+            self.stats.user_limit_failures += 1
+            if self.stats.user_limit_failures in (1, 10, 100) or self.stats.user_limit_failures % 1000 == 0:
+                log.warning("per-user send limit not checked (%s): letting sends through", exc)
+            return True
+        if not allowed:
+            self.stats.user_limited += 1
+        return allowed
 
     def _broker_failed(self, count: int) -> None:
         self.stats.broker_failures += count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -44,17 +45,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("careconnect.hub.session")
 
 
+_ORIGIN_REFUSED = {
+    "type": "about:blank",
+    "title": "Forbidden",
+    "status": 403,
+    "code": "forbidden",
+    "detail": "Pages from this origin may not open a socket here.",
+}
+
+
 def _out(frame: Frame) -> Outgoing:
     return Outgoing(encode_json(frame))
 
 
 class Session:
-    __slots__ = ("binary", "connection", "hub", "receive", "settings")
+    __slots__ = ("binary", "connection", "hub", "receive", "refuse", "settings")
 
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
         self.settings = hub.settings
         self.receive = receive
+        # The Origin check reads the headers now, before they are let go below.
+        self.refuse = hub.refuses_origin(scope)
         binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
         # The hub never reads the handshake's headers again, and the server keeps this scope
         # for the socket's life: let them go (about 1 KiB per socket).
@@ -76,6 +88,9 @@ class Session:
     async def run(self) -> None:
         first = await self.receive()
         if first["type"] != "websocket.connect":
+            return
+        if self.refuse is not None:
+            await self._refuse_handshake(self.refuse)
             return
         accept: dict[str, Any] = {"type": "websocket.accept"}
         if self.binary:
@@ -119,6 +134,17 @@ class Session:
             if not connection.closed:
                 connection.close(1000)
             await connection.wait_closed(2.0)
+
+    async def _refuse_handshake(self, extensions: dict[str, Any]) -> None:
+        """HTTP 403 instead of the upgrade: a problem details body where the server can send one."""
+        send = self.connection._send
+        if "websocket.http.response" in extensions:
+            body = json.dumps(_ORIGIN_REFUSED).encode()
+            headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "websocket.http.response.start", "status": 403, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008})  # the server answers 403
 
     async def _next(self, timeout: float | None = None) -> Frame | None:
         """The next frame, or None when the socket is gone or was closed for a violation."""
@@ -252,6 +278,11 @@ class Session:
                 connection.close(4429, "rate limited too often")
                 return
             self.error("rate_limited", "too many messages: slow down", ref=ref, room=frame.room)
+            return
+        if not await self.hub.user_may_send(principal.id):
+            # All of this user's sockets together (every worker): an error for this frame only;
+            # the 4429 close stays the per-connection rule.
+            self.error("rate_limited", "too many messages from your connections: slow down", ref=ref, room=frame.room)
             return
         try:
             await self.hub.policy.check_write(principal, frame.room)

@@ -197,6 +197,21 @@ async def open_challenge(user_id: str) -> str:
 _SPENT = "This sign-in step has expired or was already used: sign in with your password again."
 
 
+async def challenge_subject(mfa_token: str) -> str | None:
+    """Whom a live ``mfa_token`` would sign in (the throttle's subject); None when it is spent or unknown."""
+    row = (
+        await MfaChallenge.select(MfaChallenge.user)
+        .where(
+            (MfaChallenge.token_hash == token_digest(mfa_token))
+            & MfaChallenge.used_at.is_null()
+            & (MfaChallenge.expires_at > utcnow())
+            & (MfaChallenge.failures < CHALLENGE_TRIES)
+        )
+        .first()
+    )
+    return str(row["user"]) if row else None
+
+
 async def complete_challenge(settings: Settings, mfa_token: str, code: str, scope: Any) -> dict[str, Any]:
     """Spend the challenge with a right code; returns the user row to open a session for."""
     challenge = await MfaChallenge.select().where(MfaChallenge.token_hash == token_digest(mfa_token)).first()
