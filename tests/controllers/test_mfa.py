@@ -288,7 +288,9 @@ async def test_wrong_codes_are_throttled_across_tokens_and_capped_per_account(cl
     while True:
         transport = httpx.ASGITransport(app=app, client=(f"198.51.100.{address}", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
-            response = await other.post("/api/v1/auth/login", json={"email": user["email"], "password": user["password"]})
+            response = await other.post(
+                "/api/v1/auth/login", json={"email": user["email"], "password": user["password"]}
+            )
             if response.status_code == 429:
                 break
             token = assert_problem(response, 401, "mfa_required")["mfa_token"]
