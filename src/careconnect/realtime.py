@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -26,6 +27,7 @@ from careconnect.hub import (
 )
 from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.principal import Principal as AppPrincipal
+from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
 from careconnect.services import audit
 from careconnect.services.consultations import WRITABLE_STATES, appointment_id_of, members, membership, room_name
@@ -91,7 +93,9 @@ class ConsultationRooms:
                 action="messages.read",
                 resource_type="messages",
                 resource_id=appointment_id,
+                patient_id=await audit.patient_of_appointment(appointment_id),
                 outcome="denied",
+                ip=principal.address,
             )
             raise RoomDenied("forbidden", "you are not a member of this consultation")
         self._cache[(room, principal.id)] = (time.monotonic(), found.status)
@@ -102,6 +106,7 @@ class ConsultationRooms:
             resource_id=appointment_id,
             patient_id=found.patient_id,
             outcome="success",
+            ip=principal.address,
         )
         people = [UserRef(**m) for m in await members(appointment_id)]
         return RoomInfo(state=found.status, members=people)
@@ -144,6 +149,11 @@ class HubEvents:
         await self.hub.publish_event(room, RoomState(room=room, state=state))
 
 
+def client_address(trusted: TrustedProxies, scope: Any) -> str:
+    """A socket's client ip, as the REST API finds it (``TRUSTED_PROXIES``, ``X-Forwarded-For``)."""
+    return str(settle(scope, trusted)["client_ip"])
+
+
 def build_hub(settings: Settings) -> Hub:
     broker: Any
     presence: Any
@@ -156,6 +166,7 @@ def build_hub(settings: Settings) -> Hub:
     hub = Hub(
         authenticator=JwtAuthenticator(settings),
         policy=ConsultationRooms(),
+        client_address=partial(client_address, TrustedProxies(settings.trusted_proxies)),
         store=sql_message_store(settings.database_url, audit=True),
         broker=broker,
         presence=presence,

@@ -11,7 +11,7 @@ from careconnect.errors import ApiError
 from careconnect.guards import current_principal, requires_doctor
 from careconnect.services import clinical_docs
 from careconnect.services.appointments import appointment_out
-from careconnect.services.audit import record
+from careconnect.services.audit import patient_exists, record
 from careconnect.services.intake import intake_out
 from careconnect.services.users import parse_uuid
 from careconnect.tables import ConsultationNote, ConsultationSummary, User
@@ -53,6 +53,7 @@ class PatientsController(Controller):
                 action="history.read",
                 resource_type="history",
                 resource_id=pid,
+                patient_id=pid if await patient_exists(pid) else None,
                 outcome="not_found",
                 scope=request.scope,
             )

@@ -13,6 +13,7 @@ from careconnect.guards import current_principal, requires_auth
 from careconnect.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.security import hash_password, verify_password
 from careconnect.services import sessions
+from careconnect.services.audit import record
 from careconnect.services.users import check_timezone, user_out
 from careconnect.tables import DoctorProfile, User
 
@@ -22,6 +23,18 @@ async def _own_account(user_id: str) -> UserOut:
     if row is None:
         raise ApiError(404, "not_found", "No such user.")
     return await user_out(row)
+
+
+async def _audit_password_change(request: Request[Any, Any, Any], outcome: str) -> None:
+    principal = current_principal(request)
+    await record(
+        actor=principal,
+        action="account.password_change",
+        resource_type="account",
+        resource_id=principal.id,
+        outcome=outcome,
+        scope=request.scope,
+    )
 
 
 class UsersController(Controller):
@@ -65,6 +78,7 @@ class UsersController(Controller):
         principal = current_principal(request)
         row = await User.select(User.password_hash).where(User.id == principal.id).first()
         if row is None or not verify_password(row["password_hash"], data.current_password):
+            await _audit_password_change(request, "denied")
             raise ApiError(
                 422,
                 "validation_error",
@@ -73,3 +87,4 @@ class UsersController(Controller):
             )
         await User.update({User.password_hash: hash_password(data.new_password)}).where(User.id == principal.id)
         await sessions.revoke_user_sessions(principal.id, reason="password_change", keep=principal.session_id)
+        await _audit_password_change(request, "success")

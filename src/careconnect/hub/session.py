@@ -8,6 +8,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from careconnect.hub.connection import Connection, Outgoing
 from careconnect.hub.policy import AuthFailed, RoomDenied
 from careconnect.hub.protocol import (
@@ -49,13 +51,14 @@ def _out(frame: Frame) -> Outgoing:
 
 
 class Session:
-    __slots__ = ("binary", "connection", "hub", "receive", "settings")
+    __slots__ = ("address", "binary", "connection", "hub", "receive", "settings")
 
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
         self.settings = hub.settings
         self.receive = receive
         binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
+        self.address = hub.client_address(scope)
         # The hub never reads the handshake's headers again, and the server keeps this scope
         # for the socket's life: let them go (about 1 KiB per socket).
         scope["headers"] = []
@@ -176,7 +179,7 @@ class Session:
             log.warning("hello could not be checked: %s", type(exc).__name__)
             connection.close(1011, "cannot check the token right now: reconnect with backoff")
             return False
-        connection.principal = principal
+        connection.principal = principal = msgspec.structs.replace(principal, address=self.address)
         await self.hub.attach_user(connection)
         connection.enqueue(
             _out(
@@ -271,6 +274,7 @@ class Session:
                 sender_role=principal.role,
                 sender_name=principal.name,
                 body=body,
+                sender_address=principal.address,
             ),
             functools.partial(self._committed, frame),
         )
@@ -326,4 +330,4 @@ class Session:
         if principal.id != current.id:
             self.error("unauthorized", "refresh must be for the same user")
             return
-        connection.principal = principal
+        connection.principal = msgspec.structs.replace(principal, address=self.address)
