@@ -169,3 +169,30 @@ async def test_phi_responses_are_not_stored_by_caches(client):
     assert login_response.headers["cache-control"] == "no-store"
     # Public, non-API pages keep their own caching.
     assert (await client.get("/healthz")).headers.get("cache-control") != "no-store"
+
+
+async def test_bot_sign_ins_are_audited_too(client):
+    from tests.helpers import admin
+
+    _, admin_headers = await admin(client)
+    created = (await client.post("/api/v1/admin/integrations", json={"name": "Scribe"}, headers=admin_headers)).json()
+    wrong = await client.post(
+        "/api/v1/auth/token",
+        json={"grant_type": "client_credentials", "client_id": created["client_id"], "client_secret": "nope-nope"},
+    )
+    assert wrong.status_code == 401
+    ok = await client.post(
+        "/api/v1/auth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+        },
+    )
+    assert ok.status_code == 200, ok.text
+    bot_id = ok.json()["user"]["id"]
+    assert [_who(e) for e in await entries("auth.token")] == [
+        (None, "anonymous", bot_id, "denied"),
+        (bot_id, "bot", bot_id, "success"),
+    ]
+    assert created["client_secret"] not in str(await AuditEntry.select())

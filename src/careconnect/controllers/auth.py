@@ -58,12 +58,13 @@ async def _audit_sign_in(
     attempted: str | None,
     user: dict[str, Any] | None = None,
     session_id: str = "",
+    action: str = "auth.login",
 ) -> None:
-    """``auth.login``: the actor once signed in; before that only the attempted account's id
-    (when the email names one), never the password or the email."""
+    """``auth.login`` (``auth.token`` for bots): the actor once signed in; before that only the
+    attempted account's id (when the email or client id names one), never the password or email."""
     await record(
         actor=account_actor(user, session_id) if user is not None else None,
-        action="auth.login",
+        action=action,
         resource_type="account",
         resource_id=attempted,
         outcome=outcome,
@@ -192,14 +193,20 @@ class AuthController(Controller):
             .where(Integration.client_id == data.client_id)
             .first()
         )
+        attempted = str(row["bot_user_id"]) if row else None
         if not verify_password(row["secret_hash"] if row else None, data.client_secret) or row is None:
+            await _audit_sign_in(request, "denied", attempted=attempted, action="auth.token")
             raise ApiError(401, "unauthorized", "Unknown client or wrong secret.")
         if row["disabled_at"] is not None:
+            await _audit_sign_in(request, "denied", attempted=attempted, action="auth.token")
             raise ApiError(403, "forbidden", "This integration has been disabled.")
         user = await User.select().where(User.id == row["bot_user_id"]).first()
         assert user is not None
         session_id, _ = await sessions.open_session(
             str(user["id"]), kind="client", refresh_days=settings.refresh_token_days, ip=client_ip(request.scope)
+        )
+        await _audit_sign_in(
+            request, "success", attempted=attempted, user=user, session_id=session_id, action="auth.token"
         )
         token, lifetime = _token_response(settings, user, session_id)
         return TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
