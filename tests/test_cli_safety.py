@@ -23,13 +23,17 @@ def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subp
     return subprocess.run(
         [sys.executable, "-m", "careconnect", *args],
         cwd=REPO_ROOT,
-        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **env},
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **_python_path(), **env},
         input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
         start_new_session=True,  # no controlling terminal: getpass reads stdin
     )
+
+
+def _python_path() -> dict[str, str]:
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
 
 
 def _mode(path: Path) -> int:
@@ -107,6 +111,8 @@ def test_the_development_secret_key_file_is_0600_from_the_start(tmp_path: Path, 
     from careconnect import settings as settings_module
 
     monkeypatch.setattr(settings_module, "VAR_DIR", tmp_path / "var")
+    # 0600 from the moment the file exists, not by a chmod after the key was written.
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)
     previous = os.umask(0)
     try:
         loaded = settings_module.load_settings({})

@@ -90,7 +90,19 @@ async def test_behind_a_trusted_proxy_the_forwarded_ip_and_request_id_count(prox
 async def test_hub_audit_entries_carry_the_sockets_ip(proxied: LiveServer):
     async with httpx.AsyncClient(base_url=proxied.url, timeout=20) as http:
         doctor, patient, aid = await open_visit(http)
+        stranger = await person(http, "patient")
     room = f"consultation:{aid}"
+    async with websockets.connect(
+        proxied.ws_url, additional_headers={"X-Forwarded-For": "192.0.2.66"}, open_timeout=10
+    ) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": stranger["token"]}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
+        await ws.send(json.dumps({"type": "join", "room": room}))
+        refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert refused["type"] == "error" and refused["code"] == "forbidden"
+    [denied] = [e for e in _audit(proxied, "messages.read") if e["outcome"] == "denied"]
+    assert denied["ip"] == "192.0.2.66" and denied["patient_id"] == patient["id"]
+    assert denied["actor_id"] == stranger["id"]
     async with websockets.connect(
         proxied.ws_url, additional_headers={"X-Forwarded-For": "192.0.2.44"}, open_timeout=10
     ) as ws:
@@ -105,7 +117,7 @@ async def test_hub_audit_entries_carry_the_sockets_ip(proxied: LiveServer):
     writes = [e for e in _audit(proxied, "messages.write") if e["resource_id"] == aid]
     assert joins and joins[-1]["ip"] == "192.0.2.44" and joins[-1]["outcome"] == "success"
     assert len(writes) == 1 and writes[0]["ip"] == "192.0.2.44"
-    assert doctor
+    assert joins[-1]["actor_id"] == patient["id"] != doctor["id"]
 
 
 async def test_a_path_cannot_forge_a_log_line_and_tokens_are_redacted(direct: LiveServer):
