@@ -115,6 +115,7 @@ def test_session_and_proxy_settings_are_parsed():
     assert settings.session_max_hours == settings.session_max_hours_staff == 48  # one explicit limit for all
     assert settings.session_idle_minutes is None
     staff = load_settings({"SECRET_KEY": GOOD_SECRET, "SESSION_MAX_HOURS_STAFF": "8", "SESSION_IDLE_MINUTES": "15"})
+    assert load_settings({"SECRET_KEY": GOOD_SECRET, "ACCESS_TOKEN_MINUTES": "5", "SESSION_IDLE_MINUTES": "5"})
     assert staff.session_max_hours == 720 and staff.session_max_hours_staff == 8 and staff.session_idle_minutes == 15
 
 
@@ -125,6 +126,7 @@ def test_session_and_proxy_settings_are_parsed():
         ({"SESSION_MAX_HOURS": "0"}, "SESSION_MAX_HOURS"),
         ({"SESSION_MAX_HOURS_STAFF": "forever"}, "SESSION_MAX_HOURS_STAFF"),
         ({"SESSION_IDLE_MINUTES": "1"}, "SESSION_IDLE_MINUTES"),
+        ({"SESSION_IDLE_MINUTES": "10"}, "SESSION_IDLE_MINUTES"),  # shorter than a 15-minute access token
     ],
 )
 def test_bad_session_and_proxy_values_name_the_setting(env, named):

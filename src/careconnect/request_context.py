@@ -182,14 +182,15 @@ class AccessLogMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
-            state: dict[str, Any] = scope.get("state", {})  # type: ignore[assignment]
+            state: dict[str, Any] = dict(scope.get("state") or {})
+            method = escape_controls(str(scope.get("method", "")))
             path = escape_controls(scope["path"])
             query = escape_controls(redact_query(scope.get("query_string", b"").decode("latin-1")))
             user_agent = escape_controls(next(iter(_header_values(scope, b"user-agent")), "")[:300])
             given = client_request_id_of(scope)
             access_log.info(
                 "%s %s%s %s %.1fms request_id=%s%s",
-                escape_controls(scope.get("method", "")),
+                method,
                 path,
                 f"?{query}" if query else "",
                 status,
@@ -201,7 +202,7 @@ class AccessLogMiddleware:
                     "client_request_id": given,
                     "user_id": state.get("user_id", ""),
                     "client_ip": client_ip(scope),
-                    "method": escape_controls(scope.get("method", "")),
+                    "method": method,
                     "path": path,
                     "query": query,
                     "user_agent": user_agent,

@@ -236,4 +236,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    idle, access_minutes = values.get("session_idle_minutes"), values.get("access_token_minutes", 15)
+    if isinstance(idle, int) and isinstance(access_minutes, int) and idle < access_minutes:
+        # The limit is enforced on refresh: an access token must not outlive it.
+        raise SettingsError(f"SESSION_IDLE_MINUTES ({idle}) must be at least ACCESS_TOKEN_MINUTES ({access_minutes})")
     return Settings(**values)  # type: ignore[arg-type]
