@@ -19,7 +19,7 @@ import datetime as dt
 import time
 import uuid
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
@@ -129,16 +129,14 @@ async def rotate_refresh(
     if row["revoked_at"] is not None:
         raise RefreshFailure("session revoked", "revoked", session_id)
     if row["rotated_at"] is not None:
-        await revoke_session(session_id, reason="refresh_reuse")
-        raise RefreshFailure("refresh token reused; the session was revoked", "refresh_reuse", session_id)
+        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked")
     now = utcnow()
     if row["expires_at"] <= now:
         raise RefreshFailure("refresh token expired", "expired", session_id)
     last = row["last_refreshed_at"] or row["session_created_at"]
     ended = _ended_by_limit(row["session_expires_at"], last, idle_minutes, now)
     if ended is not None:
-        await revoke_session(session_id, reason=ended)
-        raise RefreshFailure(f"the session reached its limit ({ended})", ended, session_id)
+        await _end(session_id, ended, f"the session reached its limit ({ended})")
     won = (
         await RefreshToken.update({RefreshToken.rotated_at: utcnow()})
         .where((RefreshToken.id == row["id"]) & RefreshToken.rotated_at.is_null())
@@ -146,14 +144,20 @@ async def rotate_refresh(
     )
     if not won:
         # Another request rotated it a moment ago: the same token was presented twice.
-        await revoke_session(session_id, reason="refresh_reuse")
-        raise RefreshFailure("refresh token reused; the session was revoked", "refresh_reuse", session_id)
+        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked")
     user = await User.select().where(User.id == row["user_id"]).first()
     if user is None or user["disabled_at"] is not None:
         await revoke_session(session_id, reason="disabled")
         raise RefreshFailure("account disabled", "disabled", session_id)
     await AuthSession.update({AuthSession.last_refreshed_at: utcnow()}).where(AuthSession.id == session_id)
     return user, session_id, await _issue_refresh(session_id, refresh_days)
+
+
+async def _end(session_id: str, reason: str, message: str) -> NoReturn:
+    """Revoke the session for ``reason``; the failure names that reason only for the request that
+    ended it (a racing one finds it ``revoked``), so each ending is audited once."""
+    ended = await revoke_session(session_id, reason=reason)
+    raise RefreshFailure(message, reason if ended else "revoked", session_id)
 
 
 def _ended_by_limit(
