@@ -66,3 +66,9 @@ def test_both_formatters_write_one_line_per_record():
     assert "\n" not in line
     entry = msgspec.json.decode(line)
     assert entry["message"] == "GET /a\\x0aFAKE line?token=[redacted]" and entry["path"] == "/a\\x0aFAKE\\x9b"
+
+
+async def test_an_unmatched_path_still_echoes_the_clients_request_id(client):
+    response = await client.get("/api/v1/no-such-route", headers={"X-Request-ID": "lost-1"})
+    assert response.status_code == 404 and response.headers["x-request-id"] == "lost-1"
+    assert response.json()["request_id"] == "lost-1" and response.headers["cache-control"] == "no-store"

@@ -108,7 +108,11 @@ def request_id_of(scope: Any) -> str:
 
 def client_request_id_of(scope: Any) -> str:
     """The client's own well-formed X-Request-ID, or "" when it sent none."""
-    return str((scope.get("state") or {}).get("client_request_id") or "")
+    state = scope.setdefault("state", {})
+    if "client_request_id" not in state:  # not settled (a path no route matched): read it now
+        incoming = next(iter(_header_values(scope, b"x-request-id")), "")
+        state["client_request_id"] = incoming if _VALID_ID.match(incoming) else ""
+    return str(state["client_request_id"])
 
 
 def response_request_id(scope: Any) -> str:
