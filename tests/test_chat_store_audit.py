@@ -15,7 +15,13 @@ from careconnect.hub.store import NewMessage
 
 def message(room: str, client_id: str, sender: str) -> NewMessage:
     return NewMessage(
-        room=room, client_id=client_id, sender_id=sender, sender_role="patient", sender_name="S", body="b"
+        room=room,
+        client_id=client_id,
+        sender_id=sender,
+        sender_role="patient",
+        sender_name="S",
+        body="b",
+        sender_address=f"192.0.2.{client_id[1:]}",  # the socket's client ip, one per message here
     )
 
 
@@ -85,6 +91,13 @@ async def test_every_stored_consultation_message_leaves_one_audit_entry(database
         ("patient", "messages", str(appointment), str(patient), "success")
     }
     assert len({str(row[6]) for row in rows}) == len(rows)
+    # Each entry has its sender's client ip, on every path (first, one new, batch).
+    ips = await run_sql(
+        database_url,
+        "SELECT ip FROM cc_audit_entry WHERE action = 'messages.write' AND resource_id = $1",
+        str(appointment),
+    )
+    assert sorted(row[0] for row in ips) == [f"192.0.2.{n}" for n in range(1, 6)]
     # The ids are UUIDv7 of the entry's time, so they land at the right edge of the primary key
     # instead of on a random page of it.
     for row in rows:

@@ -163,3 +163,69 @@ def test_throttle_and_user_send_limit_settings():
 def test_bad_throttle_settings_name_the_setting(name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({"SECRET_KEY": GOOD_SECRET, name: value})
+
+
+# issue 15: audit, logs and sessions
+STRONG = "3f9c1e7a5b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e"  # like openssl rand -hex 32
+
+
+@pytest.mark.parametrize("secret", ["a" * 40, "ab" * 20, "0123456789" * 3, "short-but-varied-1234"])
+def test_production_refuses_a_weak_secret_key(secret):
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings({"CARECONNECT_ENV": "production", "SECRET_KEY": secret})
+
+
+def test_production_defaults_for_sessions_and_proxies():
+    settings = load_settings({"CARECONNECT_ENV": "production", "SECRET_KEY": STRONG})
+    assert settings.secret_key == STRONG and settings.trusted_proxies == ()
+    assert settings.session_max_hours == 720 and settings.session_max_hours_staff == 12
+    assert settings.session_idle_minutes == 60 and settings.cookie_secure is True
+    development = load_settings({"SECRET_KEY": GOOD_SECRET})  # "s" * 40 is fine outside production
+    assert development.session_max_hours == development.session_max_hours_staff == 720
+    assert development.session_idle_minutes is None
+
+
+def test_session_and_proxy_settings_are_parsed():
+    settings = load_settings(
+        {
+            "CARECONNECT_ENV": "production",
+            "SECRET_KEY": STRONG,
+            "TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16,::1",
+            "SESSION_MAX_HOURS": "48",
+            "SESSION_IDLE_MINUTES": "off",
+        }
+    )
+    assert settings.trusted_proxies == ("10.0.0.5", "10.1.0.0/16", "::1")
+    assert settings.session_max_hours == settings.session_max_hours_staff == 48  # one explicit limit for all
+    assert settings.session_idle_minutes is None
+    staff = load_settings({"SECRET_KEY": GOOD_SECRET, "SESSION_MAX_HOURS_STAFF": "8", "SESSION_IDLE_MINUTES": "15"})
+    assert load_settings({"SECRET_KEY": GOOD_SECRET, "ACCESS_TOKEN_MINUTES": "5", "SESSION_IDLE_MINUTES": "5"})
+    assert staff.session_max_hours == 720 and staff.session_max_hours_staff == 8 and staff.session_idle_minutes == 15
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "TRUSTED_PROXIES"),
+        ({"SESSION_MAX_HOURS": "0"}, "SESSION_MAX_HOURS"),
+        ({"SESSION_MAX_HOURS_STAFF": "forever"}, "SESSION_MAX_HOURS_STAFF"),
+        ({"SESSION_IDLE_MINUTES": "1"}, "SESSION_IDLE_MINUTES"),
+        ({"SESSION_IDLE_MINUTES": "10"}, "SESSION_IDLE_MINUTES"),  # shorter than a 15-minute access token
+    ],
+)
+def test_bad_session_and_proxy_values_name_the_setting(env, named):
+    with pytest.raises(SettingsError, match=named):
+        load_settings({"SECRET_KEY": GOOD_SECRET, **env})
+
+
+def test_production_start_refuses_a_weak_secret_key_with_a_message():
+    result = subprocess.run(
+        [sys.executable, "-m", "careconnect", "serve", "--port", "1"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "CARECONNECT_ENV": "production", "SECRET_KEY": "a" * 40},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr

@@ -31,7 +31,12 @@ from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import HubPlugin
 from careconnect.realtime import HubEvents, build_hub
-from careconnect.request_context import AccessLogMiddleware, response_headers_hook
+from careconnect.request_context import (
+    AccessLogMiddleware,
+    ClientContextMiddleware,
+    TrustedProxies,
+    response_headers_hook,
+)
 from careconnect.services.sessions import SESSION_CHECK
 from careconnect.services.throttle import Throttles, default_policies, throttle_storage
 from careconnect.settings import Settings
@@ -121,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            DefineMiddleware(ClientContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies)),
             DefineMiddleware(AccessLogMiddleware),
             PrometheusConfig(
                 app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from careconnect.db import create_private_file
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, stored_as
 from careconnect.ids import uuid7
 
@@ -116,14 +117,14 @@ _AUDIT_ID_PG = (
 # row upserted in name order (locks taken in one order: two workers cannot deadlock) to reserve
 # its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written.
 _BATCH_INPUT = """
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-        WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, ord)"""
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::text[])
+        WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, sender_address, ord)"""
 # One message (the usual batch at low load): scalar parameters, so PostgreSQL settles on a
 # generic plan after five executions instead of planning every call as it does for arrays
 # (planning was about two thirds of the statement's time).
 _ONE_INPUT = """
     SELECT $1::text AS room, $2::text AS client_id, $3::text AS sender_id, $4::text AS sender_role,
-        $5::text AS sender_name, $6::text AS body, 1::bigint AS ord"""
+        $5::text AS sender_name, $6::text AS body, $8::text AS sender_address, 1::bigint AS ord"""
 _APPEND_PG = """
 WITH input AS ({input}
 ), firsts AS (
@@ -159,8 +160,10 @@ _AUDIT_PG = f""", audited AS (
         (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
     SELECT {_AUDIT_ID_PG}, $7,
         CASE WHEN i.sender_id ~ '^[0-9a-fA-F-]{{36}}$' THEN i.sender_id::uuid END, i.sender_role,
-        'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
-    FROM inserted i JOIN cc_appointment a ON a.id = CASE
+        'messages.write', 'messages', a.id::text, a.patient, 'success', left(f.sender_address, 64), ''
+    FROM inserted i
+    JOIN fresh f ON f.sender_id = i.sender_id AND f.room = i.room AND f.client_id = i.client_id
+    JOIN cc_appointment a ON a.id = CASE
         WHEN i.room ~ '^{ROOM_PREFIX}[0-9a-fA-F-]{{36}}$' THEN substring(i.room from {len(ROOM_PREFIX) + 1})::uuid END
 )"""
 # One new message in a room that exists, the usual case by far: no upsert, no deduplication, no
@@ -184,7 +187,8 @@ SELECT seq FROM inserted
 _AUDIT_ONE_PG = f""", audited AS (
     INSERT INTO cc_audit_entry
         (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
-    SELECT {_AUDIT_ID_PG}, $7, $8::uuid, $4, 'messages.write', 'messages', a.id::text, a.patient, 'success', '', ''
+    SELECT {_AUDIT_ID_PG}, $7, $8::uuid, $4, 'messages.write', 'messages', a.id::text, a.patient, 'success',
+        left($10::text, 64), ''
     FROM inserted JOIN cc_appointment a ON a.id = $9::uuid
 )"""
 APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="")
@@ -196,7 +200,7 @@ APPEND_ONE_AND_AUDIT_PG = _APPEND_PG.format(input=_ONE_INPUT, audit=_AUDIT_PG)
 _AUDIT_SQLITE = (
     "INSERT INTO cc_audit_entry "
     "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
-    "SELECT ?, ?, ?, ?, 'messages.write', 'messages', a.id, a.patient, 'success', '', '' "
+    "SELECT ?, ?, ?, ?, 'messages.write', 'messages', a.id, a.patient, 'success', substr(?, 1, 64), '' "
     "FROM cc_appointment a WHERE a.id = ?"
 )
 
@@ -277,7 +281,9 @@ class PostgresMessageStore:
             [m] = batch
             if (fresh := await self._append_new_one(m)) is not None:
                 return [fresh]
-            rows = await self._write(APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG, *_fields(m), _now())
+            rows = await self._write(
+                APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG, *_fields(m), _now(), m.sender_address
+            )
         else:
             rows = await self._write(
                 APPEND_AND_AUDIT_PG if self.audit else APPEND_PG,
@@ -288,6 +294,7 @@ class PostgresMessageStore:
                 [m.sender_name for m in batch],
                 [m.body for m in batch],
                 _now(),
+                [m.sender_address for m in batch],
             )
         created: dict[tuple[str, str, str], StoredMessage] = {}
         existing: dict[tuple[str, str, str], StoredMessage] = {}
@@ -305,7 +312,12 @@ class PostgresMessageStore:
             if self.audit:
                 consultation = _uuid_or_none(m.room[len(ROOM_PREFIX) :]) if m.room.startswith(ROOM_PREFIX) else None
                 rows = await self._write(
-                    APPEND_NEW_ONE_AND_AUDIT_PG, *_fields(m), now, _uuid_or_none(m.sender_id), consultation
+                    APPEND_NEW_ONE_AND_AUDIT_PG,
+                    *_fields(m),
+                    now,
+                    _uuid_or_none(m.sender_id),
+                    consultation,
+                    m.sender_address,
                 )
             else:
                 rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now)
@@ -361,7 +373,7 @@ class SqliteMessageStore:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     async def start(self) -> None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(self.path))  # 0600, and so its -wal and -shm
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-message-store")
         self.db = await self._call(self._connect)
 
@@ -418,19 +430,21 @@ class SqliteMessageStore:
                 next_seq[name] = int(row[0]) - n + 1
             created = {}
             rows = []
+            addresses = []
             for m in fresh:
                 seq = next_seq[m.room]
                 next_seq[m.room] = seq + 1
                 created[(m.sender_id, m.room, m.client_id)] = stored_as(m, seq, now)
                 rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
+                addresses.append(m.sender_address)
             if rows:
                 db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 if self.audit:
                     db.executemany(
                         _AUDIT_SQLITE,
                         [
-                            (str(uuid7(now)), stamp, _uuid_text(r[3]), r[4], r[0].removeprefix(ROOM_PREFIX))
-                            for r in rows
+                            (str(uuid7(now)), stamp, _uuid_text(r[3]), r[4], address, r[0].removeprefix(ROOM_PREFIX))
+                            for r, address in zip(rows, addresses, strict=True)
                             if r[0].startswith(ROOM_PREFIX)
                         ],
                     )

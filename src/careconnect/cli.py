@@ -61,6 +61,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         reload=args.reload,
         log_config=None,
         access_log=False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (its FORWARDED_ALLOW_IPS
+        # default) and rewrite the socket peer: the app alone decides, from TRUSTED_PROXIES
+        # (careconnect.request_context), so the audit, throttles and logs agree on one address.
+        proxy_headers=False,
         # The sans-I/O websockets implementation waits while the transport is paused, so a
         # client that stops reading fills the hub's bounded queue (and is closed with 4429)
         # instead of growing an unbounded transport buffer; it also reads through a plain queue
@@ -101,10 +105,41 @@ async def run_migrations(settings: Settings) -> int:
     return 0
 
 
+ADMIN_PASSWORD_ENV = "CARECONNECT_ADMIN_PASSWORD"
+
+
 def _admin_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--email", required=True)
-    parser.add_argument("--password", required=True)
+    parser.add_argument(
+        "--password",
+        help=f"visible to other users of this machine (ps, shell history): prefer ${ADMIN_PASSWORD_ENV} or the prompt",
+    )
     parser.add_argument("--name", default="Administrator")
+
+
+def _admin_password(args: argparse.Namespace) -> str | None:
+    """--password (with a warning), else $CARECONNECT_ADMIN_PASSWORD, else asked twice without echo."""
+    if args.password is not None:
+        print(
+            f"create-admin: warning: a password given with --password is visible to other users of this "
+            f"machine (process list, shell history); set {ADMIN_PASSWORD_ENV} or leave it out to be asked",
+            file=sys.stderr,
+        )
+        return str(args.password)
+    if from_env := os.environ.get(ADMIN_PASSWORD_ENV):
+        return from_env
+    import getpass
+
+    try:
+        first = getpass.getpass("Password for the new admin: ")
+        second = getpass.getpass("The same password again: ")
+    except (EOFError, KeyboardInterrupt):
+        print(f"create-admin: no password given (set {ADMIN_PASSWORD_ENV} when there is no terminal)", file=sys.stderr)
+        return None
+    if first != second:
+        print("create-admin: the two passwords differ; nothing was created", file=sys.stderr)
+        return None
+    return first
 
 
 @command("create-admin", "create an admin account", _admin_args)
@@ -116,9 +151,12 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     from careconnect.schemas import Email, Password
     from careconnect.services.users import create_user
 
+    password = _admin_password(args)
+    if password is None:
+        return 2
     try:
         msgspec.convert(args.email, Email)
-        msgspec.convert(args.password, Password)
+        msgspec.convert(password, Password)
     except msgspec.ValidationError as exc:
         print(f"create-admin: {exc} (email must look like a@b.c; password 10-128 characters)", file=sys.stderr)
         return 2
@@ -126,7 +164,7 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         bind_tables(engine_from_url(settings.database_url))
         try:
-            row = await create_user(email=args.email, password=args.password, full_name=args.name, role="admin")
+            row = await create_user(email=args.email, password=password, full_name=args.name, role="admin")
         except ApiError as exc:
             print(f"create-admin: {exc.detail}", file=sys.stderr)
             return 1

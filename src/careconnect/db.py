@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from piccolo.engine.base import Engine
@@ -15,9 +16,23 @@ def engine_from_url(url: str) -> Engine:
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": url})
     path = Path(url.removeprefix("sqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)
     # A generous timeout: concurrent writers wait for the lock instead of failing.
     return SQLiteEngine(path=str(path), timeout=30)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only (0600), before anything is written.
+
+    For a SQLite database: SQLite creates the -wal and -shm files with the database file's
+    permissions, so they are 0600 too. An existing file keeps its content and becomes 0600.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
 
 
 def bind_tables(engine: Engine) -> None:

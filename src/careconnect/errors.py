@@ -16,7 +16,7 @@ from litestar.exceptions import (
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.response import Response
 
-from careconnect.request_context import request_id_of
+from careconnect.request_context import client_request_id_of, request_id_of, response_request_id
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -86,7 +86,7 @@ def _problem(request: Request[Any, Any, Any], status: int, code: str, detail: st
         "status": status,
         "detail": detail,
         "code": code,
-        "request_id": request_id_of(request.scope),
+        "request_id": response_request_id(request.scope),  # as the response's X-Request-ID
     }
     body.update(extra)
     return Response(body, status_code=status, media_type="application/problem+json")
@@ -150,8 +150,9 @@ def _handle_internal(request: Request[Any, Any, Any], exc: Exception) -> Respons
         response.headers["Retry-After"] = "5"
         return response
     log.error(
-        "unhandled error request_id=%s %s %s",
+        "unhandled error request_id=%s client_request_id=%s %s %s",
         request_id_of(request.scope),
+        client_request_id_of(request.scope),
         request.method,
         request.url.path,
         exc_info=exc,

@@ -29,18 +29,22 @@ if TYPE_CHECKING:
 async def principal_from_token(settings: Settings, token: str) -> Principal:
     """Verify an access token and its session; raises ``InvalidToken`` or ``AccountDisabled``."""
     claims = decode_access_token(settings, token)
-    status, mfa_active = await SESSION_CHECK.state(claims.sid)
-    if status is SessionStatus.disabled:
-        raise AccountDisabled()
-    if status is not SessionStatus.active:
+    session = await SESSION_CHECK.account(claims.sid)
+    if session.status is SessionStatus.revoked:
         raise InvalidToken("session revoked")
+    # The session must be the token subject's, and the role is the account's (a signed token
+    # naming another user's session, or a role the account does not have, is refused).
+    if session.user_id != claims.sub or session.role != claims.role:
+        raise InvalidToken("the token does not match its session's account")
+    if session.status is SessionStatus.disabled:
+        raise AccountDisabled()
     return Principal(
-        id=claims.sub,
-        role=claims.role,
+        id=session.user_id,
+        role=session.role,
         name=claims.name,
         session_id=claims.sid,
         expires_at=claims.exp,
-        needs_mfa_enrolment=needs_mfa_enrolment(settings, claims.role, mfa_active),
+        needs_mfa_enrolment=needs_mfa_enrolment(settings, session.role, session.mfa_active),
     )
 
 

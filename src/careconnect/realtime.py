@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from careconnect.hub import (
 )
 from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.principal import Principal as AppPrincipal
+from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
 from careconnect.services import audit
 from careconnect.services.consultations import WRITABLE_STATES, appointment_id_of, members, membership, room_name
@@ -99,7 +101,9 @@ class ConsultationRooms:
                 action="messages.read",
                 resource_type="messages",
                 resource_id=appointment_id,
+                patient_id=await audit.patient_of_appointment(appointment_id),
                 outcome="denied",
+                ip=principal.address,
             )
             raise RoomDenied("forbidden", "you are not a member of this consultation")
         self._cache[(room, principal.id)] = (time.monotonic(), found.status)
@@ -110,6 +114,7 @@ class ConsultationRooms:
             resource_id=appointment_id,
             patient_id=found.patient_id,
             outcome="success",
+            ip=principal.address,
         )
         people = [UserRef(**m) for m in await members(appointment_id)]
         return RoomInfo(state=found.status, members=people)
@@ -203,6 +208,11 @@ class SameOriginOrCors:
         return wanted in self.allowed or wanted == server_origin(scope)
 
 
+def client_address(trusted: TrustedProxies, scope: Any) -> str:
+    """A socket's client ip, as the REST API finds it (``TRUSTED_PROXIES``, ``X-Forwarded-For``)."""
+    return str(settle(scope, trusted)["client_ip"])
+
+
 def build_hub(settings: Settings) -> Hub:
     broker: Any
     presence: Any
@@ -220,6 +230,7 @@ def build_hub(settings: Settings) -> Hub:
     hub = Hub(
         authenticator=JwtAuthenticator(settings),
         policy=ConsultationRooms(),
+        client_address=partial(client_address, TrustedProxies(settings.trusted_proxies)),
         store=sql_message_store(settings.database_url, audit=True),
         broker=broker,
         presence=presence,

@@ -42,6 +42,13 @@ def _args(parser: argparse.ArgumentParser) -> None:
 
 @command("seed", "fill a dev database with doctors, patients and appointments", _args)
 def seed(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.environment == "production":
+        print(
+            "careconnect seed: refused: CARECONNECT_ENV is production, and the seed makes accounts with "
+            "known passwords (run it against a development database)",
+            file=sys.stderr,
+        )
+        return 2
     if args.load < 0 or args.load > 20_000:
         print("--load must be between 0 and 20000", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -77,6 +78,12 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return self.doctor_registration
         return "review" if self.environment == "production" else "open"
 
+    # issue 15: audit, logs and sessions
+    trusted_proxies: tuple[str, ...] = ()  # IPs / CIDRs whose X-Forwarded-For and X-Request-ID count
+    session_max_hours: int = 720  # absolute lifetime of a login (patients, and everyone by default)
+    session_max_hours_staff: int = 720  # the same for doctors and admins (production: 12)
+    session_idle_minutes: int | None = None  # no refresh for this long ends a login (production: 60)
+
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
@@ -135,9 +142,28 @@ def _dev_secret_key() -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    # Created 0600 before the key is written: no moment when another user could read it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key)
     return key
+
+
+def weak_secret(secret: str) -> bool:
+    """Too short or too uniform to sign tokens in production (40 x "a" is; ``openssl rand -hex 32`` is not)."""
+    return len(secret) < 32 or len(set(secret)) < 10
+
+
+def _check_trusted_proxies(raw: str) -> tuple[str, ...]:
+    entries = tuple(e.strip() for e in raw.split(",") if e.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES entry {entry!r} is not an IP address or CIDR (for example 10.0.0.5,10.1.0.0/16)"
+            ) from None
+    return entries
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -246,4 +272,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ):
         if raw := env.get(name):
             values[name.lower()] = _int(name, raw, low, high)
+    # issue 15: audit, logs and sessions
+    if environment == "production" and weak_secret(str(values["secret_key"])):
+        raise SettingsError(
+            "SECRET_KEY is too weak for production: at least 32 characters with at least 10 different "
+            "ones (try: openssl rand -hex 32)"
+        )
+    if raw := env.get("TRUSTED_PROXIES"):
+        values["trusted_proxies"] = _check_trusted_proxies(raw)
+    max_hours = _int("SESSION_MAX_HOURS", raw, 1, 24 * 366) if (raw := env.get("SESSION_MAX_HOURS")) else None
+    values["session_max_hours"] = max_hours or 720
+    if raw := env.get("SESSION_MAX_HOURS_STAFF"):
+        values["session_max_hours_staff"] = _int("SESSION_MAX_HOURS_STAFF", raw, 1, 24 * 366)
+    else:
+        values["session_max_hours_staff"] = max_hours or (12 if environment == "production" else 720)
+    raw = env.get("SESSION_IDLE_MINUTES", "")
+    if raw.strip().lower() in ("none", "off"):
+        values["session_idle_minutes"] = None
+    elif raw:
+        values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
+    elif environment == "production":
+        values["session_idle_minutes"] = 60
+    idle, access_minutes = values.get("session_idle_minutes"), values.get("access_token_minutes", 15)
+    if isinstance(idle, int) and isinstance(access_minutes, int) and idle < access_minutes:
+        # The limit is enforced on refresh: an access token must not outlive it.
+        raise SettingsError(f"SESSION_IDLE_MINUTES ({idle}) must be at least ACCESS_TOKEN_MINUTES ({access_minutes})")
     return Settings(**values)  # type: ignore[arg-type]

@@ -226,6 +226,9 @@ export function refreshSession(): Promise<string | null> {
       throw networkError();
     }
     if (response.status === 401 || response.status === 403) {
+      // Read the (unused) problem body: API answers are Cache-Control: no-store, and an unread
+      // body would keep the request open (nothing else reads it without a cache to fill).
+      await response.text().catch(() => "");
       const hadSession = snapshot.status === "authenticated";
       clearSession(hadSession ? "Your session has ended. Please sign in again." : null, hadSession);
       return null;
@@ -380,7 +383,10 @@ export async function request<T>(method: string, path: string, options: RequestO
   let response = await send();
   if (response.status === 401 && retry) {
     const token = await refreshSession();
-    if (token) response = await send();
+    if (token) {
+      await response.text().catch(() => ""); // done with it: see refreshSession
+      response = await send();
+    }
   }
   if (!response.ok) throw await problemFrom(response);
   if (options.raw) return response as unknown as T;

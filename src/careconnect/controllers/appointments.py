@@ -24,7 +24,7 @@ from careconnect.services.appointments import (
     owned,
     page_of,
 )
-from careconnect.services.audit import record
+from careconnect.services.audit import patient_of_appointment, record
 from careconnect.services.intake import IntakeIn, IntakeOut, intake_out, save_intake
 
 UTC = dt.UTC
@@ -184,6 +184,7 @@ class AppointmentsController(Controller):
             audit = {"resource_id": str(row["id"]), "patient_id": str(row["patient"])}
             saved = await save_intake(str(row["id"]), data)
         except ApiError as exc:
+            audit["patient_id"] = audit["patient_id"] or await patient_of_appointment(appointment_id)
             await _audit_intake(request, "intake.write", _OUTCOMES.get(exc.status_code, "error"), **audit)
             raise
         await _audit_intake(request, "intake.write", "success", **audit)
@@ -195,7 +196,13 @@ class AppointmentsController(Controller):
         try:
             row = await owned(principal, appointment_id)
         except ApiError:
-            await _audit_intake(request, "intake.read", "not_found", resource_id=appointment_id[:200], patient_id=None)
+            await _audit_intake(
+                request,
+                "intake.read",
+                "not_found",
+                resource_id=appointment_id[:200],
+                patient_id=await patient_of_appointment(appointment_id),
+            )
             raise
         intake = await intake_out(str(row["id"]))
         await _audit_intake(

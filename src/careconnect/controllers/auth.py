@@ -14,8 +14,8 @@ from careconnect.errors import ApiError, validation_error
 from careconnect.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, RegisterIn, TokenOut, UserOut
 from careconnect.security import issue_access_token, verify_password
 from careconnect.services import mfa, sessions
-from careconnect.services.audit import client_ip
-from careconnect.services.throttle import Throttles
+from careconnect.services.audit import account_actor, client_ip, record
+from careconnect.services.throttle import Throttled, Throttles
 from careconnect.services.users import check_timezone, create_user, user_out
 from careconnect.settings import Settings
 from careconnect.tables import Integration, User
@@ -47,6 +47,46 @@ def _token_response(settings: Settings, user: dict[str, Any], session_id: str) -
     )
 
 
+# Refresh failures that end a session, each an audit entry (``session.<reason>``).
+_AUDITED_ENDINGS = frozenset({"refresh_reuse", "max_age", "idle"})
+
+
+async def _audit_sign_in(
+    request: Request[Any, Any, Any],
+    outcome: str,
+    *,
+    attempted: str | None,
+    user: dict[str, Any] | None = None,
+    session_id: str = "",
+    action: str = "auth.login",
+) -> None:
+    """``auth.login`` (``auth.token`` for bots): the actor once signed in; before that only the
+    attempted account's id (when the email or client id names one), never the password or email."""
+    await record(
+        actor=account_actor(user, session_id) if user is not None else None,
+        action=action,
+        resource_type="account",
+        resource_id=attempted,
+        outcome=outcome,
+        scope=request.scope,
+    )
+
+
+async def _audit_session_end(
+    request: Request[Any, Any, Any], session_id: str, action: str, outcome: str = "denied"
+) -> None:
+    """A session ended (logout, reuse, a limit): the actor is the account the session belongs to."""
+    account = await sessions.account_of(session_id)
+    await record(
+        actor=account_actor(account, session_id) if account else None,
+        action=action,
+        resource_type="session",
+        resource_id=session_id,
+        outcome=outcome,
+        scope=request.scope,
+    )
+
+
 async def _sign_in(request: Request[Any, Any, Any], settings: Settings, user: dict[str, Any]) -> Response[TokenOut]:
     """Open a password session: the access token, the user, and the refresh cookie."""
     session_id, refresh = await sessions.open_session(
@@ -55,7 +95,9 @@ async def _sign_in(request: Request[Any, Any, Any], settings: Settings, user: di
         refresh_days=settings.refresh_token_days,
         ip=client_ip(request.scope),
         user_agent=request.headers.get("user-agent", ""),
+        max_hours=sessions.max_session_hours(settings, user["role"]),
     )
+    await _audit_sign_in(request, "success", attempted=str(user["id"]), user=user, session_id=session_id)
     token, lifetime = _token_response(settings, user, session_id)
     body = TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))
     assert refresh is not None
@@ -96,17 +138,25 @@ class AuthController(Controller):
     ) -> Response[TokenOut]:
         email = data.email.strip().lower()
         ip = client_ip(request.scope)
-        await throttles.check("login", email, ip)  # counted before the password is checked
+        try:
+            await throttles.check("login", email, ip)  # counted before the password is checked
+        except Throttled:
+            known = await User.select(User.id).where(User.email == email).first()
+            await _audit_sign_in(request, "rate_limited", attempted=str(known["id"]) if known else None)
+            raise
         user = await User.select().where(User.email == email).first()
         ok = verify_password(user["password_hash"] if user else None, data.password)
         if not ok or user is None or user["role"] == "bot":
             await throttles.failed("login", email, ip)
+            await _audit_sign_in(request, "denied", attempted=str(user["id"]) if user else None)
             raise ApiError(401, "unauthorized", _UNAUTHORIZED)
         await throttles.succeeded("login", email, ip)
         if user["disabled_at"] is not None:
+            await _audit_sign_in(request, "denied", attempted=str(user["id"]))
             raise ApiError(403, "forbidden", "This account has been disabled.")
         if user["mfa_enabled_at"] is not None:
             # The password was right; no session until POST /auth/login/mfa with a code.
+            await _audit_sign_in(request, "mfa_required", attempted=str(user["id"]))
             raise ApiError(
                 401,
                 "mfa_required",
@@ -142,8 +192,12 @@ class AuthController(Controller):
         if not presented:
             raise ApiError(401, "unauthorized", "No refresh cookie: sign in again.")
         try:
-            user, session_id, new_refresh = await sessions.rotate_refresh(presented, settings.refresh_token_days)
-        except sessions.RefreshFailure:
+            user, session_id, new_refresh = await sessions.rotate_refresh(
+                presented, settings.refresh_token_days, idle_minutes=settings.session_idle_minutes
+            )
+        except sessions.RefreshFailure as failure:
+            if failure.reason in _AUDITED_ENDINGS and failure.session_id is not None:
+                await _audit_session_end(request, failure.session_id, f"session.{failure.reason}")
             response_error = ApiError(401, "unauthorized", "The session has ended: sign in again.")
             raise response_error from None
         token, lifetime = _token_response(settings, user, session_id)
@@ -156,8 +210,8 @@ class AuthController(Controller):
         session_id = await sessions.session_of_refresh(presented) if presented else None
         if session_id is None and request.scope.get("user") is not None:
             session_id = request.scope["user"].session_id
-        if session_id is not None:
-            await sessions.revoke_session(session_id, reason="logout")
+        if session_id is not None and await sessions.revoke_session(session_id, reason="logout"):
+            await _audit_session_end(request, session_id, "auth.logout", outcome="success")
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_refresh_cookie(settings, "", clear=True)])
 
     @post("/token", status_code=200, summary="Client credentials for bots (no refresh cookie)")
@@ -173,14 +227,20 @@ class AuthController(Controller):
             .where(Integration.client_id == data.client_id)
             .first()
         )
+        attempted = str(row["bot_user_id"]) if row else None
         if not verify_password(row["secret_hash"] if row else None, data.client_secret) or row is None:
+            await _audit_sign_in(request, "denied", attempted=attempted, action="auth.token")
             raise ApiError(401, "unauthorized", "Unknown client or wrong secret.")
         if row["disabled_at"] is not None:
+            await _audit_sign_in(request, "denied", attempted=attempted, action="auth.token")
             raise ApiError(403, "forbidden", "This integration has been disabled.")
         user = await User.select().where(User.id == row["bot_user_id"]).first()
         assert user is not None
         session_id, _ = await sessions.open_session(
             str(user["id"]), kind="client", refresh_days=settings.refresh_token_days, ip=client_ip(request.scope)
+        )
+        await _audit_sign_in(
+            request, "success", attempted=attempted, user=user, session_id=session_id, action="auth.token"
         )
         token, lifetime = _token_response(settings, user, session_id)
         return TokenOut(access_token=token, expires_in=lifetime, user=await user_out(user))

@@ -18,7 +18,7 @@ from careconnect.guards import current_principal, requires_auth
 from careconnect.principal import Principal
 from careconnect.services import appointment_state, clinical_docs
 from careconnect.services.appointments import appointment_out
-from careconnect.services.audit import record
+from careconnect.services.audit import patient_of_appointment, record
 from careconnect.services.consultations import Membership, membership, room_name
 from careconnect.tables import ChatMessage, ConsultationNote, ConsultationSummary, Integration, RoomBot
 
@@ -73,7 +73,7 @@ async def _member(request: Request[Any, Any, Any], appointment_id: str, action: 
             resource_type="consultation",
             resource_id=appointment_id[:200],
             outcome="not_found",
-            patient_id=found.patient_id if found else None,
+            patient_id=found.patient_id if found else await patient_of_appointment(appointment_id),
             scope=request.scope,
         )
         raise ApiError(404, "not_found", "No such consultation.")

@@ -8,7 +8,7 @@ from litestar import Controller, Request, get
 
 from careconnect.errors import ApiError
 from careconnect.guards import current_principal, requires_doctor
-from careconnect.services.audit import record
+from careconnect.services.audit import patient_exists, record
 from careconnect.services.history import HistoryOut, patient_history
 from careconnect.services.users import parse_uuid
 
@@ -33,7 +33,7 @@ class PatientsController(Controller):
                 action="history.read",
                 resource_type="history",
                 resource_id=pid,
-                patient_id=pid,
+                patient_id=pid if await patient_exists(pid) else None,
                 outcome="not_found",
                 scope=request.scope,
             )

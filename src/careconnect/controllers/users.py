@@ -14,7 +14,7 @@ from careconnect.guards import current_principal, requires_auth
 from careconnect.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.security import hash_password, verify_password
 from careconnect.services import sessions
-from careconnect.services.audit import client_ip
+from careconnect.services.audit import client_ip, record
 from careconnect.services.throttle import Throttles
 from careconnect.services.users import update_account, user_out
 from careconnect.tables import User
@@ -25,6 +25,18 @@ async def _own_account(user_id: str) -> UserOut:
     if row is None:
         raise ApiError(404, "not_found", "No such user.")
     return await user_out(row)
+
+
+async def _audit_password_change(request: Request[Any, Any, Any], outcome: str) -> None:
+    principal = current_principal(request)
+    await record(
+        actor=principal,
+        action="account.password_change",
+        resource_type="account",
+        resource_id=principal.id,
+        outcome=outcome,
+        scope=request.scope,
+    )
 
 
 class UsersController(Controller):
@@ -51,6 +63,7 @@ class UsersController(Controller):
         row = await User.select(User.password_hash).where(User.id == principal.id).first()
         if row is None or not verify_password(row["password_hash"], data.current_password):
             await throttles.failed("password_change", principal.id, ip)
+            await _audit_password_change(request, "denied")
             raise ApiError(
                 422,
                 "validation_error",
@@ -60,3 +73,4 @@ class UsersController(Controller):
         await throttles.succeeded("password_change", principal.id, ip)
         await User.update({User.password_hash: hash_password(data.new_password)}).where(User.id == principal.id)
         await sessions.revoke_user_sessions(principal.id, reason="password_change", keep=principal.session_id)
+        await _audit_password_change(request, "success")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from careconnect.hub.brokers.base import Broker
@@ -73,6 +74,12 @@ class LoopLag:
             self._handle = None
 
 
+def socket_peer(scope: Any) -> str:
+    """The address of the socket's peer (the ASGI scope's ``client``), or "" when unknown."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
 class Hub:
     """This worker's side of the hub. Build it with the application's policies; see ``careconnect.hub``."""
 
@@ -87,8 +94,12 @@ class Hub:
         settings: HubSettings | None = None,
         send_limiter: SendLimiter | None = None,
         origin_policy: OriginPolicy | None = None,
+        client_address: Callable[[Any], str] | None = None,
     ) -> None:
         self.authenticator = authenticator
+        # A socket's client address from its ASGI scope (the application's, when it trusts
+        # proxies' X-Forwarded-For); the socket peer by default. Principals carry it.
+        self.client_address = client_address or socket_peer
         self.policy = policy
         self.store = store
         self.broker = broker

@@ -15,6 +15,7 @@ class Principal(msgspec.Struct, frozen=True):
     name: str
     session_id: str
     expires_at: float = 0.0
+    address: str = ""  # the client's address (``Hub.client_address``), for the application's audit
 
     def ref(self) -> UserRef:
         return UserRef(id=self.id, role=self.role, name=self.name)

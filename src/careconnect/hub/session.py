@@ -9,6 +9,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from careconnect.hub.connection import Connection, Outgoing
 from careconnect.hub.policy import AuthFailed, RoomDenied
 from careconnect.hub.protocol import (
@@ -59,7 +61,7 @@ def _out(frame: Frame) -> Outgoing:
 
 
 class Session:
-    __slots__ = ("binary", "connection", "hub", "receive", "refuse", "settings")
+    __slots__ = ("address", "binary", "connection", "hub", "receive", "refuse", "settings")
 
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
@@ -68,6 +70,7 @@ class Session:
         # The Origin check reads the headers now, before they are let go below.
         self.refuse = hub.refuses_origin(scope)
         binary = MSGPACK_SUBPROTOCOL in (scope.get("subprotocols") or ())
+        self.address = hub.client_address(scope)
         # The hub never reads the handshake's headers again, and the server keeps this scope
         # for the socket's life: let them go (about 1 KiB per socket).
         scope["headers"] = []
@@ -202,7 +205,7 @@ class Session:
             log.warning("hello could not be checked: %s", type(exc).__name__)
             connection.close(1011, "cannot check the token right now: reconnect with backoff")
             return False
-        connection.principal = principal
+        connection.principal = principal = msgspec.structs.replace(principal, address=self.address)
         await self.hub.attach_user(connection)
         connection.enqueue(
             _out(
@@ -302,6 +305,7 @@ class Session:
                 sender_role=principal.role,
                 sender_name=principal.name,
                 body=body,
+                sender_address=principal.address,
             ),
             functools.partial(self._committed, frame),
         )
@@ -357,4 +361,4 @@ class Session:
         if principal.id != current.id:
             self.error("unauthorized", "refresh must be for the same user")
             return
-        connection.principal = principal
+        connection.principal = msgspec.structs.replace(principal, address=self.address)

@@ -37,6 +37,7 @@ class NewMessage(msgspec.Struct, frozen=True):
     sender_role: str
     sender_name: str
     body: str
+    sender_address: str = ""  # the sender's client address, for the store's audit entry
 
 
 class StoredMessage(msgspec.Struct, frozen=True):

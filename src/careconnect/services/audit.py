@@ -1,22 +1,21 @@
-"""The audit log: append-only records of who read or wrote clinical data, with the outcome."""
+"""The audit log: append-only records of who read or wrote clinical data, or signed in, with the outcome."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from typing import Any
 
 from careconnect.ids import uuid7
 from careconnect.principal import Principal
-from careconnect.request_context import request_id_of
-from careconnect.tables import AuditEntry
+from careconnect.request_context import client_ip, request_id_of
+from careconnect.tables import AuditEntry, User
+from careconnect.tables.scheduling import Appointment
+
+__all__ = ("account_actor", "client_ip", "patient_of_appointment", "record")
 
 log = logging.getLogger("careconnect.audit")
-
-
-def client_ip(scope: Any) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else ""
 
 
 async def record(
@@ -28,8 +27,13 @@ async def record(
     outcome: str,
     patient_id: str | None = None,
     scope: Any = None,
+    ip: str | None = None,
 ) -> None:
-    """Append one entry. ``action`` is like ``intake.read``; never pass bodies or tokens."""
+    """Append one entry. ``action`` is like ``intake.read``; never pass bodies, tokens or passwords.
+
+    ``scope`` (a request's) gives the trusted client ip and the request id; ``ip`` is for callers
+    without one (the hub's sockets carry their client's address on the principal).
+    """
     at = dt.datetime.now(dt.UTC)
     await AuditEntry(
         id=uuid7(at),
@@ -41,6 +45,29 @@ async def record(
         resource_id=resource_id,
         patient_id=patient_id,
         outcome=outcome,
-        ip=client_ip(scope) if scope is not None else "",
+        ip=(ip if ip is not None else client_ip(scope) if scope is not None else "")[:64],
         request_id=request_id_of(scope) if scope is not None else "",
     ).save()
+
+
+def account_actor(user: dict[str, Any], session_id: str = "") -> Principal:
+    """The actor of an entry about an account's own session (a user row as ``User.select`` gives it)."""
+    return Principal(id=str(user["id"]), role=str(user["role"]), name="", session_id=session_id)
+
+
+async def patient_of_appointment(appointment_id: str | None) -> str | None:
+    """The patient of an appointment that exists (for denied attempts' entries), else None."""
+    try:
+        key = str(uuid.UUID(str(appointment_id)))
+    except ValueError:
+        return None
+    row = await Appointment.select(Appointment.patient).where(Appointment.id == key).first()
+    return str(row["patient"]) if row else None
+
+
+async def patient_exists(patient_id: str) -> bool:
+    try:
+        key = str(uuid.UUID(patient_id))
+    except ValueError:
+        return False
+    return bool(await User.exists().where((User.id == key) & (User.role == "patient")))

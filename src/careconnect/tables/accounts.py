@@ -59,6 +59,9 @@ class AuthSession(Table, tablename="cc_auth_session"):
     revoked_reason = Varchar(length=64, null=True, default=None)
     user_agent = Varchar(length=300, default="")
     ip = Varchar(length=64, default="")
+    # Limits (SESSION_MAX_HOURS, SESSION_IDLE_MINUTES): the login's absolute end, and its last refresh.
+    expires_at = Timestamptz(null=True, default=None)
+    last_refreshed_at = Timestamptz(null=True, default=None)
 
 
 class RefreshToken(Table, tablename="cc_refresh_token"):
