@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from careconnect.hub.store import Appended, NewMessage, StoredMessage, stored_as
+from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
 from careconnect.ids import uuid7
 
 T = TypeVar("T")
@@ -270,6 +270,10 @@ class PostgresMessageStore:
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
+            except (asyncpg.DataError, UnicodeEncodeError) as exc:  # e.g. a NUL: the writer splits the batch
+                raise UnstorableMessage(
+                    f"the batch holds a value PostgreSQL cannot store: {type(exc).__name__}"
+                ) from exc
         raise AssertionError("unreachable")
 
     async def _append(self, batch: list[NewMessage]) -> list[Appended]:
@@ -381,7 +385,10 @@ class SqliteMessageStore:
             self._thread = None
 
     async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
-        return await self._call(self._append, batch)
+        try:
+            return await self._call(self._append, batch)
+        except (sqlite3.DataError, UnicodeEncodeError) as exc:  # e.g. a lone surrogate: the writer splits the batch
+            raise UnstorableMessage(f"the batch holds a value SQLite cannot store: {type(exc).__name__}") from exc
 
     def _append(self, batch: list[NewMessage]) -> list[Appended]:
         now = _now()

@@ -36,10 +36,18 @@ from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.hub.connection import Overflow
 from careconnect.hub.hub import Hub, HubSettings, HubStats
 from careconnect.hub.plugin import HubFastPath, HubPlugin
-from careconnect.hub.policy import Authenticator, AuthFailed, Principal, RoomDenied, RoomInfo, RoomPolicy
+from careconnect.hub.policy import (
+    Authenticator,
+    AuthFailed,
+    Principal,
+    RoomDenied,
+    RoomInfo,
+    RoomNames,
+    RoomPolicy,
+)
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
 from careconnect.hub.protocol import AppointmentEvent, RoomState, UserRef
-from careconnect.hub.store import MemoryStore, MessageStore, NewMessage, StoredMessage
+from careconnect.hub.store import MemoryStore, MessageStore, NewMessage, StoredMessage, UnstorableMessage
 
 __all__ = (
     "AppointmentEvent",
@@ -64,8 +72,10 @@ __all__ = (
     "RedisPresence",
     "RoomDenied",
     "RoomInfo",
+    "RoomNames",
     "RoomPolicy",
     "RoomState",
     "StoredMessage",
+    "UnstorableMessage",
     "UserRef",
 )
