@@ -19,6 +19,7 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
 from careconnect import __version__
+from careconnect.bad_input import CareConnectRequest, RefuseNulPath
 from careconnect.controllers.admin import AdminController
 from careconnect.controllers.appointments import AppointmentsController
 from careconnect.controllers.auth import AuthController
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             DefineMiddleware(AccessLogMiddleware),
+            DefineMiddleware(RefuseNulPath),
             PrometheusConfig(
                 app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
             ).middleware,
@@ -147,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        request_class=CareConnectRequest,
         logging_config=None,
         debug=False,
     )

@@ -14,6 +14,8 @@ from msgspec import Meta
 from careconnect.errors import ApiError, validation_error
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth, requires_patient
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.instants import instant
 from careconnect.services import booking
 from careconnect.services.appointments import (
     AppointmentOut,
@@ -34,11 +36,11 @@ _OUTCOMES = {403: "denied", 404: "not_found", 409: "conflict"}
 class BookingIn(msgspec.Struct, kw_only=True):
     doctor_id: str
     starts_at: dt.datetime
-    reason: Annotated[str, Meta(max_length=1000)] = ""
+    reason: Annotated[str, Meta(max_length=1000, pattern=TEXT)] = ""
 
 
 class CancelIn(msgspec.Struct, kw_only=True):
-    reason: Annotated[str, Meta(max_length=1000)] | None = None
+    reason: Annotated[str, Meta(max_length=1000, pattern=TEXT)] | None = None
 
 
 class RescheduleIn(msgspec.Struct, kw_only=True):
@@ -46,9 +48,7 @@ class RescheduleIn(msgspec.Struct, kw_only=True):
 
 
 def _instant(value: dt.datetime, field: str = "starts_at") -> dt.datetime:
-    if value.tzinfo is None:
-        raise validation_error(field, "give a zone: end with Z or +hh:mm")
-    return value.astimezone(UTC)
+    return instant(value, field)
 
 
 def _doctor_id(value: str) -> str:

@@ -15,6 +15,8 @@ from msgspec import Meta
 from careconnect.errors import ApiError
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth
+from careconnect.hub.bounds import MAX_COUNT
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.principal import Principal
 from careconnect.services import appointment_state, clinical_docs
 from careconnect.services.appointments import appointment_out
@@ -48,7 +50,7 @@ class MessagePage(msgspec.Struct, kw_only=True):
 
 
 class InviteIn(msgspec.Struct, kw_only=True):
-    client_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    client_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
 
 
 class Participant(msgspec.Struct, kw_only=True):
@@ -139,8 +141,8 @@ class ConsultationController(Controller):
         self,
         request: Request[Any, Any, Any],
         consultation_id: str,
-        after_seq: Annotated[int | None, Parameter(ge=0)] = None,
-        before_seq: Annotated[int | None, Parameter(ge=1)] = None,
+        after_seq: Annotated[int | None, Parameter(ge=0, le=MAX_COUNT)] = None,
+        before_seq: Annotated[int | None, Parameter(ge=1, le=MAX_COUNT)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> MessagePage:
         member = await _member(request, consultation_id, "messages.read")

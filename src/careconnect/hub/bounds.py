@@ -13,28 +13,23 @@ on the hub's hot path a decoded body is checked for NUL only (``storable``: one 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from msgspec import Meta
 
-__all__ = ("MAX_COUNT", "TEXT_PATTERN", "Count", "Text", "storable", "text")
+__all__ = ("MAX_COUNT", "NONBLANK_TEXT_PATTERN", "TEXT_PATTERN", "Count", "Text", "has_nul", "storable")
 
 MAX_COUNT = 2**53
 TEXT_PATTERN = r"^[^\x00\ud800-\udfff]*$"
+NONBLANK_TEXT_PATTERN = r"^(?=[\s\S]*\S)[^\x00\ud800-\udfff]*$"  # and not only whitespace
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
 Text = Annotated[str, Meta(pattern=TEXT_PATTERN)]
-"""A string with no NUL and no lone surrogate."""
+"""A string with no NUL and no lone surrogate; with bounds, as the API's schemas spell it:
+``Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT_PATTERN)]``."""
 
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 """A seq, a version or an offset: 0 to 2^53."""
-
-
-def text(*, min_length: int | None = None, max_length: int | None = None, description: str | None = None) -> Any:
-    """``Text`` with length bounds: ``name: text(min_length=1, max_length=200)``."""
-    return Annotated[
-        str, Meta(pattern=TEXT_PATTERN, min_length=min_length, max_length=max_length, description=description)
-    ]
 
 
 def storable(value: str) -> bool:
