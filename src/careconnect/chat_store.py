@@ -23,6 +23,7 @@ from careconnect.hub.store import Appended, NewMessage, StoredMessage, Unstorabl
 from careconnect.ids import uuid7
 
 T = TypeVar("T")
+SEQ_MAX = 2**31 - 1  # the seq columns are INTEGER: a larger number in a query fails on PostgreSQL
 COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
 
 
@@ -318,6 +319,8 @@ class PostgresMessageStore:
         return Appended(stored_as(m, rows[0][0], now), True) if rows else None
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        if after_seq >= SEQ_MAX:  # no seq is larger (and a larger parameter fails the INTEGER comparison)
+            return []
         rows = await self.pool.fetch(
             f"SELECT {COLUMNS} FROM chat_message WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             room,

@@ -12,6 +12,7 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import Meta
 
+from careconnect.chat_store import SEQ_MAX
 from careconnect.errors import ApiError
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth
@@ -148,9 +149,10 @@ class ConsultationController(Controller):
         member = await _member(request, consultation_id, "messages.read")
         room = room_name(member.appointment_id)
         query = ChatMessage.select().where(ChatMessage.room == room)
+        # Up to 2^53 is accepted; the INTEGER column holds less, so larger bounds are clamped to it.
         if after_seq is not None:
-            query = query.where(ChatMessage.seq > after_seq)
-        if before_seq is not None:
+            query = query.where(ChatMessage.seq > min(after_seq, SEQ_MAX))
+        if before_seq is not None and before_seq <= SEQ_MAX:
             query = query.where(ChatMessage.seq < before_seq)
         # Newest first when paging backwards (before_seq) or by default, oldest first after a seq.
         ascending = after_seq is not None
