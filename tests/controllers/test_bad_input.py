@@ -73,6 +73,9 @@ async def test_a_nul_in_any_string_field_is_422_never_500(client, people):
         response = await client.request(method, path, json=body, headers=headers)
         problem = assert_problem(response, 422, "validation_error")
         assert problem["errors"], (method, path)
+    booking = {"doctor_id": v["doctor"]["id"], "starts_at": v["appointment"]["starts_at"], "reason": "x"}
+    keyed = await client.post("/api/v1/appointments", json=booking, headers={**p, "Idempotency-Key": NUL})
+    assert_problem(keyed, 422, "validation_error")
     for params in ({"q": NUL}, {"specialty": NUL}):
         assert_problem(await client.get("/api/v1/doctors", params=params, headers=p), 422, "validation_error")
     assert_problem(await client.get("/api/v1/admin/audit", params={"action": NUL}, headers=a), 422, "validation_error")

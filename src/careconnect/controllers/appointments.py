@@ -15,6 +15,7 @@ from careconnect.errors import ApiError, validation_error
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth, requires_patient
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.hub.bounds import storable
 from careconnect.instants import instant
 from careconnect.services import booking
 from careconnect.services.appointments import (
@@ -60,8 +61,8 @@ def _doctor_id(value: str) -> str:
 
 def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise validation_error("Idempotency-Key", "1 to 200 characters")
+    if key is not None and (not 1 <= len(key) <= 200 or not storable(key)):
+        raise validation_error("Idempotency-Key", "1 to 200 characters, no NUL")
     return key
 
 
