@@ -2,7 +2,8 @@
 
 A library: it imports nothing from the application. The application hands it an
 ``Authenticator`` (token -> ``Principal``), a ``RoomPolicy`` (who may join / write a room, its
-members and state), a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
+members and state; with ``RoomNames``, each room's one spelling: any other name is ``not_found``),
+a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
 mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 on shutdown)::
 
     from careconnect.chat_store import sql_message_store
