@@ -73,7 +73,7 @@ class AdminController(Controller):
     ) -> UserPage:
         size = clamp_limit(limit)
         query = User.select().order_by(User.created_at, ascending=False).order_by(User.id, ascending=False)
-        where = []
+        where: list[Any] = []
         if role:
             where.append(User.role == role)
         if cursor:
