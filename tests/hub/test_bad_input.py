@@ -4,6 +4,7 @@ alone (4400 before ``hello``), never a 1011 close, never a second room."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import msgspec
 import websockets
@@ -147,3 +148,21 @@ async def test_a_room_name_the_policy_would_never_give_out_is_not_found_on_every
         assert (await sock.recv_type("error"))["code"] == "forbidden"
         assert (await assert_still_works(sock))["seq"] == 1
         await sock.close()
+
+
+async def test_deeply_nested_msgpack_closes_4400_before_hello_and_gets_an_error_after():
+    deep = b"\x82\xa4type\xa5hello\xa1x" + b"\x91" * 5000 + b"\xc0"  # {"type":"hello","x":[[[…nil…]]]}
+    async with serve_hub() as served:
+        token = member(served)
+        ws = await websockets.connect(served.url, subprotocols=["careconnect.v1.msgpack"], close_timeout=2)
+        await ws.send(deep)
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+        assert ws.close_code == 4400
+        ws = await websockets.connect(served.url, subprotocols=["careconnect.v1.msgpack"], close_timeout=2)
+        await ws.send(msgspec.msgpack.encode({"type": "hello", "token": token}))
+        assert msgspec.msgpack.decode(await asyncio.wait_for(ws.recv(), 5))["type"] == "welcome"
+        await ws.send(deep)
+        error = msgspec.msgpack.decode(await asyncio.wait_for(ws.recv(), 5))
+        assert error["type"] == "error" and error["code"] == "bad_request"
+        await ws.close()
