@@ -17,6 +17,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from careconnect import __version__
+from careconnect.bad_input import CareConnectRequest, RefuseNulPath
 from careconnect.controllers.admin import AdminController
 from careconnect.controllers.appointments import AppointmentsController
 from careconnect.controllers.auth import AuthController
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> Litestar:
         middleware=[
             DefineMiddleware(ClientContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies)),
             DefineMiddleware(AccessLogMiddleware),
+            DefineMiddleware(RefuseNulPath),
             PrometheusConfig(
                 app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
             ).middleware,
@@ -152,6 +154,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        request_class=CareConnectRequest,
         logging_config=None,
         debug=False,
     )

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from careconnect.db import create_private_file
-from careconnect.hub.store import Appended, NewMessage, StoredMessage, stored_as
+from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
 from careconnect.ids import uuid7
 
 T = TypeVar("T")
+SEQ_MAX = 2**31 - 1  # the seq columns are INTEGER: a larger number in a query fails on PostgreSQL
 COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
 
 
@@ -274,6 +275,10 @@ class PostgresMessageStore:
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
+            except (asyncpg.DataError, UnicodeEncodeError) as exc:  # e.g. a NUL: the writer splits the batch
+                raise UnstorableMessage(
+                    f"the batch holds a value PostgreSQL cannot store: {type(exc).__name__}"
+                ) from exc
         raise AssertionError("unreachable")
 
     async def _append(self, batch: list[NewMessage]) -> list[Appended]:
@@ -326,6 +331,8 @@ class PostgresMessageStore:
         return Appended(stored_as(m, rows[0][0], now), True) if rows else None
 
     async def read_after(self, room: str, after_seq: int, limit: int) -> list[StoredMessage]:
+        if after_seq >= SEQ_MAX:  # no seq is larger (and a larger parameter fails the INTEGER comparison)
+            return []
         rows = await self.pool.fetch(
             f"SELECT {COLUMNS} FROM chat_message WHERE room = $1 AND seq > $2 ORDER BY seq LIMIT $3",
             room,
@@ -393,7 +400,10 @@ class SqliteMessageStore:
             self._thread = None
 
     async def append_batch(self, batch: list[NewMessage]) -> list[Appended]:
-        return await self._call(self._append, batch)
+        try:
+            return await self._call(self._append, batch)
+        except (sqlite3.DataError, UnicodeEncodeError) as exc:  # e.g. a lone surrogate: the writer splits the batch
+            raise UnstorableMessage(f"the batch holds a value SQLite cannot store: {type(exc).__name__}") from exc
 
     def _append(self, batch: list[NewMessage]) -> list[Appended]:
         now = _now()

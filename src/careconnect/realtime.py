@@ -90,6 +90,10 @@ class ConsultationRooms:
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
 
+    def is_room_name(self, room: str) -> bool:
+        """Rooms have one spelling (``RoomNames``): ``consultation:<lower-case canonical UUID>``."""
+        return appointment_id_of(room) is not None
+
     async def join(self, principal: Principal, room: str) -> RoomInfo:
         appointment_id = appointment_id_of(room)
         if appointment_id is None:

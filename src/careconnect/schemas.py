@@ -8,25 +8,41 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Password = Annotated[str, Meta(min_length=10, max_length=128)]
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
-ShortText = Annotated[str, Meta(max_length=100)]
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+
+# Every string a client sends matches TEXT: no NUL, no lone surrogate (careconnect.hub.bounds, the
+# hub's rule too), so nothing a client types can fail a database write with a 500.
+
+Email = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s\x00\ud800-\udfff]+@[^@\s\x00\ud800-\udfff]+\.[^@\s\x00\ud800-\udfff]+$",
+    ),
+]
+Password = Annotated[str, Meta(min_length=10, max_length=128, pattern=TEXT)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
+TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
+ShortText = Annotated[str, Meta(max_length=100, pattern=TEXT)]
 
 
 class DoctorInfo(msgspec.Struct, kw_only=True):
-    specialty: Annotated[str, Meta(min_length=1, max_length=100)]
-    bio: Annotated[str, Meta(max_length=4000)] = ""
-    languages: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)] = []
-    license_number: Annotated[str, Meta(max_length=64)] | None = None
+    specialty: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
+    bio: Annotated[str, Meta(max_length=4000, pattern=TEXT)] = ""
+    languages: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=50, pattern=TEXT)]], Meta(max_length=20)
+    ] = []
+    license_number: Annotated[str, Meta(max_length=64, pattern=TEXT)] | None = None
 
 
 class DoctorPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
-    specialty: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
-    bio: Annotated[str, Meta(max_length=4000)] | None = None
-    languages: Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=20)] | None = None
-    license_number: Annotated[str, Meta(max_length=64)] | None = None
+    specialty: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)] | None = None
+    bio: Annotated[str, Meta(max_length=4000, pattern=TEXT)] | None = None
+    languages: (
+        Annotated[list[Annotated[str, Meta(min_length=1, max_length=50, pattern=TEXT)]], Meta(max_length=20)] | None
+    ) = None
+    license_number: Annotated[str, Meta(max_length=64, pattern=TEXT)] | None = None
 
 
 Verification = Literal["pending", "approved", "rejected"]
@@ -68,8 +84,8 @@ class RegisterIn(msgspec.Struct, kw_only=True):
 
 
 class LoginIn(msgspec.Struct, kw_only=True):
-    email: Annotated[str, Meta(max_length=254)]
-    password: Annotated[str, Meta(max_length=128)]
+    email: Annotated[str, Meta(max_length=254, pattern=TEXT)]
+    password: Annotated[str, Meta(max_length=128, pattern=TEXT)]
 
 
 class TokenOut(msgspec.Struct, kw_only=True):
@@ -81,8 +97,8 @@ class TokenOut(msgspec.Struct, kw_only=True):
 
 class ClientCredentialsIn(msgspec.Struct, kw_only=True):
     grant_type: Literal["client_credentials"]
-    client_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    client_secret: Annotated[str, Meta(min_length=1, max_length=200)]
+    client_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
+    client_secret: Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
 
 
 class UserPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -93,7 +109,7 @@ class UserPatch(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class PasswordChangeIn(msgspec.Struct, kw_only=True):
-    current_password: Annotated[str, Meta(max_length=128)]
+    current_password: Annotated[str, Meta(max_length=128, pattern=TEXT)]
     new_password: Password
 
 
@@ -103,7 +119,7 @@ class UserPage(msgspec.Struct, kw_only=True):
 
 
 class IntegrationIn(msgspec.Struct, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
 
 
 class IntegrationOut(msgspec.Struct, kw_only=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import websockets
 from hypothesis import HealthCheck, given, settings
@@ -94,6 +95,127 @@ async def test_random_frames_get_errors_or_documented_closes():
         await sock.send({"type": "send", "room": ROOM, "id": "after-fuzz", "body": "still fine"})
         assert (await sock.recv_type("ack"))["id"] == "after-fuzz"
         await sock.close()
+
+
+# Issue 15, item 6: what the strategies above never drew. Deep objects (the typed decoder skips
+# unknown fields recursively: a RecursionError closed 1011, even before hello), integers beyond
+# 2^53 (a join with since 2^70 was answered joined), NUL and lone surrogates in bodies.
+MAX_COUNT = 2**53
+huge_ints = st.one_of(
+    st.sampled_from([MAX_COUNT + 1, 2**63, 2**64, 2**70, -(2**63) - 1, -1]),
+    st.integers(min_value=MAX_COUNT + 1, max_value=2**90),
+)
+nul_text = st.text(max_size=20).flatmap(lambda t: st.integers(0, len(t)).map(lambda i: t[:i] + "\x00" + t[i:]))
+
+
+def nested(depth: int, opener: str) -> str:
+    return opener * depth + ("1" + "}" * depth if opener == '{"a":' else "]" * depth)
+
+
+deep = st.builds(nested, st.integers(min_value=1_000, max_value=6_000), st.sampled_from(["[", '{"a":']))
+hostile_frames = st.one_of(
+    st.builds(  # deep data in any field of any frame type, hello included
+        lambda kind, field, value: f'{{"type":{json.dumps(kind)},"{field}":{value}}}',
+        frame_types.filter(lambda k: isinstance(k, str)),
+        st.sampled_from(["room", "id", "body", "token", "since", "x"]),
+        deep,
+    ),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["join", "read"]), "room": st.just(ROOM), "since": huge_ints, "seq": huge_ints}
+    ).map(json.dumps),
+    st.fixed_dictionaries(
+        {"type": st.just("send"), "room": st.just(ROOM), "id": st.text(min_size=1, max_size=10), "body": nul_text}
+    ).map(json.dumps),
+    st.builds(
+        lambda ref, body: f'{{"type":"send","room":"{ROOM}","id":{json.dumps(ref)},"body":"{body}\\ud800"}}',
+        st.text(alphabet="abc123", min_size=1, max_size=8),
+        st.text(alphabet="xyz ", max_size=8),
+    ),
+    frames,
+)
+
+
+def broken_rule(frame: str, reply: dict) -> str | None:
+    """A reply the contract forbids for this frame (PROTOCOL.md 1.1 "Bad input"), else None."""
+    try:
+        sent = json.loads(frame)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(sent, dict):
+        return None
+    kind, since, body = sent.get("type"), sent.get("since"), sent.get("body")
+    if kind == "join" and isinstance(since, int) and not 0 <= since <= MAX_COUNT and reply.get("type") == "joined":
+        return "a join with since beyond 2^53 was joined"
+    if kind == "send" and isinstance(body, str) and "\x00" in body and reply.get("type") == "ack":
+        return "a body holding NUL was stored"
+    return None
+
+
+async def test_hostile_frames_before_and_after_hello_never_close_1011():
+    """Each drawn frame goes to a fresh socket before hello (documented close: 4400, 4401, 1009),
+    then after hello (an error frame or a documented close, and what PROTOCOL.md 1.1 refuses is refused)."""
+    async with serve_hub() as served:
+        token = served.auth.add("fuzzer", "patient")
+        served.rooms.add(ROOM, [("fuzzer", "patient"), ("checker", "doctor")])
+        pending: list = []
+
+        @settings(
+            max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "120")),
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        @given(frame=hostile_frames)
+        def draw(frame):
+            pending.append(frame)
+
+        draw()
+        broken: list[str] = []
+        sock = await Raw.open(served.url, token)
+        await sock.send({"type": "join", "room": ROOM})
+        await sock.recv_type("joined")
+        for n, frame in enumerate(pending):
+            fresh = await Raw.open(served.url)
+            await fresh.ws.send(frame)
+            try:
+                reply = await fresh.recv(10)  # a frame before welcome is a failure unless it is the welcome
+                broken.append(f"before hello {frame[:60]!r}: answered {reply}")
+            except websockets.ConnectionClosed:
+                if fresh.ws.close_code not in {1009, 4400, 4401}:
+                    broken.append(f"before hello {frame[:60]!r}: closed {fresh.ws.close_code}")
+            except TimeoutError:
+                broken.append(f"before hello {frame[:60]!r}: neither answered nor closed in 10 s")
+            sentinel = f"sentinel:{n}"
+            try:
+                await sock.ws.send(frame)
+                await sock.send({"type": "join", "room": sentinel})
+                async with asyncio.timeout(10):
+                    while True:
+                        reply = await sock.recv()
+                        if reply.get("room") == sentinel:
+                            break
+                        if (rule := broken_rule(frame, reply)) is not None:
+                            broken.append(f"after hello {frame[:60]!r}: {rule}")
+            except TimeoutError:
+                broken.append(f"after hello {frame[:60]!r}: no answer to the next frame in 10 s")
+                sock = await Raw.open(served.url, token)
+                await sock.send({"type": "join", "room": ROOM})
+                await sock.recv_type("joined")
+            except websockets.ConnectionClosed:
+                if sock.ws.close_code not in DOCUMENTED_CLOSES:
+                    broken.append(f"after hello {frame[:60]!r}: closed {sock.ws.close_code}")
+                sock = await Raw.open(served.url, token)
+                await sock.send({"type": "join", "room": ROOM})
+                await sock.recv_type("joined")
+        assert not broken, "\n".join(broken[:20])
+        await sock.close()
+        # Still healthy: someone else (the fuzzer may have left the room or hit its rate limit) talks.
+        checker = await Raw.open(served.url, served.auth.add("checker", "doctor"))
+        await checker.send({"type": "join", "room": ROOM})
+        await checker.recv_type("joined")
+        await checker.send({"type": "send", "room": ROOM, "id": "after-hostile", "body": "still fine"})
+        assert (await checker.recv_type("ack"))["id"] == "after-hostile"
+        await checker.close()
 
 
 async def test_invalid_utf8_in_a_text_frame_closes_1007_and_the_hub_stays_healthy():

@@ -57,7 +57,8 @@ export function ConsultationView() {
 function Consultation({ id, user }: { id: string; user: User }) {
   const appointment = useApi<Appointment>(`/appointments/${id}`);
   const connection = useHubConnection();
-  const room = useRoom(appointment.data ? `consultation:${id}` : null);
+  // The room is named by the id the server gave (its one spelling), not the one typed in the URL.
+  const room = useRoom(appointment.data ? `consultation:${appointment.data.id}` : null);
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const timeZone = user.timezone || "UTC";

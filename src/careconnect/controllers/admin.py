@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
@@ -17,7 +17,9 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from careconnect.errors import ApiError
 from careconnect.guards import current_principal, requires_admin
-from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.instants import instant
+from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careconnect.schemas import (
     AuditActor,
     AuditEntryOut,
@@ -106,12 +108,11 @@ class AdminController(Controller):
     ) -> UserPage:
         size = clamp_limit(limit)
         query = User.select().order_by(User.created_at, ascending=False).order_by(User.id, ascending=False)
-        where = []
+        where: list[Any] = []
         if role:
             where.append(User.role == role)
         if cursor:
-            at_raw, last_id = decode_cursor(cursor, 2)
-            at = dt.datetime.fromisoformat(at_raw)
+            at, last_id = decode_time_cursor(cursor)
             where.append((User.created_at < at) | ((User.created_at == at) & (User.id < last_id)))
         for clause in where:
             query = query.where(clause)
@@ -176,7 +177,7 @@ class AdminController(Controller):
         patient_id: str | None = None,
         actor_id: str | None = None,
         since: dt.datetime | None = None,
-        action: str | None = None,
+        action: Annotated[str | None, Parameter(max_length=100, pattern=TEXT)] = None,
         limit: int | None = Parameter(default=None),
         cursor: str | None = None,
     ) -> AuditPage:
@@ -187,12 +188,11 @@ class AdminController(Controller):
         if actor_id:
             query = query.where(AuditEntry.actor_id == parse_uuid(actor_id, "actor"))
         if since:
-            query = query.where(AuditEntry.at >= since)
+            query = query.where(AuditEntry.at >= instant(since, "since", zone=False))
         if action:
             query = query.where(AuditEntry.action == action)
         if cursor:
-            at_raw, last_id = decode_cursor(cursor, 2)
-            at = dt.datetime.fromisoformat(at_raw)
+            at, last_id = decode_time_cursor(cursor)
             query = query.where((AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < last_id)))
         rows = await query.limit(size + 1)
         items = [

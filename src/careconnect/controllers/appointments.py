@@ -14,6 +14,9 @@ from msgspec import Meta
 from careconnect.errors import ApiError, validation_error
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth, requires_patient
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.hub.bounds import storable
+from careconnect.instants import instant
 from careconnect.services import booking
 from careconnect.services.appointments import (
     AppointmentOut,
@@ -34,11 +37,11 @@ _OUTCOMES = {403: "denied", 404: "not_found", 409: "conflict"}
 class BookingIn(msgspec.Struct, kw_only=True):
     doctor_id: str
     starts_at: dt.datetime
-    reason: Annotated[str, Meta(max_length=1000)] = ""
+    reason: Annotated[str, Meta(max_length=1000, pattern=TEXT)] = ""
 
 
 class CancelIn(msgspec.Struct, kw_only=True):
-    reason: Annotated[str, Meta(max_length=1000)] | None = None
+    reason: Annotated[str, Meta(max_length=1000, pattern=TEXT)] | None = None
 
 
 class RescheduleIn(msgspec.Struct, kw_only=True):
@@ -46,9 +49,7 @@ class RescheduleIn(msgspec.Struct, kw_only=True):
 
 
 def _instant(value: dt.datetime, field: str = "starts_at") -> dt.datetime:
-    if value.tzinfo is None:
-        raise validation_error(field, "give a zone: end with Z or +hh:mm")
-    return value.astimezone(UTC)
+    return instant(value, field)
 
 
 def _doctor_id(value: str) -> str:
@@ -60,8 +61,8 @@ def _doctor_id(value: str) -> str:
 
 def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
     key = request.headers.get("idempotency-key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise validation_error("Idempotency-Key", "1 to 200 characters")
+    if key is not None and (not 1 <= len(key) <= 200 or not storable(key)):
+        raise validation_error("Idempotency-Key", "1 to 200 characters, no NUL")
     return key
 
 

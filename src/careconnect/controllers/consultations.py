@@ -12,9 +12,12 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import Meta
 
+from careconnect.chat_store import SEQ_MAX
 from careconnect.errors import ApiError
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth
+from careconnect.hub.bounds import MAX_COUNT
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.principal import Principal
 from careconnect.services import appointment_state, clinical_docs
 from careconnect.services.appointments import appointment_out
@@ -48,7 +51,7 @@ class MessagePage(msgspec.Struct, kw_only=True):
 
 
 class InviteIn(msgspec.Struct, kw_only=True):
-    client_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    client_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
 
 
 class Participant(msgspec.Struct, kw_only=True):
@@ -139,16 +142,17 @@ class ConsultationController(Controller):
         self,
         request: Request[Any, Any, Any],
         consultation_id: str,
-        after_seq: Annotated[int | None, Parameter(ge=0)] = None,
-        before_seq: Annotated[int | None, Parameter(ge=1)] = None,
+        after_seq: Annotated[int | None, Parameter(ge=0, le=MAX_COUNT)] = None,
+        before_seq: Annotated[int | None, Parameter(ge=1, le=MAX_COUNT)] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> MessagePage:
         member = await _member(request, consultation_id, "messages.read")
         room = room_name(member.appointment_id)
         query = ChatMessage.select().where(ChatMessage.room == room)
+        # Up to 2^53 is accepted; the INTEGER column holds less, so larger bounds are clamped to it.
         if after_seq is not None:
-            query = query.where(ChatMessage.seq > after_seq)
-        if before_seq is not None:
+            query = query.where(ChatMessage.seq > min(after_seq, SEQ_MAX))
+        if before_seq is not None and before_seq <= SEQ_MAX:
             query = query.where(ChatMessage.seq < before_seq)
         # Newest first when paging backwards (before_seq) or by default, oldest first after a seq.
         ascending = after_seq is not None

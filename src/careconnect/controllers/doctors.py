@@ -12,6 +12,9 @@ from litestar.params import JSONBody, Parameter, QueryParameter
 from careconnect.db import is_postgres
 from careconnect.errors import ApiError, validation_error
 from careconnect.guards import current_principal, requires_auth, requires_doctor
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.hub.bounds import storable
+from careconnect.instants import instant
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.services import slots
 from careconnect.services.scheduling import free_slots, next_available, rules_of, save_rules
@@ -50,9 +53,7 @@ class SlotList(msgspec.Struct, kw_only=True):
 
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
-    if value.tzinfo is None:
-        raise validation_error(field, "give a zone: end with Z or +hh:mm")
-    return value.astimezone(UTC)
+    return instant(value, field)
 
 
 async def _card(row: dict[str, Any]) -> DoctorCard:
@@ -80,7 +81,7 @@ def _literal(text: str) -> str:
 
 def _after(cursor: str) -> Any:
     name, last_id = decode_cursor(cursor, 2)
-    if not isinstance(name, str) or not isinstance(last_id, str):
+    if not isinstance(name, str) or not isinstance(last_id, str) or not storable(name):
         raise validation_error("cursor", "not a cursor this server gave out")
     try:
         last_id = parse_uuid(last_id)
@@ -116,8 +117,8 @@ class DoctorsController(Controller):
     @get("/", summary="Find doctors by name or specialty")
     async def list_doctors(
         self,
-        q: Annotated[str | None, Parameter(max_length=100)] = None,
-        specialty: Annotated[str | None, Parameter(max_length=100)] = None,
+        q: Annotated[str | None, Parameter(max_length=100, pattern=TEXT)] = None,
+        specialty: Annotated[str | None, Parameter(max_length=100, pattern=TEXT)] = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> DoctorPage:

@@ -2,7 +2,8 @@
 
 A library: it imports nothing from the application. The application hands it an
 ``Authenticator`` (token -> ``Principal``), a ``RoomPolicy`` (who may join / write a room, its
-members and state), a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
+members and state; with ``RoomNames``, each room's one spelling: any other name is ``not_found``),
+a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
 mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 on shutdown)::
 
     from careconnect.chat_store import sql_message_store
@@ -42,10 +43,18 @@ from careconnect.hub.hub import Hub, HubSettings, HubStats
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, RedisSendLimiter, SendLimiter
 from careconnect.hub.origin import OriginPolicy
 from careconnect.hub.plugin import HubFastPath, HubPlugin
-from careconnect.hub.policy import Authenticator, AuthFailed, Principal, RoomDenied, RoomInfo, RoomPolicy
+from careconnect.hub.policy import (
+    Authenticator,
+    AuthFailed,
+    Principal,
+    RoomDenied,
+    RoomInfo,
+    RoomNames,
+    RoomPolicy,
+)
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
 from careconnect.hub.protocol import AppointmentEvent, RoomState, UserRef
-from careconnect.hub.store import MemoryStore, MessageStore, NewMessage, StoredMessage
+from careconnect.hub.store import MemoryStore, MessageStore, NewMessage, StoredMessage, UnstorableMessage
 
 __all__ = (
     "AppointmentEvent",
@@ -74,9 +83,11 @@ __all__ = (
     "RedisSendLimiter",
     "RoomDenied",
     "RoomInfo",
+    "RoomNames",
     "RoomPolicy",
     "RoomState",
     "SendLimiter",
     "StoredMessage",
+    "UnstorableMessage",
     "UserRef",
 )

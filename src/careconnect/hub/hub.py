@@ -20,7 +20,7 @@ from careconnect.hub.config import Histogram, HubSettings, HubStats
 from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
 from careconnect.hub.origin import OriginPolicy, header
-from careconnect.hub.policy import Authenticator, RoomPolicy
+from careconnect.hub.policy import Authenticator, RoomNames, RoomPolicy
 from careconnect.hub.presence import PresenceManager
 from careconnect.hub.protocol import (
     Error,
@@ -101,6 +101,8 @@ class Hub:
         # proxies' X-Forwarded-For); the socket peer by default. Principals carry it.
         self.client_address = client_address or socket_peer
         self.policy = policy
+        # Checked once here (STYLE: an optional ability is its own Protocol): None accepts any name.
+        self.room_names: RoomNames | None = policy if isinstance(policy, RoomNames) else None
         self.store = store
         self.broker = broker
         self.presence = presence
@@ -373,6 +375,11 @@ class Hub:
             log.warning("unknown broker frame kind %r on %s", kind[:8], channel)
 
     # -- membership -------------------------------------------------------------------------
+    def not_a_room(self, name: str) -> bool:
+        """``name`` is no room's spelling (the policy's ``RoomNames``); private rooms are the hub's."""
+        names = self.room_names
+        return names is not None and not name.startswith("user:") and not names.is_room_name(name)
+
     def register(self, connection: Connection) -> None:
         self.connections.add(connection)
         self.stats.connections_total += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
@@ -63,4 +63,18 @@ class RoomPolicy(Protocol):
 
     def forget(self, room: str) -> None:
         """Drop anything cached about ``room`` (its state changed)."""
+        ...
+
+
+@runtime_checkable
+class RoomNames(Protocol):
+    """An optional ability of a ``RoomPolicy``: each room has one spelling.
+
+    A name the policy would never give out (another spelling of a room's id, or no room at all)
+    is answered ``not_found`` on ``send``, ``typing``, ``read`` and ``leave`` as on ``join``, never
+    ``forbidden``: it is no room, not someone else's.
+    """
+
+    def is_room_name(self, room: str) -> bool:
+        """Is ``room`` spelled as the policy names rooms?"""
         ...

@@ -8,9 +8,12 @@ bytes go to every member.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
+
+from careconnect.hub.bounds import Count, storable
 
 if TYPE_CHECKING:
     from careconnect.hub.store import StoredMessage
@@ -30,7 +33,7 @@ class Hello(Frame, tag="hello"):
 
 class Join(Frame, tag="join"):
     room: str = ""
-    since: int = 0
+    since: Count = 0
 
 
 class Leave(Frame, tag="leave"):
@@ -49,7 +52,7 @@ class TypingIn(Frame, tag="typing"):
 
 class ReadIn(Frame, tag="read"):
     room: str = ""
-    seq: int = 0
+    seq: Count = 0
 
 
 class Refresh(Frame, tag="refresh"):
@@ -171,30 +174,53 @@ def decode(data: bytes | str, binary: bool) -> Frame:
     try:
         frame: Frame = _decoder_msgpack.decode(buffer) if binary else _decoder_json.decode(buffer)
         return frame
+    except msgspec.ValidationError as exc:  # a DecodeError too: first
+        raise _explain(buffer, binary, str(exc)) from None
     except msgspec.DecodeError:
         pass
-    except msgspec.ValidationError as exc:
-        raise _explain(buffer, binary, str(exc)) from None
+    except RecursionError:  # unknown fields are skipped, nested ones recursively
+        raise BadFrame(_TOO_DEEP) from None
+    except UnicodeDecodeError:  # a string that is not UTF-8 inside a binary frame
+        raise BadFrame("the frame holds text that is not UTF-8") from None
     # Not valid for the union: tell garbage from a well-formed object of the wrong shape.
     raise _explain(buffer, binary, None)
+
+
+_TOO_DEEP = "a frame is a JSON object with a type, not deeply nested data"
 
 
 def _explain(data: bytes, binary: bool, validation: str | None) -> BadFrame | NotAFrame:
     try:
         raw = _any_msgpack.decode(data) if binary else _any_json.decode(data)
     except (msgspec.DecodeError, UnicodeDecodeError):
-        return NotAFrame("not JSON" if not binary else "not MessagePack")
+        if binary or (raw := _lone_surrogates(data)) is None:
+            return NotAFrame("not JSON" if not binary else "not MessagePack")
+        validation = "its text holds a lone surrogate (not Unicode text)"
     except RecursionError:
-        return BadFrame("a frame is a JSON object with a type, not deeply nested data")
+        return BadFrame(_TOO_DEEP)
     if not isinstance(raw, dict):
         return BadFrame("a frame is a JSON object with a type")
-    ref = raw.get("id") if isinstance(raw.get("id"), str) else None
+    ref = raw.get("id") if isinstance(raw.get("id"), str) and storable(raw["id"]) else None
     kind = raw.get("type")
     if not isinstance(kind, str):
         return BadFrame("the frame has no type", ref)
     if kind not in INBOUND_TYPES:
         return BadFrame(f"unknown frame type {kind[:40]!r}", ref)
     return BadFrame(f"invalid {kind} frame: {validation or 'wrong field types'}", ref)
+
+
+def _lone_surrogates(data: bytes) -> Any:
+    """JSON that msgspec refuses only for a lone surrogate escape (``"\\ud800"``), else None.
+
+    The grammar allows such escapes, so the frame is answered (``bad_request``, with its ``ref``)
+    rather than closed as garbage. Only on the error path: the standard library accepts them.
+    """
+    if b"\\u" not in data:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
 
 
 def encode_json(frame: Frame) -> bytes:

@@ -53,7 +53,9 @@ class Replay:
         connection.rooms.add(room_name)
         try:
             end = await hub.store.last_seq(room_name)
-            if since > 0:
+            if since > end:  # the client is ahead of the store (up to 2^53): nothing to read
+                page = []
+            elif since > 0:
                 page = await hub.store.read_after(room_name, since, settings.replay_page)
             else:
                 page = await hub.store.read_last(room_name, settings.replay_default)

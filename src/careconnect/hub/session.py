@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from careconnect.hub.bounds import has_nul
 from careconnect.hub.connection import Connection, Outgoing
 from careconnect.hub.policy import AuthFailed, RoomDenied
 from careconnect.hub.protocol import (
@@ -38,7 +39,7 @@ from careconnect.hub.protocol import (
     encode_json,
     timestamp,
 )
-from careconnect.hub.store import Appended, NewMessage
+from careconnect.hub.store import Appended, NewMessage, UnstorableMessage
 from careconnect.hub.wire import direct_writer
 
 if TYPE_CHECKING:
@@ -88,6 +89,16 @@ class Session:
     def error(self, code: str, message: str, ref: str | None = None, room: str | None = None) -> None:
         self.connection.enqueue(_out(Error(code=code, message=message, ref=ref, room=room)))
 
+    def _not_joined(self, room: str, message: str, ref: str | None = None) -> None:
+        """A frame for a room this socket is not in: ``forbidden``, or ``not_found`` for no room's name."""
+        if self.hub.not_a_room(room):
+            self._no_such_room(room, ref)
+        else:
+            self.error("forbidden", message, ref=ref, room=room[:200])
+
+    def _no_such_room(self, room: str, ref: str | None = None) -> None:
+        self.error("not_found", "no such room: room names have one spelling", ref=ref, room=room[:200])
+
     async def run(self) -> None:
         first = await self.receive()
         if first["type"] != "websocket.connect":
@@ -117,7 +128,10 @@ class Session:
                     elif isinstance(frame, Join):
                         await self._join(frame)
                     elif isinstance(frame, Leave):
-                        await self.hub.leave(connection, frame.room)
+                        if frame.room not in connection.rooms and self.hub.not_a_room(frame.room):
+                            self._no_such_room(frame.room)
+                        else:
+                            await self.hub.leave(connection, frame.room)
                     elif isinstance(frame, TypingIn):
                         await self._typing(frame)
                     elif isinstance(frame, ReadIn):
@@ -228,15 +242,15 @@ class Session:
         if not room_name or len(room_name) > 200:
             self.error("bad_request", "join needs a room", room=room_name[:200] or None)
             return
-        if frame.since < 0:
-            self.error("bad_request", "since must be 0 or more", room=room_name)
-            return
         if room_name.startswith("user:"):
             if room_name != f"user:{principal.id}":
                 self.error("forbidden", "that is someone else's private room", room=room_name)
                 return
             me = Member(id=principal.id, role=principal.role, name=principal.name, online=True)
             connection.enqueue(_out(Joined(room=room_name, last_seq=0, state=None, members=[me])))
+            return
+        if self.hub.not_a_room(room_name):
+            self._no_such_room(room_name)
             return
         if room_name not in connection.rooms and len(connection.rooms) >= self.settings.max_rooms:
             self.error("rate_limited", f"at most {self.settings.max_rooms} rooms per connection", room=room_name)
@@ -261,15 +275,22 @@ class Session:
         principal = connection.principal
         assert principal is not None
         ref = frame.id or None
-        if not frame.id or len(frame.id) > 64:
-            self.error("bad_request", "send needs an id of 1 to 64 characters", ref=(frame.id or "")[:64] or None)
+        if not frame.id or len(frame.id) > 64 or has_nul(frame.id):
+            self.error(
+                "bad_request", "send needs an id of 1 to 64 characters, no NUL", ref=(frame.id or "")[:64] or None
+            )
             return
         if frame.room not in connection.rooms:
-            self.error("forbidden", "join the room before sending to it", ref=ref, room=frame.room[:200])
+            self._not_joined(frame.room, "join the room before sending to it", ref)
             return
         body = frame.body.strip()
         if not body:
             self.error("bad_request", "the body is empty", ref=ref, room=frame.room)
+            return
+        if has_nul(body):  # PostgreSQL's text cannot hold it: refused here, never in a shared commit
+            self.error(
+                "bad_request", "the body holds a NUL character, which cannot be stored", ref=ref, room=frame.room
+            )
             return
         if len(body) > self.settings.max_body_chars:
             self.error(
@@ -312,9 +333,12 @@ class Session:
 
     def _committed(self, frame: Send, appended: Appended | None, failure: BaseException | None) -> None:
         """The writer's commit callback (no task per message): ack, then deliver and publish."""
-        if appended is None:  # nothing was stored: the client resends
+        if appended is None:  # nothing was stored: the client resends (unless the store refused the data)
             log.warning("message not stored: %s", type(failure).__name__)
-            self.error("internal", "the message was not stored; resend it", ref=frame.id, room=frame.room)
+            if isinstance(failure, UnstorableMessage):
+                self.error("bad_request", "the message cannot be stored as sent", ref=frame.id, room=frame.room)
+            else:
+                self.error("internal", "the message was not stored; resend it", ref=frame.id, room=frame.room)
             return
         stored = appended.message
         self.connection.enqueue(
@@ -330,7 +354,7 @@ class Session:
         principal = self.connection.principal
         assert principal is not None
         if frame.room not in self.connection.rooms:
-            self.error("forbidden", "join the room first", room=frame.room[:200])
+            self._not_joined(frame.room, "join the room first")
             return
         await self.hub.publish_event(frame.room, TypingOut(room=frame.room, user=principal.id), skip=self.connection)
 
@@ -338,7 +362,7 @@ class Session:
         principal = self.connection.principal
         assert principal is not None
         if frame.room not in self.connection.rooms:
-            self.error("forbidden", "join the room first", room=frame.room[:200])
+            self._not_joined(frame.room, "join the room first")
             return
         if frame.seq < 1:
             self.error("bad_request", "read needs the seq you read up to", room=frame.room)

@@ -7,6 +7,9 @@ Guarantees a ``MessageStore`` must give:
   original is returned with ``created=False`` (idempotent resend).
 - ``read_after`` / ``read_last`` return a room's messages in seq order.
 - ``find`` returns the stored message of a (sender, room, client id), or None.
+- A batch the store refuses for its data (a value the database cannot hold), not for an outage,
+  raises ``UnstorableMessage``: the writer then stores the batch's messages one by one, so only
+  the bad one fails and everyone else's messages in the batch are stored and acked.
 
 ``MemoryStore`` implements it for tests; the application's SQL implementation lives beside
 its tables (``careconnect.chat_store``). The same contract suite runs against both.
@@ -68,6 +71,10 @@ def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessa
 class Appended(msgspec.Struct, frozen=True):
     message: StoredMessage
     created: bool
+
+
+class UnstorableMessage(ValueError):
+    """The store refused a batch for its data (e.g. a NUL in a body), not for an outage."""
 
 
 class MessageStore(Protocol):
@@ -141,6 +148,7 @@ class MemoryStore:
 
 Done = Callable[["Appended | None", "BaseException | None"], None]
 """A commit callback: ``(result, None)`` once stored, ``(None, exc)`` when not."""
+Outcome = Appended | BaseException
 
 
 class GroupCommitWriter:
@@ -179,7 +187,7 @@ class GroupCommitWriter:
         self._parked: dict[str, collections.deque[tuple[NewMessage, Done]]] = {}
         self._busy_rooms: set[str] = set()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._committed: collections.deque[tuple[list[tuple[NewMessage, Done]], list[Appended]]] = collections.deque()
+        self._committed: collections.deque[tuple[list[tuple[NewMessage, Done]], list[Outcome]]] = collections.deque()
         self._step_scheduled = False
         self.running = False
         self.batches = 0
@@ -272,8 +280,14 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[tuple[NewMessage, Done]], rooms: set[str]) -> None:
         began = time.perf_counter()
+        results: list[Outcome]
         try:
-            results = await self.store.append_batch([m for m, _ in batch])
+            try:
+                results = list(await self.store.append_batch([m for m, _ in batch]))
+            except UnstorableMessage:
+                if len(batch) == 1:
+                    raise
+                results = await self._one_by_one(batch)
         except asyncio.CancelledError:
             _settle([d for _, d in batch], ConnectionError("hub stopping"))
             raise
@@ -296,6 +310,20 @@ class GroupCommitWriter:
             if self.running:
                 self._schedule_step()
 
+    async def _one_by_one(self, batch: list[tuple[NewMessage, Done]]) -> list[Outcome]:
+        """The store refused the batch for a value in it: each message alone, in order, so only
+        the bad one fails (its room's later messages still commit after it, gapless)."""
+        log.warning("message batch of %d refused for its data: storing its messages one by one", len(batch))
+        results: list[Outcome] = []
+        for message, _ in batch:
+            try:
+                [result] = await self.store.append_batch([message])
+            except Exception as exc:  # noqa: BLE001 - this one's sender learns; the others go on
+                results.append(exc)
+            else:
+                results.append(result)
+        return results
+
     def _call_back(self) -> None:
         committed = self._committed
         while committed:
@@ -303,7 +331,10 @@ class GroupCommitWriter:
             with self.cork:
                 for (_, done), result in zip(batch, results, strict=True):
                     try:
-                        done(result, None)
+                        if isinstance(result, BaseException):
+                            done(None, result)
+                        else:
+                            done(result, None)
                     except Exception:  # a bug in one callback must not cost the others their ack
                         log.exception("a commit callback failed")
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from careconnect.errors import ApiError, validation_error
-from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
+from careconnect.errors import ApiError
+from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careconnect.services.users import parse_uuid
 from careconnect.services.vetting import approved_doctors
 from careconnect.tables import DoctorProfile
@@ -126,15 +126,7 @@ async def shape(rows: list[dict[str, Any]]) -> list[AppointmentOut]:
 
 
 def _cursor_position(cursor: str) -> tuple[dt.datetime, str]:
-    at_raw, last_id = decode_cursor(cursor, 2)
-    try:
-        at = dt.datetime.fromisoformat(at_raw)
-        parse_uuid(last_id)
-    except (TypeError, ValueError, ApiError):
-        raise validation_error("cursor", "not a cursor this server gave out") from None
-    if at.tzinfo is None:
-        raise validation_error("cursor", "not a cursor this server gave out")
-    return at, last_id
+    return decode_time_cursor(cursor)
 
 
 async def page_of(

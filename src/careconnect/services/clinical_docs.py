@@ -14,13 +14,15 @@ import msgspec
 from msgspec import Meta
 
 from careconnect.errors import ApiError
+from careconnect.hub.bounds import MAX_COUNT, Count
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 
 MAX_TEXT = 20_000
 
 
 class DocumentIn(msgspec.Struct, kw_only=True):
-    text: Annotated[str, Meta(max_length=MAX_TEXT)]
-    version: Annotated[int, Meta(ge=0)] | None = None
+    text: Annotated[str, Meta(max_length=MAX_TEXT, pattern=TEXT)]
+    version: Count | None = None
 
 
 class DocumentOut(msgspec.Struct, kw_only=True):
@@ -35,7 +37,7 @@ EMPTY = DocumentOut(text="", version=0, updated_at=None)
 def expected_version(data: DocumentIn, if_match: str | None) -> int:
     if if_match:
         raw = if_match.strip().removeprefix("W/").strip('"')
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 16 or int(raw) > MAX_COUNT:
             raise ApiError(
                 422,
                 "validation_error",

@@ -35,12 +35,17 @@ def room_name(appointment_id: str) -> str:
 
 
 def appointment_id_of(room: str) -> str | None:
-    if not room.startswith(ROOM_PREFIX):
+    """The appointment id of a room name, which has one spelling: ``consultation:`` and the id in
+    lower-case canonical UUID form. Any other spelling (upper case, braces, no dashes, ``urn:uuid:``,
+    whitespace) names no room: it must never become a second room of the same consultation."""
+    if not room.startswith(ROOM_PREFIX) or len(room) != len(ROOM_PREFIX) + 36:
         return None
+    text = room[len(ROOM_PREFIX) :]
     try:
-        return str(uuid.UUID(room[len(ROOM_PREFIX) :]))
+        canonical = str(uuid.UUID(text))
     except ValueError:
         return None
+    return canonical if canonical == text else None
 
 
 async def membership(principal: Principal, appointment_id: str) -> Membership | None:

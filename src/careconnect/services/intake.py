@@ -15,21 +15,23 @@ import msgspec
 from msgspec import Meta
 
 from careconnect.errors import ApiError
+from careconnect.hub.bounds import NONBLANK_TEXT_PATTERN as NONBLANK_TEXT
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.services.scheduling import write_transaction
 from careconnect.tables.scheduling import Appointment, Intake
 
-Item = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+Item = Annotated[str, Meta(min_length=1, max_length=200, pattern=NONBLANK_TEXT)]
 Items = Annotated[list[Item], Meta(max_length=50)]
 
 
 class IntakeIn(msgspec.Struct, kw_only=True):
-    chief_complaint: Annotated[str, Meta(min_length=1, max_length=500, pattern=r"\S")]
+    chief_complaint: Annotated[str, Meta(min_length=1, max_length=500, pattern=NONBLANK_TEXT)]
     symptoms: Items = []
-    symptom_duration: Annotated[str, Meta(max_length=100)] | None = None
+    symptom_duration: Annotated[str, Meta(max_length=100, pattern=TEXT)] | None = None
     medications: Items = []
     allergies: Items = []
     conditions: Items = []
-    notes: Annotated[str, Meta(max_length=4000)] | None = None
+    notes: Annotated[str, Meta(max_length=4000, pattern=TEXT)] | None = None
     consent_to_treatment: Literal[True]
 
 

@@ -18,6 +18,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+
 HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 UTC = dt.UTC
 
@@ -35,7 +37,7 @@ class DateException(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class AvailabilityRules(msgspec.Struct, kw_only=True):
-    timezone: Annotated[str, Meta(min_length=1, max_length=64)]
+    timezone: Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
     slot_minutes: Annotated[int, Meta(ge=10, le=120)]
     min_notice_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 30)] = 60
     horizon_days: Annotated[int, Meta(ge=1, le=365)] = 60
