@@ -183,18 +183,27 @@ def _normal_origin(origin: str) -> str:
     return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
 
 
-def server_origin(scope: Mapping[str, Any]) -> str:
+def _first_header(scope: Mapping[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return bytes(value).decode("latin-1").split(",")[0].strip()
+    return ""
+
+
+def server_origin(scope: Mapping[str, Any], trusted: TrustedProxies | None = None) -> str:
     """The origin the handshake reached: the socket's scheme (ws -> http, wss -> https) and the Host header.
 
-    The one place to extend for TRUSTED_PROXIES: behind a trusted proxy, X-Forwarded-Proto and
-    X-Forwarded-Host name the origin the browser saw.
+    Behind a proxy in ``TRUSTED_PROXIES`` (which may end TLS), its ``X-Forwarded-Proto`` and
+    ``X-Forwarded-Host`` name the origin the browser saw; from anyone else they are ignored.
     """
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    host = ""
-    for key, value in scope.get("headers") or ():
-        if key == b"host":
-            host = bytes(value).decode("latin-1")
-            break
+    host = _first_header(scope, b"host")
+    client = scope.get("client")
+    if trusted and client and trusted.trusts(str(client[0])):
+        proto = _first_header(scope, b"x-forwarded-proto").lower()
+        if proto in ("http", "https", "ws", "wss"):
+            scheme = "https" if proto in ("https", "wss") else "http"
+        host = _first_header(scope, b"x-forwarded-host") or host
     if not host and scope.get("server"):
         server_host, server_port = scope["server"][0], scope["server"][1]
         host = f"{server_host}:{server_port}" if server_port else str(server_host)
@@ -204,12 +213,13 @@ def server_origin(scope: Mapping[str, Any]) -> str:
 class SameOriginOrCors:
     """``/ws`` accepts pages of its own origin and of ``CORS_ORIGINS`` (API.md 1.1 Hardening)."""
 
-    def __init__(self, cors_origins: tuple[str, ...]) -> None:
+    def __init__(self, cors_origins: tuple[str, ...], trusted: TrustedProxies | None = None) -> None:
         self.allowed = frozenset(_normal_origin(o) for o in cors_origins)
+        self.trusted = trusted
 
     def allows(self, origin: str, scope: Mapping[str, Any]) -> bool:
         wanted = _normal_origin(origin)
-        return wanted in self.allowed or wanted == server_origin(scope)
+        return wanted in self.allowed or wanted == server_origin(scope, self.trusted)
 
 
 def client_address(trusted: TrustedProxies, scope: Any) -> str:
@@ -231,15 +241,16 @@ def build_hub(settings: Settings) -> Hub:
         broker = MemoryBroker()
         presence = MemoryPresence()
         limiter = MemorySendLimiter(user_limit, settings.ws_send_window_s)
+    trusted = TrustedProxies(settings.trusted_proxies)
     hub = Hub(
         authenticator=JwtAuthenticator(settings),
         policy=ConsultationRooms(),
-        client_address=partial(client_address, TrustedProxies(settings.trusted_proxies)),
+        client_address=partial(client_address, trusted),
         store=sql_message_store(settings.database_url, audit=True),
         broker=broker,
         presence=presence,
         send_limiter=limiter,
-        origin_policy=SameOriginOrCors(settings.cors_origins),
+        origin_policy=SameOriginOrCors(settings.cors_origins, trusted),
         settings=HubSettings(
             heartbeat_s=settings.ws_heartbeat_s,
             hello_timeout_s=settings.ws_hello_timeout_s,

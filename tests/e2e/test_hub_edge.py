@@ -76,6 +76,37 @@ async def test_ws_refuses_a_foreign_origin_before_the_upgrade(server: LiveServer
         await ws.close()
 
 
+async def test_behind_a_trusted_tls_proxy_the_forwarded_origin_counts(tmp_path: Path):
+    """A TLS-terminating proxy in TRUSTED_PROXIES: the browser's https origin (X-Forwarded-Proto,
+    X-Forwarded-Host) is the server's own; the same headers from an untrusted peer count for nothing."""
+    url = f"sqlite:///{tmp_path / 'cc.db'}"
+    migrate(url)
+    behind = LiveServer(url, log_path=tmp_path / "proxied.log", TRUSTED_PROXIES="127.0.0.1").start()
+    direct = LiveServer(url, log_path=tmp_path / "direct.log").start()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "clinic.example"}
+    try:
+        async with httpx.AsyncClient(base_url=behind.url, timeout=20) as http:
+            patient = await person(http, "patient")
+        ws = await hub_socket(
+            behind.ws_url, patient["token"], origin="https://clinic.example", additional_headers=forwarded
+        )
+        await ws.close()
+        for live in (behind, direct):
+            with pytest.raises(InvalidStatus) as refused:
+                await websockets.connect(
+                    live.ws_url,
+                    origin="https://evil.example",
+                    additional_headers={**forwarded, "X-Forwarded-Host": "evil.example"}
+                    if live is direct
+                    else forwarded,
+                    open_timeout=5,
+                )
+            assert refused.value.response.status_code == 403
+    finally:
+        behind.stop()
+        direct.stop()
+
+
 @pytest.mark.slow
 async def test_one_users_sockets_on_two_workers_share_the_user_limit(tmp_path: Path):
     """Six sockets of one patient, three on each worker, 10 sends each (within the per-socket 20):
