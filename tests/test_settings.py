@@ -11,6 +11,8 @@ from careconnect.settings import SettingsError, load_settings
 from tests.infra import REPO_ROOT
 
 GOOD_SECRET = "s" * 40
+# Production also wants variety (10 different characters at least).
+STRONG_SECRET = "9f3c1e7a2b8d4f60a5e1c3b7d9f2a4c6e8b0d1f3a5c7e9b2d4f6a8c0e2b4d6f8"
 
 
 def test_defaults_are_the_embedded_setup():
@@ -84,7 +86,7 @@ def test_bad_setting_fails_at_start_with_a_message():
 def test_mfa_required_roles_defaults_and_parsing():
     assert load_settings({"SECRET_KEY": GOOD_SECRET}).mfa_required_roles == ()
     assert load_settings({"SECRET_KEY": GOOD_SECRET, "CARECONNECT_ENV": "test"}).mfa_required_roles == ()
-    production = {"SECRET_KEY": GOOD_SECRET, "CARECONNECT_ENV": "production"}
+    production = {"SECRET_KEY": STRONG_SECRET, "CARECONNECT_ENV": "production"}
     assert load_settings(production).mfa_required_roles == ("doctor", "admin")
     assert load_settings({**production, "MFA_REQUIRED_ROLES": ""}).mfa_required_roles == ()
     assert load_settings({**production, "MFA_REQUIRED_ROLES": "none"}).mfa_required_roles == ()
@@ -93,10 +95,6 @@ def test_mfa_required_roles_defaults_and_parsing():
     for bad in ("bot", "doctor,nurse"):
         with pytest.raises(SettingsError, match="MFA_REQUIRED_ROLES"):
             load_settings({"SECRET_KEY": GOOD_SECRET, "MFA_REQUIRED_ROLES": bad})
-
-
-# issue 15: access (doctor vetting)
-STRONG_SECRET = "9f3c1e7a2b8d4f60a5e1c3b7d9f2a4c6e8b0d1f3a5c7e9b2d4f6a8c0e2b4d6f8"
 
 
 @pytest.mark.parametrize(
