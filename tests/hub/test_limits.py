@@ -41,6 +41,16 @@ async def test_the_limit_holds_for_concurrent_callers(limiter):
     assert await limiter.allow("bob")  # someone else's count is their own
 
 
+async def test_a_burst_of_sends_waits_for_the_pool_instead_of_failing_open(redis_url):
+    """3,000 sends at once (a clinic's worth in one tick): exactly the limit allowed, none unchecked."""
+    burst = RedisSendLimiter(redis_url, 40, 10.0, prefix=f"test-sends-{uuid.uuid4().hex[:8]}:", timeout_s=5)
+    try:
+        answers = await asyncio.gather(*(burst.allow(f"user-{i % 50}") for i in range(3000)))
+    finally:
+        await burst.close()
+    assert answers.count(True) == 50 * 40
+
+
 async def test_a_new_window_allows_again():
     limiter = MemorySendLimiter(2, 0.2)
     assert [await limiter.allow("a") for _ in range(3)] == [True, True, False]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 
@@ -90,12 +90,23 @@ class RedisSendLimiter:
         timeout_s: float = 0.5,
         retry_after_s: float = 1.0,
         prefix: str = "cc:sends:",
+        max_connections: int = 16,
     ) -> None:
         self.limit = limit
         self.window_s = window_s
         self.prefix = prefix
         self.retry_after_s = retry_after_s
-        self._redis = Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+        # A bounded pool that makes a burst wait for a connection: with an unbounded one, a few
+        # thousand sends at once opened a connection each until redis-py refused ("Too many
+        # connections"), and the limit then failed open for every sender.
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout_s,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+        )
+        self._redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
         self._script: Any = self._redis.register_script(_INCR_EXPIRE)
         self._down_until = 0.0
 
