@@ -49,6 +49,23 @@ async def test_a_burst_of_sends_waits_for_the_pool_instead_of_failing_open(redis
     finally:
         await burst.close()
     assert answers.count(True) == 50 * 40
+    # One lease request per user at a time: 10 leases and one refusal each, not a trip per send.
+    assert burst.round_trips <= 50 * (40 // burst.lease + 1)
+
+
+async def test_leases_spend_sends_locally_and_never_exceed_the_limit_across_workers(redis_url):
+    """Two workers' limiters on one Redis: a round trip per lease, not per send; the total stays the limit."""
+    prefix = f"test-sends-{uuid.uuid4().hex[:8]}:"
+    one, two = (RedisSendLimiter(redis_url, 60, 10.0, prefix=prefix) for _ in range(2))
+    try:
+        assert one.lease == 6
+        answers = [await (one if i % 2 else two).allow("carol") for i in range(100)]
+        assert answers.count(True) == 60 and answers[:60] == [True] * 60
+        assert one.round_trips + two.round_trips <= 60 // 6 + 2 + 2  # the leases, then one refusal each
+        assert not await one.allow("carol") and not await two.allow("carol")
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_a_new_window_allows_again():
