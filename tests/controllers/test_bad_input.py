@@ -168,6 +168,13 @@ async def test_huge_and_negative_numbers_are_422(client, people):
         assert_problem(
             await client.put(notes, json={"text": "x"}, headers={**d, "If-Match": if_match}), 422, "validation_error"
         )
+    # Beyond the version column (INTEGER) but within 2^53: no stored version is that, so the edit is stale
+    # (409 with the current version), never a 500 from PostgreSQL's int32 (the fuzzer found it).
+    for version in (2**31 - 1, 2**31, 2**40, 2**53):
+        stale = await client.put(notes, json={"text": "x", "version": version}, headers=d)
+        assert assert_problem(stale, 409, "conflict")["current_version"] == 0
+        stale = await client.put(notes, json={"text": "x"}, headers={**d, "If-Match": f'"{version}"'})
+        assert_problem(stale, 409, "conflict")
 
 
 async def test_cursors_of_the_wrong_shape_are_422(client, people):

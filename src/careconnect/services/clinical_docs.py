@@ -18,6 +18,8 @@ from careconnect.hub.bounds import MAX_COUNT, Count
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 
 MAX_TEXT = 20_000
+# Versions live in an INTEGER column: the next version of this one would not fit.
+MAX_STORED_VERSION = 2**31 - 1
 
 
 class DocumentIn(msgspec.Struct, kw_only=True):
@@ -80,7 +82,7 @@ async def write(
         except Exception as exc:
             if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
                 raise
-    else:
+    elif version < MAX_STORED_VERSION:  # a larger one was never stored: stale, like any other
         updated = (
             await table.update({table.text: text, table.version: version + 1, table.updated_at: now})
             .where((table.appointment == appointment_id) & (table.version == version))
