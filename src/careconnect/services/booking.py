@@ -96,40 +96,69 @@ async def book(
     slot = await offered_slot(doctor_id, starts_at)
     appointment_id = str(uuid.uuid4())
     now = dt.datetime.now(UTC)
-    try:
-        async with write_transaction():
-            await _refuse_clashes(patient_id, doctor_id, slot)
-            await Appointment.insert(
-                Appointment(
-                    id=appointment_id,
+    for attempt in range(_DEADLOCK_RETRIES + 1):
+        try:
+            await _insert_booking(
+                patient_id, doctor_id, slot, reason, appointment_id, now, idempotency_key, fingerprint
+            )
+            break
+        except Exception as exc:
+            if _deadlocked(exc) and attempt < _DEADLOCK_RETRIES:
+                continue  # the racing twin has committed by now: the retry meets its constraint instead
+            refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
+            if refusal is None:
+                raise
+            # A concurrent retry with the same key lost the race to its twin: answer the twin's booking.
+            if idempotency_key and (previous := await _by_key(patient_id, idempotency_key, fingerprint)):
+                return previous, False
+            raise refusal from None
+    return await appointment_out(appointment_id), True
+
+
+# PostgreSQL may break a tie between two bookings that each hold one exclusion constraint's lock
+# (the doctor's slot, the patient's hour) by failing one with a deadlock; it is retried.
+_DEADLOCK_RETRIES = 2
+
+
+def _deadlocked(exc: BaseException) -> bool:
+    return any(cls.__name__ in ("DeadlockDetectedError", "SerializationError") for cls in type(exc).__mro__)
+
+
+async def _insert_booking(
+    patient_id: str,
+    doctor_id: str,
+    slot: tuple[dt.datetime, dt.datetime],
+    reason: str,
+    appointment_id: str,
+    now: dt.datetime,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> None:
+    """One booking in one write transaction; the constraints refuse a clash the checks missed."""
+    async with write_transaction():
+        await _refuse_clashes(patient_id, doctor_id, slot)
+        await Appointment.insert(
+            Appointment(
+                id=appointment_id,
+                patient=patient_id,
+                doctor=doctor_id,
+                starts_at=slot[0],
+                ends_at=slot[1],
+                status="booked",
+                reason=reason,
+                created_at=now,
+            )
+        )
+        if idempotency_key:
+            await BookingKey.insert(
+                BookingKey(
                     patient=patient_id,
-                    doctor=doctor_id,
-                    starts_at=slot[0],
-                    ends_at=slot[1],
-                    status="booked",
-                    reason=reason,
+                    key=idempotency_key,
+                    request_hash=fingerprint,
+                    appointment=appointment_id,
                     created_at=now,
                 )
             )
-            if idempotency_key:
-                await BookingKey.insert(
-                    BookingKey(
-                        patient=patient_id,
-                        key=idempotency_key,
-                        request_hash=fingerprint,
-                        appointment=appointment_id,
-                        created_at=now,
-                    )
-                )
-    except Exception as exc:
-        refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
-        if refusal is None:
-            raise
-        # A concurrent retry with the same key lost the race to its twin: answer the twin's booking.
-        if idempotency_key and (previous := await _by_key(patient_id, idempotency_key, fingerprint)):
-            return previous, False
-        raise refusal from None
-    return await appointment_out(appointment_id), True
 
 
 async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetime) -> AppointmentOut:
