@@ -263,9 +263,6 @@ class Hub:
                 delivered += 1
         self.stats.deliveries += delivered
 
-    def deliver_message(self, room_name: str, seq: int, frame: Outgoing) -> None:
-        self.deliver_local(room_name, frame, seq=seq)
-
     def _deliver_ready(self, room: LocalRoom, frames: list[tuple[int, Outgoing]]) -> None:
         for seq, frame in frames:
             self.stats.deliveries += room.fan_out(frame, seq)
@@ -288,9 +285,6 @@ class Hub:
         """Send an encoded frame to the other workers (never to this one); failures are counted."""
         if not await self.broker.publish(room, kind + b"|" + arg + b"|" + payload):
             self.stats.broker_failures += 1
-
-    async def publish_message(self, stored: StoredMessage) -> None:
-        self.message_stored(stored)
 
     def message_stored(self, stored: StoredMessage) -> None:
         """A message was committed: deliver it here (in seq order) and publish it to the other workers.

@@ -227,10 +227,6 @@ def encode_json(frame: Frame) -> bytes:
     return _encoder_json.encode(frame)
 
 
-def encode_msgpack(frame: Frame) -> bytes:
-    return _encoder_msgpack.encode(frame)
-
-
 def json_to_msgpack(payload: bytes) -> bytes:
     return _encoder_msgpack.encode(_any_json.decode(payload))
 
