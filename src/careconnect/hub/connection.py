@@ -21,7 +21,7 @@ import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from careconnect.hub.wire import frame_bytes
+from careconnect.hub.wire import direct_writer, frame_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -175,6 +175,21 @@ class Connection:
         self._on_overflow = on_overflow
         self.ended = False  # nothing more will be written
         self._ended_waiter: asyncio.Future[None] | None = None
+
+    async def send_handshake(self, message: dict[str, Any]) -> None:
+        """Send an ASGI handshake event (``websocket.http.response.*`` or a refusing close)
+        straight through the socket's ``send``: only before ``accept``, when no frame may go out."""
+        await self._send(message)
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        """Accept the socket (with ``subprotocol``) and let frames go out: straight to uvicorn's
+        transport when it allows (``hub.wire``), else through the ASGI ``send``."""
+        message: dict[str, Any] = {"type": "websocket.accept"}
+        if subprotocol is not None:
+            message["subprotocol"] = subprotocol
+        await self._send(message)
+        self.direct = direct_writer(self._send)
+        self.start()
 
     def start(self) -> None:
         """The socket is accepted: frames may go out (anything queued before goes first)."""
