@@ -15,7 +15,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from careconnect.hub.brokers.base import Broker
+from careconnect.hub.brokers.base import (
+    Broker,
+    NotifiesPeer,
+    NotifiesPublishFailure,
+    NotifiesReconnect,
+    PublishesNowait,
+)
 from careconnect.hub.config import Histogram, HubSettings, HubStats
 from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
@@ -113,6 +119,8 @@ class Hub:
         )
         self.origin_policy = origin_policy  # None: any page may open a socket
         self.worker_id = broker.worker_id
+        # Checked once here: a broker without it (the in-process one) gets a task per message.
+        self._publish_nowait = broker.publish_nowait if isinstance(broker, PublishesNowait) else None
         self.cork = Cork()  # a commit batch's frames to one socket leave in one write
         self.writer = GroupCommitWriter(store, cork=self.cork)
         self.rooms: dict[str, LocalRoom] = {}
@@ -129,12 +137,13 @@ class Hub:
     async def start(self) -> None:
         await self.store.start()
         await self.broker.start(self._from_broker)
-        if hasattr(self.broker, "on_reconnect"):
-            self.broker.on_reconnect = self.catch_up_all
-        if hasattr(self.broker, "on_publish_failure"):
-            self.broker.on_publish_failure = self._broker_failed
-        if hasattr(self.broker, "on_peer"):
-            self.broker.on_peer = self._peer_subscribed
+        broker = self.broker  # its optional abilities (brokers/base.py), checked once here
+        if isinstance(broker, NotifiesReconnect):
+            broker.on_reconnect = self.catch_up_all
+        if isinstance(broker, NotifiesPublishFailure):
+            broker.on_publish_failure = self._broker_failed
+        if isinstance(broker, NotifiesPeer):
+            broker.on_peer = self._peer_subscribed
         self.writer.start()
         self.upkeep.start()
         self.loop_lag.start()
@@ -295,7 +304,7 @@ class Hub:
         payload = encode_json(message_frame(stored))
         self.deliver_local(stored.room, Outgoing(payload), seq=stored.seq)
         arg = str(stored.seq).encode()
-        publish_nowait = getattr(self.broker, "publish_nowait", None)
+        publish_nowait = self._publish_nowait
         if publish_nowait is None:
             self.spawn(self.publish(stored.room, payload, kind=MESSAGE, arg=arg))
         elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload, recoverable=True):
