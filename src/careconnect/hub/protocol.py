@@ -137,10 +137,6 @@ class RoomState(Frame, tag="room_state"):
     state: str
 
 
-class AppointmentEvent(Frame, tag="appointment"):
-    appointment: Any
-
-
 class Error(Frame, tag="error"):
     code: str
     message: str
