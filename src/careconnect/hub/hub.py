@@ -128,7 +128,7 @@ class Hub:
         self.by_user: dict[str, set[Connection]] = {}
         self.stats = HubStats()
         self.loop_lag = LoopLag()
-        self.upkeep = Upkeep(self)
+        self.upkeep = Upkeep(self)  # both see the hub only through their narrow ports
         self.replay = Replay(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.running = False
@@ -273,8 +273,7 @@ class Hub:
         self.stats.deliveries += delivered
 
     def _deliver_ready(self, room: LocalRoom, frames: list[tuple[int, Outgoing]]) -> None:
-        for seq, frame in frames:
-            self.stats.deliveries += room.fan_out(frame, seq)
+        self.stats.deliveries += room.deliver(frames)
         if room.has_gap() and not room.filling:
             room.filling = True
             self.spawn(self.replay.fill_gap(room))

@@ -83,6 +83,14 @@ class LocalRoom:
                             delivered += 1
         return delivered
 
+    def deliver(self, ready: list[tuple[int, Outgoing]]) -> int:
+        """Fan out the frames ``accept`` or ``set_ready`` released, in seq order (the one loop for
+        stored messages, live or read back); returns how many sockets got a frame, counted once each."""
+        delivered = 0
+        for seq, frame in ready:
+            delivered += self.fan_out(frame, seq)
+        return delivered
+
     def accept(self, seq: int, frame: Outgoing) -> list[tuple[int, Outgoing]]:
         """Take a message frame; return the frames now deliverable in seq order."""
         if not self.ready:
