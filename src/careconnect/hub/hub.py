@@ -23,7 +23,8 @@ from careconnect.hub.brokers.base import (
     PublishesNowait,
 )
 from careconnect.hub.config import Histogram, HubSettings, HubStats
-from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
+from careconnect.hub.connection import Connection, Cork, Overflow
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
 from careconnect.hub.origin import OriginPolicy, header
 from careconnect.hub.policy import Authenticator, RoomNames, RoomPolicy
@@ -34,7 +35,6 @@ from careconnect.hub.protocol import (
     ReadOut,
     RoomState,
     TypingOut,
-    encode_json,
     message_frame,
 )
 from careconnect.hub.replay import Replay

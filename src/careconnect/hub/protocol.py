@@ -1,8 +1,7 @@
 """The hub's wire protocol (PROTOCOL.md): every frame as a msgspec Struct tagged by ``type``.
 
-Inbound frames decode through one tagged union; outbound frames are encoded once per codec
-(JSON text, or MessagePack for the ``careconnect.v1.msgpack`` subprotocol) and the same
-bytes go to every member.
+Inbound frames decode through one tagged union; outbound frames are encoded in
+``hub.encoding``, once per codec, and the same bytes go to every member.
 """
 
 from __future__ import annotations
@@ -148,8 +147,6 @@ _decoder_json = msgspec.json.Decoder(Inbound)
 _decoder_msgpack = msgspec.msgpack.Decoder(Inbound)
 _any_json = msgspec.json.Decoder()
 _any_msgpack = msgspec.msgpack.Decoder()
-_encoder_json = msgspec.json.Encoder()
-_encoder_msgpack = msgspec.msgpack.Encoder()
 
 
 class NotAFrame(Exception):
@@ -217,14 +214,6 @@ def _lone_surrogates(data: bytes) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):
         return None
-
-
-def encode_json(frame: Frame) -> bytes:
-    return _encoder_json.encode(frame)
-
-
-def json_to_msgpack(payload: bytes) -> bytes:
-    return _encoder_msgpack.encode(_any_json.decode(payload))
 
 
 _last_timestamp: tuple[dt.datetime | None, str] = (None, "")

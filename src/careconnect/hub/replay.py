@@ -13,8 +13,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from careconnect.hub.connection import Outgoing
-from careconnect.hub.protocol import Error, Joined, Member, encode_json, message_frame
+from careconnect.hub.encoding import Outgoing, encode_json
+from careconnect.hub.protocol import Error, Joined, Member, message_frame
 from careconnect.hub.store import StoredMessage
 
 if TYPE_CHECKING:

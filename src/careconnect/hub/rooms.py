@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from careconnect.hub.connection import Connection, Outgoing
+    from careconnect.hub.connection import Connection
+    from careconnect.hub.encoding import Outgoing
     from careconnect.hub.protocol import UserRef
 
 

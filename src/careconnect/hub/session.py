@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from careconnect.hub.bounds import has_nul
-from careconnect.hub.connection import Connection, Outgoing
+from careconnect.hub.connection import Connection
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.policy import AuthFailed, RoomDenied
 from careconnect.hub.protocol import (
     MSGPACK_SUBPROTOCOL,
@@ -36,7 +37,6 @@ from careconnect.hub.protocol import (
     TypingOut,
     Welcome,
     decode,
-    encode_json,
     timestamp,
 )
 from careconnect.hub.store import Appended, NewMessage, UnstorableMessage

@@ -17,9 +17,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from careconnect.hub.connection import Outgoing
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.policy import AuthFailed
-from careconnect.hub.protocol import Presence, UserRef, encode_json
+from careconnect.hub.protocol import Presence, UserRef
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
