@@ -14,8 +14,8 @@ from careconnect import metrics
 from careconnect.chat_store import sql_message_store
 from careconnect.guards import AccountDisabled, needs_mfa_enrolment, principal_from_token
 from careconnect.hub import (
-    AppointmentEvent,
     AuthFailed,
+    Frame,
     Hub,
     HubSettings,
     MemoryBroker,
@@ -143,6 +143,12 @@ class ConsultationRooms:
     def forget(self, room: str) -> None:
         for key in [k for k in self._cache if k[0] == room]:
             del self._cache[key]
+
+
+class AppointmentEvent(Frame, tag="appointment"):
+    """``{"type":"appointment","appointment":…}``: the application's event, opaque to the hub."""
+
+    appointment: Any
 
 
 class HubEvents:

@@ -8,8 +8,8 @@ import pytest
 
 from careconnect.client import HubClient, HubClosed, HubError
 from careconnect.hub import HubSettings
-from careconnect.hub.connection import Outgoing
-from careconnect.hub.protocol import encode_json, message_frame
+from careconnect.hub.encoding import Outgoing, encode_json
+from careconnect.hub.protocol import message_frame
 from careconnect.hub.store import NewMessage
 from tests.hub.harness import FlakyStore, serve_hub
 

@@ -16,6 +16,7 @@ from litestar import Litestar
 
 from careconnect.hub import (
     AuthFailed,
+    Frame,
     Hub,
     HubFastPath,
     HubPlugin,
@@ -28,6 +29,12 @@ from careconnect.hub import (
     RoomInfo,
     UserRef,
 )
+
+
+class AppointmentEvent(Frame, tag="appointment"):
+    """An application's own event (as careconnect.realtime defines it): opaque to the hub."""
+
+    appointment: Any
 
 
 class StaticAuth:

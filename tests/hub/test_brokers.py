@@ -451,3 +451,13 @@ async def test_messages_a_lone_worker_skipped_reach_a_worker_that_joins_the_room
         assert (got["seq"], got["id"]) == (7, "live")  # nothing twice, in order
         await a.close()
         await b.close()
+
+
+def test_each_broker_declares_its_optional_abilities() -> None:
+    """The hub wires a broker's hooks by its declared abilities (brokers/base.py), checked once."""
+    from careconnect.hub.brokers import NotifiesPeer, NotifiesPublishFailure, NotifiesReconnect, PublishesNowait
+
+    abilities = (NotifiesPeer, NotifiesPublishFailure, NotifiesReconnect, PublishesNowait)
+    redis = RedisBroker("redis://127.0.0.1:1/0")
+    assert all(isinstance(redis, ability) for ability in abilities)
+    assert not any(isinstance(MemoryBroker(), ability) for ability in abilities)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
+from careconnect.hub.connection import Connection, Cork, Overflow
+from careconnect.hub.encoding import Outgoing
 
 
 class FakeSocket:

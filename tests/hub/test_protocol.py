@@ -293,7 +293,7 @@ async def test_typing_read_and_room_state_events():
 
         await served.hub.publish_event(ROOM, RoomState(room=ROOM, state="completed"))
         assert (await a.recv_type("room_state"))["state"] == "completed"
-        from careconnect.hub.protocol import AppointmentEvent
+        from tests.hub.harness import AppointmentEvent
 
         await served.hub.publish_event("user:bob", AppointmentEvent(appointment={"id": "42", "status": "completed"}))
         assert (await b.recv_type("appointment"))["appointment"]["status"] == "completed"

@@ -8,9 +8,9 @@ import logging
 import msgspec
 import websockets
 
-from careconnect.hub import AppointmentEvent, HubSettings, RoomState
+from careconnect.hub import HubSettings, RoomState
 from careconnect.hub.protocol import TypingOut
-from tests.hub.harness import FlakyStore, Raw, StalledClient, serve_hub
+from tests.hub.harness import AppointmentEvent, FlakyStore, Raw, StalledClient, serve_hub
 
 ROOM = "consultation:7"
 

@@ -6,8 +6,8 @@ import msgspec
 import pytest
 from websockets.frames import Frame, Opcode
 
+from careconnect.hub.encoding import frame_bytes
 from careconnect.hub.protocol import MSGPACK_SUBPROTOCOL
-from careconnect.hub.wire import frame_bytes
 from tests.hub.harness import Raw, serve_hub
 
 ROOM = "consultation:7"

@@ -20,8 +20,9 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
     app = Litestar(route_handlers=[...], plugins=[HubPlugin(hub)])
     asgi_app = HubFastPath(app, hub)  # serve this: sockets to /ws skip Litestar's middleware
 
-    # From a REST handler, to every worker:
-    await hub.publish_event(f"user:{patient_id}", AppointmentEvent(appointment=payload))
+    # From a REST handler, to every worker; the application's own events are ``Frame``
+    # subclasses it defines (``class Changed(Frame, tag="changed")``), opaque to the hub:
+    await hub.publish_event(f"user:{user_id}", Changed(item=payload))
     await hub.publish_event(room, RoomState(room=room, state="in_progress"))
     await hub.disconnect_user(user_id, 4403)       # account disabled: close everywhere
     await hub.evict(bot_id, room)                   # taken out of a room everywhere
@@ -53,14 +54,14 @@ from careconnect.hub.policy import (
     RoomPolicy,
 )
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
-from careconnect.hub.protocol import AppointmentEvent, RoomState, UserRef
+from careconnect.hub.protocol import Frame, RoomState, UserRef
 from careconnect.hub.store import MemoryStore, MessageStore, NewMessage, StoredMessage, UnstorableMessage
 
 __all__ = (
-    "AppointmentEvent",
     "AuthFailed",
     "Authenticator",
     "Broker",
+    "Frame",
     "Hub",
     "HubFastPath",
     "HubPlugin",

@@ -21,11 +21,12 @@ import uuid
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from careconnect.hub.wire import frame_bytes
+from careconnect.hub.wire import direct_writer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from careconnect.hub.encoding import Outgoing
     from careconnect.hub.policy import Principal
 
 
@@ -37,45 +38,6 @@ class Overflow(StrEnum):
 
     close = "close"  # close with 4429: the client re-joins with `since` and loses nothing
     drop_newest = "drop_newest"  # drop the frame (only for best-effort signals: typing, read)
-
-
-class Outgoing:
-    """A frame encoded once; each codec's bytes are made at most once and shared by every member."""
-
-    __slots__ = ("_json", "_msgpack", "_text", "_wire_binary", "_wire_text")
-
-    def __init__(self, json: bytes, msgpack: bytes | None = None) -> None:
-        self._json = json
-        self._text: str | None = None
-        self._msgpack = msgpack
-        self._wire_text: bytes | None = None
-        self._wire_binary: bytes | None = None
-
-    def wire(self, binary: bool) -> bytes:
-        """The whole WebSocket frame (the same bytes for every member; see ``hub.wire``)."""
-        if binary:
-            if self._wire_binary is None:
-                self._wire_binary = frame_bytes(self.msgpack(), binary=True)
-            return self._wire_binary
-        if self._wire_text is None:
-            self._wire_text = frame_bytes(self._json, binary=False)
-        return self._wire_text
-
-    def text(self) -> str:
-        if self._text is None:
-            self._text = self._json.decode()
-        return self._text
-
-    def msgpack(self) -> bytes:
-        if self._msgpack is None:
-            from careconnect.hub.protocol import json_to_msgpack
-
-            self._msgpack = json_to_msgpack(self._json)
-        return self._msgpack
-
-    @property
-    def json(self) -> bytes:
-        return self._json
 
 
 class Cork:
@@ -175,6 +137,21 @@ class Connection:
         self._on_overflow = on_overflow
         self.ended = False  # nothing more will be written
         self._ended_waiter: asyncio.Future[None] | None = None
+
+    async def send_handshake(self, message: dict[str, Any]) -> None:
+        """Send an ASGI handshake event (``websocket.http.response.*`` or a refusing close)
+        straight through the socket's ``send``: only before ``accept``, when no frame may go out."""
+        await self._send(message)
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        """Accept the socket (with ``subprotocol``) and let frames go out: straight to uvicorn's
+        transport when it allows (``hub.wire``), else through the ASGI ``send``."""
+        message: dict[str, Any] = {"type": "websocket.accept"}
+        if subprotocol is not None:
+            message["subprotocol"] = subprotocol
+        await self._send(message)
+        self.direct = direct_writer(self._send)
+        self.start()
 
     def start(self) -> None:
         """The socket is accepted: frames may go out (anything queued before goes first)."""

@@ -15,9 +15,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from careconnect.hub.brokers.base import Broker
+from careconnect.hub.brokers.base import (
+    Broker,
+    NotifiesPeer,
+    NotifiesPublishFailure,
+    NotifiesReconnect,
+    PublishesNowait,
+)
 from careconnect.hub.config import Histogram, HubSettings, HubStats
-from careconnect.hub.connection import Connection, Cork, Outgoing, Overflow
+from careconnect.hub.connection import Connection, Cork, Overflow
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
 from careconnect.hub.origin import OriginPolicy, header
 from careconnect.hub.policy import Authenticator, RoomNames, RoomPolicy
@@ -28,7 +35,6 @@ from careconnect.hub.protocol import (
     ReadOut,
     RoomState,
     TypingOut,
-    encode_json,
     message_frame,
 )
 from careconnect.hub.replay import Replay
@@ -113,6 +119,8 @@ class Hub:
         )
         self.origin_policy = origin_policy  # None: any page may open a socket
         self.worker_id = broker.worker_id
+        # Checked once here: a broker without it (the in-process one) gets a task per message.
+        self._publish_nowait = broker.publish_nowait if isinstance(broker, PublishesNowait) else None
         self.cork = Cork()  # a commit batch's frames to one socket leave in one write
         self.writer = GroupCommitWriter(store, cork=self.cork)
         self.rooms: dict[str, LocalRoom] = {}
@@ -120,7 +128,7 @@ class Hub:
         self.by_user: dict[str, set[Connection]] = {}
         self.stats = HubStats()
         self.loop_lag = LoopLag()
-        self.upkeep = Upkeep(self)
+        self.upkeep = Upkeep(self)  # both see the hub only through their narrow ports
         self.replay = Replay(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.running = False
@@ -129,12 +137,13 @@ class Hub:
     async def start(self) -> None:
         await self.store.start()
         await self.broker.start(self._from_broker)
-        if hasattr(self.broker, "on_reconnect"):
-            self.broker.on_reconnect = self.catch_up_all
-        if hasattr(self.broker, "on_publish_failure"):
-            self.broker.on_publish_failure = self._broker_failed
-        if hasattr(self.broker, "on_peer"):
-            self.broker.on_peer = self._peer_subscribed
+        broker = self.broker  # its optional abilities (brokers/base.py), checked once here
+        if isinstance(broker, NotifiesReconnect):
+            broker.on_reconnect = self.catch_up_all
+        if isinstance(broker, NotifiesPublishFailure):
+            broker.on_publish_failure = self._broker_failed
+        if isinstance(broker, NotifiesPeer):
+            broker.on_peer = self._peer_subscribed
         self.writer.start()
         self.upkeep.start()
         self.loop_lag.start()
@@ -263,12 +272,8 @@ class Hub:
                 delivered += 1
         self.stats.deliveries += delivered
 
-    def deliver_message(self, room_name: str, seq: int, frame: Outgoing) -> None:
-        self.deliver_local(room_name, frame, seq=seq)
-
     def _deliver_ready(self, room: LocalRoom, frames: list[tuple[int, Outgoing]]) -> None:
-        for seq, frame in frames:
-            self.stats.deliveries += room.fan_out(frame, seq)
+        self.stats.deliveries += room.deliver(frames)
         if room.has_gap() and not room.filling:
             room.filling = True
             self.spawn(self.replay.fill_gap(room))
@@ -289,9 +294,6 @@ class Hub:
         if not await self.broker.publish(room, kind + b"|" + arg + b"|" + payload):
             self.stats.broker_failures += 1
 
-    async def publish_message(self, stored: StoredMessage) -> None:
-        self.message_stored(stored)
-
     def message_stored(self, stored: StoredMessage) -> None:
         """A message was committed: deliver it here (in seq order) and publish it to the other workers.
 
@@ -301,7 +303,7 @@ class Hub:
         payload = encode_json(message_frame(stored))
         self.deliver_local(stored.room, Outgoing(payload), seq=stored.seq)
         arg = str(stored.seq).encode()
-        publish_nowait = getattr(self.broker, "publish_nowait", None)
+        publish_nowait = self._publish_nowait
         if publish_nowait is None:
             self.spawn(self.publish(stored.room, payload, kind=MESSAGE, arg=arg))
         elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload, recoverable=True):

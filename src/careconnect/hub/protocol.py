@@ -1,8 +1,7 @@
 """The hub's wire protocol (PROTOCOL.md): every frame as a msgspec Struct tagged by ``type``.
 
-Inbound frames decode through one tagged union; outbound frames are encoded once per codec
-(JSON text, or MessagePack for the ``careconnect.v1.msgpack`` subprotocol) and the same
-bytes go to every member.
+Inbound frames decode through one tagged union; outbound frames are encoded in
+``hub.encoding``, once per codec, and the same bytes go to every member.
 """
 
 from __future__ import annotations
@@ -137,10 +136,6 @@ class RoomState(Frame, tag="room_state"):
     state: str
 
 
-class AppointmentEvent(Frame, tag="appointment"):
-    appointment: Any
-
-
 class Error(Frame, tag="error"):
     code: str
     message: str
@@ -152,8 +147,6 @@ _decoder_json = msgspec.json.Decoder(Inbound)
 _decoder_msgpack = msgspec.msgpack.Decoder(Inbound)
 _any_json = msgspec.json.Decoder()
 _any_msgpack = msgspec.msgpack.Decoder()
-_encoder_json = msgspec.json.Encoder()
-_encoder_msgpack = msgspec.msgpack.Encoder()
 
 
 class NotAFrame(Exception):
@@ -221,18 +214,6 @@ def _lone_surrogates(data: bytes) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError):
         return None
-
-
-def encode_json(frame: Frame) -> bytes:
-    return _encoder_json.encode(frame)
-
-
-def encode_msgpack(frame: Frame) -> bytes:
-    return _encoder_msgpack.encode(frame)
-
-
-def json_to_msgpack(payload: bytes) -> bytes:
-    return _encoder_msgpack.encode(_any_json.decode(payload))
 
 
 _last_timestamp: tuple[dt.datetime | None, str] = (None, "")

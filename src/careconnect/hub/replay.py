@@ -11,23 +11,53 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from careconnect.hub.connection import Outgoing
-from careconnect.hub.protocol import Error, Joined, Member, encode_json, message_frame
+from careconnect.hub.encoding import Outgoing, encode_json
+from careconnect.hub.protocol import Error, Joined, Member, message_frame
 from careconnect.hub.store import StoredMessage
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from careconnect.hub.config import HubSettings, HubStats
     from careconnect.hub.connection import Connection
-    from careconnect.hub.hub import Hub
     from careconnect.hub.policy import RoomInfo
+    from careconnect.hub.presence import PresenceManager
     from careconnect.hub.rooms import LocalRoom
+    from careconnect.hub.store import MessageStore
 
 log = logging.getLogger("careconnect.hub.replay")
 
 
+class ReplayHost(Protocol):
+    """What the replay needs of its hub (``Hub`` is one): the store and presence, the settings and
+    counters, and this worker's room entries."""
+
+    @property
+    def settings(self) -> HubSettings: ...
+    @property
+    def stats(self) -> HubStats: ...
+    @property
+    def store(self) -> MessageStore: ...
+    @property
+    def presence(self) -> PresenceManager: ...
+    @property
+    def rooms(self) -> Mapping[str, LocalRoom]: ...
+
+    async def open_room(self, name: str) -> LocalRoom:
+        """This worker's entry for ``name``, subscribed and with its last seq known."""
+        ...
+
+    async def close_room_if_empty(self, room: LocalRoom) -> None: ...
+
+    async def presence_join(self, room: LocalRoom, connection: Connection) -> None:
+        """Record a joined socket (and tell the room if its user just came online)."""
+        ...
+
+
 class Replay:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: ReplayHost) -> None:
         self.hub = hub
 
     def _frame(self, stored: StoredMessage) -> Outgoing:
@@ -143,8 +173,7 @@ class Replay:
         if missing:
             hub.stats.gap_fills += 1
         for stored in missing:
-            for seq, ready in room.accept(stored.seq, self._frame(stored)):
-                hub.stats.deliveries += room.fan_out(ready, seq)
+            hub.stats.deliveries += room.deliver(room.accept(stored.seq, self._frame(stored)))
         return len(missing)
 
     async def catch_up(self, room: LocalRoom) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from careconnect.hub.connection import Connection, Outgoing
+    from careconnect.hub.connection import Connection
+    from careconnect.hub.encoding import Outgoing
     from careconnect.hub.protocol import UserRef
 
 
@@ -81,6 +82,14 @@ class LocalRoom:
                         self.members[connection] = None
                         if connection.enqueue(frame):
                             delivered += 1
+        return delivered
+
+    def deliver(self, ready: list[tuple[int, Outgoing]]) -> int:
+        """Fan out the frames ``accept`` or ``set_ready`` released, in seq order (the one loop for
+        stored messages, live or read back); returns how many sockets got a frame, counted once each."""
+        delivered = 0
+        for seq, frame in ready:
+            delivered += self.fan_out(frame, seq)
         return delivered
 
     def accept(self, seq: int, frame: Outgoing) -> list[tuple[int, Outgoing]]:

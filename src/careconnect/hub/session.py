@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from careconnect.hub.bounds import has_nul
-from careconnect.hub.connection import Connection, Outgoing
+from careconnect.hub.connection import Connection
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.policy import AuthFailed, RoomDenied
 from careconnect.hub.protocol import (
     MSGPACK_SUBPROTOCOL,
@@ -36,11 +37,9 @@ from careconnect.hub.protocol import (
     TypingOut,
     Welcome,
     decode,
-    encode_json,
     timestamp,
 )
 from careconnect.hub.store import Appended, NewMessage, UnstorableMessage
-from careconnect.hub.wire import direct_writer
 
 if TYPE_CHECKING:
     from careconnect.hub.hub import Hub
@@ -106,13 +105,8 @@ class Session:
         if self.refuse is not None:
             await self._refuse_handshake(self.refuse)
             return
-        accept: dict[str, Any] = {"type": "websocket.accept"}
-        if self.binary:
-            accept["subprotocol"] = MSGPACK_SUBPROTOCOL
-        await self.connection._send(accept)
         connection = self.connection
-        connection.direct = direct_writer(connection._send)
-        connection.start()
+        await connection.accept(MSGPACK_SUBPROTOCOL if self.binary else None)
         self.hub.register(connection)
         try:
             if await self._hello():
@@ -154,7 +148,7 @@ class Session:
 
     async def _refuse_handshake(self, extensions: dict[str, Any]) -> None:
         """HTTP 403 instead of the upgrade: a problem details body where the server can send one."""
-        send = self.connection._send
+        send = self.connection.send_handshake
         if "websocket.http.response" in extensions:
             body = json.dumps(_ORIGIN_REFUSED).encode()
             headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]

@@ -15,23 +15,51 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from careconnect.hub.connection import Outgoing
+from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.policy import AuthFailed
-from careconnect.hub.protocol import Presence, UserRef, encode_json
+from careconnect.hub.protocol import Presence, UserRef
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
+
+    from careconnect.hub.config import HubSettings
     from careconnect.hub.connection import Connection
-    from careconnect.hub.hub import Hub
-    from careconnect.hub.policy import Principal
+    from careconnect.hub.policy import Authenticator, Principal
+    from careconnect.hub.presence import PresenceManager
+    from careconnect.hub.protocol import Frame
     from careconnect.hub.rooms import LocalRoom
 
 log = logging.getLogger("careconnect.hub.upkeep")
 
 
+class UpkeepHost(Protocol):
+    """What the upkeep needs of its hub (``Hub`` is one): the sockets and rooms it looks after,
+    who to ask about sessions and presence, and the two ways to tell a room."""
+
+    @property
+    def settings(self) -> HubSettings: ...
+    @property
+    def authenticator(self) -> Authenticator: ...
+    @property
+    def presence(self) -> PresenceManager: ...
+    @property
+    def connections(self) -> Collection[Connection]: ...
+    @property
+    def rooms(self) -> Mapping[str, LocalRoom]: ...
+
+    async def publish_event(self, room: str, frame: Frame) -> None:
+        """``frame`` to the room's members on every worker."""
+        ...
+
+    def deliver_local(self, room_name: str, frame: Outgoing) -> None:
+        """``frame`` to the room's members on this worker only."""
+        ...
+
+
 class Upkeep:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: UpkeepHost) -> None:
         self.hub = hub
         self._task: asyncio.Task[None] | None = None
 

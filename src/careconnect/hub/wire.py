@@ -1,7 +1,7 @@
 """Ready-made WebSocket frames written straight to uvicorn's transport.
 
 A server's frames are not masked, so a message's frame is the same bytes for every member of
-a room: ``frame_bytes`` makes it once and ``DirectWriter`` writes it to each member's transport.
+a room: ``encoding.frame_bytes`` makes it once and ``DirectWriter`` writes it to each member's transport.
 Through the ASGI ``send`` each member would cost a coroutine, a text encode and a frame built
 and serialised again (docs/benchmarks.md, the broadcast profile).
 
@@ -15,25 +15,9 @@ protocol lacks what is checked here, simply always takes the ASGI ``send``.
 
 from __future__ import annotations
 
-import struct
 from typing import Any
 
-__all__ = ("DirectWriter", "direct_writer", "frame_bytes")
-
-_TEXT, _BINARY = 0x81, 0x82  # FIN + opcode
-
-
-def frame_bytes(payload: bytes, *, binary: bool) -> bytes:
-    """One unfragmented, unmasked server frame (RFC 6455 section 5.2) carrying ``payload``."""
-    first = _BINARY if binary else _TEXT
-    n = len(payload)
-    if n < 126:
-        head = bytes((first, n))
-    elif n < 65536:
-        head = struct.pack("!BBH", first, 126, n)
-    else:
-        head = struct.pack("!BBQ", first, 127, n)
-    return head + payload
+__all__ = ("DirectWriter", "direct_writer")
 
 
 class DirectWriter:
