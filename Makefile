@@ -21,7 +21,7 @@ run: $(VENV)/.synced web/out/index.html
 	$(PY) -m careconnect serve --host $(HOST) --port $(PORT) --workers $(WORKERS) $(ARGS)
 
 test: $(VENV)/.synced web/out/index.html
-	cd web && npm run --silent lint && npm run --silent typecheck
+	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent types:check
 	$(VENV)/bin/ruff check src tests examples
 	$(VENV)/bin/mypy src/careconnect/hub
 	$(PY) -m pytest $(ARGS)

@@ -3,7 +3,7 @@
 /** The admin's home: doctors awaiting review (DOCTOR_REGISTRATION=review), approve or reject each. */
 import { useEffect, useRef, useState } from "react";
 
-import { api, query } from "@/lib/api";
+import { api, paths } from "@/lib/api";
 import { formatDateTime } from "@/lib/format";
 import { useRequireUser } from "@/lib/session";
 import type { Page, User } from "@/lib/types";
@@ -21,7 +21,7 @@ type Decision = "approve" | "reject";
 
 function ReviewQueue({ timeZone }: { timeZone: string }) {
   const [cursor, setCursor] = useState<string | null>(null);
-  const page = useApi<Page<User>>(`/admin/doctors${query({ verification: "pending", limit: 100, cursor })}`);
+  const page = useApi<Page<User>>(paths.adminDoctors({ verification: "pending", limit: 100, cursor }));
   const shown = page.data?.items ?? [];
   const setPage = page.setData;
   const [notice, setNotice] = useState<string | null>(null);
@@ -39,7 +39,7 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
     setError(null);
     setNotice(null);
     try {
-      await api.post<User>(`/admin/doctors/${doctor.id}/${decision}`);
+      await api.post<User>(paths.adminDoctorDecision(doctor.id, decision));
       setPage((current) => (current ? { ...current, items: current.items.filter((d) => d.id !== doctor.id) } : current));
       setNotice(`${decision === "approve" ? "Approved" : "Rejected"} ${doctor.full_name}.`);
     } catch (e) {

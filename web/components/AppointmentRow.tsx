@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useState } from "react";
 
-import { download } from "@/lib/api";
+import { download, paths } from "@/lib/api";
 import { formatDateTime, formatTime } from "@/lib/format";
 import type { Appointment, Role } from "@/lib/types";
 
@@ -54,7 +54,7 @@ export function AppointmentRow({
   async function calendar() {
     setError(null);
     try {
-      await download(`/appointments/${a.id}/calendar.ics`, `careconnect-${a.id}.ics`);
+      await download(paths.appointmentCalendar(a.id), `careconnect-${a.id}.ics`);
     } catch (e) {
       setError(e);
     }

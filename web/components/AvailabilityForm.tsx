@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError } from "@/lib/api";
+import { api, fieldError, paths } from "@/lib/api";
 import { WEEKDAYS } from "@/lib/format";
 import type { Availability, AvailabilityException, WeeklyHours } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -21,7 +21,7 @@ const DEFAULT: Availability = {
 
 /** A doctor's weekly hours, slot length, notice, horizon and days off. */
 export function AvailabilityForm({ fallbackTimeZone }: { fallbackTimeZone: string }) {
-  const availability = useApi<Availability>("/doctors/me/availability", {
+  const availability = useApi<Availability>(paths.myAvailability(), {
     fallbackOn404: { ...DEFAULT, timezone: fallbackTimeZone },
   });
   if (availability.loading && !availability.data) return <Loading label="Loading your availability…" />;
@@ -53,7 +53,7 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
       exceptions: form.exceptions.map((e) => (e.start && e.end ? e : { date: e.date })),
     };
     try {
-      const result = await api.put<Availability>("/doctors/me/availability", body);
+      const result = await api.put<Availability>(paths.myAvailability(), body);
       const next = result ?? body;
       setForm(next);
       onSaved(next);

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useState, useSyncExternalStore } from "react";
 
-import { api } from "@/lib/api";
+import { api, paths } from "@/lib/api";
 import { formatDateTime, STATUS_LABEL } from "@/lib/format";
 import { dashboardFor, useRequireUser } from "@/lib/session";
 import type { Appointment, AppointmentStatus, User } from "@/lib/types";
@@ -55,7 +55,7 @@ export function ConsultationView() {
 }
 
 function Consultation({ id, user }: { id: string; user: User }) {
-  const appointment = useApi<Appointment>(`/appointments/${id}`);
+  const appointment = useApi<Appointment>(paths.appointment(id));
   const connection = useHubConnection();
   // The room is named by the id the server gave (its one spelling), not the one typed in the URL.
   const room = useRoom(appointment.data ? `consultation:${appointment.data.id}` : null);
@@ -83,7 +83,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
     setBusy(action);
     setActionError(null);
     try {
-      const result = await api.post<Appointment | undefined>(`/consultations/${id}/${action}`);
+      const result = await api.post<Appointment | undefined>(paths.consultationStep(id, action));
       if (result && typeof result === "object" && "id" in result && "status" in result) appointment.setData(() => result);
       else appointment.reload();
     } catch (e) {
@@ -151,7 +151,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
             </Section>
             <Section id="notes-panel" title="Private notes">
               <VersionedTextEditor
-                path={`/consultations/${id}/notes`}
+                path={paths.consultationNotes(id)}
                 id="notes"
                 label="Clinical notes (only you can read these)"
                 hint="Saved automatically as you type."
@@ -161,7 +161,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
             </Section>
             <Section id="summary-panel" title="Visit summary">
               <VersionedTextEditor
-                path={`/consultations/${id}/summary`}
+                path={paths.consultationSummary(id)}
                 id="summary"
                 label="Summary for the patient"
                 hint="The patient reads this after the visit. Saved automatically."
@@ -212,7 +212,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
       {status === "completed" ? (
         <>
           <Section id="summary-section" title="Visit summary">
-            <VersionedTextEditor path={`/consultations/${id}/summary`} id="summary" label="Summary" testId="summary" timeZone={timeZone} readOnly />
+            <VersionedTextEditor path={paths.consultationSummary(id)} id="summary" label="Summary" testId="summary" timeZone={timeZone} readOnly />
           </Section>
           <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason="This visit has ended; the conversation is read-only." />
         </>

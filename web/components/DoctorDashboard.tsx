@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from "react";
 
-import { api } from "@/lib/api";
+import { api, paths } from "@/lib/api";
 import { isSameLocalDay } from "@/lib/format";
 import { useRequireUser } from "@/lib/session";
 import type { Appointment, Page } from "@/lib/types";
@@ -42,8 +42,8 @@ function upsert(page: Page<Appointment> | null, appointment: Appointment): Page<
 }
 
 function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
-  const upcoming = useApi<Page<Appointment>>("/appointments?scope=upcoming");
-  const past = useApi<Page<Appointment>>("/appointments?scope=past");
+  const upcoming = useApi<Page<Appointment>>(paths.appointmentList("upcoming"));
+  const past = useApi<Page<Appointment>>(paths.appointmentList("past"));
   const connection = useHubConnection();
   const [notice, setNotice] = useState<string | null>(null);
   const [now] = useState(() => new Date());
@@ -61,7 +61,7 @@ function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
   const later = items.filter((a) => !isSameLocalDay(a.starts_at, now, timeZone) && a.starts_at > now.toISOString());
 
   async function cancel(appointment: Appointment, reason: string) {
-    const updated = await api.post<Appointment>(`/appointments/${appointment.id}/cancel`, reason.trim() ? { reason: reason.trim() } : {});
+    const updated = await api.post<Appointment>(paths.cancelAppointment(appointment.id), reason.trim() ? { reason: reason.trim() } : {});
     setUpcoming((page) => upsert(page, updated && updated.id ? updated : { ...appointment, status: "cancelled" }));
     setNotice(`Cancelled the visit with ${appointment.patient.full_name}.`);
   }

@@ -3,14 +3,14 @@
 /** A patient's consent (API 1.1 share_history): may each of their doctors see the visits with the others? */
 import { useState } from "react";
 
-import { api } from "@/lib/api";
+import { api, paths } from "@/lib/api";
 import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { ErrorMessage, Section } from "./ui";
 
 export function HistorySharing() {
-  const me = useApi<User>("/users/me");
+  const me = useApi<User>(paths.me());
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   // The box shows the choice at once; a refused save puts it back and says why.
@@ -23,7 +23,7 @@ export function HistorySharing() {
     setError(null);
     setChoice(next);
     try {
-      const saved = await api.patch<User>("/users/me", { patient: { share_history: next } });
+      const saved = await api.patch<User>(paths.me(), { patient: { share_history: next } });
       setMe(() => saved);
     } catch (e) {
       setError(e);

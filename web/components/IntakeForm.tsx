@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError } from "@/lib/api";
+import { api, fieldError, paths } from "@/lib/api";
 import { fromList, toList } from "@/lib/format";
 import type { Intake } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -22,7 +22,7 @@ const EMPTY: Intake = {
 
 /** The patient's questionnaire before the visit (editable while booked or checked in). */
 export function IntakeForm({ appointmentId, onSaved }: { appointmentId: string; onSaved?: (intake: Intake) => void }) {
-  const intake = useApi<Intake | null>(`/appointments/${appointmentId}/intake`, { fallbackOn404: null });
+  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   return <IntakeEditor appointmentId={appointmentId} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
@@ -87,7 +87,7 @@ function IntakeEditor({
       consent_to_treatment: draft.consent_to_treatment,
     };
     try {
-      const result = await api.put<Intake>(`/appointments/${appointmentId}/intake`, body);
+      const result = await api.put<Intake>(paths.intake(appointmentId), body);
       setSaved(true);
       onSaved?.(result ?? body);
     } catch (e) {
@@ -146,7 +146,7 @@ function IntakeEditor({
 
 /** The intake as the doctor reads it. */
 export function IntakeView({ appointmentId }: { appointmentId: string }) {
-  const intake = useApi<Intake | null>(`/appointments/${appointmentId}/intake`, { fallbackOn404: null });
+  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading the intake…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">The patient has not filled in the intake form.</p>;

@@ -2,7 +2,7 @@
 
 import { useCallback, useState, type FormEvent } from "react";
 
-import { api, fieldError, newId, query } from "@/lib/api";
+import { api, fieldError, newId, paths } from "@/lib/api";
 import { formatDateTime } from "@/lib/format";
 import { useRequireUser } from "@/lib/session";
 import type { Appointment, DoctorCardData, Page, Slot } from "@/lib/types";
@@ -25,9 +25,9 @@ function PatientHome({ timeZone, name }: { timeZone: string; name: string }) {
   const [q, setQ] = useState("");
   const [specialty, setSpecialty] = useState("");
   const [search, setSearch] = useState({ q: "", specialty: "" });
-  const doctors = useApi<Page<DoctorCardData>>(`/doctors${query({ q: search.q, specialty: search.specialty, limit: 20 })}`);
-  const upcoming = useApi<Page<Appointment>>("/appointments?scope=upcoming");
-  const past = useApi<Page<Appointment>>("/appointments?scope=past");
+  const doctors = useApi<Page<DoctorCardData>>(paths.doctors({ q: search.q, specialty: search.specialty, limit: 20 }));
+  const upcoming = useApi<Page<Appointment>>(paths.appointmentList("upcoming"));
+  const past = useApi<Page<Appointment>>(paths.appointmentList("past"));
 
   const [doctor, setDoctor] = useState<DoctorCardData | null>(null);
   const [slot, setSlot] = useState<Slot | null>(null);
@@ -82,7 +82,7 @@ function PatientHome({ timeZone, name }: { timeZone: string; name: string }) {
     setBookingError(null);
     try {
       const created = await api.post<Appointment>(
-        "/appointments",
+        paths.appointments(),
         { doctor_id: doctor.id, starts_at: slot.starts_at, reason },
         { headers: { "Idempotency-Key": bookingKey } },
       );
@@ -101,7 +101,7 @@ function PatientHome({ timeZone, name }: { timeZone: string; name: string }) {
   }
 
   async function cancel(appointment: Appointment, why: string) {
-    await api.post<Appointment>(`/appointments/${appointment.id}/cancel`, why.trim() ? { reason: why.trim() } : {});
+    await api.post<Appointment>(paths.cancelAppointment(appointment.id), why.trim() ? { reason: why.trim() } : {});
     setNotice(`Cancelled your visit with ${appointment.doctor.full_name}.`);
     reloadLists();
     setSlotsVersion((v) => v + 1);
@@ -111,7 +111,7 @@ function PatientHome({ timeZone, name }: { timeZone: string; name: string }) {
     if (!rescheduling || !rescheduleSlot) return;
     setRescheduleError(null);
     try {
-      const moved = await api.post<Appointment>(`/appointments/${rescheduling.id}/reschedule`, { starts_at: rescheduleSlot.starts_at });
+      const moved = await api.post<Appointment>(paths.rescheduleAppointment(rescheduling.id), { starts_at: rescheduleSlot.starts_at });
       setNotice(`Moved your visit with ${moved.doctor.full_name} to ${formatDateTime(moved.starts_at, timeZone)}.`);
       setRescheduling(null);
       setRescheduleSlot(null);

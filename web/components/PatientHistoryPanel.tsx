@@ -1,5 +1,6 @@
 "use client";
 
+import { paths } from "@/lib/api";
 import { formatDateTime } from "@/lib/format";
 import type { PatientHistory, VersionedText } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -14,7 +15,7 @@ function textOf(value: VersionedText | string | null | undefined): string {
 
 /** The patient's visits with this doctor: dates, reasons, intakes, summaries and own notes. */
 export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patientId: string; currentId: string; timeZone: string }) {
-  const history = useApi<PatientHistory>(`/patients/${patientId}/history`);
+  const history = useApi<PatientHistory>(paths.patientHistory(patientId));
   if (history.loading && !history.data) return <Loading label="Loading the patient's history…" />;
   if (!history.data) return <ErrorMessage error={history.error} />;
   const entries = history.data.appointments.filter((e) => e.appointment.id !== currentId);

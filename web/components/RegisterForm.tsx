@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 
-import { api, fieldError, login } from "@/lib/api";
+import { api, fieldError, login, paths } from "@/lib/api";
 import { toList } from "@/lib/format";
 import { dashboardFor, useSession } from "@/lib/session";
 import type { User } from "@/lib/types";
@@ -47,7 +47,7 @@ export function RegisterForm() {
       };
     }
     try {
-      await api.post<User>("/auth/register", body, { auth: false });
+      await api.post<User>(paths.register(), body, { auth: false });
       await login(email, password);
     } catch (e) {
       setError(e);

@@ -9,7 +9,7 @@ import { useRouter } from "next/navigation";
 import QRCode from "qrcode";
 import { useCallback, useEffect, useRef, useState, type FormEvent, type RefObject } from "react";
 
-import { api, fieldError, forgetMfaStatus, type MfaStatus } from "@/lib/api";
+import { api, fieldError, forgetMfaStatus, type MfaStatus, paths } from "@/lib/api";
 import { dashboardFor, safeNext, useRequireUser } from "@/lib/session";
 import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -48,7 +48,7 @@ function useFocusOnChange<T extends HTMLElement>(key: unknown) {
 
 function Security({ user }: { user: User }) {
   const router = useRouter();
-  const resource = useApi<MfaStatus>("/users/me/mfa");
+  const resource = useApi<MfaStatus>(paths.mfa());
   const status = resource.data;
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -71,7 +71,7 @@ function Security({ user }: { user: User }) {
     setError(null);
     setNotice(null);
     try {
-      const started = await api.post<{ secret: string; otpauth_uri: string }>("/users/me/mfa/totp");
+      const started = await api.post<{ secret: string; otpauth_uri: string }>(paths.totp());
       const qr = await QRCode.toDataURL(started.otpauth_uri, { errorCorrectionLevel: "M", margin: 2, width: 240 });
       setEnrolment({ ...started, qr });
       setCode("");
@@ -87,7 +87,7 @@ function Security({ user }: { user: User }) {
     setBusy(true);
     setError(null);
     try {
-      const done = await api.post<{ recovery_codes: string[] }>("/users/me/mfa/totp/confirm", { code: code.trim() });
+      const done = await api.post<{ recovery_codes: string[] }>(paths.totpConfirm(), { code: code.trim() });
       forgetMfaStatus();
       setCodes(done.recovery_codes);
       setEnrolment(null);
@@ -262,7 +262,7 @@ function TurnOff({
     setBusy(true);
     setError(null);
     try {
-      await api.delete<void>("/users/me/mfa/totp", { body: { password, code: code.trim() } });
+      await api.delete<void>(paths.totp(), { body: { password, code: code.trim() } });
       onOff();
     } catch (e) {
       setError(e);

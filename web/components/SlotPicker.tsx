@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from "react";
 
-import { query } from "@/lib/api";
+import { paths } from "@/lib/api";
 import { formatDay, formatTime, localDateKey } from "@/lib/format";
 import type { Slot, SlotList } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -33,7 +33,7 @@ export function SlotPicker({
   const [week, setWeek] = useState(0);
   const from = new Date(start + week * WINDOW_DAYS * DAY_MS);
   const to = new Date(from.getTime() + WINDOW_DAYS * DAY_MS);
-  const path = `/doctors/${doctorId}/slots${query({ from: from.toISOString(), to: to.toISOString() })}`;
+  const path = paths.doctorSlots(doctorId, from, to);
   const slots = useApi<SlotList>(path, { refresh: refreshKey });
 
   const days = useMemo(() => {

@@ -403,6 +403,35 @@ export const api = {
   delete: <T>(path: string, options?: RequestOptions) => request<T>("DELETE", path, options),
 };
 
+/**
+ * Every REST path the components call, relative to API_BASE (API.md), so no component spells one.
+ * `useApi(paths.x(...))` reads; `api.post(paths.x(...), body)` writes.
+ */
+export const paths = {
+  register: () => "/auth/register",
+  me: () => "/users/me",
+  mfa: () => "/users/me/mfa",
+  totp: () => "/users/me/mfa/totp",
+  totpConfirm: () => "/users/me/mfa/totp/confirm",
+  doctors: (params: { q?: string; specialty?: string; limit?: number }) => `/doctors${query(params)}`,
+  doctorSlots: (doctorId: string, from: Date, to: Date) =>
+    `/doctors/${doctorId}/slots${query({ from: from.toISOString(), to: to.toISOString() })}`,
+  myAvailability: () => "/doctors/me/availability",
+  appointments: () => "/appointments",
+  appointmentList: (scope: "upcoming" | "past") => `/appointments${query({ scope })}`,
+  appointment: (id: string) => `/appointments/${id}`,
+  cancelAppointment: (id: string) => `/appointments/${id}/cancel`,
+  rescheduleAppointment: (id: string) => `/appointments/${id}/reschedule`,
+  appointmentCalendar: (id: string) => `/appointments/${id}/calendar.ics`,
+  intake: (appointmentId: string) => `/appointments/${appointmentId}/intake`,
+  consultationStep: (id: string, step: "check-in" | "start" | "complete" | "no-show") => `/consultations/${id}/${step}`,
+  consultationNotes: (id: string) => `/consultations/${id}/notes`,
+  consultationSummary: (id: string) => `/consultations/${id}/summary`,
+  patientHistory: (patientId: string) => `/patients/${patientId}/history`,
+  adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
+  adminDoctorDecision: (doctorId: string, decision: "approve" | "reject") => `/admin/doctors/${doctorId}/${decision}`,
+};
+
 /** Build a query string, leaving out empty values. */
 export function query(params: Record<string, string | number | undefined | null>): string {
   const search = new URLSearchParams();

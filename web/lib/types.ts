@@ -1,87 +1,49 @@
-/** The shapes of the REST API (../shared/spec/API.md) that the web client reads and writes. */
+/**
+ * The shapes of the REST API (../shared/spec/API.md) that the web client reads and writes.
+ *
+ * They come from the server's OpenAPI document: `lib/api-types.ts` is generated from the
+ * snapshot `openapi.json` (`npm run types`; `npm run types:check` fails on drift). Here they get
+ * the names the components use, and where the document only says `string` for a field that
+ * API.md enumerates (a role, an appointment status), that field is narrowed to the enumeration.
+ */
+
+import type { components } from "./api-types";
+
+type Schemas = components["schemas"];
+
+/** A field with a default is optional in the document, but the server always sends it. */
+type Sent<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>;
 
 export type Role = "patient" | "doctor" | "admin" | "bot";
 
-export type Verification = "pending" | "approved" | "rejected";
+export type Verification = Schemas["DoctorOut"]["verification"];
 
-export interface DoctorInfo {
-  specialty: string;
-  bio?: string;
-  languages?: string[];
-  license_number?: string | null;
-  /** Doctor vetting (API 1.1): only approved doctors are listed, bookable and see patients. */
-  verification?: Verification;
-}
+/** A doctor's profile; doctor vetting (API 1.1): only approved doctors are listed, bookable and see patients. */
+export type DoctorInfo = Schemas["DoctorOut"];
 
-export interface PatientInfo {
-  share_history: boolean;
-}
+export type PatientInfo = Schemas["PatientInfo"];
 
-export interface User {
-  id: string;
-  email: string;
-  full_name: string;
-  role: Role;
-  timezone: string;
-  created_at: string;
-  doctor?: DoctorInfo | null;
-  patient?: PatientInfo | null;
-  disabled?: boolean;
-}
+export type User = Omit<Schemas["UserOut"], "role"> & { role: Role };
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  user: User;
-}
+export type TokenResponse = Omit<Schemas["TokenOut"], "user"> & { user: User };
 
+/** Every list endpoint's page (`AppointmentPage`, `DoctorPage`, `UserPage`, ...). */
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
 }
 
-export interface DoctorCardData {
-  id: string;
-  full_name: string;
-  specialty: string;
-  bio: string;
-  languages: string[];
-  timezone: string;
-  next_available_at: string | null;
-}
+export type DoctorCardData = Schemas["DoctorCard"];
 
-export interface Slot {
-  starts_at: string;
-  ends_at: string;
-}
+export type Slot = Schemas["Slot"];
 
-export interface SlotList {
-  timezone: string;
-  slot_minutes: number;
-  slots: Slot[];
-}
+export type SlotList = Schemas["SlotList"];
 
-export interface WeeklyHours {
-  weekday: number;
-  start: string;
-  end: string;
-}
+export type WeeklyHours = Schemas["WeeklyHours"];
 
-export interface AvailabilityException {
-  date: string;
-  start?: string | null;
-  end?: string | null;
-}
+export type AvailabilityException = Schemas["DateException"];
 
-export interface Availability {
-  timezone: string;
-  slot_minutes: number;
-  min_notice_minutes: number;
-  horizon_days: number;
-  weekly: WeeklyHours[];
-  exceptions: AvailabilityException[];
-}
+export type Availability = Sent<Schemas["AvailabilityRules"], "weekly" | "exceptions">;
 
 export type AppointmentStatus =
   | "booked"
@@ -91,45 +53,22 @@ export type AppointmentStatus =
   | "cancelled"
   | "no_show";
 
-export interface Appointment {
-  id: string;
-  patient: { id: string; full_name: string };
-  doctor: { id: string; full_name: string; specialty: string };
-  starts_at: string;
-  ends_at: string;
-  status: AppointmentStatus;
-  reason: string;
-  created_at: string;
-  cancelled_reason?: string | null;
-  intake_submitted: boolean;
-}
+export type Appointment = Omit<Schemas["AppointmentOut"], "status"> & { status: AppointmentStatus };
 
-export interface Intake {
-  chief_complaint: string;
-  symptoms: string[];
-  symptom_duration?: string | null;
-  medications: string[];
-  allergies: string[];
-  conditions: string[];
-  notes?: string | null;
-  consent_to_treatment: boolean;
-}
+/** An intake as the form edits it: consent is a checkbox until the server insists on `true`. */
+export type Intake = Omit<
+  Sent<Schemas["IntakeIn"], "symptoms" | "medications" | "allergies" | "conditions">,
+  "consent_to_treatment"
+> & { consent_to_treatment: boolean };
 
 /** Notes and summaries: versioned text with optimistic concurrency. */
-export interface VersionedText {
-  text: string;
-  version: number;
-  updated_at: string | null;
-}
+export type VersionedText = Schemas["DocumentOut"];
 
-export interface HistoryEntry {
+export type HistoryEntry = Omit<Schemas["HistoryEntry"], "appointment" | "intake"> & {
   appointment: Appointment;
   intake?: Intake | null;
-  summary?: VersionedText | string | null;
-  notes?: VersionedText | string | null;
-}
+};
 
-export interface PatientHistory {
-  patient: { id: string; full_name: string; email?: string; timezone?: string };
+export type PatientHistory = Omit<Schemas["HistoryOut"], "appointments"> & {
   appointments: HistoryEntry[];
-}
+};
