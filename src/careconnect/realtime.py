@@ -30,6 +30,7 @@ from careconnect.hub import (
     UserRef,
 )
 from careconnect.hub.brokers.redis import RedisBroker
+from careconnect.hub.origin import header
 from careconnect.principal import Principal as AppPrincipal
 from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
@@ -190,10 +191,8 @@ def _normal_origin(origin: str) -> str:
 
 
 def _first_header(scope: Mapping[str, Any], name: bytes) -> str:
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return bytes(value).decode("latin-1").split(",")[0].strip()
-    return ""
+    """The first comma-separated value of header ``name`` (a proxy chain's first hop), or ""."""
+    return (header(scope, name) or "").split(",")[0].strip()
 
 
 def server_origin(scope: Mapping[str, Any], trusted: TrustedProxies | None = None) -> str:
