@@ -158,7 +158,7 @@ async def floor(url: str) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    import careconnect.chat_store as current
+    import careconnect.domain.consultations.chat_store as current
 
     if not args.url.startswith("sqlite"):
         await floor(args.url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from careconnect.services.users import create_user
+from careconnect.domain.accounts.users import create_user
 
 PASSWORD = "correct-horse-battery"
 

@@ -9,7 +9,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from careconnect.chat_store import sql_message_store
+from careconnect.domain.consultations.chat_store import sql_message_store
 from careconnect.hub.store import NewMessage
 
 

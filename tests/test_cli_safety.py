@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from careconnect.chat_store import SqliteMessageStore
+from careconnect.domain.consultations.chat_store import SqliteMessageStore
 from careconnect.hub.store import NewMessage
 from tests.infra import REPO_ROOT, migrate
 

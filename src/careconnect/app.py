@@ -28,6 +28,8 @@ from careconnect.controllers.operations import OperationsController, TestOnlyCon
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, engine_from_url, is_postgres
+from careconnect.domain.accounts.sessions import SESSION_CHECK
+from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import HubPlugin
@@ -38,8 +40,6 @@ from careconnect.request_context import (
     TrustedProxies,
     response_headers_hook,
 )
-from careconnect.services.sessions import SESSION_CHECK
-from careconnect.services.throttle import Throttles, default_policies, throttle_storage
 from careconnect.settings import Settings
 from careconnect.webapp import WebAppController
 
@@ -117,11 +117,13 @@ def create_app(settings: Settings) -> Litestar:
     controllers.append(WebAppController)
 
     hub = build_hub(settings)
+    events = HubEvents(hub)
     app = Litestar(
         route_handlers=controllers,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
+            "events": Provide(lambda: events, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
         },
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
@@ -162,7 +164,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.redis = redis_client
     app.state.engine = engine
     app.state.hub = hub
-    app.state.events = HubEvents(hub)
+    app.state.events = events
     app.state.disconnect_user = hub.disconnect_user
     app.state.evict_from_room = hub.evict
     return app

@@ -147,9 +147,9 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     import msgspec
 
     from careconnect.db import bind_tables, engine_from_url
+    from careconnect.domain.accounts.schemas import Email, Password
+    from careconnect.domain.accounts.users import create_user
     from careconnect.errors import ApiError
-    from careconnect.schemas import Email, Password
-    from careconnect.services.users import create_user
 
     password = _admin_password(args)
     if password is None:

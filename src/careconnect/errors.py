@@ -16,6 +16,7 @@ from litestar.exceptions import (
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.response import Response
 
+from careconnect.domain import errors as domain
 from careconnect.request_context import client_request_id_of, request_id_of, response_request_id
 
 if TYPE_CHECKING:
@@ -112,6 +113,37 @@ def _field_of(error: dict[str, Any]) -> str:
     return str(error.get("source") or "body")
 
 
+# The one place a domain error becomes an HTTP status (most specific class first).
+DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
+    domain.BadRequest: 400,
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.TooLarge: 413,
+    domain.Invalid: 422,
+    domain.RateLimited: 429,
+    domain.Unavailable: 503,
+}
+
+
+def status_of(exc: domain.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def _handle_domain(request: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Any]:
+    extra = dict(exc.extra)
+    if exc.errors is not None:
+        extra["errors"] = exc.errors
+    response = _problem(request, status_of(exc), exc.code, exc.detail, **extra)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
 def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     errors = []
     if isinstance(exc.extra, list):
@@ -165,6 +197,7 @@ def problem_details_config() -> ProblemDetailsConfig:
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    domain.DomainError: _handle_domain,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,
     Exception: _handle_internal,

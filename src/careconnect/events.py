@@ -1,9 +1,11 @@
-"""Server-pushed events: the seam between REST handlers and the hub.
+"""Server-pushed events and realtime control: the seam between the business side and the hub.
 
-Handlers call ``await events_of(request).appointment_changed(appointment, user_ids)`` after
-a booking, cancellation, reschedule or status change; the hub wiring turns that into an
+Services take an ``Events`` (app-level dependency ``events``) and call
+``await events.appointment_changed(appointment, user_ids)`` after a booking, cancellation,
+reschedule or status change; the hub wiring (``realtime.HubEvents``) turns that into an
 ``appointment`` frame in each ``user:<id>`` room (and ``room_state`` frames for consultation
-rooms). Until a hub is attached, ``NullEvents`` drops them.
+rooms). ``disconnect_user`` and ``evict`` act on live sockets on every worker (an account
+disabled, a bot removed). Without a hub, ``NullEvents`` drops them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ class Events(Protocol):
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         """Push ``{"type":"room_state",…}`` to ``consultation:<appointment_id>``."""
 
+    async def disconnect_user(self, user_id: str) -> None:
+        """Close every socket of ``user_id`` on every worker (the account was disabled)."""
+
+    async def evict(self, user_id: str, room: str) -> None:
+        """Take ``user_id`` out of ``room`` on every worker (a bot was removed)."""
+
 
 class NullEvents:
     async def appointment_changed(self, appointment: Any, user_ids: list[str]) -> None:
@@ -26,6 +34,13 @@ class NullEvents:
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         return None
 
+    async def disconnect_user(self, user_id: str) -> None:
+        return None
+
+    async def evict(self, user_id: str, room: str) -> None:
+        return None
+
 
 def events_of(connection: Any) -> Events:
+    """Deprecated: take the app-level ``events`` dependency instead."""
     return getattr(connection.app.state, "events", None) or NullEvents()

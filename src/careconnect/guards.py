@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from careconnect.domain.accounts.sessions import SESSION_CHECK, SessionStatus
 from careconnect.errors import ApiError
 from careconnect.principal import Principal
 from careconnect.request_context import set_user_id
 from careconnect.security import InvalidToken, decode_access_token
-from careconnect.services.sessions import SESSION_CHECK, SessionStatus
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection

@@ -11,7 +11,10 @@ from urllib.parse import urlsplit
 import msgspec
 
 from careconnect import metrics
-from careconnect.chat_store import sql_message_store
+from careconnect.domain.accounts.sessions import SESSION_CHECK, SessionStatus
+from careconnect.domain.audit import service as audit
+from careconnect.domain.consultations.chat_store import sql_message_store
+from careconnect.domain.consultations.rooms import WRITABLE_STATES, appointment_id_of, members, membership, room_name
 from careconnect.guards import AccountDisabled, needs_mfa_enrolment, principal_from_token
 from careconnect.hub import (
     AuthFailed,
@@ -34,9 +37,6 @@ from careconnect.hub.origin import header
 from careconnect.principal import Principal as AppPrincipal
 from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
-from careconnect.services import audit
-from careconnect.services.consultations import WRITABLE_STATES, appointment_id_of, members, membership, room_name
-from careconnect.services.sessions import SESSION_CHECK, SessionStatus
 from careconnect.settings import Settings
 
 
@@ -166,6 +166,12 @@ class HubEvents:
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         room = room_name(appointment_id)
         await self.hub.publish_event(room, RoomState(room=room, state=state))
+
+    async def disconnect_user(self, user_id: str) -> None:
+        await self.hub.disconnect_user(user_id)
+
+    async def evict(self, user_id: str, room: str) -> None:
+        await self.hub.evict(user_id, room)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -56,8 +56,8 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _user(email: str, name: str, role: str, timezone: str, specialty: str | None = None) -> str:
-    from careconnect.schemas import DoctorInfo
-    from careconnect.services.users import create_user
+    from careconnect.domain.accounts.schemas import DoctorInfo
+    from careconnect.domain.accounts.users import create_user
     from careconnect.tables import User
 
     row = await User.select(User.id).where(User.email == email).first()
@@ -113,11 +113,11 @@ async def _appointment(patient: str, doctor: str, starts: dt.datetime, status: s
 
 
 async def _seed(settings: Settings, load: int, out: str) -> int:
-    from careconnect.chat_store import sql_message_store
     from careconnect.db import bind_tables, engine_from_url, is_postgres
+    from careconnect.domain.accounts import sessions
+    from careconnect.domain.consultations.chat_store import sql_message_store
     from careconnect.hub.store import NewMessage
     from careconnect.security import issue_access_token
-    from careconnect.services import sessions
     from careconnect.tables import Appointment, ConsultationNote, ConsultationSummary, User
 
     engine = engine_from_url(settings.database_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from careconnect.services.audit import record
+from careconnect.domain.audit.service import record
 from tests.helpers import admin, assert_problem, bearer, signed_in
 
 

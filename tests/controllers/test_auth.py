@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from careconnect.services.sessions import SESSION_CHECK
+from careconnect.domain.accounts.sessions import SESSION_CHECK
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, admin, assert_problem, bearer, email, login, register, signed_in
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from careconnect.services.appointment_state import transition
+from careconnect.domain.appointments.state import transition
 from careconnect.tables import AuditEntry
 from tests.consult_helpers import INTAKE, visit
 from tests.helpers import assert_problem, signed_in

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
+from careconnect.domain.accounts.sessions import SESSION_CHECK
 from careconnect.hub import AuthFailed
 from careconnect.hub import Principal as HubPrincipal
 from careconnect.security import decode_access_token, issue_access_token
-from careconnect.services.sessions import SESSION_CHECK
 from careconnect.tables import AuditEntry, AuthSession
 from tests.conftest import app_client, make_settings, wipe
 from tests.helpers import assert_problem, bearer, login, register, signed_in

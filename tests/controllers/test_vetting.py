@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from careconnect.schemas import DoctorInfo
-from careconnect.services.users import create_user, user_out
+from careconnect.domain.accounts.schemas import DoctorInfo
+from careconnect.domain.accounts.users import create_user, user_out
 from tests.conftest import app_client, make_settings
 from tests.consult_helpers import ALL_DAY, book, next_slot
 from tests.helpers import PASSWORD, admin, assert_problem, email, login, signed_in

@@ -137,7 +137,7 @@ def store_url(store_kind: str, request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def message_store(store_url: str) -> AsyncIterator[Any]:
     """A started ``MessageStore``: in memory, on SQLite, or on PostgreSQL."""
-    from careconnect.chat_store import sql_message_store
+    from careconnect.domain.consultations.chat_store import sql_message_store
     from careconnect.hub import MemoryStore
 
     store: Any = sql_message_store(store_url) if store_url else MemoryStore()

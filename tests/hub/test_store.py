@@ -309,7 +309,7 @@ async def test_two_store_instances_share_one_sequence(message_store, store_url):
     if not store_url:
         other = message_store
     else:
-        from careconnect.chat_store import sql_message_store
+        from careconnect.domain.consultations.chat_store import sql_message_store
 
         other = sql_message_store(store_url)
         await other.start()

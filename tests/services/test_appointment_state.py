@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from careconnect.domain.appointments.state import ALLOWED, STATUSES, can_move, transition
 from careconnect.errors import ApiError
-from careconnect.services.appointment_state import ALLOWED, STATUSES, can_move, transition
 from careconnect.tables.scheduling import Appointment
 from tests.helpers import register
 

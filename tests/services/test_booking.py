@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
+from careconnect.domain.scheduling import booking
+from careconnect.domain.scheduling.availability import free_slots, save_rules, violated_constraint
+from careconnect.domain.scheduling.slots import AvailabilityRules, WeeklyHours
 from careconnect.errors import ApiError
-from careconnect.services import booking
-from careconnect.services.scheduling import free_slots, save_rules, violated_constraint
-from careconnect.services.slots import AvailabilityRules, WeeklyHours
 from careconnect.tables.scheduling import Appointment
 from tests.helpers import register
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from careconnect.services.slots import AvailabilityRules, DateException, WeeklyHours, generate, problems, slot_of
+from careconnect.domain.scheduling.slots import (
+    AvailabilityRules,
+    DateException,
+    WeeklyHours,
+    generate,
+    problems,
+    slot_of,
+)
 
 UTC = dt.UTC
 PARIS = ZoneInfo("Europe/Paris")

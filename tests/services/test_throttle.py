@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from careconnect.services.throttle import Throttled, Throttles, default_policies, throttle_storage
+from careconnect.domain.accounts.throttle import Throttled, Throttles, default_policies, throttle_storage
 from tests.infra import REDIS_URL, need_redis
 
 

@@ -15,12 +15,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from careconnect.errors import ApiError
-from careconnect.guards import current_principal, requires_admin
-from careconnect.hub.bounds import TEXT_PATTERN as TEXT
-from careconnect.instants import instant
-from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
-from careconnect.schemas import (
+from careconnect.domain.accounts import sessions
+from careconnect.domain.accounts.schemas import (
     AuditActor,
     AuditEntryOut,
     AuditPage,
@@ -30,11 +26,16 @@ from careconnect.schemas import (
     UserPage,
     Verification,
 )
+from careconnect.domain.accounts.users import create_user, parse_uuid, user_out
+from careconnect.domain.admin import vetting
+from careconnect.domain.audit.service import record
+from careconnect.domain.consultations.rooms import room_name
+from careconnect.errors import ApiError
+from careconnect.guards import current_principal, requires_admin
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.instants import instant
+from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careconnect.security import hash_password
-from careconnect.services import sessions, vetting
-from careconnect.services.audit import record
-from careconnect.services.consultations import room_name
-from careconnect.services.users import create_user, parse_uuid, user_out
 from careconnect.tables import AuditEntry, Integration, User
 
 if TYPE_CHECKING:

@@ -11,14 +11,8 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody, QueryParameter
 from msgspec import Meta
 
-from careconnect.errors import ApiError, validation_error
-from careconnect.events import events_of
-from careconnect.guards import current_principal, requires_auth, requires_patient
-from careconnect.hub.bounds import TEXT_PATTERN as TEXT
-from careconnect.hub.bounds import storable
-from careconnect.instants import instant
-from careconnect.services import booking
-from careconnect.services.appointments import (
+from careconnect.domain.appointments.intake import IntakeIn, IntakeOut, intake_out, save_intake
+from careconnect.domain.appointments.service import (
     AppointmentOut,
     AppointmentPage,
     Scope,
@@ -27,8 +21,14 @@ from careconnect.services.appointments import (
     owned,
     page_of,
 )
-from careconnect.services.audit import patient_of_appointment, record
-from careconnect.services.intake import IntakeIn, IntakeOut, intake_out, save_intake
+from careconnect.domain.audit.service import patient_of_appointment, record
+from careconnect.domain.scheduling import booking
+from careconnect.errors import ApiError, validation_error
+from careconnect.events import events_of
+from careconnect.guards import current_principal, requires_auth, requires_patient
+from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.hub.bounds import storable
+from careconnect.instants import instant
 
 UTC = dt.UTC
 _OUTCOMES = {403: "denied", 404: "not_found", 409: "conflict"}

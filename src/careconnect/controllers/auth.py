@@ -10,13 +10,13 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from careconnect.domain.accounts import mfa, sessions
+from careconnect.domain.accounts.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, RegisterIn, TokenOut, UserOut
+from careconnect.domain.accounts.throttle import Throttled, Throttles
+from careconnect.domain.accounts.users import check_timezone, create_user, user_out
+from careconnect.domain.audit.service import account_actor, client_ip, record
 from careconnect.errors import ApiError, validation_error
-from careconnect.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, RegisterIn, TokenOut, UserOut
 from careconnect.security import issue_access_token, verify_password
-from careconnect.services import mfa, sessions
-from careconnect.services.audit import account_actor, client_ip, record
-from careconnect.services.throttle import Throttled, Throttles
-from careconnect.services.users import check_timezone, create_user, user_out
 from careconnect.settings import Settings
 from careconnect.tables import Integration, User
 

@@ -12,17 +12,18 @@ from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from msgspec import Meta
 
-from careconnect.chat_store import SEQ_MAX
+from careconnect.domain.appointments import state as appointment_state
+from careconnect.domain.appointments.service import appointment_out
+from careconnect.domain.audit.service import patient_of_appointment, record
+from careconnect.domain.consultations import clinical_docs
+from careconnect.domain.consultations.chat_store import SEQ_MAX
+from careconnect.domain.consultations.rooms import Membership, membership, room_name
 from careconnect.errors import ApiError
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth
 from careconnect.hub.bounds import MAX_COUNT
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.principal import Principal
-from careconnect.services import appointment_state, clinical_docs
-from careconnect.services.appointments import appointment_out
-from careconnect.services.audit import patient_of_appointment, record
-from careconnect.services.consultations import Membership, membership, room_name
 from careconnect.tables import ChatMessage, ConsultationNote, ConsultationSummary, Integration, RoomBot
 
 CHECK_IN_OPENS = dt.timedelta(minutes=15)

@@ -10,16 +10,16 @@ from litestar import Controller, Request, get, put
 from litestar.params import JSONBody, Parameter, QueryParameter
 
 from careconnect.db import is_postgres
+from careconnect.domain.accounts.users import _languages, parse_uuid
+from careconnect.domain.admin.vetting import APPROVED
+from careconnect.domain.scheduling import slots
+from careconnect.domain.scheduling.availability import free_slots, next_available, rules_of, save_rules
 from careconnect.errors import ApiError, validation_error
 from careconnect.guards import current_principal, requires_auth, requires_doctor
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.hub.bounds import storable
 from careconnect.instants import instant
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
-from careconnect.services import slots
-from careconnect.services.scheduling import free_slots, next_available, rules_of, save_rules
-from careconnect.services.users import _languages, parse_uuid
-from careconnect.services.vetting import APPROVED
 from careconnect.tables import DoctorProfile
 
 UTC = dt.UTC

@@ -9,11 +9,17 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from careconnect.domain.accounts import mfa
+from careconnect.domain.accounts.schemas import (
+    MfaCodeIn,
+    MfaDisableIn,
+    MfaStatusOut,
+    RecoveryCodesOut,
+    TotpEnrolmentOut,
+)
+from careconnect.domain.accounts.throttle import Throttles
+from careconnect.domain.audit.service import client_ip
 from careconnect.guards import current_principal, requires_person
-from careconnect.schemas import MfaCodeIn, MfaDisableIn, MfaStatusOut, RecoveryCodesOut, TotpEnrolmentOut
-from careconnect.services import mfa
-from careconnect.services.audit import client_ip
-from careconnect.services.throttle import Throttles
 from careconnect.settings import Settings
 from careconnect.tables import User
 

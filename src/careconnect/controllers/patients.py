@@ -6,11 +6,11 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
+from careconnect.domain.accounts.users import parse_uuid
+from careconnect.domain.audit.service import patient_exists, record
+from careconnect.domain.consultations.history import HistoryOut, patient_history
 from careconnect.errors import ApiError
 from careconnect.guards import current_principal, requires_doctor
-from careconnect.services.audit import patient_exists, record
-from careconnect.services.history import HistoryOut, patient_history
-from careconnect.services.users import parse_uuid
 
 
 class PatientsController(Controller):

@@ -9,14 +9,14 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from careconnect.domain.accounts import sessions
+from careconnect.domain.accounts.schemas import PasswordChangeIn, UserOut, UserPatch
+from careconnect.domain.accounts.throttle import Throttles
+from careconnect.domain.accounts.users import update_account, user_out
+from careconnect.domain.audit.service import client_ip, record
 from careconnect.errors import ApiError
 from careconnect.guards import current_principal, requires_auth
-from careconnect.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.security import hash_password, verify_password
-from careconnect.services import sessions
-from careconnect.services.audit import client_ip, record
-from careconnect.services.throttle import Throttles
-from careconnect.services.users import update_account, user_out
 from careconnect.tables import User
 
 

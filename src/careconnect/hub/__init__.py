@@ -6,7 +6,7 @@ members and state; with ``RoomNames``, each room's one spelling: any other name 
 a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
 mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 on shutdown)::
 
-    from careconnect.chat_store import sql_message_store
+    from careconnect.domain.consultations.chat_store import sql_message_store
     from careconnect.hub import Hub, HubPlugin, HubSettings, MemoryBroker, MemoryPresence, RedisBroker, RedisPresence
 
     if settings.redis_url:

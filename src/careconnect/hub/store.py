@@ -12,7 +12,7 @@ Guarantees a ``MessageStore`` must give:
   the bad one fails and everyone else's messages in the batch are stored and acked.
 
 ``MemoryStore`` implements it for tests; the application's SQL implementation lives beside
-its tables (``careconnect.chat_store``). The same contract suite runs against both.
+its tables (``careconnect.domain.consultations.chat_store``). The same contract suite runs against both.
 """
 
 from __future__ import annotations

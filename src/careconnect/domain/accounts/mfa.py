@@ -14,11 +14,11 @@ import uuid
 from typing import Any
 
 from careconnect import totp
+from careconnect.domain.accounts.sessions import SESSION_CHECK
+from careconnect.domain.audit import service as audit
 from careconnect.errors import ApiError, validation_error
 from careconnect.principal import Principal
 from careconnect.security import new_opaque_token, token_digest, verify_password
-from careconnect.services import audit
-from careconnect.services.sessions import SESSION_CHECK
 from careconnect.settings import Settings
 from careconnect.tables import AuthSession, MfaChallenge, RecoveryCode, User
 

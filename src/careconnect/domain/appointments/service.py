@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from careconnect.domain.accounts.users import parse_uuid
+from careconnect.domain.admin.vetting import approved_doctors
 from careconnect.errors import ApiError
 from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
-from careconnect.services.users import parse_uuid
-from careconnect.services.vetting import approved_doctors
 from careconnect.tables import DoctorProfile
 from careconnect.tables.scheduling import Appointment, Intake
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from piccolo.engine.base import Engine
 
+from careconnect.domain.accounts.schemas import DoctorInfo, DoctorOut, PatientInfo, UserOut, UserPatch, Verification
+from careconnect.domain.audit.service import record
 from careconnect.errors import ApiError, validation_error
-from careconnect.schemas import DoctorInfo, DoctorOut, PatientInfo, UserOut, UserPatch, Verification
 from careconnect.security import hash_password
-from careconnect.services.audit import record
 from careconnect.tables import DoctorProfile, User
 
 if TYPE_CHECKING:

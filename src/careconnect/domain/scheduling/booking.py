@@ -12,10 +12,9 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
-from careconnect.errors import ApiError
-from careconnect.services.appointment_state import transition
-from careconnect.services.appointments import AppointmentOut, appointment_out
-from careconnect.services.scheduling import (
+from careconnect.domain.appointments.service import AppointmentOut, appointment_out
+from careconnect.domain.appointments.state import transition
+from careconnect.domain.scheduling.availability import (
     FREES_SLOT,
     offered_slot,
     patient_overlap,
@@ -23,7 +22,8 @@ from careconnect.services.scheduling import (
     violated_constraint,
     write_transaction,
 )
-from careconnect.services.slots import Interval
+from careconnect.domain.scheduling.slots import Interval
+from careconnect.errors import ApiError
 from careconnect.tables.scheduling import Appointment, BookingKey
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from typing import Any
 
 import msgspec
 
+from careconnect.domain.admin.vetting import is_approved
 from careconnect.principal import Principal
-from careconnect.services.vetting import is_approved
 from careconnect.tables import RoomBot, User
 from careconnect.tables.scheduling import Appointment
 

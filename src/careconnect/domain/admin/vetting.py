@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from careconnect.domain.accounts.schemas import UserPage, Verification
+from careconnect.domain.accounts.users import parse_uuid, user_out
 from careconnect.errors import ApiError, validation_error
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
-from careconnect.schemas import UserPage, Verification
-from careconnect.services.users import parse_uuid, user_out
 from careconnect.tables import DoctorProfile, User
 from careconnect.tables.scheduling import Appointment
 

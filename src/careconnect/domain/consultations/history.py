@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from careconnect.domain.admin.vetting import approved_doctor
+from careconnect.domain.appointments.intake import intake_out
+from careconnect.domain.appointments.service import appointment_out
+from careconnect.domain.consultations import clinical_docs
+from careconnect.domain.scheduling.availability import FREES_SLOT
 from careconnect.errors import ApiError
-from careconnect.services import clinical_docs
-from careconnect.services.appointments import appointment_out
-from careconnect.services.intake import intake_out
-from careconnect.services.scheduling import FREES_SLOT
-from careconnect.services.vetting import approved_doctor
 from careconnect.tables import ConsultationNote, ConsultationSummary, User
 from careconnect.tables.scheduling import Appointment
 

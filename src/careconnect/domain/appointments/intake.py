@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from careconnect.domain.scheduling.availability import write_transaction
 from careconnect.errors import ApiError
 from careconnect.hub.bounds import NONBLANK_TEXT_PATTERN as NONBLANK_TEXT
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
-from careconnect.services.scheduling import write_transaction
 from careconnect.tables.scheduling import Appointment, Intake
 
 Item = Annotated[str, Meta(min_length=1, max_length=200, pattern=NONBLANK_TEXT)]

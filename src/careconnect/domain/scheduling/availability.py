@@ -17,9 +17,9 @@ from typing import Any, Literal
 import msgspec
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from careconnect.domain.admin.vetting import is_approved
+from careconnect.domain.scheduling import slots
 from careconnect.errors import ApiError
-from careconnect.services import slots
-from careconnect.services.vetting import is_approved
 from careconnect.tables import User
 from careconnect.tables.scheduling import Appointment, Availability
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import msgspec
 
+from careconnect.domain.audit import service as audit
 from careconnect.security import new_opaque_token, token_digest
-from careconnect.services import audit
 from careconnect.tables import AuthSession, RefreshToken, User
 
 if TYPE_CHECKING:

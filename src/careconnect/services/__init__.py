@@ -1,1 +1,0 @@
-"""Business rules as plain async functions beside the tables, tested without HTTP."""
