@@ -60,6 +60,16 @@ def _log(server: LiveServer) -> str:
     return server.log_path.read_text()
 
 
+async def _log_line(server: LiveServer, *parts: str) -> str:
+    """The first log line holding every part; the access line is written after the response is sent."""
+    for _ in range(100):
+        for line in _log(server).splitlines():
+            if all(part in line for part in parts):
+                return line
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no log line with {parts}")
+
+
 async def _sign_in(http: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     who = await person(http, "patient")
     me = (await http.get("/api/v1/users/me", headers=who["h"])).json()
@@ -73,7 +83,7 @@ async def test_a_direct_client_cannot_choose_its_ip_or_the_stored_request_id(dir
     assert response.headers["x-request-id"] == "spoofed-id-1"  # echoed, as API.md says
     entry = _audit(direct, "auth.login")[-1]
     assert entry["ip"] == "127.0.0.1" and entry["request_id"] != "spoofed-id-1" and len(entry["request_id"]) == 32
-    line = next(x for x in _log(direct).splitlines() if "POST /api/v1/auth/login" in x and "spoofed-id-1" in x)
+    line = await _log_line(direct, "POST /api/v1/auth/login", "spoofed-id-1")
     assert f"request_id={entry['request_id']}" in line and "client_request_id=spoofed-id-1" in line
 
 
