@@ -168,7 +168,7 @@ class Hub:
         if old and old.get("db") != self.db:
             try:
                 asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{old["db"]}" WITH (FORCE)'))
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - cleanup: report it and go on with the next
                 print(f"bench: could not drop {old['db']}: {exc}", file=sys.stderr)
             Path(old.get("rooms_file", "")).unlink(missing_ok=True)
         keep = REUSE_FILE.parent / f"hub-rooms-{self.db}.json"
@@ -253,7 +253,7 @@ class Hub:
     def drop(self) -> None:
         try:
             asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - cleanup: report it, the results are kept
             print(f"bench: could not drop {self.db}: {exc}", file=sys.stderr)
 
 

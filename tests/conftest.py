@@ -55,7 +55,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 async def wipe(app: Litestar) -> None:
     """Empty every table so each test starts from nothing (migrations stay applied)."""
-    engine = app.state.engine
+    engine = ALL_TABLES[0]._meta.db  # the app's engine: its lifespan bound every table to it
     names = ", ".join(t._meta.tablename for t in ALL_TABLES)
     if engine.engine_type == "postgres":
         await engine.run_ddl(f"TRUNCATE {names} CASCADE")

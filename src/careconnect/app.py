@@ -1,11 +1,18 @@
-"""The application factory: ``create_app(settings)`` wires controllers, plugins and services."""
+"""The application factory: ``create_app(settings)`` wires controllers, plugins and services.
+
+What an app builds once and shares (the database engine, Redis, the throttles, the hub and its
+events) is made by ``build_backends`` and reaches handlers and services as app-level
+dependencies; nothing is kept in ``app.state`` or in module globals, so every app a test builds
+has its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -15,6 +22,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import ControllerRouterHandler, Middleware
 
 from careconnect import __version__
 from careconnect.bad_input import CareConnectRequest, RefuseNulPath
@@ -27,12 +35,13 @@ from careconnect.controllers.mfa import MfaController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
-from careconnect.db import bind_tables, engine_from_url, is_postgres
+from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SESSION_CHECK
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
-from careconnect.hub import HubPlugin
+from careconnect.hub import Hub, HubPlugin
+from careconnect.metrics import HubMetrics
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
     AccessLogMiddleware,
@@ -41,7 +50,11 @@ from careconnect.request_context import (
     response_headers_hook,
 )
 from careconnect.settings import Settings
-from careconnect.webapp import WebAppController
+from careconnect.webapp import WebAppController, WebPages
+
+if TYPE_CHECKING:
+    from piccolo.engine.base import Engine
+    from redis.asyncio import Redis
 
 PUBLIC_PATHS = ["/healthz", "/readyz", "/metrics", "/schema", "/ws"]
 
@@ -51,21 +64,53 @@ class CareConnectPrometheusController(PrometheusController):
     include_in_schema = False
 
 
-def _security_headers(settings: Settings) -> dict[str, str]:
-    headers = {
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    }
-    if settings.cookie_secure:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    return headers
+@dataclass(frozen=True)
+class Backends:
+    """What one app builds once and shares: its clients and stores, and the hub."""
+
+    engine: Engine[Any]
+    redis: Redis | None
+    throttles: Throttles
+    close_throttles: Callable[[], Awaitable[None]]
+    hub: Hub
+    events: HubEvents
 
 
 def create_app(settings: Settings) -> Litestar:
+    backends = build_backends(settings)
+    app = Litestar(
+        route_handlers=_controllers(settings),
+        dependencies=_dependencies(settings, backends),
+        plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(backends.hub)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=_middleware(settings),
+        before_send=[response_headers_hook(_security_headers(settings))],
+        cors_config=_cors_config(settings),
+        openapi_config=_openapi_config(),
+        lifespan=[_lifespan(settings, backends)],
+        request_max_body_size=settings.max_body_bytes,
+        request_class=CareConnectRequest,
+        logging_config=None,
+        debug=False,
+    )
+    # Read only by code and tests still being moved off app.state (issue 16); they go at the merge.
+    app.state.settings = settings
+    app.state.hub = backends.hub
+    app.state.events = backends.events
+    app.state.disconnect_user = backends.hub.disconnect_user
+    app.state.evict_from_room = backends.hub.evict
+    return app
+
+
+def hub_of(app: Litestar) -> Hub:
+    """The hub an app built (``HubFastPath`` and tests need it beside the app)."""
+    return app.plugins.get(HubPlugin).hub
+
+
+def build_backends(settings: Settings) -> Backends:
+    """The database engine, the Redis client (with ``REDIS_URL``), the throttles and the hub."""
     engine = engine_from_url(settings.database_url)
-    redis_client: Any = None
+    redis_client: Redis | None = None
     if settings.redis_url:
         from redis.asyncio import Redis
 
@@ -81,26 +126,57 @@ def create_app(settings: Settings) -> Litestar:
             per_address=settings.throttle_per_address,
         ),
     )
+    hub = build_hub(settings)
+    return Backends(
+        engine=engine,
+        redis=redis_client,
+        throttles=throttles,
+        close_throttles=close_throttle_store,
+        hub=hub,
+        events=HubEvents(hub),
+    )
+
+
+def _shared(value: object) -> Provide:
+    """An app-level dependency: the one instance this app built."""
+    return Provide(lambda: value, use_cache=True, sync_to_thread=False)
+
+
+def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
+    return {
+        "settings": _shared(settings),
+        "throttles": _shared(backends.throttles),
+        "events": _shared(backends.events),
+        "redis": _shared(backends.redis),
+        "web_pages": _shared(WebPages(Path(settings.web_dir))),
+    }
+
+
+def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Binds the tables and opens the database when the app starts; closes every client when it stops."""
+    hub_metrics = HubMetrics(backends.hub)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        bind_tables(engine)
+        bind_tables(backends.engine)
         SESSION_CHECK.ttl = settings.session_check_seconds
         SESSION_CHECK.clear()
-        if is_postgres(engine):
-            await engine.start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
-        else:
-            await engine.run_ddl("PRAGMA journal_mode=WAL")
+        await open_engine(backends.engine)
+        hub_metrics.register()
         try:
             yield
         finally:
-            if is_postgres(engine):
-                await engine.close_connection_pool()  # type: ignore[attr-defined]
-            if redis_client is not None:
-                await redis_client.aclose()
-            await close_throttle_store()
+            hub_metrics.unregister()
+            await close_engine(backends.engine)
+            if backends.redis is not None:
+                await backends.redis.aclose()
+            await backends.close_throttles()
 
-    controllers: list[Any] = [
+    return lifespan
+
+
+def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
+    controllers: list[ControllerRouterHandler] = [
         AuthController,
         UsersController,
         MfaController,
@@ -114,57 +190,53 @@ def create_app(settings: Settings) -> Litestar:
     ]
     if settings.enable_test_routes:
         controllers.append(TestOnlyController)
-    controllers.append(WebAppController)
+    controllers.append(WebAppController)  # last: its catch-all path serves the web client
+    return controllers
 
-    hub = build_hub(settings)
-    events = HubEvents(hub)
-    app = Litestar(
-        route_handlers=controllers,
-        dependencies={
-            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
-            "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
-            "events": Provide(lambda: events, use_cache=True, sync_to_thread=False),
-            "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
-        },
-        plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            DefineMiddleware(ClientContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies)),
-            DefineMiddleware(AccessLogMiddleware),
-            DefineMiddleware(RefuseNulPath),
-            PrometheusConfig(
-                app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
-            ).middleware,
-            DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS),
-        ],
-        before_send=[response_headers_hook(_security_headers(settings))],
-        cors_config=CORSConfig(
-            allow_origins=list(settings.cors_origins),
-            allow_credentials=True,
-            allow_headers=["Authorization", "Content-Type", "X-CSRF", "Idempotency-Key", "If-Match", "X-Request-ID"],
-        )
-        if settings.cors_origins
-        else None,
-        openapi_config=OpenAPIConfig(
-            title="CareConnect Live API",
-            version=__version__,
-            path="/schema",
-            components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-            ),
-            security=[{"BearerToken": []}],
-        ),
-        lifespan=[lifespan],
-        request_max_body_size=settings.max_body_bytes,
-        request_class=CareConnectRequest,
-        logging_config=None,
-        debug=False,
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: the client's address and request id, the access log, then the checks."""
+    return [
+        DefineMiddleware(ClientContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies)),
+        DefineMiddleware(AccessLogMiddleware),
+        DefineMiddleware(RefuseNulPath),
+        PrometheusConfig(
+            app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
+        ).middleware,
+        DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS),
+    ]
+
+
+def _security_headers(settings: Settings) -> dict[str, str]:
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    }
+    if settings.cookie_secure:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
+
+
+def _cors_config(settings: Settings) -> CORSConfig | None:
+    """Only for the origins in ``CORS_ORIGINS``; none at all when it is empty."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_headers=["Authorization", "Content-Type", "X-CSRF", "Idempotency-Key", "If-Match", "X-Request-ID"],
     )
-    app.state.settings = settings
-    app.state.redis = redis_client
-    app.state.engine = engine
-    app.state.hub = hub
-    app.state.events = events
-    app.state.disconnect_user = hub.disconnect_user
-    app.state.evict_from_room = hub.evict
-    return app
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="CareConnect Live API",
+        version=__version__,
+        path="/schema",
+        components=Components(
+            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        security=[{"BearerToken": []}],
+    )

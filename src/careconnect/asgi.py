@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from functools import partial
 
-from careconnect.app import create_app
+from careconnect.app import create_app, hub_of
 from careconnect.hub import HubFastPath
 from careconnect.logs import configure_logging
 from careconnect.settings import load_settings
@@ -37,4 +37,4 @@ def build_app() -> HubFastPath:
     app = create_app(settings)
     # Last, after the hub's start (which the plugin added): the startup heap is complete.
     app.on_startup.append(partial(settle_collector, settings.gc_young_threshold))
-    return HubFastPath(app, app.state.hub)
+    return HubFastPath(app, hub_of(app))

@@ -6,23 +6,44 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
 
 from careconnect.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
-Command = Callable[[argparse.Namespace, Settings], int]
-COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+Run = Callable[[argparse.Namespace, Settings], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
 
 
-def command(name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    """Register a subcommand; other modules add theirs the same way (seed, loadtest)."""
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    return None
 
-    def register(fn: Command) -> Command:
-        COMMANDS[name] = (fn, arguments, help_text)
-        return fn
 
-    return register
+@dataclass(frozen=True)
+class Subcommand:
+    """``careconnect NAME``: its help line, its arguments, and what it runs (called as the function was)."""
+
+    name: str
+    help_text: str
+    arguments: Arguments
+    run: Run
+
+    def __call__(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self.run(args, settings)
+
+
+def command(name: str, help_text: str, arguments: Arguments = _no_arguments) -> Callable[[Run], Subcommand]:
+    """Declare a subcommand; modules beside their features declare theirs the same way (seed, loadtest).
+
+    ``main`` finds every ``Subcommand`` in this module and in ``EXTENSIONS``: nothing is registered
+    in a global table.
+    """
+
+    def declare(fn: Run) -> Subcommand:
+        return Subcommand(name, help_text, arguments, fn)
+
+    return declare
 
 
 def _serve_args(parser: argparse.ArgumentParser) -> None:
@@ -174,29 +195,41 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
-def _load_extensions() -> None:
-    """Subcommands that live beside their features register themselves on import."""
+# Modules whose subcommands live beside their features (imported only when present).
+EXTENSIONS = ("careconnect.seed", "careconnect.loadtest.cli")
+
+
+def _extensions() -> Iterator[ModuleType]:
     import importlib
 
-    for module in ("careconnect.seed", "careconnect.loadtest.cli"):
+    for module in EXTENSIONS:
         try:
-            importlib.import_module(module)
+            yield importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name is None or not module.startswith(exc.name):
                 raise
 
 
+def subcommands() -> dict[str, Subcommand]:
+    """Every subcommand, by name: this module's, then each extension's, in the order they are written."""
+    found: dict[str, Subcommand] = {}
+    for module in (sys.modules[__name__], *_extensions()):
+        for value in vars(module).values():
+            if isinstance(value, Subcommand):
+                found[value.name] = value
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_extensions()
+    commands = subcommands()
     parser = argparse.ArgumentParser(prog="careconnect", description="CareConnect Live server")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, arguments, help_text) in COMMANDS.items():
-        arguments(sub.add_parser(name, help=help_text))
+    for name, found in commands.items():
+        found.arguments(sub.add_parser(name, help=found.help_text))
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"careconnect: configuration error: {exc}", file=sys.stderr)
         return 2
-    fn: Any = COMMANDS[args.command][0]
-    return int(fn(args, settings))
+    return commands[args.command](args, settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -12,7 +13,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from careconnect.tables import ALL_TABLES
 
 
-def engine_from_url(url: str) -> Engine:
+def engine_from_url(url: str) -> Engine[Any]:
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": url})
     path = Path(url.removeprefix("sqlite:///"))
@@ -35,7 +36,7 @@ def create_private_file(path: Path) -> None:
         os.close(descriptor)
 
 
-def bind_tables(engine: Engine) -> None:
+def bind_tables(engine: Engine[Any]) -> None:
     """Point every table at ``engine`` (Piccolo tables otherwise find piccolo_conf.DB)."""
     for table in ALL_TABLES:
         table._meta.db = engine
@@ -44,5 +45,20 @@ def bind_tables(engine: Engine) -> None:
     Migration._meta.db = engine
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine[Any]) -> bool:
     return isinstance(engine, PostgresEngine)
+
+
+async def open_engine(engine: Engine[Any], *, pool_min: int = 2, pool_max: int = 20) -> None:
+    """Ready ``engine`` to serve: PostgreSQL's connection pool, SQLite's write-ahead journal
+    (readers no longer wait for a writer)."""
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=pool_min, max_size=pool_max)
+    else:
+        await engine.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def close_engine(engine: Engine[Any]) -> None:
+    """Close what ``open_engine`` opened (PostgreSQL's pool; SQLite keeps no connection)."""
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()

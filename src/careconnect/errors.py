@@ -15,6 +15,7 @@ from litestar.exceptions import (
 )
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException
 from litestar.response import Response
+from litestar.types import ExceptionHandlersMap
 
 from careconnect.domain import errors as domain
 from careconnect.request_context import client_request_id_of, request_id_of, response_request_id
@@ -130,7 +131,7 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
 def status_of(exc: domain.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]  # type: ignore[index]
+            return DOMAIN_STATUS[cls]
     return 400
 
 
@@ -196,7 +197,7 @@ def problem_details_config() -> ProblemDetailsConfig:
     return ProblemDetailsConfig(exception_handler=_handle_problem)
 
 
-EXCEPTION_HANDLERS: dict[Any, Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     domain.DomainError: _handle_domain,
     ValidationException: _handle_validation,
     HTTPException: _handle_http,

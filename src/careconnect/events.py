@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import msgspec
+
 
 class Events(Protocol):
-    async def appointment_changed(self, appointment: Any, user_ids: list[str]) -> None:
+    async def appointment_changed(self, appointment: msgspec.Struct, user_ids: list[str]) -> None:
         """Push ``{"type":"appointment","appointment":…}`` to each user's private room."""
 
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
@@ -28,7 +30,7 @@ class Events(Protocol):
 
 
 class NullEvents:
-    async def appointment_changed(self, appointment: Any, user_ids: list[str]) -> None:
+    async def appointment_changed(self, appointment: msgspec.Struct, user_ids: list[str]) -> None:
         return None
 
     async def room_state_changed(self, appointment_id: str, state: str) -> None:

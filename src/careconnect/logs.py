@@ -13,9 +13,13 @@ import datetime as dt
 import logging
 import re
 import sys
-from typing import Any
+from types import TracebackType
+from typing import TypeAlias
 
 import msgspec
+
+# What logging hands formatException: sys.exc_info()'s shape.
+ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -42,7 +46,7 @@ def redact_query(text: str) -> str:
     return _SECRET_IN_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: object) -> object:
     return escape_controls(redact_query(value)) if isinstance(value, str) else value
 
 
@@ -56,13 +60,13 @@ class PlainFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         return escape_controls(redact_query(super().formatMessage(record)))
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 - logging's name
         return _CONTROLS_BUT_NEWLINE.sub(_escape, redact_query(super().formatException(ei)))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,

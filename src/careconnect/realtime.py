@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from careconnect import metrics
 from careconnect.domain.accounts.sessions import SESSION_CHECK, SessionStatus
 from careconnect.domain.audit import service as audit
 from careconnect.domain.consultations.chat_store import sql_message_store
@@ -158,7 +157,7 @@ class HubEvents:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def appointment_changed(self, appointment: Any, user_ids: list[str]) -> None:
+    async def appointment_changed(self, appointment: msgspec.Struct, user_ids: list[str]) -> None:
         payload = msgspec.to_builtins(appointment)
         for user_id in dict.fromkeys(user_ids):
             await self.hub.publish_event(f"user:{user_id}", AppointmentEvent(appointment=payload))
@@ -233,7 +232,7 @@ class SameOriginOrCors:
         return wanted in self.allowed or wanted == server_origin(scope, self.trusted)
 
 
-def client_address(trusted: TrustedProxies, scope: Any) -> str:
+def client_address(trusted: TrustedProxies, scope: Mapping[str, Any]) -> str:
     """A socket's client ip, as the REST API finds it (``TRUSTED_PROXIES``, ``X-Forwarded-For``)."""
     return str(settle(scope, trusted)["client_ip"])
 
@@ -273,5 +272,4 @@ def build_hub(settings: Settings) -> Hub:
             max_rooms=settings.ws_max_rooms,
         ),
     )
-    metrics.track(hub)
     return hub

@@ -20,10 +20,11 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
 
 from careconnect.logs import escape_controls, redact_query
 
@@ -68,13 +69,25 @@ class TrustedProxies:
         return peer
 
 
-def _header_values(scope: Any, name: bytes) -> list[str]:
+def _header_values(scope: Mapping[str, Any], name: bytes) -> list[str]:
     return [value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name]
 
 
-def settle(scope: Any, trusted: TrustedProxies) -> dict[str, Any]:
+def _state(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The scope's ``state`` dict, made here when the server gave none.
+
+    An ASGI scope is a plain dict, and Litestar types it as a TypedDict (read-only as a
+    ``Mapping``); its ``state`` is the one entry this module writes to.
+    """
+    state = scope.get("state")
+    if state is None:
+        state = cast("dict[str, Any]", scope).setdefault("state", {})
+    return cast("dict[str, Any]", state)
+
+
+def settle(scope: Mapping[str, Any], trusted: TrustedProxies) -> dict[str, Any]:
     """Work out the client ip and the request ids once for ``scope``; later calls return the same."""
-    state: dict[str, Any] = scope.setdefault("state", {})
+    state = _state(scope)
     if "client_ip" in state:
         return state
     client = scope.get("client")
@@ -88,7 +101,7 @@ def settle(scope: Any, trusted: TrustedProxies) -> dict[str, Any]:
     return state
 
 
-def client_ip(scope: Any) -> str:
+def client_ip(scope: Mapping[str, Any]) -> str:
     """The client's ip as ``settle`` found it (the socket peer when nothing settled it)."""
     state = scope.get("state") or {}
     if "client_ip" in state:
@@ -97,32 +110,32 @@ def client_ip(scope: Any) -> str:
     return str(client[0]) if client else ""
 
 
-def request_id_of(scope: Any) -> str:
+def request_id_of(scope: Mapping[str, Any]) -> str:
     """The id that audit entries and logs carry: the server's own unless a trusted proxy gave one."""
-    state = scope.setdefault("state", {})
+    state = _state(scope)
     request_id = state.get("request_id")
     if request_id is None:
         request_id = state["request_id"] = uuid.uuid4().hex
     return str(request_id)
 
 
-def client_request_id_of(scope: Any) -> str:
+def client_request_id_of(scope: Mapping[str, Any]) -> str:
     """The client's own well-formed X-Request-ID, or "" when it sent none."""
-    state = scope.setdefault("state", {})
+    state = _state(scope)
     if "client_request_id" not in state:  # not settled (a path no route matched): read it now
         incoming = next(iter(_header_values(scope, b"x-request-id")), "")
         state["client_request_id"] = incoming if _VALID_ID.match(incoming) else ""
     return str(state["client_request_id"])
 
 
-def response_request_id(scope: Any) -> str:
+def response_request_id(scope: Mapping[str, Any]) -> str:
     """What the response's X-Request-ID (and a problem's ``request_id``) says: the client's id when
     it gave one, else the server's (API.md: "taken from the request when given, else generated")."""
     return client_request_id_of(scope) or request_id_of(scope)
 
 
-def set_user_id(scope: Any, user_id: str) -> None:
-    scope.setdefault("state", {})["user_id"] = user_id
+def set_user_id(scope: Mapping[str, Any], user_id: str) -> None:
+    _state(scope)["user_id"] = user_id
 
 
 class ClientContextMiddleware:
@@ -133,12 +146,12 @@ class ClientContextMiddleware:
         self.trusted = trusted or TrustedProxies()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
+        if scope["type"] in (ScopeType.HTTP, ScopeType.WEBSOCKET):
             settle(scope, self.trusted)
         await self.app(scope, receive, send)
 
 
-def response_headers_hook(security_headers: dict[str, str]) -> Any:
+def response_headers_hook(security_headers: dict[str, str]) -> Callable[[Message, Scope], Awaitable[None]]:
     """A ``before_send`` hook adding X-Request-ID and the security headers to every response.
 
     Every ``/api/v1`` response also gets ``Cache-Control: no-store`` unless its handler chose a
@@ -170,7 +183,7 @@ class AccessLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

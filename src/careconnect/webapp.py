@@ -40,18 +40,10 @@ def inline_script_hashes(html: bytes) -> list[str]:
     return list(found)
 
 
-@functools.lru_cache(maxsize=256)
-def _page_csp(path: Path, mtime_ns: int, size: int) -> str:
+def page_csp(path: Path) -> str:
+    """The policy for an HTML page: it names that page's own inline scripts' hashes."""
     hashes = inline_script_hashes(path.read_bytes())
     return _CSP.format(hashes="".join(" " + h for h in hashes))
-
-
-def csp_for(path: Path) -> str:
-    """The policy for a served file: an HTML page's names its own inline scripts' hashes."""
-    if path.suffix != ".html":
-        return WEB_CSP
-    stat = path.stat()
-    return _page_csp(path, stat.st_mtime_ns, stat.st_size)
 
 
 # Pages with an id in the path are exported once, for the placeholder id "_"; the page reads
@@ -84,23 +76,50 @@ def resolve(web_dir: Path, path: str) -> Path | None:
     return None
 
 
+class WebPages:
+    """The export in ``web_dir``: which file a URL path serves, and the policy each file goes out with.
+
+    An HTML page's policy is worked out once per version of the file (its path, mtime and size)
+    and kept for the ``cache_size`` most recent ones: hashing every inline script on each
+    request would cost more than serving the page.
+    """
+
+    def __init__(self, web_dir: Path, cache_size: int = 256) -> None:
+        self.web_dir = web_dir
+        self._page_csp = functools.lru_cache(maxsize=cache_size)(self._csp_of_version)
+
+    def resolve(self, path: str) -> Path | None:
+        return resolve(self.web_dir, path)
+
+    def csp_for(self, path: Path) -> str:
+        """The policy for a served file: an HTML page's names its own inline scripts' hashes."""
+        if path.suffix != ".html":
+            return WEB_CSP
+        stat = path.stat()
+        return self._page_csp(path, stat.st_mtime_ns, stat.st_size)
+
+    @staticmethod
+    def _csp_of_version(path: Path, mtime_ns: int, size: int) -> str:
+        return page_csp(path)
+
+
 class WebAppController(Controller):
     include_in_schema = False
 
     @get(["/", "/{path:path}"], sync_to_thread=False)
-    def page(self, web_dir: NamedDependency[Path], path: str = "/") -> Response[bytes] | File:
+    def page(self, web_pages: NamedDependency[WebPages], path: str = "/") -> Response[bytes] | File:
         if path.lstrip("/").startswith(("api/", "ws")):
             raise ApiError(404, "not_found", "No such endpoint.")
-        found = resolve(web_dir, path)
+        found = web_pages.resolve(path)
         if found is None:
-            found = resolve(web_dir, "404")
+            found = web_pages.resolve("404")
             if found is None:
                 raise ApiError(404, "not_found", "No such page.")
             return Response(
                 found.read_bytes(),
                 status_code=404,
                 media_type="text/html",
-                headers={"Content-Security-Policy": csp_for(found)},
+                headers={"Content-Security-Policy": web_pages.csp_for(found)},
             )
         media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         cache = "public, max-age=31536000, immutable" if "/_next/static/" in str(found) else "no-cache"
@@ -108,5 +127,5 @@ class WebAppController(Controller):
             path=found,
             media_type=media_type,
             content_disposition_type="inline",
-            headers={"Content-Security-Policy": csp_for(found), "Cache-Control": cache},
+            headers={"Content-Security-Policy": web_pages.csp_for(found), "Cache-Control": cache},
         )

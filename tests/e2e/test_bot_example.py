@@ -45,7 +45,7 @@ async def test_triage_bot_in_an_invited_room(live: LiveServer):
         try:
             await bot.run(live.url, creds["client_id"], creds["client_secret"], room, idle_exit=5)
             raise AssertionError("an uninvited bot joined")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever the bot raises must name the refusal
             assert "forbidden" in str(exc)
         invited = await http.post(
             f"/api/v1/consultations/{aid}/participants", json={"client_id": creds["client_id"]}, headers=doctor["h"]

@@ -122,7 +122,7 @@ class HubClient:
                 async for raw in self._ws:
                     try:
                         self._handle(json.loads(raw))
-                    except Exception:  # noqa: BLE001 - one odd frame must not end the reader
+                    except Exception:  # one odd frame must not end the reader (logged)
                         log.exception("could not handle a hub frame")
                 code = self._ws.close_code
             except ConnectionClosed as exc:

@@ -2,45 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Controller, Response, get
+from litestar.di import Provide
 
-import msgspec
-from litestar import Controller, Request, Response, get
-
-from careconnect.tables import User
-
-
-class Health(msgspec.Struct):
-    status: str
-    checks: dict[str, str] = {}
+from careconnect.domain.operations.deps import provide_readiness
+from careconnect.domain.operations.readiness import Readiness
+from careconnect.domain.operations.schemas import Health
 
 
 class OperationsController(Controller):
     tags = ["operations"]
+    dependencies = {"readiness": Provide(provide_readiness, sync_to_thread=False)}
 
     @get("/healthz", summary="The process is alive")
     async def healthz(self) -> Health:
         return Health(status="ok")
 
     @get("/readyz", summary="The database and Redis (when configured) are reachable")
-    async def readyz(self, request: Request[Any, Any, Any]) -> Response[Health]:
-        checks: dict[str, str] = {}
-        try:
-            await User.raw("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
-            checks["database"] = f"unavailable: {type(exc).__name__}"
-        redis = getattr(request.app.state, "redis", None)
-        if redis is not None:
-            try:
-                await redis.ping()
-                checks["redis"] = "ok"
-            except Exception as exc:  # noqa: BLE001
-                checks["redis"] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return Response(
-            Health(status="ok" if ready else "unavailable", checks=checks), status_code=200 if ready else 503
-        )
+    async def readyz(self, readiness: Readiness) -> Response[Health]:
+        health = await readiness.check()
+        return Response(health, status_code=200 if health.ready else 503)
 
 
 class TestOnlyController(Controller):

@@ -6,7 +6,8 @@ members and state; with ``RoomNames``, each room's one spelling: any other name 
 a ``MessageStore``, a ``Broker`` and a ``PresenceManager``; ``HubPlugin``
 mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 on shutdown)::
 
-    from careconnect.domain.consultations.chat_store import sql_message_store
+    # The application's own: its sign-in, its rooms' rules and its message tables.
+    from myapp.realtime import TokenAuthenticator, ProjectRooms, sql_message_store
     from careconnect.hub import Hub, HubPlugin, HubSettings, MemoryBroker, MemoryPresence, RedisBroker, RedisPresence
 
     if settings.redis_url:
@@ -14,7 +15,7 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
         presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id)
     else:
         broker, presence = MemoryBroker(), MemoryPresence()
-    hub = Hub(authenticator=JwtAuthenticator(settings), policy=ConsultationRooms(),
+    hub = Hub(authenticator=TokenAuthenticator(settings), policy=ProjectRooms(),
               store=sql_message_store(settings.database_url), broker=broker, presence=presence,
               settings=HubSettings(heartbeat_s=25, queue_size=1000))
     app = Litestar(route_handlers=[...], plugins=[HubPlugin(hub)])
@@ -25,7 +26,7 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
     await hub.publish_event(f"user:{user_id}", Changed(item=payload))
     await hub.publish_event(room, RoomState(room=room, state="in_progress"))
     await hub.disconnect_user(user_id, 4403)       # account disabled: close everywhere
-    await hub.evict(bot_id, room)                   # taken out of a room everywhere
+    await hub.evict(user_id, room)                  # taken out of a room everywhere
 
 Per-user send limits across workers: ``Hub(..., send_limiter=RedisSendLimiter(url, 60, 10.0))``
 (``hub/limits.py``; without one, each worker counts in memory). ``origin_policy=`` (an

@@ -310,7 +310,7 @@ class Hub:
             self.stats.broker_failures += 1
 
     async def publish_event(self, room: str, frame: Frame, *, skip: Connection | None = None) -> None:
-        """Push a server event (``room_state``, ``appointment``, ...) to a room on every worker.
+        """Push a server event (``room_state``, or an application ``Frame``) to a room on every worker.
 
         Events are not stored: members connected now get them (a full queue closes that socket
         with 4429, like a message); typing and read are best effort and dropped on a full queue.
@@ -331,7 +331,7 @@ class Hub:
         await self.publish(f"user:{user_id}", user_id.encode(), kind=KICK, arg=str(code).encode())
 
     async def evict(self, user_id: str, room: str) -> None:
-        """Take ``user_id`` out of ``room`` everywhere (a bot was removed from a consultation)."""
+        """Take ``user_id`` out of ``room`` everywhere (the application withdrew their membership)."""
         self.policy.forget(room)
         await self._evict_local(user_id, room)
         await self.publish(room, user_id.encode(), kind=EVICT)

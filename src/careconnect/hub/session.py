@@ -307,7 +307,7 @@ class Session:
         except RoomDenied as exc:
             self.error(exc.code, str(exc), ref=ref, room=frame.room)
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - policy backend down: refuse this frame, keep the socket
             log.warning("write check failed: %s", type(exc).__name__)
             self.error("internal", "could not check the room; resend shortly", ref=ref, room=frame.room)
             return

@@ -11,8 +11,8 @@ Guarantees a ``MessageStore`` must give:
   raises ``UnstorableMessage``: the writer then stores the batch's messages one by one, so only
   the bad one fails and everyone else's messages in the batch are stored and acked.
 
-``MemoryStore`` implements it for tests; the application's SQL implementation lives beside
-its tables (``careconnect.domain.consultations.chat_store``). The same contract suite runs against both.
+``MemoryStore`` implements it for tests; the application brings its own SQL implementation,
+beside its tables. The same contract suite runs against both.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class Upkeep:
         try:
             await presence.remove(room.name, user.id, connection.id)
             online = await presence.online(room.name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - presence is best effort
             log.warning("presence remove failed: %s", type(exc).__name__)
             return
         if user.id not in online:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from careconnect.ids import uuid7
@@ -26,7 +27,7 @@ async def record(
     resource_id: str | None,
     outcome: str,
     patient_id: str | None = None,
-    scope: Any = None,
+    scope: Mapping[str, Any] | None = None,
     ip: str | None = None,
 ) -> None:
     """Append one entry. ``action`` is like ``intake.read``; never pass bodies, tokens or passwords.

@@ -315,5 +315,5 @@ class RedisBroker:
                 result = handler(channel[skip:], payload)
                 if inspect.isawaitable(result):
                     await result
-            except Exception:  # noqa: BLE001 - one bad frame must not stop the reader
+            except Exception:  # one bad frame must not stop the reader (logged)
                 log.exception("hub failed to handle a broker frame on %s", channel)
