@@ -28,7 +28,7 @@ from careconnect.controllers.operations import OperationsController, TestOnlyCon
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, engine_from_url, is_postgres
-from careconnect.domain.accounts.sessions import SESSION_CHECK
+from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
@@ -81,12 +81,11 @@ def create_app(settings: Settings) -> Litestar:
             per_address=settings.throttle_per_address,
         ),
     )
+    session_check = SessionCheck(ttl=settings.session_check_seconds)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         bind_tables(engine)
-        SESSION_CHECK.ttl = settings.session_check_seconds
-        SESSION_CHECK.clear()
         if is_postgres(engine):
             await engine.start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
         else:
@@ -116,13 +115,14 @@ def create_app(settings: Settings) -> Litestar:
         controllers.append(TestOnlyController)
     controllers.append(WebAppController)
 
-    hub = build_hub(settings)
+    hub = build_hub(settings, session_check)
     events = HubEvents(hub)
     app = Litestar(
         route_handlers=controllers,
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
+            "session_check": Provide(lambda: session_check, use_cache=True, sync_to_thread=False),
             "events": Provide(lambda: events, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
         },
@@ -135,7 +135,9 @@ def create_app(settings: Settings) -> Litestar:
             PrometheusConfig(
                 app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
             ).middleware,
-            DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS),
+            DefineMiddleware(
+                BearerAuthMiddleware, exclude=PUBLIC_PATHS, settings=settings, session_check=session_check
+            ),
         ],
         before_send=[response_headers_hook(_security_headers(settings))],
         cors_config=CORSConfig(
