@@ -120,3 +120,15 @@ async def test_a_session_idle_for_too_long_ends_on_refresh(database_url):
         assert row["revoked_at"] is not None and row["revoked_reason"] == "idle"
         [ended] = await AuditEntry.select().where(AuditEntry.action == "session.idle")
         assert str(ended["actor_id"]) == user["id"] and ended["resource_id"] == sid
+
+
+def test_each_app_has_one_session_check_of_its_own(sqlite_url):
+    """No module-level cache: an app's middleware, hub and services share the one it built, with its TTL."""
+    from careconnect.app import create_app
+
+    first = create_app(make_settings(sqlite_url, session_check_seconds=5))
+    second = create_app(make_settings(sqlite_url))
+    check = app_dependency(first, "session_check")
+    assert check.ttl == 5 and app_dependency(second, "session_check").ttl == 30
+    assert check is not app_dependency(second, "session_check")
+    assert first.plugins.get(HubPlugin).hub.authenticator.session_check is check
