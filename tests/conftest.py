@@ -53,6 +53,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def app_dependency(app: Litestar, name: str) -> Any:
+    """The app-level dependency ``name`` (``settings``, ``session_check``, ...) of an app ``create_app`` built."""
+    return app.dependencies[name].dependency()
+
+
 async def wipe(app: Litestar) -> None:
     """Empty every table so each test starts from nothing (migrations stay applied)."""
     engine = ALL_TABLES[0]._meta.db  # the app's engine: its lifespan bound every table to it

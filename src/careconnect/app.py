@@ -36,7 +36,7 @@ from careconnect.controllers.operations import OperationsController, TestOnlyCon
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
-from careconnect.domain.accounts.sessions import SESSION_CHECK
+from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
@@ -72,6 +72,7 @@ class Backends:
     redis: Redis | None
     throttles: Throttles
     close_throttles: Callable[[], Awaitable[None]]
+    session_check: SessionCheck
     hub: Hub
     events: HubEvents
 
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies=_dependencies(settings, backends),
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(backends.hub)],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, backends),
         before_send=[response_headers_hook(_security_headers(settings))],
         cors_config=_cors_config(settings),
         openapi_config=_openapi_config(),
@@ -126,12 +127,14 @@ def build_backends(settings: Settings) -> Backends:
             per_address=settings.throttle_per_address,
         ),
     )
-    hub = build_hub(settings)
+    session_check = SessionCheck(ttl=settings.session_check_seconds)
+    hub = build_hub(settings, session_check)
     return Backends(
         engine=engine,
         redis=redis_client,
         throttles=throttles,
         close_throttles=close_throttle_store,
+        session_check=session_check,
         hub=hub,
         events=HubEvents(hub),
     )
@@ -146,6 +149,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
     return {
         "settings": _shared(settings),
         "throttles": _shared(backends.throttles),
+        "session_check": _shared(backends.session_check),
         "events": _shared(backends.events),
         "redis": _shared(backends.redis),
         "web_pages": _shared(WebPages(Path(settings.web_dir))),
@@ -159,8 +163,6 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         bind_tables(backends.engine)
-        SESSION_CHECK.ttl = settings.session_check_seconds
-        SESSION_CHECK.clear()
         await open_engine(backends.engine)
         hub_metrics.register()
         try:
@@ -194,7 +196,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
     return controllers
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+def _middleware(settings: Settings, backends: Backends) -> list[Middleware]:
     """Outermost first: the client's address and request id, the access log, then the checks."""
     return [
         DefineMiddleware(ClientContextMiddleware, trusted=TrustedProxies(settings.trusted_proxies)),
@@ -203,7 +205,9 @@ def _middleware(settings: Settings) -> list[Middleware]:
         PrometheusConfig(
             app_name="careconnect", prefix="careconnect", group_path=True, exclude=["/metrics"]
         ).middleware,
-        DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS),
+        DefineMiddleware(
+            BearerAuthMiddleware, exclude=PUBLIC_PATHS, settings=settings, session_check=backends.session_check
+        ),
     ]
 
 

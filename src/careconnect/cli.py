@@ -170,7 +170,7 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     from careconnect.db import bind_tables, engine_from_url
     from careconnect.domain.accounts.schemas import Email, Password
     from careconnect.domain.accounts.users import create_user
-    from careconnect.errors import ApiError
+    from careconnect.domain.errors import DomainError
 
     password = _admin_password(args)
     if password is None:
@@ -186,7 +186,7 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
         bind_tables(engine_from_url(settings.database_url))
         try:
             row = await create_user(email=args.email, password=password, full_name=args.name, role="admin")
-        except ApiError as exc:
+        except DomainError as exc:
             print(f"create-admin: {exc.detail}", file=sys.stderr)
             return 1
         print(f"admin {row['email']} created (id {row['id']})")

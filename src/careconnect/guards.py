@@ -1,35 +1,43 @@
 """Authentication middleware and the role guards every route uses.
 
 The middleware turns a valid ``Authorization: Bearer`` access token into a ``Principal`` on
-``request.user`` (anonymous requests get ``None``); guards then say who may call a route.
+``request.user`` (anonymous requests get ``None``); guards then say who may call a route. It is
+given the settings and the app's ``SessionCheck`` when ``create_app`` declares it
+(``DefineMiddleware(BearerAuthMiddleware, settings=..., session_check=...)``).
 Ownership is checked by explicit queries in the services ("appointment where id = ? and
 patient = me"), which answer 404 for other people's resources.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from careconnect.domain.accounts.sessions import SESSION_CHECK, SessionStatus
+from careconnect.domain.accounts.sessions import SessionStatus
 from careconnect.errors import ApiError
 from careconnect.principal import Principal
 from careconnect.request_context import set_user_id
 from careconnect.security import InvalidToken, decode_access_token
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from litestar.connection import ASGIConnection
     from litestar.handlers import BaseRouteHandler
+    from litestar.types import ASGIApp
 
+    from careconnect.domain.accounts.sessions import SessionCheck
     from careconnect.settings import Settings
 
+    Guard: TypeAlias = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
-async def principal_from_token(settings: Settings, token: str) -> Principal:
+
+async def principal_from_token(settings: Settings, session_check: SessionCheck, token: str) -> Principal:
     """Verify an access token and its session; raises ``InvalidToken`` or ``AccountDisabled``."""
     claims = decode_access_token(settings, token)
-    session = await SESSION_CHECK.account(claims.sid)
+    session = await session_check.account(claims.sid)
     if session.status is SessionStatus.revoked:
         raise InvalidToken("session revoked")
     # The session must be the token subject's, and the role is the account's (a signed token
@@ -68,14 +76,25 @@ class AccountDisabled(Exception):
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        session_check: SessionCheck,
+        exclude: str | list[str] | None = None,
+    ) -> None:
+        super().__init__(app, exclude=exclude)
+        self.settings = settings
+        self.session_check = session_check
+
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return AuthenticationResult(user=None, auth=None)
-        settings: Settings = connection.app.state.settings
         try:
-            principal = await principal_from_token(settings, token.strip())
+            principal = await principal_from_token(self.settings, self.session_check, token.strip())
         except (InvalidToken, AccountDisabled):
             return AuthenticationResult(user=None, auth="invalid")
         set_user_id(connection.scope, principal.id)
@@ -100,7 +119,7 @@ def current_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     return user
 
 
-def _requires(*roles: str) -> Any:
+def _requires(*roles: str) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal = current_principal(connection)
         if roles and principal.role not in roles:

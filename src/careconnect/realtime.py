@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from careconnect.domain.accounts.sessions import SESSION_CHECK, SessionStatus
+from careconnect.domain.accounts.sessions import SessionCheck, SessionStatus
 from careconnect.domain.audit import service as audit
 from careconnect.domain.consultations.chat_store import sql_message_store
 from careconnect.domain.consultations.rooms import WRITABLE_STATES, appointment_id_of, members, membership, room_name
@@ -42,12 +42,13 @@ from careconnect.settings import Settings
 class JwtAuthenticator:
     """Access tokens as for the REST API; the same per-session revocation check."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, session_check: SessionCheck) -> None:
         self.settings = settings
+        self.session_check = session_check
 
     async def authenticate(self, token: str) -> Principal:
         try:
-            app_principal = await principal_from_token(self.settings, token)
+            app_principal = await principal_from_token(self.settings, self.session_check, token)
         except AccountDisabled:
             raise AuthFailed("account disabled", 4403) from None
         except InvalidToken as exc:
@@ -63,7 +64,7 @@ class JwtAuthenticator:
         )
 
     async def check(self, principal: Principal) -> None:
-        status, mfa_active = await SESSION_CHECK.state(principal.session_id)
+        status, mfa_active = await self.session_check.state(principal.session_id)
         if status is SessionStatus.disabled:
             raise AuthFailed("account disabled", 4403)
         if needs_mfa_enrolment(self.settings, principal.role, mfa_active):
@@ -237,7 +238,7 @@ def client_address(trusted: TrustedProxies, scope: Mapping[str, Any]) -> str:
     return str(settle(scope, trusted)["client_ip"])
 
 
-def build_hub(settings: Settings) -> Hub:
+def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
     broker: Any
     presence: Any
     # One socket may always use its whole WS_SEND_LIMIT, so the per-user limit is never below it.
@@ -253,7 +254,7 @@ def build_hub(settings: Settings) -> Hub:
         limiter = MemorySendLimiter(user_limit, settings.ws_send_window_s)
     trusted = TrustedProxies(settings.trusted_proxies)
     hub = Hub(
-        authenticator=JwtAuthenticator(settings),
+        authenticator=JwtAuthenticator(settings, session_check),
         policy=ConsultationRooms(),
         client_address=partial(client_address, trusted),
         store=sql_message_store(settings.database_url, audit=True),

@@ -7,8 +7,7 @@ import time
 import jwt
 import pytest
 
-from careconnect.domain.accounts.sessions import SESSION_CHECK
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, app_dependency
 from tests.helpers import PASSWORD, admin, assert_problem, bearer, email, login, register, signed_in
 
 
@@ -211,9 +210,10 @@ async def test_revocation_reaches_other_workers_within_the_check_interval(client
     from careconnect.tables import AuthSession
 
     await AuthSession.update({AuthSession.revoked_at: dt.datetime.now(dt.UTC)}).where(AuthSession.user == user["id"])
-    for sid, (status, checked, *rest) in list(SESSION_CHECK._cache.items()):
-        SESSION_CHECK._cache[sid] = (status, checked - SESSION_CHECK.ttl - 1, *rest)
-    assert SESSION_CHECK.ttl <= 30
+    session_check = app_dependency(client.app, "session_check")
+    for sid, (status, checked, *rest) in list(session_check._cache.items()):
+        session_check._cache[sid] = (status, checked - session_check.ttl - 1, *rest)
+    assert session_check.ttl <= 30
     assert_problem(await client.get("/api/v1/users/me", headers=headers), 401, "unauthorized")
 
 

@@ -7,12 +7,11 @@ import datetime as dt
 
 import pytest
 
-from careconnect.domain.accounts.sessions import SESSION_CHECK
-from careconnect.hub import AuthFailed
+from careconnect.hub import AuthFailed, HubPlugin
 from careconnect.hub import Principal as HubPrincipal
 from careconnect.security import decode_access_token, issue_access_token
 from careconnect.tables import AuditEntry, AuthSession
-from tests.conftest import app_client, make_settings, wipe
+from tests.conftest import app_client, app_dependency, make_settings, wipe
 from tests.helpers import assert_problem, bearer, login, register, signed_in
 
 
@@ -27,7 +26,7 @@ async def _session(session_id: str) -> dict:
 
 
 async def test_a_token_naming_another_users_session_is_refused(client):
-    settings = client.app.state.settings
+    settings = app_dependency(client.app, "settings")
     alice, alice_headers = await signed_in(client)
     bob = await register(client)
     bob_session = decode_access_token(settings, (await login(client, bob))["access_token"]).sid
@@ -37,7 +36,7 @@ async def test_a_token_naming_another_users_session_is_refused(client):
 
 
 async def test_the_role_comes_from_the_account_not_the_token(client):
-    settings = client.app.state.settings
+    settings = app_dependency(client.app, "settings")
     patient = await register(client)
     tokens = await login(client, patient)
     sid = decode_access_token(settings, tokens["access_token"]).sid
@@ -48,16 +47,16 @@ async def test_the_role_comes_from_the_account_not_the_token(client):
 
 
 async def test_a_session_past_its_absolute_limit_stops_working_on_the_api_and_the_hub(client):
-    settings = client.app.state.settings
+    settings = app_dependency(client.app, "settings")
     user, headers = await signed_in(client)
     sid = decode_access_token(settings, headers["Authorization"].split()[1]).sid
     row = await _session(sid)
     assert row["expires_at"] - row["created_at"] == dt.timedelta(hours=settings.session_max_hours)
-    hub = client.app.state.hub
+    hub = client.app.plugins.get(HubPlugin).hub
     principal = await hub.authenticator.authenticate(headers["Authorization"].split()[1])
     await hub.authenticator.check(principal)  # still good
     await AuthSession.update({AuthSession.expires_at: _ago(seconds=1)}).where(AuthSession.id == sid)
-    SESSION_CHECK.clear()  # as after session_check_seconds: the cache is only that old
+    app_dependency(client.app, "session_check").clear()  # as after session_check_seconds: the cache is only that old
     assert_problem(await client.get("/api/v1/users/me", headers=headers), 401, "unauthorized")
     with pytest.raises(AuthFailed):
         await hub.authenticator.check(HubPrincipal(id=user["id"], role="patient", name="", session_id=sid))
@@ -69,13 +68,13 @@ async def test_a_session_past_its_absolute_limit_stops_working_on_the_api_and_th
 
 
 async def test_a_cached_session_ends_at_its_limit_without_waiting_for_the_cache(client):
-    settings = client.app.state.settings
+    settings = app_dependency(client.app, "settings")
     _, headers = await signed_in(client)
     sid = decode_access_token(settings, headers["Authorization"].split()[1]).sid
     assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200  # cached now
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     await AuthSession.update({AuthSession.expires_at: soon}).where(AuthSession.id == sid)
-    SESSION_CHECK.clear()
+    app_dependency(client.app, "session_check").clear()
     assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200  # cached with its end
     import asyncio
 
@@ -86,7 +85,7 @@ async def test_a_cached_session_ends_at_its_limit_without_waiting_for_the_cache(
 async def test_refresh_after_the_absolute_limit_is_refused_and_audited(client):
     user = await register(client)
     tokens = await login(client, user)
-    sid = decode_access_token(client.app.state.settings, tokens["access_token"]).sid
+    sid = decode_access_token(app_dependency(client.app, "settings"), tokens["access_token"]).sid
     await AuthSession.update({AuthSession.expires_at: _ago(minutes=1)}).where(AuthSession.id == sid)
     assert_problem(await client.post("/api/v1/auth/refresh", headers={"X-CSRF": "1"}), 401, "unauthorized")
     assert (await _session(sid))["revoked_reason"] == "max_age"
@@ -121,3 +120,15 @@ async def test_a_session_idle_for_too_long_ends_on_refresh(database_url):
         assert row["revoked_at"] is not None and row["revoked_reason"] == "idle"
         [ended] = await AuditEntry.select().where(AuditEntry.action == "session.idle")
         assert str(ended["actor_id"]) == user["id"] and ended["resource_id"] == sid
+
+
+def test_each_app_has_one_session_check_of_its_own(sqlite_url):
+    """No module-level cache: an app's middleware, hub and services share the one it built, with its TTL."""
+    from careconnect.app import create_app
+
+    first = create_app(make_settings(sqlite_url, session_check_seconds=5))
+    second = create_app(make_settings(sqlite_url))
+    check = app_dependency(first, "session_check")
+    assert check.ttl == 5 and app_dependency(second, "session_check").ttl == 30
+    assert check is not app_dependency(second, "session_check")
+    assert first.plugins.get(HubPlugin).hub.authenticator.session_check is check

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from careconnect.domain.accounts.throttle import Throttled, Throttles, default_policies, throttle_storage
+from careconnect.errors import status_of
 from tests.infra import REDIS_URL, need_redis
 
 
@@ -31,7 +32,9 @@ async def test_reset_requests_are_limited_per_email_and_per_address(throttles):
         await throttles.check("reset_request", "Victim@Example.com", "10.0.0.1")
     with pytest.raises(Throttled) as refused:
         await throttles.check("reset_request", "victim@example.com", "10.0.0.2")  # any address, same email
-    assert 0 < refused.value.retry_after <= 3600 and refused.value.status_code == 429
+    assert 0 < refused.value.retry_after <= 3600 and status_of(refused.value) == 429
+    assert refused.value.code == "rate_limited"
+    assert refused.value.headers == {"Retry-After": str(refused.value.retry_after)}
     for i in range(17):  # 3 + 17 = 20 from the first address
         await throttles.check("reset_request", f"other{i}@example.com", "10.0.0.1")
     with pytest.raises(Throttled):

@@ -22,8 +22,9 @@ from careconnect.domain.appointments.service import (
     page_of,
 )
 from careconnect.domain.audit.service import patient_of_appointment, record
+from careconnect.domain.errors import DomainError
 from careconnect.domain.scheduling import booking
-from careconnect.errors import ApiError, validation_error
+from careconnect.errors import ApiError, status_of, validation_error
 from careconnect.events import events_of
 from careconnect.guards import current_principal, requires_auth, requires_patient
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
@@ -184,9 +185,10 @@ class AppointmentsController(Controller):
             row = await owned(principal, appointment_id)
             audit = {"resource_id": str(row["id"]), "patient_id": str(row["patient"])}
             saved = await save_intake(str(row["id"]), data)
-        except ApiError as exc:
+        except (ApiError, DomainError) as exc:  # parse_uuid raises domain errors now (h16-accounts)
+            status = exc.status_code if isinstance(exc, ApiError) else status_of(exc)
             audit["patient_id"] = audit["patient_id"] or await patient_of_appointment(appointment_id)
-            await _audit_intake(request, "intake.write", _OUTCOMES.get(exc.status_code, "error"), **audit)
+            await _audit_intake(request, "intake.write", _OUTCOMES.get(status, "error"), **audit)
             raise
         await _audit_intake(request, "intake.write", "success", **audit)
         return saved
@@ -196,7 +198,7 @@ class AppointmentsController(Controller):
         principal = current_principal(request)
         try:
             row = await owned(principal, appointment_id)
-        except ApiError:
+        except (ApiError, DomainError):
             await _audit_intake(
                 request,
                 "intake.read",

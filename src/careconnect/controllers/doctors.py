@@ -12,6 +12,7 @@ from litestar.params import JSONBody, Parameter, QueryParameter
 from careconnect.db import is_postgres
 from careconnect.domain.accounts.users import _languages, parse_uuid
 from careconnect.domain.admin.vetting import APPROVED
+from careconnect.domain.errors import NotFound
 from careconnect.domain.scheduling import slots
 from careconnect.domain.scheduling.availability import free_slots, next_available, rules_of, save_rules
 from careconnect.errors import ApiError, validation_error
@@ -85,7 +86,7 @@ def _after(cursor: str) -> Any:
         raise validation_error("cursor", "not a cursor this server gave out")
     try:
         last_id = parse_uuid(last_id)
-    except ApiError:
+    except (ApiError, NotFound):  # parse_uuid raises domain errors now (h16-accounts)
         raise validation_error("cursor", "not a cursor this server gave out") from None
     return (DoctorProfile.user.full_name > name) | (
         (DoctorProfile.user.full_name == name) & (DoctorProfile.user.id > last_id)

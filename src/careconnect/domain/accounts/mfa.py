@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from careconnect import totp
-from careconnect.domain.accounts.sessions import SESSION_CHECK
+from careconnect.domain.accounts.schemas import MfaStatusOut, RecoveryCodesOut, TotpEnrolmentOut
 from careconnect.domain.audit import service as audit
-from careconnect.errors import ApiError, validation_error
+from careconnect.domain.errors import Conflict, Forbidden, RateLimited, Unauthenticated, invalid, not_found
 from careconnect.principal import Principal
 from careconnect.security import new_opaque_token, token_digest, verify_password
-from careconnect.settings import Settings
 from careconnect.tables import AuthSession, MfaChallenge, RecoveryCode, User
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from careconnect.domain.accounts.sessions import SessionCheck
+    from careconnect.domain.accounts.throttle import Throttles
+    from careconnect.settings import Settings
 
 CHALLENGE_MINUTES = 5
 CHALLENGE_TRIES = 5
@@ -41,17 +47,17 @@ def actor_of(user: dict[str, Any]) -> Principal:
 async def _user(user_id: str) -> dict[str, Any]:
     row = await User.select().where(User.id == user_id).first()
     if row is None:
-        raise ApiError(404, "not_found", "No such user.")
+        raise not_found("user")
     return row
 
 
-async def _forget_sessions(user_id: str) -> None:
+async def _forget_sessions(session_check: SessionCheck, user_id: str) -> None:
     """This worker sees the factor's new state at once; other workers within the session-check TTL."""
     for row in await AuthSession.select(AuthSession.id).where(AuthSession.user == user_id):
-        SESSION_CHECK.forget(str(row["id"]))
+        session_check.forget(str(row["id"]))
 
 
-async def _record(user: dict[str, Any], action: str, outcome: str, scope: Any) -> None:
+async def _record(user: dict[str, Any], action: str, outcome: str, scope: Mapping[str, Any]) -> None:
     await audit.record(
         actor=actor_of(user),
         action=action,
@@ -62,11 +68,11 @@ async def _record(user: dict[str, Any], action: str, outcome: str, scope: Any) -
     )
 
 
-async def start_enrolment(settings: Settings, user_id: str, scope: Any) -> tuple[str, str]:
+async def start_enrolment(settings: Settings, user_id: str, scope: Mapping[str, Any]) -> tuple[str, str]:
     """A new secret, not active until confirmed; returns (secret, otpauth URI)."""
     user = await _user(user_id)
     if user["mfa_enabled_at"] is not None:
-        raise ApiError(409, "conflict", "A second factor is already active: disable it first to enrol a new one.")
+        raise Conflict("A second factor is already active: disable it first to enrol a new one.")
     secret = totp.new_secret()
     await User.update(
         {User.totp_secret: totp.seal(settings.secret_key, user_id, secret), User.totp_last_step: None}
@@ -75,18 +81,20 @@ async def start_enrolment(settings: Settings, user_id: str, scope: Any) -> tuple
     return secret, totp.otpauth_uri(secret, user["email"])
 
 
-async def confirm_enrolment(settings: Settings, user_id: str, code: str, scope: Any) -> list[str]:
+async def confirm_enrolment(
+    settings: Settings, session_check: SessionCheck, user_id: str, code: str, scope: Mapping[str, Any]
+) -> list[str]:
     """Activate the pending secret with a code from it; returns the ten recovery codes (shown once)."""
     user = await _user(user_id)
     if user["mfa_enabled_at"] is not None:
-        raise ApiError(409, "conflict", "The second factor is already active.")
+        raise Conflict("The second factor is already active.")
     secret = totp.unseal(settings.secret_key, user_id, user["totp_secret"])
     if secret is None:
-        raise ApiError(409, "invalid_state", "Start the enrolment first: POST /api/v1/users/me/mfa/totp.")
+        raise Conflict("Start the enrolment first: POST /api/v1/users/me/mfa/totp.", code="invalid_state")
     step = totp.matching_step(secret, totp.normalize(code))
     if step is None:
         await _record(user, "mfa.code.fail", "denied", scope)
-        raise validation_error("code", "that code does not match: enter the current 6-digit code from the app")
+        raise invalid("code", "that code does not match: enter the current 6-digit code from the app")
     now = utcnow()
     won = (
         await User.update({User.mfa_enabled_at: now, User.totp_last_step: step})
@@ -94,13 +102,13 @@ async def confirm_enrolment(settings: Settings, user_id: str, code: str, scope: 
         .returning(User.id)
     )
     if not won:
-        raise ApiError(409, "conflict", "The enrolment changed meanwhile: start it again.")
+        raise Conflict("The enrolment changed meanwhile: start it again.")
     codes = totp.new_recovery_codes()
     await RecoveryCode.delete().where(RecoveryCode.user == user_id)
     await RecoveryCode.insert(
         *(RecoveryCode(id=uuid.uuid4(), user=user_id, code_hash=totp.recovery_digest(c), created_at=now) for c in codes)
     )
-    await _forget_sessions(user_id)
+    await _forget_sessions(session_check, user_id)
     await _record(user, "mfa.totp.confirm", "success", scope)
     return codes
 
@@ -144,18 +152,20 @@ async def _spend_code(user: dict[str, Any], kind: str, ref: Any) -> bool:
     return bool(won)
 
 
-async def disable(settings: Settings, user_id: str, password: str, code: str, scope: Any) -> None:
+async def disable_factor(
+    settings: Settings, session_check: SessionCheck, user_id: str, password: str, code: str, scope: Mapping[str, Any]
+) -> None:
     """Turn the factor off; needs the password and a current code (or an unused recovery code)."""
     user = await _user(user_id)
     if user["mfa_enabled_at"] is None:
-        raise ApiError(409, "invalid_state", "No second factor is active.")
+        raise Conflict("No second factor is active.", code="invalid_state")
     if not verify_password(user["password_hash"], password):
         await _record(user, "mfa.totp.disable", "denied", scope)
-        raise validation_error("password", "wrong password")
+        raise invalid("password", "wrong password")
     found = await _check_code(settings, user, code)
     if found is None or not await _spend_code(user, *found):
         await _record(user, "mfa.code.fail", "denied", scope)
-        raise validation_error("code", "that code does not match (or was already used)")
+        raise invalid("code", "that code does not match (or was already used)")
     if found[0] == "recovery":
         await _record(user, "mfa.recovery_code.use", "success", scope)
     await User.update({User.totp_secret: "", User.mfa_enabled_at: None, User.totp_last_step: None}).where(
@@ -163,7 +173,7 @@ async def disable(settings: Settings, user_id: str, password: str, code: str, sc
     )
     await RecoveryCode.delete().where(RecoveryCode.user == user_id)
     await MfaChallenge.delete().where(MfaChallenge.user == user_id)
-    await _forget_sessions(user_id)
+    await _forget_sessions(session_check, user_id)
     await _record(user, "mfa.totp.disable", "success", scope)
 
 
@@ -177,12 +187,7 @@ async def open_challenge(user_id: str) -> str:
     if sum(r["failures"] for r in recent) >= ACCOUNT_FAILURES:
         oldest = min(r["created_at"] for r in recent if r["failures"])
         wait = max(1, int((oldest + ACCOUNT_WINDOW - now).total_seconds()) + 1)
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many wrong codes for this account; wait and try again.",
-            headers={"Retry-After": str(wait)},
-        )
+        raise RateLimited("Too many wrong codes for this account; wait and try again.", retry_after=wait)
     token = new_opaque_token()
     await MfaChallenge(
         id=uuid.uuid4(),
@@ -212,7 +217,7 @@ async def challenge_subject(mfa_token: str) -> str | None:
     return str(row["user"]) if row else None
 
 
-async def complete_challenge(settings: Settings, mfa_token: str, code: str, scope: Any) -> dict[str, Any]:
+async def complete_challenge(settings: Settings, mfa_token: str, code: str, scope: Mapping[str, Any]) -> dict[str, Any]:
     """Spend the challenge with a right code; returns the user row to open a session for."""
     challenge = await MfaChallenge.select().where(MfaChallenge.token_hash == token_digest(mfa_token)).first()
     now = utcnow()
@@ -222,10 +227,10 @@ async def complete_challenge(settings: Settings, mfa_token: str, code: str, scop
         or challenge["expires_at"] <= now
         or challenge["failures"] >= CHALLENGE_TRIES
     ):
-        raise ApiError(401, "invalid_token", _SPENT)
+        raise Unauthenticated(_SPENT, code="invalid_token")
     user = await _user(str(challenge["user"]))
     if user["disabled_at"] is not None:
-        raise ApiError(403, "forbidden", "This account has been disabled.")
+        raise Forbidden("This account has been disabled.")
     found = await _check_code(settings, user, code) if user["mfa_enabled_at"] is not None else None
     if found is None:
         failed = (
@@ -237,10 +242,9 @@ async def complete_challenge(settings: Settings, mfa_token: str, code: str, scop
         left = max(0, CHALLENGE_TRIES - (failed[0]["failures"] if failed else CHALLENGE_TRIES))
         if left == 0:
             await MfaChallenge.update({MfaChallenge.used_at: now}).where(MfaChallenge.id == challenge["id"])
-        raise ApiError(
-            401,
-            "invalid_code",
+        raise Unauthenticated(
             "That code is not right (or was already used)." + ("" if left else " Sign in with your password again."),
+            code="invalid_code",
             extra={"attempts_left": left},
         )
     claimed = (
@@ -253,10 +257,10 @@ async def complete_challenge(settings: Settings, mfa_token: str, code: str, scop
         .returning(MfaChallenge.id)
     )
     if not claimed:
-        raise ApiError(401, "invalid_token", _SPENT)
+        raise Unauthenticated(_SPENT, code="invalid_token")
     if not await _spend_code(user, *found):
         await _record(user, "mfa.code.fail", "denied", scope)
-        raise ApiError(401, "invalid_code", "That code was just used. Sign in with your password again.")
+        raise Unauthenticated("That code was just used. Sign in with your password again.", code="invalid_code")
     if found[0] == "recovery":
         await _record(user, "mfa.recovery_code.use", "success", scope)
     await _record(user, "mfa.login", "success", scope)
@@ -266,3 +270,42 @@ async def complete_challenge(settings: Settings, mfa_token: str, code: str, scop
 async def recovery_codes_left(user_id: str) -> int:
     left = await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())
     return int(left)
+
+
+class MfaService:
+    """The signed-in person's second factor (``/users/me/mfa``).
+
+    Every code is counted by the ``mfa`` throttle before it is checked (per account and
+    address), and a right one gives its attempt back.
+    """
+
+    def __init__(self, settings: Settings, session_check: SessionCheck, throttles: Throttles) -> None:
+        self.settings = settings
+        self.session_check = session_check
+        self.throttles = throttles
+
+    async def status(self, principal: Principal) -> MfaStatusOut:
+        row = await User.select(User.mfa_enabled_at).where(User.id == principal.id).first()
+        enabled = row is not None and row["mfa_enabled_at"] is not None
+        return MfaStatusOut(
+            enabled=enabled,
+            required=principal.role in self.settings.mfa_required_roles,
+            recovery_codes_left=await recovery_codes_left(principal.id) if enabled else 0,
+        )
+
+    async def enrol(self, principal: Principal, scope: Mapping[str, Any]) -> TotpEnrolmentOut:
+        secret, uri = await start_enrolment(self.settings, principal.id, scope)
+        return TotpEnrolmentOut(secret=secret, otpauth_uri=uri)
+
+    async def confirm(self, principal: Principal, code: str, scope: Mapping[str, Any]) -> RecoveryCodesOut:
+        ip = audit.client_ip(scope)
+        await self.throttles.check("mfa", principal.id, ip)
+        codes = await confirm_enrolment(self.settings, self.session_check, principal.id, code, scope)
+        await self.throttles.succeeded("mfa", principal.id, ip)
+        return RecoveryCodesOut(recovery_codes=codes)
+
+    async def disable(self, principal: Principal, password: str, code: str, scope: Mapping[str, Any]) -> None:
+        ip = audit.client_ip(scope)
+        await self.throttles.check("mfa", principal.id, ip)
+        await disable_factor(self.settings, self.session_check, principal.id, password, code, scope)
+        await self.throttles.succeeded("mfa", principal.id, ip)

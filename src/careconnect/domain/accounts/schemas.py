@@ -1,4 +1,4 @@
-"""Request and response Structs shared by the account controllers (auth, users, admin)."""
+"""Request and response Structs of accounts: sign-up, sign-in, the own account, MFA, user pages."""
 
 from __future__ import annotations
 
@@ -115,40 +115,6 @@ class PasswordChangeIn(msgspec.Struct, kw_only=True):
 
 class UserPage(msgspec.Struct, kw_only=True):
     items: list[UserOut]
-    next_cursor: str | None
-
-
-class IntegrationIn(msgspec.Struct, kw_only=True):
-    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=TEXT)]
-
-
-class IntegrationOut(msgspec.Struct, kw_only=True):
-    client_id: str
-    client_secret: str
-    name: str
-    bot_user_id: str
-
-
-class AuditActor(msgspec.Struct, kw_only=True):
-    id: str | None
-    role: str
-
-
-class AuditEntryOut(msgspec.Struct, kw_only=True):
-    id: str
-    at: dt.datetime
-    actor: AuditActor
-    action: str
-    resource_type: str
-    resource_id: str | None
-    patient_id: str | None
-    outcome: str
-    ip: str
-    request_id: str
-
-
-class AuditPage(msgspec.Struct, kw_only=True):
-    items: list[AuditEntryOut]
     next_cursor: str | None
 
 

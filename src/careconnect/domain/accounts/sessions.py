@@ -6,6 +6,8 @@ and issues the next one. Presenting a rotated token again means it was stolen or
 the whole family is revoked. Access tokens carry the session id (``sid``); ``SessionCheck``
 answers "is this session still good, and whose is it" from a short cache, so a revocation takes
 effect at once on the worker that made it and within ``session_check_seconds`` everywhere else.
+The app builds one ``SessionCheck`` (the app-level dependency ``session_check``); whatever
+revokes a session passes it in (``session_check=``) so this worker forgets its cached answer.
 
 A login also ends by its limits: ``expires_at`` (``SESSION_MAX_HOURS``, shorter for doctors and
 admins in production) is checked on every refresh and by ``SessionCheck``; ``last_refreshed_at``
@@ -102,11 +104,12 @@ async def _issue_refresh(session_id: str, refresh_days: int) -> str:
 
 
 async def rotate_refresh(
-    token: str, refresh_days: int, *, idle_minutes: int | None = None
+    token: str, refresh_days: int, *, idle_minutes: int | None = None, session_check: SessionCheck | None = None
 ) -> tuple[dict[str, Any], str, str]:
     """Use a refresh token once: returns (user row, session id, next refresh token).
 
     ``idle_minutes``: a session not refreshed for that long has ended (``SESSION_IDLE_MINUTES``).
+    ``session_check``: forgets a session this refresh ends.
     """
     row = (
         await RefreshToken.select(
@@ -129,14 +132,14 @@ async def rotate_refresh(
     if row["revoked_at"] is not None:
         raise RefreshFailure("session revoked", "revoked", session_id)
     if row["rotated_at"] is not None:
-        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked")
+        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked", session_check)
     now = utcnow()
     if row["expires_at"] <= now:
         raise RefreshFailure("refresh token expired", "expired", session_id)
     last = row["last_refreshed_at"] or row["session_created_at"]
     ended = _ended_by_limit(row["session_expires_at"], last, idle_minutes, now)
     if ended is not None:
-        await _end(session_id, ended, f"the session reached its limit ({ended})")
+        await _end(session_id, ended, f"the session reached its limit ({ended})", session_check)
     won = (
         await RefreshToken.update({RefreshToken.rotated_at: utcnow()})
         .where((RefreshToken.id == row["id"]) & RefreshToken.rotated_at.is_null())
@@ -144,19 +147,19 @@ async def rotate_refresh(
     )
     if not won:
         # Another request rotated it a moment ago: the same token was presented twice.
-        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked")
+        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked", session_check)
     user = await User.select().where(User.id == row["user_id"]).first()
     if user is None or user["disabled_at"] is not None:
-        await revoke_session(session_id, reason="disabled")
+        await revoke_session(session_id, reason="disabled", session_check=session_check)
         raise RefreshFailure("account disabled", "disabled", session_id)
     await AuthSession.update({AuthSession.last_refreshed_at: utcnow()}).where(AuthSession.id == session_id)
     return user, session_id, await _issue_refresh(session_id, refresh_days)
 
 
-async def _end(session_id: str, reason: str, message: str) -> NoReturn:
+async def _end(session_id: str, reason: str, message: str, session_check: SessionCheck | None) -> NoReturn:
     """Revoke the session for ``reason``; the failure names that reason only for the request that
     ended it (a racing one finds it ``revoked``), so each ending is audited once."""
-    ended = await revoke_session(session_id, reason=reason)
+    ended = await revoke_session(session_id, reason=reason, session_check=session_check)
     raise RefreshFailure(message, reason if ended else "revoked", session_id)
 
 
@@ -185,18 +188,22 @@ async def account_of(session_id: str) -> dict[str, Any] | None:
     )
 
 
-async def revoke_session(session_id: str, *, reason: str) -> bool:
-    """End a session (once: True only for the call that ended it)."""
+async def revoke_session(session_id: str, *, reason: str, session_check: SessionCheck | None = None) -> bool:
+    """End a session (once: True only for the call that ended it); ``session_check`` forgets it."""
     ended = (
         await AuthSession.update({AuthSession.revoked_at: utcnow(), AuthSession.revoked_reason: reason})
         .where((AuthSession.id == session_id) & AuthSession.revoked_at.is_null())
         .returning(AuthSession.id)
     )
-    SESSION_CHECK.forget(session_id)
+    if session_check is not None:
+        session_check.forget(session_id)
     return bool(ended)
 
 
-async def revoke_user_sessions(user_id: str, *, reason: str, keep: str | None = None) -> None:
+async def revoke_user_sessions(
+    user_id: str, *, reason: str, keep: str | None = None, session_check: SessionCheck | None = None
+) -> None:
+    """End every open session of ``user_id`` but ``keep``; ``session_check`` forgets each one."""
     where = (AuthSession.user == user_id) & AuthSession.revoked_at.is_null()
     if keep is not None:
         where = where & (AuthSession.id != keep)
@@ -205,8 +212,9 @@ async def revoke_user_sessions(user_id: str, *, reason: str, keep: str | None = 
         .where(where)
         .returning(AuthSession.id)
     )
-    for row in revoked:
-        SESSION_CHECK.forget(str(row["id"]))
+    if session_check is not None:
+        for row in revoked:
+            session_check.forget(str(row["id"]))
 
 
 class SessionAccount(msgspec.Struct, frozen=True):
@@ -228,7 +236,8 @@ class SessionCheck:
     ``ttl`` seconds per worker.
 
     A session past its absolute end (``expires_at``) is revoked here (reason ``max_age``, with an
-    audit entry) the first time it is looked up after that.
+    audit entry) the first time it is looked up after that. One instance per app
+    (``create_app`` builds it with ``ttl=settings.session_check_seconds``).
     """
 
     def __init__(self, ttl: float = 30.0) -> None:
@@ -256,14 +265,14 @@ class SessionCheck:
             ends = hit[0].expires_at
             if ends is None or ends > utcnow():
                 return hit[0]
-        found = await _look_up(session_id)
+        found = await _look_up(self, session_id)
         if len(self._cache) > 50_000:
             self._cache.clear()
         self._cache[session_id] = (found, now)
         return found
 
 
-async def _look_up(session_id: str) -> SessionAccount:
+async def _look_up(session_check: SessionCheck, session_id: str) -> SessionAccount:
     try:
         uuid.UUID(session_id)
     except ValueError:
@@ -284,7 +293,7 @@ async def _look_up(session_id: str) -> SessionAccount:
         return _REVOKED
     user_id, role = str(row["user_id"]), str(row["role"])
     if row["expires_at"] is not None and row["expires_at"] <= utcnow():
-        if await revoke_session(session_id, reason="max_age"):
+        if await revoke_session(session_id, reason="max_age", session_check=session_check):
             await audit.record(
                 actor=audit.account_actor({"id": user_id, "role": role}, session_id),
                 action="session.max_age",
@@ -298,6 +307,3 @@ async def _look_up(session_id: str) -> SessionAccount:
     return SessionAccount(
         SessionStatus.active, user_id, role, row["expires_at"], mfa_active=row["mfa_enabled_at"] is not None
     )
-
-
-SESSION_CHECK = SessionCheck()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from careconnect.errors import ApiError
+from careconnect.domain.errors import RateLimited
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -58,12 +58,11 @@ class Policy(msgspec.Struct, kw_only=True, frozen=True):
     subject_refuses: bool = False
 
 
-class Throttled(ApiError):
-    """Too many attempts: 429 ``rate_limited`` with ``Retry-After`` (seconds)."""
+class Throttled(RateLimited):
+    """Too many attempts: ``rate_limited`` (429) with ``Retry-After`` (seconds)."""
 
     def __init__(self, retry_after: int, detail: str) -> None:
-        super().__init__(429, "rate_limited", detail, headers={"Retry-After": str(retry_after)})
-        self.retry_after = retry_after
+        super().__init__(detail, retry_after=retry_after)
 
 
 _DETAIL = {
@@ -145,7 +144,7 @@ class Throttles:
         Args:
             kind: a policy name: ``login``, ``password_change``, ``mfa`` or ``reset_request``.
             subject: the account (email or user id) or the email a reset is asked for.
-            address: the client's address as ``services.audit.client_ip`` gives it.
+            address: the client's address as ``domain.audit.service.client_ip`` gives it.
         """
         policy = self._policy(kind)
         pair_key, subject_key, address_key = self._keys(kind, subject, address)

@@ -11,19 +11,23 @@ from piccolo.engine.base import Engine
 
 from careconnect.domain.accounts.schemas import DoctorInfo, DoctorOut, PatientInfo, UserOut, UserPatch, Verification
 from careconnect.domain.audit.service import record
-from careconnect.errors import ApiError, validation_error
+from careconnect.domain.errors import Conflict, Invalid, invalid, not_found
 from careconnect.security import hash_password
 from careconnect.tables import DoctorProfile, User
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from careconnect.principal import Principal
+
+_EMAIL_TAKEN = "An account with this email already exists."
 
 
 def check_timezone(name: str, field: str = "timezone") -> str:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise validation_error(field, f"{name!r} is not an IANA time zone such as Europe/Paris") from None
+        raise invalid(field, f"{name!r} is not an IANA time zone such as Europe/Paris") from None
     return name
 
 
@@ -32,7 +36,7 @@ def parse_uuid(value: str, what: str = "resource") -> str:
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError):
-        raise ApiError(404, "not_found", f"No such {what}.") from None
+        raise not_found(what) from None
 
 
 async def create_user(
@@ -53,9 +57,9 @@ async def create_user(
     """
     email = email.strip().lower()
     if await User.exists().where(User.email == email):
-        raise ApiError(409, "conflict", "An account with this email already exists.")
+        raise Conflict(_EMAIL_TAKEN)
     user_id = uuid.uuid4()
-    engine: Engine = User._meta.db
+    engine: Engine[Any] = User._meta.db
     try:
         async with engine.transaction():
             await User.insert(
@@ -82,7 +86,7 @@ async def create_user(
                 )
     except Exception as exc:  # a concurrent registration of the same email
         if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-            raise ApiError(409, "conflict", "An account with this email already exists.") from None
+            raise Conflict(_EMAIL_TAKEN) from None
         raise
     row = await User.select().where(User.id == user_id).first()
     assert row is not None
@@ -126,7 +130,9 @@ async def user_out(row: dict[str, Any]) -> UserOut:
     )
 
 
-async def update_account(principal: Principal, patch: UserPatch, *, scope: Any = None) -> dict[str, Any]:
+async def update_account(
+    principal: Principal, patch: UserPatch, *, scope: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Apply ``PATCH /users/me`` all or nothing, and return the account row.
 
     Every part is checked before anything is written (a patient sending ``doctor`` is 422 and
@@ -144,7 +150,7 @@ async def update_account(principal: Principal, patch: UserPatch, *, scope: Any =
     if patch.timezone is not None:
         try:
             user_values[User.timezone] = check_timezone(patch.timezone)
-        except ApiError:
+        except Invalid:
             errors.append({"field": "timezone", "message": f"{patch.timezone!r} is not an IANA time zone"})
     if patch.doctor is not None:
         if principal.role != "doctor":
@@ -161,7 +167,7 @@ async def update_account(principal: Principal, patch: UserPatch, *, scope: Any =
     if patch.patient is not None and principal.role != "patient":
         errors.append({"field": "patient", "message": "only for patient accounts"})
     if errors:
-        raise ApiError(422, "validation_error", "The request has invalid fields; nothing was saved.", errors=errors)
+        raise Invalid("The request has invalid fields; nothing was saved.", errors=errors)
     engine: Engine[Any] = User._meta.db
     async with engine.transaction():
         if share is not None:
@@ -182,5 +188,5 @@ async def update_account(principal: Principal, patch: UserPatch, *, scope: Any =
             )
     row = await User.select().where(User.id == principal.id).first()
     if row is None:
-        raise ApiError(404, "not_found", "No such user.")
+        raise not_found("user")
     return row

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 from careconnect.domain.accounts.schemas import UserPage, Verification
 from careconnect.domain.accounts.users import parse_uuid, user_out
-from careconnect.errors import ApiError, validation_error
+from careconnect.domain.errors import NotFound, invalid, not_found
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.tables import DoctorProfile, User
 from careconnect.tables.scheduling import Appointment
 
 APPROVED: Verification = "approved"
 Decision = Literal["approved", "rejected"]
+_NOT_A_CURSOR = "not a cursor this server gave out"
 
 
 def approved_doctors() -> Any:
@@ -45,7 +46,7 @@ async def decide(doctor_id: str, decision: Decision) -> dict[str, Any]:
         .returning(DoctorProfile.user)
     )
     if not updated:
-        raise ApiError(404, "not_found", "No such doctor.")
+        raise not_found("doctor")
     row = await User.select().where(User.id == uid).first()
     assert row is not None
     return row
@@ -64,10 +65,10 @@ def _after(cursor: str) -> Any:
     try:
         at = dt.datetime.fromisoformat(at_raw)
         last_id = parse_uuid(last_id)
-    except (TypeError, ValueError, ApiError):
-        raise validation_error("cursor", "not a cursor this server gave out") from None
+    except (TypeError, ValueError, NotFound):
+        raise invalid("cursor", _NOT_A_CURSOR) from None
     if at.tzinfo is None:
-        raise validation_error("cursor", "not a cursor this server gave out")
+        raise invalid("cursor", _NOT_A_CURSOR)
     return (DoctorProfile.user.created_at > at) | (
         (DoctorProfile.user.created_at == at) & (DoctorProfile.user.id > last_id)
     )

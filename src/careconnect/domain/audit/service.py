@@ -72,3 +72,57 @@ async def patient_exists(patient_id: str) -> bool:
     except ValueError:
         return False
     return bool(await User.exists().where((User.id == key) & (User.role == "patient")))
+
+
+# The audit log's read side (``GET /api/v1/admin/audit``).
+from careconnect.domain.audit.schemas import AuditActor, AuditEntryOut, AuditPage  # noqa: E402
+from careconnect.pagination import decode_time_cursor, encode_cursor  # noqa: E402
+
+
+async def audit_page(
+    *,
+    size: int,
+    patient_id: str | None = None,
+    actor_id: str | None = None,
+    since: dt.datetime | None = None,
+    action: str | None = None,
+    cursor: str | None = None,
+) -> AuditPage:
+    """The entries matching every filter given, newest first (time, then id), ``size`` at a time.
+
+    Ids are canonical UUIDs and ``since`` is checked already (the caller's 404 and 422); a
+    ``cursor`` is one this function handed out as ``next_cursor``.
+    """
+    query = AuditEntry.select().order_by(AuditEntry.at, ascending=False).order_by(AuditEntry.id, ascending=False)
+    if patient_id:
+        query = query.where(AuditEntry.patient_id == patient_id)
+    if actor_id:
+        query = query.where(AuditEntry.actor_id == actor_id)
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if cursor:
+        at, last_id = decode_time_cursor(cursor)
+        query = query.where((AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < last_id)))
+    rows = await query.limit(size + 1)
+    items = [
+        AuditEntryOut(
+            id=str(r["id"]),
+            at=r["at"],
+            actor=AuditActor(id=str(r["actor_id"]) if r["actor_id"] else None, role=r["actor_role"]),
+            action=r["action"],
+            resource_type=r["resource_type"],
+            resource_id=r["resource_id"],
+            patient_id=str(r["patient_id"]) if r["patient_id"] else None,
+            outcome=r["outcome"],
+            ip=r["ip"],
+            request_id=r["request_id"],
+        )
+        for r in rows[:size]
+    ]
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = encode_cursor(last["at"].isoformat(), str(last["id"]))
+    return AuditPage(items=items, next_cursor=next_cursor)
