@@ -9,6 +9,7 @@ import uuid
 
 from icalendar import Calendar
 
+from careconnect.realtime import HubEvents
 from careconnect.tables.scheduling import Appointment
 from tests.consult_helpers import INTAKE, book, next_slot, open_doctor, visit
 from tests.helpers import admin, assert_problem, bearer, login, register, signed_in
@@ -240,8 +241,12 @@ async def past_row(patient_id: str, doctor_id: str, days_ago: int, status: str) 
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """Records what the handlers announce through the app's ``events`` dependency (its HubEvents)."""
+
+    def __init__(self, monkeypatch) -> None:
         self.sent: list[tuple[str, str, list[str]]] = []
+        monkeypatch.setattr(HubEvents, "appointment_changed", self.appointment_changed)
+        monkeypatch.setattr(HubEvents, "room_state_changed", self.room_state_changed)
 
     async def appointment_changed(self, appointment, user_ids):
         self.sent.append((appointment.id, appointment.status, sorted(user_ids)))
@@ -250,8 +255,8 @@ class Recorder:
         return None
 
 
-async def test_appointment_shape_and_the_event_seam(client):
-    client.app.state.events = recorder = Recorder()
+async def test_appointment_shape_and_the_event_seam(client, monkeypatch):
+    recorder = Recorder(monkeypatch)
     doctor, d = await open_doctor(client, full_name="Dr Who")
     patient, p = await signed_in(client, "patient", full_name="Pat Ient")
     made = await booked(client, doctor["id"], p, at(), reason="  Rash  ")

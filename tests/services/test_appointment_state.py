@@ -10,7 +10,8 @@ import uuid
 import pytest
 
 from careconnect.domain.appointments.state import ALLOWED, STATUSES, can_move, transition
-from careconnect.errors import ApiError
+from careconnect.domain.errors import Conflict, DomainError, NotFound
+from careconnect.errors import status_of as http_status
 from careconnect.tables.scheduling import Appointment
 from tests.helpers import register
 
@@ -78,16 +79,16 @@ async def test_the_happy_path_returns_each_updated_row(client):
 )
 async def test_illegal_moves_are_invalid_state_and_change_nothing(client, current, target):
     aid = await appointment(client, current)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Conflict) as caught:
         await transition(aid, target)
-    assert caught.value.status_code == 409 and caught.value.code == "invalid_state"
+    assert http_status(caught.value) == 409 and caught.value.code == "invalid_state"
     assert await status_of(aid) == current
 
 
 async def test_unknown_appointment_and_unknown_status(client):
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(NotFound) as caught:
         await transition(str(uuid.uuid4()), "checked_in")
-    assert caught.value.status_code == 404
+    assert http_status(caught.value) == 404 and caught.value.code == "not_found"
     with pytest.raises(ValueError):
         await transition(str(uuid.uuid4()), "booked")
     with pytest.raises(ValueError):
@@ -96,11 +97,11 @@ async def test_unknown_appointment_and_unknown_status(client):
 
 async def test_expected_from_and_condition_narrow_the_move(client):
     aid = await appointment(client, "checked_in")
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Conflict) as caught:
         await transition(aid, "cancelled", expected_from="booked")
     assert caught.value.code == "invalid_state"
     started = await appointment(client, starts_in=-dt.timedelta(minutes=5))
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Conflict) as caught:
         await transition(
             started, "cancelled", condition=Appointment.starts_at > dt.datetime.now(UTC), refusal="too late"
         )
@@ -117,7 +118,7 @@ async def test_of_concurrent_transitions_exactly_one_wins(client):
     async def attempt(target: str) -> str | None:
         try:
             await transition(aid, target)
-        except ApiError as exc:
+        except DomainError as exc:
             assert exc.code == "invalid_state"
             return None
         return target

@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 
+from careconnect.domain.errors import Conflict, DomainError
 from careconnect.domain.scheduling import booking
 from careconnect.domain.scheduling.availability import free_slots, save_rules, violated_constraint
-from careconnect.domain.scheduling.slots import AvailabilityRules, WeeklyHours
-from careconnect.errors import ApiError
+from careconnect.domain.scheduling.schemas import AvailabilityRules, WeeklyHours
+from careconnect.errors import status_of as http_status
 from careconnect.tables.scheduling import Appointment
 from tests.helpers import register
 
@@ -100,9 +101,9 @@ async def test_a_grid_change_never_double_books_the_doctor(client):
         at_ten() + dt.timedelta(hours=1),
         at_ten() + dt.timedelta(hours=2),
     ]
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Conflict) as caught:
         await booking.book(await patient(client), doctor, at_ten(), "")
-    assert caught.value.code == "slot_taken"
+    assert caught.value.code == "slot_taken" and http_status(caught.value) == 409
     # The existing booking was not touched by the change.
     still = await Appointment.select(Appointment.status, Appointment.starts_at).where(Appointment.id == held.id).first()
     assert still["status"] == "booked" and still["starts_at"] == at_ten() + dt.timedelta(minutes=30)
@@ -117,9 +118,9 @@ async def test_concurrent_retries_with_one_key_make_one_appointment(client):
     assert sorted(created for _, created in results) == [False] * 9 + [True]
     assert await Appointment.count().where(Appointment.patient == someone) == 1
     # The same key for another request is a conflict, not a second booking.
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(Conflict) as caught:
         await booking.book(someone, doctor, at_ten() + dt.timedelta(hours=1), "cough", key)
-    assert caught.value.code == "conflict"
+    assert caught.value.code == "conflict" and http_status(caught.value) == 409
 
 
 async def test_one_patient_racing_two_doctors_for_the_same_hour_gets_one(client):
@@ -129,7 +130,7 @@ async def test_one_patient_racing_two_doctors_for_the_same_hour_gets_one(client)
     async def attempt(doctor: str) -> str:
         try:
             await booking.book(someone, doctor, at_ten(), "")
-        except ApiError as exc:
+        except DomainError as exc:
             return exc.code
         return "booked"
 

@@ -5,14 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from careconnect.domain.scheduling.slots import (
-    AvailabilityRules,
-    DateException,
-    WeeklyHours,
-    generate,
-    problems,
-    slot_of,
-)
+from careconnect.domain.scheduling.schemas import AvailabilityRules, DateException, WeeklyHours
+from careconnect.domain.scheduling.slots import generate, problems, slot_of
 
 UTC = dt.UTC
 PARIS = ZoneInfo("Europe/Paris")

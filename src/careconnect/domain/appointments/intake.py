@@ -9,41 +9,22 @@ is refused.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import msgspec
-from msgspec import Meta
 
+from careconnect.domain.appointments.schemas import IntakeIn, IntakeOut
+from careconnect.domain.errors import Conflict, NotFound
 from careconnect.domain.scheduling.availability import write_transaction
-from careconnect.errors import ApiError
-from careconnect.hub.bounds import NONBLANK_TEXT_PATTERN as NONBLANK_TEXT
-from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.tables.scheduling import Appointment, Intake
 
-Item = Annotated[str, Meta(min_length=1, max_length=200, pattern=NONBLANK_TEXT)]
-Items = Annotated[list[Item], Meta(max_length=50)]
-
-
-class IntakeIn(msgspec.Struct, kw_only=True):
-    chief_complaint: Annotated[str, Meta(min_length=1, max_length=500, pattern=NONBLANK_TEXT)]
-    symptoms: Items = []
-    symptom_duration: Annotated[str, Meta(max_length=100, pattern=TEXT)] | None = None
-    medications: Items = []
-    allergies: Items = []
-    conditions: Items = []
-    notes: Annotated[str, Meta(max_length=4000, pattern=TEXT)] | None = None
-    consent_to_treatment: Literal[True]
-
-
-class IntakeOut(IntakeIn, kw_only=True):
-    submitted_at: dt.datetime
-    updated_at: dt.datetime
-
+__all__ = ("EDITABLE", "IntakeIn", "IntakeOut", "intake_out", "save_intake")
 
 EDITABLE = frozenset({"booked", "checked_in"})
 
 
 async def intake_out(appointment_id: str) -> IntakeOut | None:
+    """The submitted intake, or None when the patient has not filled it in yet."""
     row = await Intake.select().where(Intake.appointment == appointment_id).first()
     if row is None:
         return None
@@ -56,7 +37,7 @@ async def intake_out(appointment_id: str) -> IntakeOut | None:
 
 
 async def save_intake(appointment_id: str, data: IntakeIn) -> IntakeOut:
-    """Store the patient's answers (replacing earlier ones); 409 ``invalid_state`` once the visit started."""
+    """Store the patient's answers (replacing earlier ones); ``Conflict`` ``invalid_state`` once the visit started."""
     now = dt.datetime.now(dt.UTC)
     payload = msgspec.to_builtins(data)
     async with write_transaction():
@@ -65,12 +46,11 @@ async def save_intake(appointment_id: str, data: IntakeIn) -> IntakeOut:
             query = query.lock_rows("UPDATE")
         appointment = await query.first()
         if appointment is None:
-            raise ApiError(404, "not_found", "No such appointment.")
+            raise NotFound("No such appointment.")
         if appointment["status"] not in EDITABLE:
-            raise ApiError(
-                409,
-                "invalid_state",
+            raise Conflict(
                 f"The intake can be edited only until the consultation starts (it is {appointment['status']}).",
+                code="invalid_state",
             )
         if await Intake.exists().where(Intake.appointment == appointment_id):
             await Intake.update({Intake.data: payload, Intake.updated_at: now}).where(

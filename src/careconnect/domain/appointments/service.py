@@ -1,175 +1,206 @@
-"""Appointments as the API shows them, who may see which, and the upcoming/past lists.
+"""The appointments service: the caller's own appointments, their calendar file, the intake
+(every read and write audited, whatever the outcome), and the consultation's status moves,
+each announced to the patient and the doctor once it is written.
 
-Ownership is a query, never "load then compare": ``owned(principal, id)`` selects the
-appointment where id = ? and (patient = me or doctor = me), and anything else, a malformed id
-included, is 404, so ids cannot be probed.
+The rules live in the modules beneath: ``queries`` (ownership and the API shape), ``state``
+(the state machine), ``intake``, ``calendar``. Functions other areas import from this module
+(``appointment_out``, ``AppointmentOut``, ...) are re-exported here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-import msgspec
-
-from careconnect.domain.accounts.users import parse_uuid
-from careconnect.domain.admin.vetting import approved_doctors
-from careconnect.errors import ApiError
-from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
-from careconnect.tables import DoctorProfile
-from careconnect.tables.scheduling import Appointment, Intake
+from careconnect.domain.appointments.calendar import CalendarFile, calendar_file
+from careconnect.domain.appointments.intake import intake_out, save_intake
+from careconnect.domain.appointments.queries import appointment_out, mine, owned, page_of, shape
+from careconnect.domain.appointments.schemas import (
+    AppointmentOut,
+    AppointmentPage,
+    DoctorRef,
+    IntakeIn,
+    IntakeOut,
+    PersonRef,
+    Scope,
+    Status,
+)
+from careconnect.domain.appointments.state import transition
+from careconnect.domain.audit.service import patient_of_appointment, record
+from careconnect.domain.errors import Conflict, DomainError, Forbidden, NotFound
 
 if TYPE_CHECKING:
+    from careconnect.events import Events
     from careconnect.principal import Principal
 
-UTC = dt.UTC
-Scope = Literal["upcoming", "past"]
-Status = Literal["booked", "checked_in", "in_progress", "completed", "cancelled", "no_show"]
+__all__ = (
+    "CHECK_IN_OPENS",
+    "NO_SHOW_AFTER",
+    "AppointmentOut",
+    "AppointmentPage",
+    "AppointmentsService",
+    "DoctorRef",
+    "PersonRef",
+    "Scope",
+    "Status",
+    "Visit",
+    "appointment_out",
+    "mine",
+    "owned",
+    "page_of",
+    "shape",
+)
+
+CHECK_IN_OPENS = dt.timedelta(minutes=15)
+"""The patient may check in from this long before the start."""
+NO_SHOW_AFTER = dt.timedelta(minutes=10)
+"""The doctor may record a no-show from this long after the start."""
 
 
-class PersonRef(msgspec.Struct, kw_only=True):
-    id: str
-    full_name: str
+class Visit(Protocol):
+    """What a status move needs to know of the appointment (a consultation ``Membership`` is one)."""
+
+    @property
+    def appointment_id(self) -> str: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def doctor_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def starts_at(self) -> dt.datetime: ...
 
 
-class DoctorRef(msgspec.Struct, kw_only=True):
-    id: str
-    full_name: str
-    specialty: str
+def _outcome(exc: DomainError) -> str:
+    """The audit outcome of a refused intake request."""
+    if isinstance(exc, Forbidden):
+        return "denied"
+    if isinstance(exc, NotFound):
+        return "not_found"
+    if isinstance(exc, Conflict):
+        return "conflict"
+    return "error"
 
 
-class AppointmentOut(msgspec.Struct, kw_only=True, omit_defaults=True):
-    id: str
-    patient: PersonRef
-    doctor: DoctorRef
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    status: str
-    reason: str
-    created_at: dt.datetime
-    intake_submitted: bool
-    cancelled_reason: str | None = None
+class AppointmentsService:
+    """The appointments a patient or doctor takes part in, their intake, and their status moves.
 
-
-class AppointmentPage(msgspec.Struct, kw_only=True):
-    items: list[AppointmentOut]
-    next_cursor: str | None
-
-
-def mine(principal: Principal) -> Any:
-    """The ownership clause: appointments where the principal is the patient or the doctor."""
-    if principal.role == "patient":
-        return Appointment.patient == principal.id
-    if principal.role == "doctor":
-        # A doctor awaiting review (or rejected) sees no patient's appointment, even one made before.
-        return (Appointment.doctor == principal.id) & Appointment.doctor.is_in(approved_doctors())
-    return Appointment.id.is_null()  # admins and bots own no appointments (bots join rooms, see consultations)
-
-
-async def owned(principal: Principal, appointment_id: str) -> dict[str, Any]:
-    """The appointment row if the principal takes part in it, else 404 (malformed ids too)."""
-    aid = parse_uuid(appointment_id, "appointment")
-    row = await Appointment.select().where((Appointment.id == aid) & mine(principal)).first()
-    if row is None:
-        raise ApiError(404, "not_found", "No such appointment.")
-    return dict(row)
-
-
-def _with_names() -> Any:
-    return Appointment.select(
-        *Appointment.all_columns(),
-        Appointment.patient.full_name.as_alias("patient_name"),
-        Appointment.doctor.full_name.as_alias("doctor_name"),
-    )
-
-
-async def appointment_out(appointment_id: Any) -> AppointmentOut:
-    """The API shape of one appointment (no ownership check: callers have done it)."""
-    row = await _with_names().where(Appointment.id == appointment_id).first()
-    if row is None:
-        raise ApiError(404, "not_found", "No such appointment.")
-    return (await shape([row]))[0]
-
-
-async def shape(rows: list[dict[str, Any]]) -> list[AppointmentOut]:
-    """Rows selected with ``patient_name``/``doctor_name`` as API Structs (two extra queries in all)."""
-    if not rows:
-        return []
-    doctor_ids = list({r["doctor"] for r in rows})
-    specialties = {
-        str(p["user"]): p["specialty"]
-        for p in await DoctorProfile.select(DoctorProfile.user, DoctorProfile.specialty).where(
-            DoctorProfile.user.is_in(doctor_ids)
-        )
-    }
-    with_intake = {
-        str(i["appointment"])
-        for i in await Intake.select(Intake.appointment).where(Intake.appointment.is_in([r["id"] for r in rows]))
-    }
-    return [
-        AppointmentOut(
-            id=str(r["id"]),
-            patient=PersonRef(id=str(r["patient"]), full_name=r["patient_name"]),
-            doctor=DoctorRef(
-                id=str(r["doctor"]), full_name=r["doctor_name"], specialty=specialties.get(str(r["doctor"]), "")
-            ),
-            starts_at=r["starts_at"],
-            ends_at=r["ends_at"],
-            status=r["status"],
-            reason=r["reason"],
-            created_at=r["created_at"],
-            intake_submitted=str(r["id"]) in with_intake,
-            cancelled_reason=r["cancelled_reason"],
-        )
-        for r in rows
-    ]
-
-
-def _cursor_position(cursor: str) -> tuple[dt.datetime, str]:
-    return decode_time_cursor(cursor)
-
-
-async def page_of(
-    principal: Principal,
-    scope: Scope,
-    *,
-    status: Status | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-    now: dt.datetime | None = None,
-) -> AppointmentPage:
-    """The principal's own appointments: upcoming soonest first, past latest first.
-
-    Upcoming = not finished and ending after now, or running (checked in / in progress) whatever
-    the clock says; past = everything else.
+    Args:
+        events: where status moves are announced (after the write).
     """
-    size = clamp_limit(limit, default=50)
-    now = now or dt.datetime.now(UTC)
-    booked = Appointment.status == "booked"
-    upcoming = scope == "upcoming"
-    if upcoming:
-        which = (booked & (Appointment.ends_at > now)) | Appointment.status.is_in(["checked_in", "in_progress"])
-    else:
-        which = (booked & (Appointment.ends_at <= now)) | Appointment.status.is_in(
-            ["completed", "cancelled", "no_show"]
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    async def page(
+        self,
+        principal: Principal,
+        scope: Scope = "upcoming",
+        *,
+        status: Status | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> AppointmentPage:
+        """The principal's own appointments: upcoming soonest first, or past latest first."""
+        return await page_of(principal, scope, status=status, limit=limit, cursor=cursor)
+
+    async def one(self, principal: Principal, appointment_id: str) -> AppointmentOut:
+        """One appointment the principal takes part in; anyone else's is ``NotFound``."""
+        row = await owned(principal, appointment_id)
+        return await appointment_out(row["id"])
+
+    async def calendar(self, principal: Principal, appointment_id: str) -> CalendarFile:
+        """The appointment as an RFC 5545 file, for its patient and doctor."""
+        row = await owned(principal, appointment_id)
+        return calendar_file(await appointment_out(row["id"]))
+
+    async def write_intake(
+        self, principal: Principal, appointment_id: str, answers: IntakeIn, *, scope: Mapping[str, Any]
+    ) -> IntakeOut:
+        """The patient fills in or edits the intake until the visit starts; audited either way.
+
+        Args:
+            principal: who asks (only the appointment's patient may write).
+            appointment_id: the appointment, as the client sent it.
+            answers: the questionnaire.
+            scope: the request's ASGI scope, for the audit entry's client address and request id.
+        """
+        resource_id, patient_id = appointment_id[:200], None
+        try:
+            if principal.role != "patient":
+                raise Forbidden("Only the patient fills in the intake.")
+            row = await owned(principal, appointment_id)
+            resource_id, patient_id = str(row["id"]), str(row["patient"])
+            saved = await save_intake(str(row["id"]), answers)
+        except DomainError as exc:
+            patient_id = patient_id or await patient_of_appointment(appointment_id)
+            await self._audit_intake(principal, "intake.write", _outcome(exc), resource_id, patient_id, scope)
+            raise
+        await self._audit_intake(principal, "intake.write", "success", resource_id, patient_id, scope)
+        return saved
+
+    async def read_intake(self, principal: Principal, appointment_id: str, *, scope: Mapping[str, Any]) -> IntakeOut:
+        """The intake, for the patient and that appointment's doctor; ``NotFound`` until submitted. Audited."""
+        try:
+            row = await owned(principal, appointment_id)
+        except DomainError:
+            patient_id = await patient_of_appointment(appointment_id)
+            await self._audit_intake(principal, "intake.read", "not_found", appointment_id[:200], patient_id, scope)
+            raise
+        intake = await intake_out(str(row["id"]))
+        outcome = "success" if intake else "not_found"
+        await self._audit_intake(principal, "intake.read", outcome, str(row["id"]), str(row["patient"]), scope)
+        if intake is None:
+            raise NotFound("No intake has been submitted yet.")
+        return intake
+
+    async def check_in(self, visit: Visit, *, now: dt.datetime | None = None) -> AppointmentOut:
+        """The patient enters the waiting room, from 15 minutes before the start."""
+        now = now or dt.datetime.now(dt.UTC)
+        if visit.status == "booked" and now < visit.starts_at - CHECK_IN_OPENS:
+            raise Conflict("Check-in opens 15 minutes before the appointment starts.", code="invalid_state")
+        return await self._move(visit, "checked_in")
+
+    async def start(self, visit: Visit) -> AppointmentOut:
+        """The doctor admits the checked-in patient."""
+        return await self._move(visit, "in_progress")
+
+    async def complete(self, visit: Visit) -> AppointmentOut:
+        """The doctor ends the visit (the room turns read-only)."""
+        return await self._move(visit, "completed")
+
+    async def no_show(self, visit: Visit, *, now: dt.datetime | None = None) -> AppointmentOut:
+        """The doctor records that the patient did not come, from 10 minutes after the start."""
+        if (now or dt.datetime.now(dt.UTC)) < visit.starts_at + NO_SHOW_AFTER:
+            raise Conflict("A no-show can be recorded from 10 minutes after the start.", code="invalid_state")
+        return await self._move(visit, "no_show")
+
+    async def _move(self, visit: Visit, target: str) -> AppointmentOut:
+        """One state-machine move, then the room's new state and the appointment to both people."""
+        await transition(visit.appointment_id, target)
+        appointment = await appointment_out(visit.appointment_id)
+        await self.events.room_state_changed(visit.appointment_id, target)
+        await self.events.appointment_changed(appointment, [visit.patient_id, visit.doctor_id])
+        return appointment
+
+    async def _audit_intake(
+        self,
+        principal: Principal,
+        action: str,
+        outcome: str,
+        resource_id: str,
+        patient_id: str | None,
+        scope: Mapping[str, Any],
+    ) -> None:
+        """One audit entry per intake read or write; never the answers themselves."""
+        await record(
+            actor=principal,
+            action=action,
+            resource_type="intake",
+            resource_id=resource_id,
+            patient_id=patient_id,
+            outcome=outcome,
+            scope=scope,
         )
-    query = _with_names().where(mine(principal)).where(which)
-    if status:
-        query = query.where(Appointment.status == status)
-    if cursor:
-        at, last_id = _cursor_position(cursor)
-        if upcoming:
-            query = query.where(
-                (Appointment.starts_at > at) | ((Appointment.starts_at == at) & (Appointment.id > last_id))
-            )
-        else:
-            query = query.where(
-                (Appointment.starts_at < at) | ((Appointment.starts_at == at) & (Appointment.id < last_id))
-            )
-    query = query.order_by(Appointment.starts_at, ascending=upcoming).order_by(Appointment.id, ascending=upcoming)
-    rows = await query.limit(size + 1)
-    next_cursor = None
-    if len(rows) > size:
-        last = rows[size - 1]
-        next_cursor = encode_cursor(last["starts_at"].astimezone(UTC).isoformat(), str(last["id"]))
-    return AppointmentPage(items=await shape(rows[:size]), next_cursor=next_cursor)

@@ -4,9 +4,10 @@
     booked | checked_in -> cancelled
     booked | checked_in -> no_show
 
-Any other move is 409 ``invalid_state``. ``transition`` is one conditional UPDATE (WHERE status
-IN the allowed sources, and any extra condition the caller gives), so of two concurrent
-transitions only one can win, and a time rule checked in the same statement cannot be outrun.
+Any other move is refused: ``Conflict`` with code ``invalid_state`` (409). ``transition`` is one
+conditional UPDATE (WHERE status IN the allowed sources, and any extra condition the caller
+gives), so of two concurrent transitions only one can win, and a time rule checked in the same
+statement cannot be outrun.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from careconnect.errors import ApiError
+from careconnect.domain.errors import Conflict, NotFound
 from careconnect.tables.scheduling import Appointment
 
 if TYPE_CHECKING:
@@ -37,10 +38,11 @@ def can_move(current: str, target: str) -> bool:
     return current in ALLOWED.get(target, frozenset())
 
 
-def invalid(current: str | None, target: str) -> ApiError:
+def invalid(current: str | None, target: str) -> NotFound | Conflict:
+    """The refusal of ``current -> target``: ``NotFound`` when there is no appointment at all."""
     if current is None:
-        return ApiError(404, "not_found", "No such appointment.")
-    return ApiError(409, "invalid_state", f"An appointment that is {current} cannot become {target}.")
+        return NotFound("No such appointment.")
+    return Conflict(f"An appointment that is {current} cannot become {target}.", code="invalid_state")
 
 
 async def transition(
@@ -60,11 +62,11 @@ async def transition(
         values: other columns to set in the same UPDATE, e.g. ``{Appointment.cancelled_reason: "..."}``.
         expected_from: narrow the allowed sources further (e.g. ``"booked"``); each must be a legal source.
         condition: an extra WHERE clause checked atomically, e.g. ``Appointment.starts_at > now``.
-        refusal: the 409 ``invalid_state`` detail when only ``condition`` failed.
+        refusal: the ``invalid_state`` detail when only ``condition`` failed.
 
     Raises:
-        ApiError: 409 ``invalid_state`` for an illegal move (or a failed condition), 404 when there is no such
-            appointment.
+        Conflict: ``invalid_state`` for an illegal move (or a failed condition).
+        NotFound: there is no such appointment.
     """
     if target not in ALLOWED:
         raise ValueError(f"unknown target status {target!r}")
@@ -83,5 +85,5 @@ async def transition(
         return dict(moved[0])
     row = await Appointment.select(Appointment.status).where(Appointment.id == appointment_id).first()
     if row is not None and row["status"] in sources:
-        raise ApiError(409, "invalid_state", refusal)
+        raise Conflict(refusal, code="invalid_state")
     raise invalid(row["status"] if row else None, target)

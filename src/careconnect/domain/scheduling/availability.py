@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
+from piccolo.engine.base import BaseTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.domain.admin.vetting import is_approved
+from careconnect.domain.errors import Conflict, Invalid
 from careconnect.domain.scheduling import slots
-from careconnect.errors import ApiError
+from careconnect.domain.scheduling.schemas import AvailabilityRules
 from careconnect.tables import User
 from careconnect.tables.scheduling import Appointment, Availability
 
@@ -40,12 +42,13 @@ _CONSTRAINTS: dict[str, Constraint] = {
 }
 
 
-def write_transaction() -> Any:
+def write_transaction() -> BaseTransaction:
     """A transaction that serialises writers on SQLite (BEGIN IMMEDIATE); a plain one on PostgreSQL."""
     engine = Appointment._meta.db
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+    transaction: BaseTransaction = engine.transaction()  # PostgresEngine's, typed Any through Table._meta.db
+    return transaction
 
 
 def violated_constraint(exc: BaseException) -> Constraint | None:
@@ -59,21 +62,21 @@ def violated_constraint(exc: BaseException) -> Constraint | None:
     return None
 
 
-def slot_taken() -> ApiError:
-    return ApiError(409, "slot_taken", "That slot was just taken; pick another (GET /doctors/{id}/slots).")
+def slot_taken() -> Conflict:
+    return Conflict("That slot was just taken; pick another (GET /doctors/{id}/slots).", code="slot_taken")
 
 
-def patient_overlap() -> ApiError:
-    return ApiError(409, "conflict", "You already have an appointment at that time; cancel or move it first.")
+def patient_overlap() -> Conflict:
+    return Conflict("You already have an appointment at that time; cancel or move it first.")
 
 
-async def rules_of(doctor_id: str) -> slots.AvailabilityRules:
+async def rules_of(doctor_id: str) -> AvailabilityRules:
     """The doctor's availability; before they set any, their own zone, 30-minute slots and no hours."""
     row = await Availability.select().where(Availability.doctor == doctor_id).first()
     if row is None:
         user = await User.select(User.timezone).where(User.id == doctor_id).first()
         zone = user["timezone"] if user and slots.is_zone(user["timezone"]) else "UTC"
-        return slots.AvailabilityRules(timezone=zone, slot_minutes=30, weekly=[], exceptions=[])
+        return AvailabilityRules(timezone=zone, slot_minutes=30, weekly=[], exceptions=[])
     weekly, exceptions = row["weekly"], row["exceptions"]
     if isinstance(weekly, str):
         weekly = msgspec.json.decode(weekly)
@@ -88,15 +91,15 @@ async def rules_of(doctor_id: str) -> slots.AvailabilityRules:
             "weekly": weekly,
             "exceptions": exceptions,
         },
-        slots.AvailabilityRules,
+        AvailabilityRules,
     )
 
 
-async def save_rules(doctor_id: str, rules: slots.AvailabilityRules) -> slots.AvailabilityRules:
+async def save_rules(doctor_id: str, rules: AvailabilityRules) -> AvailabilityRules:
     """Validate and store (one row per doctor, upserted). Existing appointments are never touched."""
     errors = slots.problems(rules)
     if errors:
-        raise ApiError(422, "validation_error", "The availability has invalid fields.", errors=errors)
+        raise Invalid("The availability has invalid fields.", errors=errors)
     row = Availability(
         doctor=doctor_id,
         timezone=rules.timezone,
@@ -137,7 +140,7 @@ async def busy_intervals(
 
 async def free_slots(
     doctor_id: str, start: dt.datetime, end: dt.datetime, *, now: dt.datetime | None = None
-) -> tuple[slots.AvailabilityRules, list[slots.Interval]]:
+) -> tuple[AvailabilityRules, list[slots.Interval]]:
     """The doctor's rules and their free, bookable slots starting in [start, end)."""
     rules = await rules_of(doctor_id)
     now = now or dt.datetime.now(UTC)
@@ -154,7 +157,7 @@ async def next_available(doctor_id: str, days: int = 31) -> dt.datetime | None:
 
 
 async def offered_slot(doctor_id: str, starts_at: dt.datetime) -> slots.Interval:
-    """The slot of an active doctor that starts at ``starts_at`` (taken or not), else 422."""
+    """The slot of an active doctor that starts at ``starts_at`` (taken or not), else ``Invalid``."""
     doctor = await User.select(User.role, User.disabled_at).where(User.id == doctor_id).first()
     if (
         doctor is None
@@ -162,14 +165,10 @@ async def offered_slot(doctor_id: str, starts_at: dt.datetime) -> slots.Interval
         or doctor["disabled_at"] is not None
         or not await is_approved(doctor_id)  # pending or rejected doctors are not bookable
     ):
-        raise ApiError(
-            422, "validation_error", "No such doctor.", errors=[{"field": "doctor_id", "message": "unknown doctor"}]
-        )
+        raise Invalid("No such doctor.", errors=[{"field": "doctor_id", "message": "unknown doctor"}])
     slot = slots.slot_of(await rules_of(doctor_id), starts_at, now=dt.datetime.now(UTC))
     if slot is None:
-        raise ApiError(
-            422,
-            "validation_error",
+        raise Invalid(
             "That time is not a slot this doctor offers.",
             errors=[{"field": "starts_at", "message": "not an offered slot (see GET /doctors/{id}/slots)"}],
         )

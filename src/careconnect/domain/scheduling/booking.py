@@ -12,8 +12,10 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
-from careconnect.domain.appointments.service import AppointmentOut, appointment_out
+from careconnect.domain.appointments.queries import appointment_out
+from careconnect.domain.appointments.schemas import AppointmentOut
 from careconnect.domain.appointments.state import transition
+from careconnect.domain.errors import Conflict, DomainError, NotFound
 from careconnect.domain.scheduling.availability import (
     FREES_SLOT,
     offered_slot,
@@ -23,7 +25,6 @@ from careconnect.domain.scheduling.availability import (
     write_transaction,
 )
 from careconnect.domain.scheduling.slots import Interval
-from careconnect.errors import ApiError
 from careconnect.tables.scheduling import Appointment, BookingKey
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ async def _refuse_clashes(patient_id: str, doctor_id: str, slot: Interval, *, mo
         raise patient_overlap()
 
 
-def _refusal(exc: BaseException) -> ApiError | None:
+def _refusal(exc: BaseException) -> Conflict | None:
     """The 409 for a write a booking constraint refused; None for any other error."""
     broken = violated_constraint(exc)
     if broken == "doctor_slot":
@@ -57,7 +58,7 @@ def _refusal(exc: BaseException) -> ApiError | None:
     if broken == "patient_overlap":
         return patient_overlap()
     if broken == "booking_key":
-        return ApiError(409, "conflict", "This Idempotency-Key is already in use.")
+        return Conflict("This Idempotency-Key is already in use.")
     return None
 
 
@@ -74,7 +75,7 @@ async def _by_key(patient_id: str, key: str, fingerprint: str) -> AppointmentOut
     if row is None:
         return None
     if row["request_hash"] != fingerprint:
-        raise ApiError(409, "conflict", "This Idempotency-Key was used for a different booking; use a new key.")
+        raise Conflict("This Idempotency-Key was used for a different booking; use a new key.")
     return await appointment_out(row["appointment"])
 
 
@@ -87,8 +88,9 @@ async def book(
     False), even when the two requests race; the same key with another request is 409 ``conflict``.
 
     Raises:
-        ApiError: 422 for an unknown doctor or a time that is not an offered slot, 409 ``slot_taken``
-            when someone holds it, 409 ``conflict`` when the patient has an overlapping appointment.
+        Invalid: an unknown doctor, or a time that is not an offered slot.
+        Conflict: ``slot_taken`` when someone holds it, ``conflict`` when the patient has an
+            overlapping appointment or the key was used for another booking.
     """
     fingerprint = _fingerprint(doctor_id, starts_at, reason)
     if idempotency_key and (previous := await _by_key(patient_id, idempotency_key, fingerprint)):
@@ -105,7 +107,7 @@ async def book(
         except Exception as exc:
             if _deadlocked(exc) and attempt < _DEADLOCK_RETRIES:
                 continue  # the racing twin has committed by now: the retry meets its constraint instead
-            refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
+            refusal = exc if isinstance(exc, DomainError) else _refusal(exc)
             if refusal is None:
                 raise
             # A concurrent retry with the same key lost the race to its twin: answer the twin's booking.
@@ -173,9 +175,9 @@ async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetim
         .first()
     )
     if row is None:
-        raise ApiError(404, "not_found", "No such appointment.")
+        raise NotFound("No such appointment.")
     if row["status"] != "booked":
-        raise ApiError(409, "invalid_state", f"An appointment that is {row['status']} cannot be rescheduled.")
+        raise Conflict(f"An appointment that is {row['status']} cannot be rescheduled.", code="invalid_state")
     slot = await offered_slot(str(row["doctor"]), starts_at)
     now = dt.datetime.now(UTC)
     try:
@@ -191,9 +193,9 @@ async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetim
                 .returning(Appointment.id)
             )
             if not moved:
-                raise ApiError(409, "invalid_state", "This appointment has started or changed; it cannot be moved.")
+                raise Conflict("This appointment has started or changed; it cannot be moved.", code="invalid_state")
     except Exception as exc:
-        refusal = exc if isinstance(exc, ApiError) else _refusal(exc)
+        refusal = exc if isinstance(exc, DomainError) else _refusal(exc)
         if refusal is None:
             raise
         raise refusal from None

@@ -13,38 +13,10 @@ import bisect
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
-from typing import Annotated
 
-import msgspec
-from msgspec import Meta
+from careconnect.domain.scheduling.schemas import AvailabilityRules
 
-from careconnect.hub.bounds import TEXT_PATTERN as TEXT
-
-HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 UTC = dt.UTC
-
-
-class WeeklyHours(msgspec.Struct, kw_only=True):
-    weekday: Annotated[int, Meta(ge=0, le=6)]
-    start: HHMM
-    end: HHMM
-
-
-class DateException(msgspec.Struct, kw_only=True, omit_defaults=True):
-    date: dt.date
-    start: HHMM | None = None
-    end: HHMM | None = None
-
-
-class AvailabilityRules(msgspec.Struct, kw_only=True):
-    timezone: Annotated[str, Meta(min_length=1, max_length=64, pattern=TEXT)]
-    slot_minutes: Annotated[int, Meta(ge=10, le=120)]
-    min_notice_minutes: Annotated[int, Meta(ge=0, le=60 * 24 * 30)] = 60
-    horizon_days: Annotated[int, Meta(ge=1, le=365)] = 60
-    weekly: Annotated[list[WeeklyHours], Meta(max_length=100)] = []
-    exceptions: Annotated[list[DateException], Meta(max_length=400)] = []
-
-
 Interval = tuple[dt.datetime, dt.datetime]
 
 

@@ -1,0 +1,106 @@
+"""The doctor directory: who is listed, the search, the keyset pages, and one doctor's card.
+
+Listed means active (not disabled) and approved; a doctor also sees their own card while
+their review is pending or rejected. Search text is matched literally (LIKE's wildcards are
+taken out), case-insensitively on both engines.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from careconnect.db import is_postgres
+from careconnect.domain.accounts.users import _languages, parse_uuid
+from careconnect.domain.admin.vetting import APPROVED
+from careconnect.domain.errors import NotFound, invalid
+from careconnect.domain.scheduling.availability import next_available, rules_of
+from careconnect.domain.scheduling.schemas import DoctorCard, DoctorPage
+from careconnect.hub.bounds import storable
+from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
+from careconnect.tables import DoctorProfile
+
+if TYPE_CHECKING:
+    from piccolo.columns import Column
+    from piccolo.custom_types import Combinable
+    from piccolo.query.methods.select import Select
+
+_BAD_CURSOR = "not a cursor this server gave out"
+
+
+def listed(viewer: str | None = None) -> Select[DoctorProfile]:
+    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+    approved = DoctorProfile.verification == APPROVED
+    shown = approved if viewer is None else approved | (DoctorProfile.user == viewer)
+    return (
+        DoctorProfile.select(
+            DoctorProfile.user,
+            DoctorProfile.specialty,
+            DoctorProfile.bio,
+            DoctorProfile.languages,
+            DoctorProfile.user.full_name.as_alias("full_name"),
+        )
+        .where(DoctorProfile.user.disabled_at.is_null())
+        .where(shown)
+    )
+
+
+def _contains(column: Column, pattern: str) -> Combinable:
+    """Case-insensitive LIKE on both engines (SQLite's LIKE already ignores ASCII case)."""
+    return column.ilike(pattern) if is_postgres(DoctorProfile._meta.db) else column.like(pattern)
+
+
+def _literal(text: str) -> str:
+    """Search text with LIKE's wildcards taken out, so "%" or "_" match nothing special."""
+    return text.strip().replace("%", "").replace("_", "")
+
+
+def _after(cursor: str) -> Combinable:
+    name, last_id = decode_cursor(cursor, 2)
+    if not isinstance(name, str) or not isinstance(last_id, str) or not storable(name):
+        raise invalid("cursor", _BAD_CURSOR)
+    try:
+        last_id = str(uuid.UUID(last_id))
+    except ValueError:
+        raise invalid("cursor", _BAD_CURSOR) from None
+    return (DoctorProfile.user.full_name > name) | (
+        (DoctorProfile.user.full_name == name) & (DoctorProfile.user.id > last_id)
+    )
+
+
+async def card(row: dict[str, Any]) -> DoctorCard:
+    """A directory row (as ``listed()`` selects it) with the doctor's zone and first free slot."""
+    rules = await rules_of(str(row["user"]))
+    return DoctorCard(
+        id=str(row["user"]),
+        full_name=row["full_name"],
+        specialty=row["specialty"],
+        bio=row["bio"],
+        languages=_languages(row["languages"]),
+        timezone=rules.timezone,
+        next_available_at=await next_available(str(row["user"])),
+    )
+
+
+async def search(q: str | None, specialty: str | None, *, limit: int | None, cursor: str | None) -> DoctorPage:
+    """Listed doctors whose name contains ``q`` and whose specialty is ``specialty``, by name then id."""
+    size = clamp_limit(limit)
+    query = listed()
+    if q and _literal(q):
+        query = query.where(_contains(DoctorProfile.user.full_name, f"%{_literal(q)}%"))
+    if specialty:
+        query = query.where(_contains(DoctorProfile.specialty, _literal(specialty)))
+    if cursor:
+        query = query.where(_after(cursor))
+    rows = await query.order_by(DoctorProfile.user.full_name).order_by(DoctorProfile.user.id).limit(size + 1)
+    items = [await card(r) for r in rows[:size]]
+    next_cursor = encode_cursor(rows[size - 1]["full_name"], str(rows[size - 1]["user"])) if len(rows) > size else None
+    return DoctorPage(items=items, next_cursor=next_cursor)
+
+
+async def listed_doctor(viewer: str, doctor_id: str) -> dict[str, Any]:
+    """The directory row of ``doctor_id`` as ``viewer`` sees it, else ``NotFound`` (malformed ids too)."""
+    row = await listed(viewer).where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
+    if row is None:
+        raise NotFound("No such doctor.")
+    return row
