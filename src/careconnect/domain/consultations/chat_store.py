@@ -157,6 +157,18 @@ APPEND_ONE_PG = _APPEND_PG.format(input=_ONE_INPUT, audit="")
 APPEND_ONE_AND_AUDIT_PG = _APPEND_PG.format(input=_ONE_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
 
 
+def _between(mark: Callable[[int], str], *, bounded: bool, newest: bool) -> str:
+    """``read_between``'s statement; its parameters: room, after_seq, [before_seq,] limit."""
+    where = f"room = {mark(1)} AND seq > {mark(2)}" + (f" AND seq < {mark(3)}" if bounded else "")
+    order = "seq DESC" if newest else "seq"
+    return f"SELECT {COLUMNS} FROM chat_message WHERE {where} ORDER BY {order} LIMIT {mark(4 if bounded else 3)}"
+
+
+# Keyed by (bounded above, newest first).
+_BETWEEN_PG = {(b, n): _between(lambda i: f"${i}", bounded=b, newest=n) for b in (False, True) for n in (False, True)}
+_BETWEEN_SQLITE = {(b, n): _between(lambda i: "?", bounded=b, newest=n) for b in (False, True) for n in (False, True)}
+
+
 def sql_message_store(database_url: str, *, audit: bool = False) -> PostgresMessageStore | SqliteMessageStore:
     """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``.
 
@@ -297,6 +309,17 @@ class PostgresMessageStore:
         )
         return [_stored(r) for r in reversed(rows)]
 
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        if after_seq >= SEQ_MAX or limit <= 0:  # no seq is larger (and a larger parameter fails)
+            return []
+        if before_seq is not None and before_seq > SEQ_MAX:  # every seq is below it
+            before_seq = None
+        bounds = (room, after_seq) if before_seq is None else (room, after_seq, before_seq)
+        rows = await self.pool.fetch(_BETWEEN_PG[before_seq is not None, newest], *bounds, limit)
+        return [_stored(r) for r in (reversed(rows) if newest else rows)]
+
     async def last_seq(self, room: str) -> int:
         value = await self.pool.fetchval("SELECT last_seq FROM chat_room WHERE name = $1", room)
         return int(value or 0)
@@ -430,6 +453,15 @@ class SqliteMessageStore:
             self._rows, f"SELECT {COLUMNS} FROM chat_message WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, limit)
         )
         return [_stored(r) for r in reversed(rows)]
+
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        if limit <= 0:
+            return []
+        bounds = (room, after_seq) if before_seq is None else (room, after_seq, before_seq)
+        rows = await self._call(self._rows, _BETWEEN_SQLITE[before_seq is not None, newest], (*bounds, limit))
+        return [_stored(r) for r in (reversed(rows) if newest else rows)]
 
     async def last_seq(self, room: str) -> int:
         rows = await self._call(self._rows, "SELECT last_seq FROM chat_room WHERE name = ?", (room,))
