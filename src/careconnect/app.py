@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
             "events": Provide(lambda: events, use_cache=True, sync_to_thread=False),
+            "message_store": Provide(lambda: hub.store, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
         },
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
