@@ -150,6 +150,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "settings": _shared(settings),
         "throttles": _shared(backends.throttles),
         "session_check": _shared(backends.session_check),
+        "message_store": _shared(backends.hub.store),
         "events": _shared(backends.events),
         "redis": _shared(backends.redis),
         "web_pages": _shared(WebPages(Path(settings.web_dir))),

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+import msgspec
+
+from careconnect.domain.consultations.schemas import MessageFrame, Sender
+from careconnect.hub.encoding import encode_json
+from careconnect.hub.protocol import Message, UserRef, message_frame
+from careconnect.hub.store import NewMessage, StoredMessage
 from tests.consult_helpers import INTAKE, book, open_doctor, visit
 from tests.helpers import admin, assert_problem, signed_in
 
@@ -144,3 +152,64 @@ async def test_messages_page_for_members_only(client):
     assert_problem(
         await client.get("/api/v1/consultations/not-a-uuid/messages", headers=v["patient_headers"]), 404, "not_found"
     )
+
+
+async def test_messages_over_rest_are_the_hubs_frames_byte_for_byte(client):
+    """REST reads the room through the hub's store and sends the hub's own frame bytes."""
+    v = await visit(client)
+    cid, p = v["id"], v["patient_headers"]
+    room = f"consultation:{cid}"
+    batch = [
+        NewMessage(
+            room=room,
+            client_id=f"m{i}",
+            sender_id=v["patient"]["id"],
+            sender_role="patient",
+            sender_name="Pat O'Brien",
+            body=f'<b>{i}</b> "quoted" \\ ünïcödé 😀',
+        )
+        for i in range(1, 8)
+    ]
+    stored = [r.message for r in await client.app.state.hub.store.append_batch(batch)]
+    assert [m.seq for m in stored] == list(range(1, 8))
+
+    def page(messages: list[StoredMessage], has_more: bool) -> bytes:
+        items = b",".join(encode_json(message_frame(m)) for m in messages)  # as the socket sends each
+        return b'{"items":[' + items + b'],"has_more":' + (b"true" if has_more else b"false") + b"}"
+
+    url = f"/api/v1/consultations/{cid}/messages"
+    for params, messages, has_more in (
+        ({"limit": 3}, stored[4:], True),  # the latest page
+        ({}, stored, False),
+        ({"before_seq": 5, "limit": 3}, stored[1:4], True),  # backwards
+        ({"before_seq": 3, "limit": 3}, stored[:2], False),
+        ({"after_seq": 0, "limit": 5}, stored[:5], True),  # forwards
+        ({"after_seq": 5, "limit": 5}, stored[5:], False),
+        ({"after_seq": 1, "before_seq": 4}, stored[1:3], False),
+        ({"after_seq": 1, "before_seq": 6, "limit": 2}, stored[1:3], True),
+        ({"after_seq": 7}, [], False),
+    ):
+        response = await client.get(url, params=params, headers=p)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.content == page(messages, has_more), params
+    item = (await client.get(url, params={"limit": 1}, headers=p)).json()["items"][0]
+    assert list(item) == ["type", "room", "seq", "id", "sender", "body", "ts"]
+    assert (item["type"], item["room"], item["seq"], item["id"]) == ("message", room, 7, "m7")
+    assert item["sender"] == {"id": v["patient"]["id"], "role": "patient", "name": "Pat O'Brien"}
+    assert item["body"] == batch[6].body
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["ts"])
+
+
+def test_the_published_message_frame_describes_the_hubs():
+    """``MessageFrame`` (the OpenAPI name) has the hub frame's fields, in its order, with its types."""
+
+    def fields(struct: type[msgspec.Struct]) -> list[tuple[str, object]]:
+        return [(f.name, f.type) for f in msgspec.structs.fields(struct)]
+
+    assert fields(MessageFrame)[0] == ("type", str)
+    assert [(n, t) for n, t in fields(MessageFrame)[1:] if n != "sender"] == [
+        (n, t) for n, t in fields(Message) if n != "sender"
+    ]
+    assert [n for n, _ in fields(MessageFrame)[1:]] == [n for n, _ in fields(Message)]
+    assert fields(Sender) == fields(UserRef)

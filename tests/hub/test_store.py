@@ -95,6 +95,36 @@ async def test_read_ranges_in_order(message_store):
     assert message.created_at.tzinfo is not None
 
 
+async def test_read_between_pages_forwards_and_backwards(message_store):
+    await message_store.append_batch([new("r:page", f"p{i}", body=f"body {i}") for i in range(1, 11)])
+
+    async def seqs(after_seq: int, before_seq: int | None, limit: int, newest: bool = False) -> list[int]:
+        page = await message_store.read_between("r:page", after_seq, before_seq, limit, newest=newest)
+        return [m.seq for m in page]
+
+    assert await seqs(0, None, 3) == [1, 2, 3]  # the oldest first
+    assert await seqs(0, None, 3, newest=True) == [8, 9, 10]  # the latest page, still ascending
+    assert await seqs(0, 8, 3, newest=True) == [5, 6, 7]  # a page backwards from seq 8
+    assert await seqs(2, 6, 10) == [3, 4, 5]  # both bounds are exclusive
+    assert await seqs(2, 6, 2) == [3, 4]
+    assert await seqs(2, 6, 2, newest=True) == [4, 5]
+    assert await seqs(4, 5, 10) == []
+    assert await seqs(10, None, 10) == []
+    assert await seqs(0, 1, 10, newest=True) == []
+    assert await seqs(0, None, 0) == []
+    # Bounds beyond the INTEGER seq column, within the protocol (2^53): nothing after, all before.
+    assert await seqs(2**31, None, 10) == []
+    assert await seqs(2**53, 2**53, 10, newest=True) == []
+    assert await seqs(0, 2**53, 2, newest=True) == [9, 10]
+    assert await seqs(7, 2**31, 10) == [8, 9, 10]
+    assert await message_store.read_between("r:none", 0, None, 10, newest=True) == []
+    # The same stored messages the hub's reads give.
+    assert await message_store.read_between("r:page", 0, None, 10) == await message_store.read_after("r:page", 0, 10)
+    assert await message_store.read_between("r:page", 0, None, 4, newest=True) == await message_store.read_last(
+        "r:page", 4
+    )
+
+
 async def test_find_by_sender_room_and_client_id(message_store):
     await message_store.append_batch([new("r:f", "x1", body="found me")])
     found = await message_store.find("alice", "r:f", "x1")

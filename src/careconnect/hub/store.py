@@ -5,7 +5,7 @@ Guarantees a ``MessageStore`` must give:
   per room, seqs start at 1 and have no gaps; when it returns, the batch is durable.
 - A message whose (sender, room, client id) is already stored is not stored again: the
   original is returned with ``created=False`` (idempotent resend).
-- ``read_after`` / ``read_last`` return a room's messages in seq order.
+- ``read_after`` / ``read_last`` / ``read_between`` return a room's messages in seq order.
 - ``find`` returns the stored message of a (sender, room, client id), or None.
 - A batch the store refuses for its data (a value the database cannot hold), not for an outage,
   raises ``UnstorableMessage``: the writer then stores the batch's messages one by one, so only
@@ -94,6 +94,13 @@ class MessageStore(Protocol):
         """The newest ``limit`` messages, ascending."""
         ...
 
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        """Messages with after_seq < seq < before_seq (no upper bound when None), ascending, at
+        most ``limit``: the oldest of them, or with ``newest`` the newest (a page backwards)."""
+        ...
+
     async def last_seq(self, room: str) -> int:
         """The room's highest stored seq (0 for a room with no messages)."""
         ...
@@ -138,6 +145,16 @@ class MemoryStore:
 
     async def read_last(self, room: str, limit: int) -> list[StoredMessage]:
         return self.rooms.get(room, [])[-limit:] if limit else []
+
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        messages = self.rooms.get(room, [])  # seq n at index n - 1
+        end = len(messages) if before_seq is None else max(min(before_seq - 1, len(messages)), 0)
+        window = messages[max(after_seq, 0) : end]
+        if limit <= 0:
+            return []
+        return window[-limit:] if newest else window[:limit]
 
     async def last_seq(self, room: str) -> int:
         return len(self.rooms.get(room, []))

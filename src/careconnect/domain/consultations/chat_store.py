@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from careconnect.db import create_private_file
+from careconnect.domain.audit import writer as audit_writer
+from careconnect.domain.consultations.rooms import ROOM_PREFIX
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
-from careconnect.ids import uuid7
 
 T = TypeVar("T")
 SEQ_MAX = 2**31 - 1  # the seq columns are INTEGER: a larger number in a query fails on PostgreSQL
@@ -57,21 +57,6 @@ def _fields(m: NewMessage) -> tuple[str, str, str, str, str, str]:
     return m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body
 
 
-def _uuid_or_none(text: str) -> uuid.UUID | None:
-    """``text`` as a UUID when it is one in its 36-character form (as user ids and rooms carry them)."""
-    if len(text) != 36:
-        return None
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
-
-
-def _uuid_text(text: str) -> str | None:
-    actor = _uuid_or_none(text)
-    return None if actor is None else str(actor)
-
-
 def _first_of_each(batch: list[NewMessage]) -> list[NewMessage]:
     """The batch without repeats of a (sender, room, client id) (a resend queued twice)."""
     seen: set[tuple[str, str, str]] = set()
@@ -102,21 +87,11 @@ def _results(
     return results
 
 
-ROOM_PREFIX = "consultation:"  # as services.consultations names rooms
-# An audit entry's id for a stored message: a UUIDv7 (RFC 9562) of the batch's time, $7. Ids in
-# time order go to the right edge of cc_audit_entry's primary key; random ones (gen_random_uuid)
-# touched a random page of it each, and after every checkpoint each such page is written whole
-# into the WAL (a clinic 1,000 point: 11,984 full pages, 96 of its 119 MB of WAL).
-_AUDIT_ID_PG = (
-    "(lpad(to_hex(floor(extract(epoch FROM $7) * 1000)::bigint), 12, '0') || '7'"
-    " || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid"
-)
-# Every message stored in a consultation room leaves an audit entry (``messages.write``, the
-# sender, the consultation, its patient; never the body), in the transaction that stores it.
 # A whole batch in one statement, so one round trip and an implicit transaction: resends are
 # found (``existing``), the rest deduplicated within the batch (first of each key), each room's
 # row upserted in name order (locks taken in one order: two workers cannot deadlock) to reserve
-# its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written.
+# its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written
+# (every message stored in a consultation room leaves one: ``domain/audit/writer.py``).
 _BATCH_INPUT = """
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::text[])
         WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, sender_address, ord)"""
@@ -156,17 +131,6 @@ SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, cr
 UNION ALL
 SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM existing
 """
-_AUDIT_PG = f""", audited AS (
-    INSERT INTO cc_audit_entry
-        (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
-    SELECT {_AUDIT_ID_PG}, $7,
-        CASE WHEN i.sender_id ~ '^[0-9a-fA-F-]{{36}}$' THEN i.sender_id::uuid END, i.sender_role,
-        'messages.write', 'messages', a.id::text, a.patient, 'success', left(f.sender_address, 64), ''
-    FROM inserted i
-    JOIN fresh f ON f.sender_id = i.sender_id AND f.room = i.room AND f.client_id = i.client_id
-    JOIN cc_appointment a ON a.id = CASE
-        WHEN i.room ~ '^{ROOM_PREFIX}[0-9a-fA-F-]{{36}}$' THEN substring(i.room from {len(ROOM_PREFIX) + 1})::uuid END
-)"""
 # One new message in a room that exists, the usual case by far: no upsert, no deduplication, no
 # window: the room's row bumped unless the message is a resend, and the message (and its audit
 # entry) inserted. A resend or a missing room returns no row (and a resend racing its twin
@@ -185,25 +149,24 @@ WITH bumped AS (
 ){audit}
 SELECT seq FROM inserted
 """
-_AUDIT_ONE_PG = f""", audited AS (
-    INSERT INTO cc_audit_entry
-        (id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id)
-    SELECT {_AUDIT_ID_PG}, $7, $8::uuid, $4, 'messages.write', 'messages', a.id::text, a.patient, 'success',
-        left($10::text, 64), ''
-    FROM inserted JOIN cc_appointment a ON a.id = $9::uuid
-)"""
 APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="")
-APPEND_NEW_ONE_AND_AUDIT_PG = _APPEND_NEW_ONE_PG.format(audit=_AUDIT_ONE_PG)
+APPEND_NEW_ONE_AND_AUDIT_PG = _APPEND_NEW_ONE_PG.format(audit=audit_writer.PG_ONE_ENTRY)
 APPEND_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit="")
-APPEND_AND_AUDIT_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit=_AUDIT_PG)
+APPEND_AND_AUDIT_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
 APPEND_ONE_PG = _APPEND_PG.format(input=_ONE_INPUT, audit="")
-APPEND_ONE_AND_AUDIT_PG = _APPEND_PG.format(input=_ONE_INPUT, audit=_AUDIT_PG)
-_AUDIT_SQLITE = (
-    "INSERT INTO cc_audit_entry "
-    "(id, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, ip, request_id) "
-    "SELECT ?, ?, ?, ?, 'messages.write', 'messages', a.id, a.patient, 'success', substr(?, 1, 64), '' "
-    "FROM cc_appointment a WHERE a.id = ?"
-)
+APPEND_ONE_AND_AUDIT_PG = _APPEND_PG.format(input=_ONE_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
+
+
+def _between(mark: Callable[[int], str], *, bounded: bool, newest: bool) -> str:
+    """``read_between``'s statement; its parameters: room, after_seq, [before_seq,] limit."""
+    where = f"room = {mark(1)} AND seq > {mark(2)}" + (f" AND seq < {mark(3)}" if bounded else "")
+    order = "seq DESC" if newest else "seq"
+    return f"SELECT {COLUMNS} FROM chat_message WHERE {where} ORDER BY {order} LIMIT {mark(4 if bounded else 3)}"
+
+
+# Keyed by (bounded above, newest first).
+_BETWEEN_PG = {(b, n): _between(lambda i: f"${i}", bounded=b, newest=n) for b in (False, True) for n in (False, True)}
+_BETWEEN_SQLITE = {(b, n): _between(lambda i: "?", bounded=b, newest=n) for b in (False, True) for n in (False, True)}
 
 
 def sql_message_store(database_url: str, *, audit: bool = False) -> PostgresMessageStore | SqliteMessageStore:
@@ -315,13 +278,12 @@ class PostgresMessageStore:
         now = _now()
         try:
             if self.audit:
-                consultation = _uuid_or_none(m.room[len(ROOM_PREFIX) :]) if m.room.startswith(ROOM_PREFIX) else None
                 rows = await self._write(
                     APPEND_NEW_ONE_AND_AUDIT_PG,
                     *_fields(m),
                     now,
-                    _uuid_or_none(m.sender_id),
-                    consultation,
+                    audit_writer.actor_id(m.sender_id),
+                    audit_writer.consultation_id(m.room, ROOM_PREFIX),
                     m.sender_address,
                 )
             else:
@@ -346,6 +308,17 @@ class PostgresMessageStore:
             f"SELECT {COLUMNS} FROM chat_message WHERE room = $1 ORDER BY seq DESC LIMIT $2", room, limit
         )
         return [_stored(r) for r in reversed(rows)]
+
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        if after_seq >= SEQ_MAX or limit <= 0:  # no seq is larger (and a larger parameter fails)
+            return []
+        if before_seq is not None and before_seq > SEQ_MAX:  # every seq is below it
+            before_seq = None
+        bounds = (room, after_seq) if before_seq is None else (room, after_seq, before_seq)
+        rows = await self.pool.fetch(_BETWEEN_PG[before_seq is not None, newest], *bounds, limit)
+        return [_stored(r) for r in (reversed(rows) if newest else rows)]
 
     async def last_seq(self, room: str) -> int:
         value = await self.pool.fetchval("SELECT last_seq FROM chat_room WHERE name = $1", room)
@@ -450,13 +423,12 @@ class SqliteMessageStore:
             if rows:
                 db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 if self.audit:
-                    db.executemany(
-                        _AUDIT_SQLITE,
-                        [
-                            (str(uuid7(now)), stamp, _uuid_text(r[3]), r[4], address, r[0].removeprefix(ROOM_PREFIX))
-                            for r, address in zip(rows, addresses, strict=True)
-                            if r[0].startswith(ROOM_PREFIX)
-                        ],
+                    audit_writer.write_sqlite(
+                        db,
+                        now,
+                        stamp,
+                        ((r[0], r[3], r[4], address) for r, address in zip(rows, addresses, strict=True)),
+                        ROOM_PREFIX,
                     )
             db.execute("COMMIT")
         except BaseException:
@@ -481,6 +453,15 @@ class SqliteMessageStore:
             self._rows, f"SELECT {COLUMNS} FROM chat_message WHERE room = ? ORDER BY seq DESC LIMIT ?", (room, limit)
         )
         return [_stored(r) for r in reversed(rows)]
+
+    async def read_between(
+        self, room: str, after_seq: int, before_seq: int | None, limit: int, *, newest: bool = False
+    ) -> list[StoredMessage]:
+        if limit <= 0:
+            return []
+        bounds = (room, after_seq) if before_seq is None else (room, after_seq, before_seq)
+        rows = await self._call(self._rows, _BETWEEN_SQLITE[before_seq is not None, newest], (*bounds, limit))
+        return [_stored(r) for r in (reversed(rows) if newest else rows)]
 
     async def last_seq(self, room: str) -> int:
         rows = await self._call(self._rows, "SELECT last_seq FROM chat_room WHERE name = ?", (room,))

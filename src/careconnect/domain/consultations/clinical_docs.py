@@ -8,76 +8,95 @@ UPDATE only matches that version, so of two tabs editing at once the second gets
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-import msgspec
-from msgspec import Meta
+from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut
+from careconnect.domain.errors import Conflict, Invalid
+from careconnect.hub.bounds import MAX_COUNT
+from careconnect.tables import ConsultationNote, ConsultationSummary
 
-from careconnect.errors import ApiError
-from careconnect.hub.bounds import MAX_COUNT, Count
-from careconnect.hub.bounds import TEXT_PATTERN as TEXT
-
-MAX_TEXT = 20_000
 # Versions live in an INTEGER column: the next version of this one would not fit.
 MAX_STORED_VERSION = 2**31 - 1
 
-
-class DocumentIn(msgspec.Struct, kw_only=True):
-    text: Annotated[str, Meta(max_length=MAX_TEXT, pattern=TEXT)]
-    version: Count | None = None
+T = TypeVar("T", ConsultationNote, ConsultationSummary)
 
 
-class DocumentOut(msgspec.Struct, kw_only=True):
-    text: str
-    version: int
-    updated_at: dt.datetime | None
+@dataclass(frozen=True)
+class Kind(Generic[T]):
+    """One kind of clinical text: its table, its name in audit actions, its author's column."""
+
+    table: type[T]
+    name: str
+    author_column: str
+
+    async def read(self, appointment_id: str) -> DocumentOut:
+        return await read(self.table, appointment_id)
+
+    async def write(self, appointment_id: str, *, author_id: str, text: str, version: int) -> DocumentOut:
+        return await write(
+            self.table,
+            appointment_id,
+            author_column=self.author_column,
+            author_id=author_id,
+            text=text,
+            version=version,
+        )
 
 
-EMPTY = DocumentOut(text="", version=0, updated_at=None)
+NOTES = Kind(ConsultationNote, "notes", author_column="doctor")
+SUMMARY = Kind(ConsultationSummary, "summary", author_column="author")
+Document = Kind[ConsultationNote] | Kind[ConsultationSummary]
+
+
+class ConflictingEdit(Conflict):
+    """The text changed since the version the edit was based on (409 with ``current_version``)."""
+
+    def __init__(self, current: DocumentOut) -> None:
+        super().__init__(
+            f"This text was changed elsewhere (now version {current.version}); reload it and apply your edit again.",
+            code="conflict",
+            extra={"current_version": current.version},
+        )
 
 
 def expected_version(data: DocumentIn, if_match: str | None) -> int:
     if if_match:
         raw = if_match.strip().removeprefix("W/").strip('"')
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 16 or int(raw) > MAX_COUNT:
-            raise ApiError(
-                422,
-                "validation_error",
-                'If-Match must be a version such as "3".',
-                errors=[{"field": "If-Match", "message": "not a version"}],
+            raise Invalid(
+                'If-Match must be a version such as "3".', errors=[{"field": "If-Match", "message": "not a version"}]
             )
         return int(raw)
     if data.version is None:
-        raise ApiError(
-            422,
-            "validation_error",
+        raise Invalid(
             "Name the version you edited (body version, or If-Match), 0 for the first save.",
             errors=[{"field": "version", "message": "required"}],
         )
     return data.version
 
 
-async def read(table: Any, appointment_id: str) -> DocumentOut:
+async def read(table: type[T], appointment_id: str) -> DocumentOut:
     row = (
         await table.select(table.text, table.version, table.updated_at)
         .where(table.appointment == appointment_id)
         .first()
     )
     if row is None:
-        return EMPTY
+        return DocumentOut(text="", version=0, updated_at=None)
     return DocumentOut(text=row["text"], version=row["version"], updated_at=row["updated_at"])
 
 
 async def write(
-    table: Any, appointment_id: str, *, author_column: str, author_id: str, text: str, version: int
+    table: type[T], appointment_id: str, *, author_column: str, author_id: str, text: str, version: int
 ) -> DocumentOut:
     """Save ``text`` if the stored version is still ``version``; else 409 with the current version."""
     now = dt.datetime.now(dt.UTC)
     if version == 0:
         try:
-            await table.insert(
-                table(appointment=appointment_id, text=text, version=1, updated_at=now, **{author_column: author_id})
-            )
+            author = table._meta.get_column_by_name(author_column)
+            values = {table.appointment: appointment_id, table.text: text, table.version: 1, table.updated_at: now}
+            await table.insert(table(_data={**values, author: author_id}))
             return DocumentOut(text=text, version=1, updated_at=now)
         except Exception as exc:
             if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
@@ -92,14 +111,3 @@ async def write(
             return DocumentOut(text=text, version=version + 1, updated_at=now)
     current = await read(table, appointment_id)
     raise ConflictingEdit(current)
-
-
-class ConflictingEdit(ApiError):
-    def __init__(self, current: DocumentOut) -> None:
-        super().__init__(
-            409,
-            "conflict",
-            f"This text was changed elsewhere (now version {current.version}); reload it and apply your edit again.",
-        )
-        assert isinstance(self.extra, dict)
-        self.extra["current_version"] = current.version

@@ -13,40 +13,54 @@ The rule, as queries:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-import msgspec
-
+from careconnect.domain.accounts.users import parse_uuid
 from careconnect.domain.admin.vetting import approved_doctor
 from careconnect.domain.appointments.intake import intake_out
 from careconnect.domain.appointments.service import appointment_out
-from careconnect.domain.consultations import clinical_docs
+from careconnect.domain.audit.service import patient_exists, record
+from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY
+from careconnect.domain.consultations.schemas import HistoryEntry, HistoryOut, PatientOut
+from careconnect.domain.errors import DomainError, NotFound
 from careconnect.domain.scheduling.availability import FREES_SLOT
-from careconnect.errors import ApiError
-from careconnect.tables import ConsultationNote, ConsultationSummary, User
+from careconnect.principal import Principal
+from careconnect.tables import User
 from careconnect.tables.scheduling import Appointment
 
-if TYPE_CHECKING:
-    from careconnect.principal import Principal
+__all__ = ("HistoryOut", "HistoryService", "is_treating", "patient_history")
 
 
-class PatientOut(msgspec.Struct, kw_only=True):
-    id: str
-    full_name: str
-    email: str
-    timezone: str
+class HistoryService:
+    """A treating doctor's reads of a patient's history, each audited with its outcome."""
 
-
-class HistoryEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
-    appointment: Any
-    intake: Any = None
-    summary: clinical_docs.DocumentOut | None = None
-    notes: clinical_docs.DocumentOut | None = None
-
-
-class HistoryOut(msgspec.Struct, kw_only=True):
-    patient: PatientOut
-    appointments: list[HistoryEntry]
+    async def read(self, doctor: Principal, patient_id: str, scope: Mapping[str, Any]) -> HistoryOut:
+        """The history ``doctor`` may read; 404 (audited) for a patient who is not theirs."""
+        pid = parse_uuid(patient_id, "patient")
+        try:
+            history = await patient_history(doctor, pid)
+        except DomainError:  # 404 above all: not theirs, or no such patient
+            await record(
+                actor=doctor,
+                action="history.read",
+                resource_type="history",
+                resource_id=pid,
+                patient_id=pid if await patient_exists(pid) else None,
+                outcome="not_found",
+                scope=scope,
+            )
+            raise
+        await record(
+            actor=doctor,
+            action="history.read",
+            resource_type="history",
+            resource_id=pid,
+            patient_id=pid,
+            outcome="success",
+            scope=scope,
+        )
+        return history
 
 
 async def is_treating(doctor: Principal, patient_id: str) -> bool:
@@ -63,10 +77,10 @@ async def is_treating(doctor: Principal, patient_id: str) -> bool:
 async def patient_history(doctor: Principal, patient_id: str) -> HistoryOut:
     """The history ``doctor`` may read, newest first; 404 when they do not treat the patient."""
     if not await is_treating(doctor, patient_id):
-        raise ApiError(404, "not_found", "No such patient among yours.")
+        raise NotFound("No such patient among yours.")
     patient = await User.select().where(User.id == patient_id).first()
     if patient is None:
-        raise ApiError(404, "not_found", "No such patient among yours.")
+        raise NotFound("No such patient among yours.")
     query = Appointment.select(Appointment.id, Appointment.doctor).where(Appointment.patient == patient_id)
     if not patient["share_history"]:
         query = query.where(Appointment.doctor == doctor.id)
@@ -74,10 +88,10 @@ async def patient_history(doctor: Principal, patient_id: str) -> HistoryOut:
     entries = []
     for row in rows:
         aid = str(row["id"])
-        summary = await clinical_docs.read(ConsultationSummary, aid)
+        summary = await SUMMARY.read(aid)
         notes = None
         if str(row["doctor"]) == doctor.id:  # another doctor's notes are theirs alone, shared or not
-            own = await clinical_docs.read(ConsultationNote, aid)
+            own = await NOTES.read(aid)
             notes = own if own.version else None
         entries.append(
             HistoryEntry(

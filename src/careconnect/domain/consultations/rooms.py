@@ -7,8 +7,8 @@ the doctor, or a bot the doctor invited. Anyone else gets ``None`` and the calle
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Any
 
 import msgspec
 
@@ -17,7 +17,7 @@ from careconnect.principal import Principal
 from careconnect.tables import RoomBot, User
 from careconnect.tables.scheduling import Appointment
 
-ROOM_PREFIX = "consultation:"
+ROOM_PREFIX = "consultation:"  # the one spelling of a consultation room's name: ``room_name``
 WRITABLE_STATES = frozenset({"checked_in", "in_progress"})
 
 
@@ -27,7 +27,7 @@ class Membership(msgspec.Struct, frozen=True):
     doctor_id: str
     status: str
     as_role: str  # patient | doctor | bot
-    starts_at: Any = None
+    starts_at: dt.datetime | None = None
 
 
 def room_name(appointment_id: str) -> str:
@@ -67,7 +67,7 @@ async def membership(principal: Principal, appointment_id: str) -> Membership | 
     if principal.id == patient_id and principal.role == "patient":
         as_role = "patient"
     elif principal.id == doctor_id and principal.role == "doctor" and await is_approved(doctor_id):
-        as_role = "doctor"  # a doctor awaiting review, or rejected, is no member (see services/vetting.py)
+        as_role = "doctor"  # a doctor awaiting review, or rejected, is no member (see domain/admin/vetting.py)
     elif principal.role == "bot" and await RoomBot.exists().where(
         (RoomBot.appointment == appointment_id) & (RoomBot.bot_user == principal.id)
     ):
