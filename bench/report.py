@@ -61,21 +61,6 @@ def chosen_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [chosen(runs) for by_target in rounds(doc).values() for runs in by_target.values()]
 
 
-def bucket_quantile(buckets: list[tuple[float, float]], q: float) -> float:
-    """The ``q`` quantile of a cumulative histogram (``(upper bound, count)`` pairs, ascending,
-    the last ``inf``), interpolated linearly inside its bucket as Prometheus does."""
-    total = buckets[-1][1]
-    rank = q * total
-    lower, below = 0.0, 0.0
-    for bound, count in buckets:
-        if count >= rank:
-            if bound == float("inf"):
-                return lower  # beyond the last finite bound: report that bound
-            return lower + (bound - lower) * ((rank - below) / (count - below) if count > below else 0.0)
-        lower, below = bound, count
-    return lower
-
-
 def hub_inside(run: dict[str, Any]) -> str | None:
     """The hub's own view of a point: commit time and event-loop lag, from its /metrics."""
     inside = run.get("hub_metrics") or {}

@@ -1,4 +1,5 @@
-"""A small `careconnect loadtest` run against a real server: nothing lost, nothing doubled."""
+"""The load toolkit: a small `careconnect loadtest` run against a real server (nothing lost, nothing
+doubled), the generator against an in-process hub, the delivery check and rooms files."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import subprocess
 import sys
 import urllib.request
 
+from careconnect.hub import HubSettings
+from careconnect.loadtest.driver import Tally, delivery_check, run
+from careconnect.loadtest.members import HubTarget, Member
+from careconnect.loadtest.rooms import Consultation, Person, RoomSpec, read_rooms_file, write_rooms_file
+from careconnect.loadtest.workload import Workload
+from tests.hub.harness import serve_hub
 from tests.infra import REPO_ROOT, migrate
 from tests.live import LiveServer
 
@@ -28,7 +35,7 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
                 "clinic",
                 "--rooms",
                 "8",
-                "--rate",
+                "--member-rate",
                 "1",
                 "--duration",
                 "4",
@@ -73,3 +80,71 @@ def _metrics(base: str) -> dict[str, float]:
             if line.startswith(("careconnect_hub", "careconnect_event"))
         )
     }
+
+
+async def test_the_generator_counts_a_broadcast_once_per_member_and_times_it():
+    async with serve_hub(settings=HubSettings(maintenance_s=0.1, revalidate_s=0.2, send_limit=1000)) as served:
+        alice = served.auth.add("alice", "patient")
+        bob = served.auth.add("bob", "doctor")
+        served.rooms.add("consultation:c1", [("alice", "patient"), ("bob", "doctor")])
+        target = HubTarget(served.url, [RoomSpec(room="consultation:c1", tokens=[alice, bob])])
+        room_of = {target.room_name(0): 0}
+        tally = Tally()
+        workload = Workload(kind="broadcast", members=6, rate=30.0, duration=1.0, settle=0.1, drain=10.0)
+        result, members = await run(workload, target, room_of, tally)
+    assert result["target"] == "careconnect" and result["params"] == {
+        "members": 6,
+        "rate": 30.0,
+        "duration": 1.0,
+        "body_size": 100,
+        "drain": 10.0,
+    }
+    assert result["connections"]["open"] == 6 and result["connections"]["failed"] == 0
+    assert result["sent"] == result["acked"] == 30 and result["unacked"] == 0
+    assert result["delivered"] == result["expected_deliveries"] == 6 * 30
+    assert result["lost"] == result["duplicates"] == 0 and result["errors"] == {}
+    for latency in (result["delivery_latency_ms"], result["ack_latency_ms"]):
+        assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"] < 10_000
+    check = delivery_check(tally, members, room_of)
+    assert check == {"checked": 6 * 30, "lost": 0, "duplicated": 0, "out_of_order": 0}
+
+
+def test_the_delivery_check_counts_a_lost_a_doubled_and_an_out_of_order_message():
+    tally = Tally("run")
+    room_of = {"consultation:a": 0, "consultation:b": 1}
+    alice, bob = Member(None, "consultation:a", 0), Member(None, "consultation:a", 1)  # no socket needed
+    carol = Member(None, "consultation:b", 0)
+    ids = [tally.new_message(0) for _ in range(3)]
+    for msg_id in ids:
+        tally.on_ack(msg_id, 1)
+    for msg_id in ids:
+        tally.on_message(alice, msg_id, "0 x", 2)
+    tally.on_message(bob, ids[0], "0 x", 2)
+    tally.on_message(bob, ids[0], "0 x", 3)  # the same message twice
+    tally.on_message(bob, "earlier.7", "0 x", 3)  # another run's, replayed: not counted
+    bob.out_of_order = 1  # as the hub target counts a seq not above the one before
+    # bob never got ids[1] or ids[2]; carol's room had no messages
+    check = delivery_check(tally, [alice, bob, carol], room_of)
+    assert check == {"checked": 6, "lost": 2, "duplicated": 1, "out_of_order": 1}
+    assert tally.foreign == 1 and tally.delivered == 4
+
+
+def test_a_rooms_file_round_trips_and_the_older_bare_list_still_reads(tmp_path):
+    people = [Person(id=f"u{i}", email=f"u{i}@example.com", token=f"token-{i}") for i in range(2)]
+    opened = [Consultation(id="a1", patient=people[0], doctor=people[1])]
+    write_rooms_file(tmp_path / "rooms.json", opened)
+    assert json.loads((tmp_path / "rooms.json").read_text()) == {
+        "rooms": [{"room": "consultation:a1", "tokens": ["token-0", "token-1"]}]
+    }
+    assert read_rooms_file(tmp_path / "rooms.json") == [RoomSpec(room="consultation:a1", tokens=["token-0", "token-1"])]
+    (tmp_path / "old.json").write_text(json.dumps([{"room": "consultation:b2", "tokens": ["p", "d"]}]))
+    assert read_rooms_file(tmp_path / "old.json") == [RoomSpec(room="consultation:b2", tokens=["p", "d"])]
+
+
+def test_the_workloads_lay_out_their_members_and_rates():
+    assert Workload(kind="broadcast", members=3, rate=9.0).layout() == ([(0, 0), (0, 1), (0, 2)], 9.0)
+    assert Workload(kind="clinic", rooms=2, member_rate=1.5).layout() == ([(0, 0), (0, 1), (1, 0), (1, 1)], 6.0)
+    assert Workload(kind="idle", connections=3).layout() == ([(0, 0), (0, 1), (1, 0)], 0.0)
+    assert Workload(kind="idle", connections=1001).room_count() == 501
+    assert Workload(kind="idle", connections=1001).rooms_to_open() == 100
+    assert Workload(kind="clinic", rooms=7).rooms_to_open() == 7

@@ -3,7 +3,8 @@
 Doctors with weekly hours, patients, and appointments in every state (booked, checked in,
 in progress with a few messages, completed with notes and a summary, cancelled, no-show),
 so ``make run`` shows a system in use. ``--load N`` adds N open consultations (a doctor
-and a patient each, admitted and writable) for the load tester and prints them as JSON.
+and a patient each, admitted and writable; ``careconnect.loadtest.rooms.open_in_database``)
+for the load tester and prints them as a rooms file.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import sys
 import uuid
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from careconnect.cli import command
+from careconnect.loadtest.rooms import add_appointment, ensure_user, open_in_database, rooms_json, write_rooms_file
 from careconnect.settings import Settings
+
+if TYPE_CHECKING:
+    from piccolo.columns import Column
 
 PASSWORD = "careconnect-demo"
 UTC = dt.UTC
@@ -40,7 +43,6 @@ def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="", help="write the load rooms and tokens as JSON to this file")
 
 
-@command("seed", "fill a dev database with doctors, patients and appointments", _args)
 def seed(args: argparse.Namespace, settings: Settings) -> int:
     if settings.environment == "production":
         print(
@@ -55,95 +57,60 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_seed(settings, args.load, args.out))
 
 
-async def _user(email: str, name: str, role: str, timezone: str, specialty: str | None = None) -> str:
-    from careconnect.domain.accounts.schemas import DoctorInfo
-    from careconnect.domain.accounts.users import create_user
-    from careconnect.tables import User
-
-    row = await User.select(User.id).where(User.email == email).first()
-    if row is not None:
-        return str(row["id"])
-    doctor = (
-        DoctorInfo(specialty=specialty, bio=f"{name} sees patients online.", languages=["en"]) if specialty else None
-    )
-    created = await create_user(
-        email=email, password=PASSWORD, full_name=name, role=role, timezone=timezone, doctor=doctor
-    )
-    return str(created["id"])
+command("seed", "fill a dev database with doctors, patients and appointments", _args)(seed)
 
 
-async def _availability(
-    doctor_id: str, timezone: str, weekly: list[dict[str, Any]] = ALL_WEEK, notice: int = 30
-) -> None:
+async def _availability(doctor_id: str, timezone: str) -> None:
+    """Weekdays 08:00-18:00 in the doctor's zone, 20-minute slots, 30 minutes' notice."""
     from careconnect.tables import Availability
 
-    values = {
-        "timezone": timezone,
-        "slot_minutes": 20,
-        "min_notice_minutes": notice,
-        "horizon_days": 60,
-        "weekly": weekly,
-        "exceptions": [],
-        "updated_at": dt.datetime.now(UTC),
+    columns: dict[Column | str, object] = {
+        Availability.timezone: timezone,
+        Availability.slot_minutes: 20,
+        Availability.min_notice_minutes: 30,
+        Availability.horizon_days: 60,
+        Availability.weekly: ALL_WEEK,
+        Availability.exceptions: [],
+        Availability.updated_at: dt.datetime.now(UTC),
     }
-    if await Availability.exists().where(Availability.doctor == doctor_id):
-        await Availability.update({getattr(Availability, k): v for k, v in values.items()}).where(
-            Availability.doctor == doctor_id
-        )
-    else:
-        await Availability(doctor=doctor_id, **values).save()
-
-
-async def _appointment(patient: str, doctor: str, starts: dt.datetime, status: str, reason: str) -> str:
-    from careconnect.tables import Appointment
-
-    appointment_id = str(uuid.uuid4())
-    await Appointment(
-        id=appointment_id,
-        patient=patient,
-        doctor=doctor,
-        starts_at=starts,
-        ends_at=starts + dt.timedelta(minutes=20),
-        status=status,
-        reason=reason,
-        created_at=dt.datetime.now(UTC),
-        cancelled_reason="Feeling better" if status == "cancelled" else None,
-    ).save()
-    return appointment_id
+    if not await Availability.exists().where(Availability.doctor == doctor_id):
+        await Availability(doctor=doctor_id).save()
+    await Availability.update(columns).where(Availability.doctor == doctor_id)
 
 
 async def _seed(settings: Settings, load: int, out: str) -> int:
     from careconnect.db import bind_tables, engine_from_url, is_postgres
-    from careconnect.domain.accounts import sessions
     from careconnect.domain.consultations.chat_store import sql_message_store
     from careconnect.hub.store import NewMessage
-    from careconnect.security import issue_access_token
     from careconnect.tables import Appointment, ConsultationNote, ConsultationSummary, User
 
     engine = engine_from_url(settings.database_url)
     bind_tables(engine)
     if is_postgres(engine):
-        await engine.start_connection_pool()  # type: ignore[attr-defined]
+        await engine.start_connection_pool()  # type: ignore[no-untyped-call]
     store = sql_message_store(settings.database_url)
     await store.start()
     try:
         doctors = []
         for i, (name, specialty, zone) in enumerate(DOCTORS, start=1):
-            doctor_id = await _user(f"doctor{i}@example.com", name, "doctor", zone, specialty)
+            doctor_id = await ensure_user(
+                f"doctor{i}@example.com", name, "doctor", zone, password=PASSWORD, specialty=specialty
+            )
             await _availability(doctor_id, zone)
             doctors.append(doctor_id)
         patients = [
-            await _user(f"patient{i}@example.com", name, "patient", zone) for i, (name, zone) in enumerate(PATIENTS, 1)
+            await ensure_user(f"patient{i}@example.com", name, "patient", zone, password=PASSWORD)
+            for i, (name, zone) in enumerate(PATIENTS, 1)
         ]
         if not await Appointment.exists().where(Appointment.patient == patients[0]):
             now = dt.datetime.now(UTC).replace(second=0, microsecond=0)
             d, p = doctors[0], patients
-            await _appointment(p[0], d, now + dt.timedelta(days=1, hours=1), "booked", "Persistent cough")
-            await _appointment(p[1], d, now + dt.timedelta(minutes=15), "checked_in", "Follow-up on blood tests")
-            live = await _appointment(p[2], d, now - dt.timedelta(minutes=5), "in_progress", "Headaches")
-            past = await _appointment(p[0], d, now - dt.timedelta(days=7), "completed", "Sore throat")
-            await _appointment(p[1], doctors[1], now - dt.timedelta(days=3), "cancelled", "Palpitations")
-            await _appointment(p[2], doctors[2], now - dt.timedelta(days=2), "no_show", "Rash")
+            await add_appointment(p[0], d, now + dt.timedelta(days=1, hours=1), "booked", "Persistent cough")
+            await add_appointment(p[1], d, now + dt.timedelta(minutes=15), "checked_in", "Follow-up on blood tests")
+            live = await add_appointment(p[2], d, now - dt.timedelta(minutes=5), "in_progress", "Headaches")
+            past = await add_appointment(p[0], d, now - dt.timedelta(days=7), "completed", "Sore throat")
+            await add_appointment(p[1], doctors[1], now - dt.timedelta(days=3), "cancelled", "Palpitations")
+            await add_appointment(p[2], doctors[2], now - dt.timedelta(days=2), "no_show", "Rash")
             stamp = dt.datetime.now(UTC)
             await ConsultationNote(
                 appointment=past, doctor=d, text="Viral pharyngitis. No antibiotics.", version=1, updated_at=stamp
@@ -173,47 +140,20 @@ async def _seed(settings: Settings, load: int, out: str) -> int:
                     ),
                 ]
             )
-        rooms = []
-        for i in range(load):
-            doctor = await _user(
-                f"load-doctor-{i}@example.com", f"Load Doctor {i}", "doctor", "UTC", "General practice"
-            )
-            patient = await _user(f"load-patient-{i}@example.com", f"Load Patient {i}", "patient", "UTC")
-            existing = (
-                await Appointment.select(Appointment.id)
-                .where((Appointment.patient == patient) & (Appointment.status == "in_progress"))
-                .first()
-            )
-            aid = (
-                str(existing["id"])
-                if existing
-                else await _appointment(
-                    patient, doctor, dt.datetime.now(UTC).replace(second=0, microsecond=0), "in_progress", "load test"
-                )
-            )
-            tokens = []
-            for user_id, role, name in (
-                (patient, "patient", f"Load Patient {i}"),
-                (doctor, "doctor", f"Load Doctor {i}"),
-            ):
-                session_id, _ = await sessions.open_session(user_id, kind="client", refresh_days=1)
-                token, _ = issue_access_token(settings, user_id=user_id, role=role, session_id=session_id, name=name)
-                tokens.append(token)
-            rooms.append({"room": f"consultation:{aid}", "tokens": tokens})
+        rooms = await open_in_database(settings, load, password=PASSWORD)
     finally:
         await store.close()
         if is_postgres(engine):
-            await engine.close_connection_pool()  # type: ignore[attr-defined]
+            await engine.close_connection_pool()  # type: ignore[no-untyped-call]
     print("Seeded. Sign in at http://127.0.0.1:8000 with password", repr(PASSWORD), "as:")
     for i, (name, specialty, _) in enumerate(DOCTORS, 1):
         print(f"  doctor{i}@example.com   {name} ({specialty})")
     for i, (name, _) in enumerate(PATIENTS, 1):
         print(f"  patient{i}@example.com  {name}")
     if load:
-        payload = json.dumps({"rooms": rooms})
         if out:
-            Path(out).write_text(payload)  # noqa: ASYNC240 - one small file at the end of a CLI run
+            write_rooms_file(out, rooms)
             print(f"{load} open consultations for load tests written to {out}")
         else:
-            print(payload)
+            print(rooms_json(rooms).decode())
     return 0

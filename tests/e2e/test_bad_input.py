@@ -4,49 +4,17 @@ input breaks anyone else's conversation, a room has one spelling, and nothing an
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import subprocess
 import sys
-import uuid
 
 import httpx
 
-from tests.consult_helpers import ALL_DAY
+from tests.consult_helpers import open_consultation
 from tests.helpers import PASSWORD, email
 from tests.hub.harness import Raw
 from tests.live import LiveServer
 
 ATTACKER_SOCKETS, BAD_PER_SOCKET, GOOD_MESSAGES = 8, 5, 15
-
-
-async def person(http: httpx.AsyncClient, role: str) -> dict:
-    body = {"email": email(role), "password": PASSWORD, "full_name": f"Bad-input {role}", "role": role}
-    if role == "doctor":
-        body["doctor"] = {"specialty": "General practice"}
-    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
-    login = (await http.post("/api/v1/auth/login", json={"email": body["email"], "password": PASSWORD})).json()
-    token = login["access_token"]
-    return {"id": login["user"]["id"], "token": token, "h": {"Authorization": f"Bearer {token}"}}
-
-
-async def open_consultation(http: httpx.AsyncClient) -> dict:
-    """A doctor and a patient in a consultation that is in progress (the room is writable)."""
-    doctor, patient = await person(http, "doctor"), await person(http, "patient")
-    hours = {"timezone": "UTC", "slot_minutes": 10, "min_notice_minutes": 0, "horizon_days": 7, "weekly": ALL_DAY}
-    assert (await http.put("/api/v1/doctors/me/availability", json=hours, headers=doctor["h"])).status_code == 200
-    now = dt.datetime.now(dt.UTC)
-    window = {"from": (now + dt.timedelta(minutes=1)).isoformat(), "to": (now + dt.timedelta(days=1)).isoformat()}
-    slots = (await http.get(f"/api/v1/doctors/{doctor['id']}/slots", params=window, headers=patient["h"])).json()
-    booked = await http.post(
-        "/api/v1/appointments",
-        json={"doctor_id": doctor["id"], "starts_at": slots["slots"][0]["starts_at"], "reason": "Cough"},
-        headers={**patient["h"], "Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert booked.status_code == 201, booked.text
-    aid = booked.json()["id"]
-    assert (await http.post(f"/api/v1/consultations/{aid}/check-in", headers=patient["h"])).status_code == 200
-    assert (await http.post(f"/api/v1/consultations/{aid}/start", headers=doctor["h"])).status_code == 200
-    return {"id": aid, "room": f"consultation:{aid}", "doctor": doctor, "patient": patient}
 
 
 async def joined(live: LiveServer, token: str, room: str) -> Raw:

@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 
 import httpx
 import pytest
 
 from careconnect.client import HubClient
-from tests.consult_helpers import ALL_DAY
-from tests.e2e.test_consultation_flow import person
+from tests.consult_helpers import open_visit
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
-
-
-async def open_visit(http: httpx.AsyncClient) -> tuple[dict, dict, str]:
-    doctor = await person(http, "doctor")
-    patient = await person(http, "patient")
-    availability = {
-        "timezone": "UTC",
-        "slot_minutes": 10,
-        "min_notice_minutes": 0,
-        "horizon_days": 7,
-        "weekly": ALL_DAY,
-        "exceptions": [],
-    }
-    await http.put("/api/v1/doctors/me/availability", json=availability, headers=doctor["h"])
-    now = dt.datetime.now(dt.UTC)
-    slots = (
-        await http.get(
-            f"/api/v1/doctors/{doctor['id']}/slots",
-            headers=patient["h"],
-            params={
-                "from": (now + dt.timedelta(minutes=1)).isoformat(),
-                "to": (now + dt.timedelta(days=1)).isoformat(),
-            },
-        )
-    ).json()
-    booked = await http.post(
-        "/api/v1/appointments",
-        headers=patient["h"],
-        json={"doctor_id": doctor["id"], "starts_at": slots["slots"][0]["starts_at"]},
-    )
-    aid = booked.json()["id"]
-    assert (await http.post(f"/api/v1/consultations/{aid}/check-in", headers=patient["h"])).status_code == 200
-    assert (await http.post(f"/api/v1/consultations/{aid}/start", headers=doctor["h"])).status_code == 200
-    return doctor, patient, aid
 
 
 async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):

@@ -1,11 +1,12 @@
-"""A light WebSocket client for the load generator: websockets' sans-I/O protocol on an asyncio Protocol.
+"""The load generator's one WebSocket client: websockets' sans-I/O protocol on an asyncio Protocol.
 
-The load generator shares the machine with the server under test, and at 40,000 deliveries/s
-its own cost per received frame decides much of the latency it reports. The ``websockets``
-asyncio client wakes a reader task and resolves futures for every frame; here frames are
-parsed inside ``data_received`` and handed to a callback synchronously, stamped with the time
-their bytes arrived. The same client speaks to every target, so no server gains from it;
-the framing, masking and close handshake are websockets' own (its ``ClientProtocol``).
+``careconnect loadtest`` and ``bench.loadgen`` both speak through it. The load generator
+shares the machine with the server under test, and at 40,000 deliveries/s its own cost per
+received frame decides much of the latency it reports. The ``websockets`` asyncio client
+wakes a reader task and resolves futures for every frame; here frames are parsed inside
+``data_received`` and handed to a callback synchronously, stamped with the time their bytes
+arrived. The same client speaks to every target, so no server gains from it; the framing,
+masking and close handshake are websockets' own (its ``ClientProtocol``).
 
 Once the opening handshake is done, frames from the server are cut out of the byte stream
 here (a server's frames are unmasked: a two-to-ten-byte header, then the payload), which costs
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame
 from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
@@ -87,8 +89,8 @@ class LightSocket(asyncio.Protocol):
                 self._raw = True
                 if not self.opened.done():
                     self.opened.set_result(None)
-            elif self._raw:  # a frame that came in the same read as the response
-                self._frame(event.fin, int(event.opcode), event.data, t)
+            elif self._raw and isinstance(event, Frame):  # a frame that came in the same read as the response
+                self._frame(event.fin, int(event.opcode), bytes(event.data), t)
         if self._raw:
             self._frames(bytes(protocol.reader.buffer), t)  # bytes not yet a whole frame
             del protocol.reader.buffer[:]
