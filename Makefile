@@ -23,7 +23,7 @@ run: $(VENV)/.synced web/out/index.html
 test: $(VENV)/.synced web/out/index.html
 	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent types:check
 	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/mypy src/careconnect/hub src/careconnect/tables src/careconnect/domain/operations src/careconnect/domain/audit/service.py src/careconnect/controllers/operations.py src/careconnect/__main__.py src/careconnect/app.py src/careconnect/asgi.py src/careconnect/bad_input.py src/careconnect/cli.py src/careconnect/db.py src/careconnect/db_errors.py src/careconnect/errors.py src/careconnect/events.py src/careconnect/ids.py src/careconnect/instants.py src/careconnect/logs.py src/careconnect/metrics.py src/careconnect/pagination.py src/careconnect/piccolo_app.py src/careconnect/realtime.py src/careconnect/request_context.py src/careconnect/settings.py src/careconnect/webapp.py
+	$(VENV)/bin/mypy src
 	$(PY) -m pytest $(ARGS)
 
 bench: $(VENV)/.synced

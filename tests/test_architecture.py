@@ -28,8 +28,6 @@ import careconnect
 SRC = Path(careconnect.__file__).resolve().parent
 PACKAGE = "careconnect"
 
-UNTIL_THE_MOVE = pytest.mark.xfail(strict=False, reason="until the domain move lands")
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -138,12 +136,10 @@ def tree_violations(rule: Rule) -> list[str]:
 # The real tree.
 
 
-@UNTIL_THE_MOVE
 def test_no_controller_imports_the_tables():
     assert tree_violations(CONTROLLERS_NO_TABLES) == []
 
 
-@UNTIL_THE_MOVE
 def test_the_domain_imports_neither_litestar_nor_the_http_layer():
     assert tree_violations(DOMAIN_NO_HTTP) == []
 
@@ -152,7 +148,6 @@ def test_the_hub_imports_nothing_of_the_application():
     assert tree_violations(HUB_NO_APP) == []
 
 
-@UNTIL_THE_MOVE
 def test_nothing_reads_app_state():
     found = []
     for name, path in modules():

@@ -94,12 +94,6 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    # Read only by code and tests still being moved off app.state (issue 16); they go at the merge.
-    app.state.settings = settings
-    app.state.hub = backends.hub
-    app.state.events = backends.events
-    app.state.disconnect_user = backends.hub.disconnect_user
-    app.state.evict_from_room = backends.hub.evict
     return app
 
 

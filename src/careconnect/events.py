@@ -10,7 +10,7 @@ disabled, a bot removed). Without a hub, ``NullEvents`` drops them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -41,8 +41,3 @@ class NullEvents:
 
     async def evict(self, user_id: str, room: str) -> None:
         return None
-
-
-def events_of(connection: Any) -> Events:
-    """Deprecated: take the app-level ``events`` dependency instead."""
-    return getattr(connection.app.state, "events", None) or NullEvents()

@@ -6,6 +6,7 @@ import re
 
 import msgspec
 
+from careconnect.app import hub_of
 from careconnect.domain.consultations.schemas import MessageFrame, Sender
 from careconnect.hub.encoding import encode_json
 from careconnect.hub.protocol import Message, UserRef, message_frame
@@ -170,7 +171,7 @@ async def test_messages_over_rest_are_the_hubs_frames_byte_for_byte(client):
         )
         for i in range(1, 8)
     ]
-    stored = [r.message for r in await client.app.state.hub.store.append_batch(batch)]
+    stored = [r.message for r in await hub_of(client.app).store.append_batch(batch)]
     assert [m.seq for m in stored] == list(range(1, 8))
 
     def page(messages: list[StoredMessage], has_more: bool) -> bytes:
