@@ -30,9 +30,11 @@ from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, engine_from_url, is_postgres
 from careconnect.domain.accounts.sessions import SESSION_CHECK
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
+from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import HubPlugin
+from careconnect.metrics import track_outbox
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
     AccessLogMiddleware,
@@ -82,6 +84,9 @@ def create_app(settings: Settings) -> Litestar:
         ),
     )
 
+    notifications = Notifications(settings, engine)  # the outbox, its worker, the mailer (issue 17)
+    track_outbox(notifications.stats)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         bind_tables(engine)
@@ -91,9 +96,11 @@ def create_app(settings: Settings) -> Litestar:
             await engine.start_connection_pool(min_size=2, max_size=20)  # type: ignore[attr-defined]
         else:
             await engine.run_ddl("PRAGMA journal_mode=WAL")
+        await notifications.start()
         try:
             yield
         finally:
+            await notifications.stop()
             if is_postgres(engine):
                 await engine.close_connection_pool()  # type: ignore[attr-defined]
             if redis_client is not None:
@@ -125,6 +132,9 @@ def create_app(settings: Settings) -> Litestar:
             "throttles": Provide(lambda: throttles, use_cache=True, sync_to_thread=False),
             "events": Provide(lambda: events, use_cache=True, sync_to_thread=False),
             "web_dir": Provide(lambda: Path(settings.web_dir), use_cache=True, sync_to_thread=False),
+            "notifications": Provide(lambda: notifications, use_cache=True, sync_to_thread=False),
+            "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
+            "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
         },
         plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(hub)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,15 +1,21 @@
-"""Prometheus metrics beyond the per-request ones: the hub's sockets, rooms, messages, drops."""
+"""Prometheus metrics beyond the per-request ones: the hub's sockets, rooms, messages, drops;
+the outbox's jobs queued, sent, skipped, retried and failed, and how long the oldest has waited."""
 
 from __future__ import annotations
 
+import collections
+import datetime as dt
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from careconnect.hub.config import Histogram
+
+if TYPE_CHECKING:
+    from careconnect.domain.notifications.outbox import OutboxStats
 
 _HUBS: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -71,8 +77,60 @@ class HubCollector:
 
 
 _collector = HubCollector()
-REGISTRY.register(_collector)  # type: ignore[arg-type]
+REGISTRY.register(_collector)
 
 
 def track(hub: Any) -> None:
     _HUBS.add(hub)
+
+
+# issue 17: the outbox (docs/notifications.md). One OutboxStats per app (one per worker process;
+# more only in tests); counters are summed, the oldest waiting age is the largest.
+_OUTBOXES: weakref.WeakSet[OutboxStats] = weakref.WeakSet()
+
+
+class OutboxCollector:
+    def collect(self) -> Iterator[Any]:
+        outboxes = list(_OUTBOXES)
+        counters = {
+            "careconnect_outbox_queued": ("Jobs written to the outbox, by kind", "queued"),
+            "careconnect_outbox_sent": ("Jobs carried out (mails the server accepted), by kind", "sent"),
+            "careconnect_outbox_skipped": (
+                "Jobs moot when their time came (visit moved, cancelled, passed)",
+                "skipped",
+            ),
+            "careconnect_outbox_retried": ("Attempts that failed and were rescheduled with backoff", "retried"),
+            "careconnect_outbox_failed": (
+                "Jobs given up: refused for good, or failing past OUTBOX_GIVE_UP_S",
+                "failed",
+            ),
+        }
+        for name, (doc, field) in counters.items():
+            counter = CounterMetricFamily(name, doc, labels=["kind"])
+            totals: collections.Counter[str] = collections.Counter()
+            for stats in outboxes:
+                totals.update(getattr(stats, field))
+            for kind, value in sorted(totals.items()):
+                counter.add_metric([kind], value)
+            yield counter
+        waiting = GaugeMetricFamily("careconnect_outbox_waiting", "Jobs due and not yet done, by kind", labels=["kind"])
+        latest: dict[str, int] = {}
+        for stats in outboxes:
+            for kind, count in stats.waiting.items():
+                latest[kind] = max(latest.get(kind, 0), count)  # every worker reads the same table
+        for kind, count in sorted(latest.items()):
+            waiting.add_metric([kind], count)
+        yield waiting
+        now = dt.datetime.now(dt.UTC)
+        oldest = GaugeMetricFamily(
+            "careconnect_outbox_oldest_waiting_seconds", "How long the oldest job due and not yet done has waited"
+        )
+        oldest.add_metric([], max((stats.oldest_waiting_s(now) for stats in outboxes), default=0.0))
+        yield oldest
+
+
+REGISTRY.register(OutboxCollector())
+
+
+def track_outbox(stats: OutboxStats) -> None:
+    _OUTBOXES.add(stats)
