@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
 
-from careconnect.db import bind_tables, engine_from_url, is_postgres
+from careconnect.db import bind_tables, engine_from_url
 from careconnect.domain.notifications.claims import claims_for
 from careconnect.domain.notifications.jobs import JobHandler
 from careconnect.domain.notifications.mailing import MAIL, MailHandler
@@ -45,20 +46,23 @@ class Clock:
 
 
 @asynccontextmanager
-async def bound(database_url: str) -> AsyncIterator[Engine[Any]]:
-    """The tables bound to an engine of this test's own (restored afterwards), outbox emptied."""
+async def bound(database_url: str, *, empty_after: bool = True) -> AsyncIterator[Engine[Any]]:
+    """The tables bound to an engine of this test's own (restored afterwards), the outbox emptied
+    before and (unless ``empty_after`` is false) after."""
     engine = engine_from_url(database_url)
     before = {table: table._meta.db for table in ALL_TABLES}
     bind_tables(engine)
-    if is_postgres(engine):
-        await engine.start_connection_pool(min_size=2, max_size=10)  # type: ignore[attr-defined]
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=10)
     await OutboxJob.delete(force=True)
     await OutboxLease.delete(force=True)
     try:
         yield engine
     finally:
-        if is_postgres(engine):
-            await engine.close_connection_pool()  # type: ignore[attr-defined]
+        if empty_after:  # nothing left for the workers of other tests' apps, which share these databases
+            await OutboxJob.delete(force=True)
+        if isinstance(engine, PostgresEngine):
+            await engine.close_connection_pool()
         for table, previous in before.items():
             table._meta.db = previous
 

@@ -125,7 +125,8 @@ class OutboxWorker:
             except Exception as exc:
                 failures += 1
                 ran = 0
-                log.warning("outbox: a round failed (%d in a row): %s", failures, exc, exc_info=failures == 1)
+                # No traceback: a database that is briefly away is expected here, and says so itself.
+                log.warning("outbox: a round failed (%d in a row): %s: %s", failures, type(exc).__name__, exc)
             if ran >= self.concurrency:
                 continue  # a full batch: more may be waiting
             pause = self.poll_s if failures == 0 else min(30.0, self.poll_s * 2**failures)
@@ -143,8 +144,12 @@ class OutboxWorker:
         if due.claimable == 0:
             return 0
         jobs = await self.claims.claim(now, kinds, self.concurrency, self.lease_s)
-        if jobs:
-            await asyncio.gather(*(self._carry_out(job) for job in jobs))
+        outcomes = await asyncio.gather(*(self._carry_out(job) for job in jobs), return_exceptions=True)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # recording the outcome failed; the claim lapses and it runs again
+                log.warning("outbox: %s job %s: %s: %s", job.kind, job.id, type(outcome).__name__, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
         return len(jobs)
 
     async def _carry_out(self, job: Job) -> None:
