@@ -17,6 +17,7 @@ from careconnect.domain.notifications.mailing import Mailer
 from careconnect.domain.notifications.outbox import Outbox
 from careconnect.domain.notifications.schemas import Recipient, Visit
 from careconnect.domain.notifications.sealing import SecretBox
+from careconnect.domain.notifications.visits import visit_parties
 from careconnect.mail import SmtpTransport, parse_smtp_url
 from careconnect.tables import Appointment
 from careconnect.tables.outbox import OutboxJob
@@ -154,3 +155,29 @@ async def test_no_reminder_is_queued_for_a_time_already_past(db: Engine[Any], cl
     visit, patient, _ = await add_visit(clock.now + dt.timedelta(hours=3))
     mailer = Mailer(Outbox(clock=clock), SecretBox(TEST_SECRET), clock=clock)
     assert await mailer.schedule_reminders(visit, [(patient, "patient")]) == 1  # the 1 h one only
+
+
+async def test_a_visit_and_its_people_read_back_as_mails_need_them(db: Engine[Any], clock: Clock) -> None:
+    visit, patient, doctor = await add_visit(clock.now + dt.timedelta(days=1))
+    parties = await visit_parties(visit.id)
+    assert parties is not None
+    assert parties.visit == visit and parties.patient == patient and parties.doctor == doctor
+    assert await visit_parties("not-a-uuid") is None
+    assert await visit_parties("6f1c2a4e-0c1d-4f7a-9a55-0d5b8e1f2a3b") is None
+
+
+async def test_mails_queued_in_a_booking_that_rolls_back_are_never_sent(db: Engine[Any], clock: Clock) -> None:
+    visit, _, _ = await add_visit(clock.now + dt.timedelta(days=1))
+    mailer = Mailer(Outbox(clock=clock), SecretBox(TEST_SECRET), clock=clock)
+
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused):
+        async with db.transaction():
+            parties = await visit_parties(visit.id)
+            assert parties is not None
+            assert await mailer.booking_confirmed(parties.visit, parties.patient, role="patient")
+            assert await mailer.schedule_reminders(parties.visit, [(parties.patient, "patient")]) == 1
+            raise Refused
+    assert await OutboxJob.count() == 0

@@ -11,6 +11,7 @@ from careconnect.domain.notifications.jobs import GiveUp, JobHandler, JobKinds, 
 from careconnect.domain.notifications.mailing import MAIL, Mailer, MailHandler
 from careconnect.domain.notifications.outbox import Job, JobRecord, Outbox, OutboxStats
 from careconnect.domain.notifications.schemas import MailJob, Recipient, Visit
+from careconnect.domain.notifications.visits import VisitParties, visit_parties
 from careconnect.domain.notifications.worker import OutboxWorker, RetryPolicy
 
 __all__ = (
@@ -32,4 +33,6 @@ __all__ = (
     "Sent",
     "Skipped",
     "Visit",
+    "VisitParties",
+    "visit_parties",
 )

@@ -118,6 +118,7 @@ class OutboxWorker:
     async def _loop(self) -> None:
         failures = 0
         while not self._stopping.is_set():
+            self._wake.clear()  # a wake() during the round below makes the next one start at once
             try:
                 ran = await self.run_once()
                 await self._prune_now_and_then()
@@ -130,7 +131,6 @@ class OutboxWorker:
             if ran >= self.concurrency:
                 continue  # a full batch: more may be waiting
             pause = self.poll_s if failures == 0 else min(30.0, self.poll_s * 2**failures)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
 
