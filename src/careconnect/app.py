@@ -38,10 +38,11 @@ from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
+from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
-from careconnect.metrics import HubMetrics
+from careconnect.metrics import HubMetrics, OutboxMetrics
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
     AccessLogMiddleware,
@@ -75,6 +76,7 @@ class Backends:
     session_check: SessionCheck
     hub: Hub
     events: HubEvents
+    notifications: Notifications
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -131,6 +133,7 @@ def build_backends(settings: Settings) -> Backends:
         session_check=session_check,
         hub=hub,
         events=HubEvents(hub),
+        notifications=Notifications(settings, engine),  # the outbox, its worker, the mailer (issue 17)
     )
 
 
@@ -148,21 +151,29 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "events": _shared(backends.events),
         "redis": _shared(backends.redis),
         "web_pages": _shared(WebPages(Path(settings.web_dir))),
+        "notifications": _shared(backends.notifications),
+        "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
+        "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
     }
 
 
 def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Binds the tables and opens the database when the app starts; closes every client when it stops."""
     hub_metrics = HubMetrics(backends.hub)
+    outbox_metrics = OutboxMetrics(backends.notifications.stats)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         bind_tables(backends.engine)
         await open_engine(backends.engine)
         hub_metrics.register()
+        outbox_metrics.register()
+        await backends.notifications.start()
         try:
             yield
         finally:
+            await backends.notifications.stop()
+            outbox_metrics.unregister()
             hub_metrics.unregister()
             await close_engine(backends.engine)
             if backends.redis is not None:

@@ -1,6 +1,7 @@
-"""Prometheus metrics beyond the per-request ones: the hub's sockets, rooms, messages, drops.
+"""Prometheus metrics beyond the per-request ones: the hub's sockets, rooms, messages, drops;
+the outbox's jobs queued, sent, skipped, retried and failed, and how long the oldest has waited.
 
-``HubMetrics(hub)`` is one app's collector: the app registers it with the process's registry
+``HubMetrics(hub)`` and ``OutboxMetrics(stats)`` are one app's collectors: the app registers it with the process's registry
 when it starts and takes it out when it stops (``register`` / ``unregister``), so nothing here
 outlives the app that made it. Each worker process runs one app, so one hub per registry; tests
 that run several apps at once see one family per live app.
@@ -8,6 +9,7 @@ that run several apps at once see one family per live app.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from prometheus_client.metrics_core import Metric
 from careconnect.hub.config import Histogram
 
 if TYPE_CHECKING:
+    from careconnect.domain.notifications.outbox import OutboxStats
     from careconnect.hub import Hub
 
 _GAUGES = {
@@ -92,3 +95,46 @@ class HubMetrics:
             family = HistogramMetricFamily(name, doc)
             family.add_metric([], histogram.cumulative(), histogram.sum)
             yield family
+
+
+_OUTBOX_COUNTERS = {
+    "careconnect_outbox_queued": ("Jobs written to the outbox, by kind", "queued"),
+    "careconnect_outbox_sent": ("Jobs carried out (mails the server accepted), by kind", "sent"),
+    "careconnect_outbox_skipped": ("Jobs moot when their time came (visit moved, cancelled, passed)", "skipped"),
+    "careconnect_outbox_retried": ("Attempts that failed and were rescheduled with backoff", "retried"),
+    "careconnect_outbox_failed": ("Jobs given up: refused for good, or failing past OUTBOX_GIVE_UP_S", "failed"),
+}
+
+
+class OutboxMetrics:
+    """One app's outbox (docs/notifications.md): jobs by kind and the oldest waiting age, read at scrape time."""
+
+    def __init__(self, stats: OutboxStats, registry: CollectorRegistry = REGISTRY) -> None:
+        self.stats = stats
+        self.registry = registry
+
+    def register(self) -> None:
+        self.registry.register(self)
+
+    def unregister(self) -> None:
+        self.registry.unregister(self)
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # as HubMetrics: several live apps in one test process
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats
+        for name, (doc, field) in _OUTBOX_COUNTERS.items():
+            counter = CounterMetricFamily(name, doc, labels=["kind"])
+            for kind, value in sorted(getattr(stats, field).items()):
+                counter.add_metric([kind], value)
+            yield counter
+        waiting = GaugeMetricFamily("careconnect_outbox_waiting", "Jobs due and not yet done, by kind", labels=["kind"])
+        for kind, count in sorted(stats.waiting.items()):
+            waiting.add_metric([kind], count)
+        yield waiting
+        oldest = GaugeMetricFamily(
+            "careconnect_outbox_oldest_waiting_seconds", "How long the oldest job due and not yet done has waited"
+        )
+        oldest.add_metric([], stats.oldest_waiting_s(dt.datetime.now(dt.UTC)))
+        yield oldest

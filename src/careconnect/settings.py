@@ -15,6 +15,7 @@ import msgspec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = REPO_ROOT / "var"
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'careconnect.db'}"
+SMTP_CONNECT_TIMEOUT_S, SMTP_TIMEOUT_S, OUTBOX_LEASE_S = 10.0, 30.0, 120.0
 
 
 class SettingsError(ValueError):
@@ -83,6 +84,22 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_max_hours: int = 720  # absolute lifetime of a login (patients, and everyone by default)
     session_max_hours_staff: int = 720  # the same for doctors and admins (production: 12)
     session_idle_minutes: int | None = None  # no refresh for this long ends a login (production: 60)
+    # issue 17: mail and the outbox (docs/notifications.md)
+    public_url: str = "http://127.0.0.1:8000"  # where the web app is, for the links in mails
+    smtp_url: str | None = None  # None: every mail becomes an .eml file under mail_dir
+    mail_from: str = "CareConnect Live <no-reply@careconnect.invalid>"
+    mail_dir: str = str(VAR_DIR / "mail")
+    smtp_ca_file: str | None = None  # a private CA's PEM for the SMTP server's certificate
+    smtp_connect_timeout_s: float = SMTP_CONNECT_TIMEOUT_S
+    smtp_timeout_s: float = SMTP_TIMEOUT_S  # each SMTP command after the greeting
+    outbox_worker: bool = True  # run the outbox worker in every server worker
+    outbox_poll_s: float = 1.0
+    outbox_lease_s: float = OUTBOX_LEASE_S  # a claimed job is the claimer's for this long
+    outbox_concurrency: int = 4
+    outbox_retry_base_s: float = 30.0  # first retry after about this long, doubling each time
+    outbox_retry_max_s: float = 3600.0
+    outbox_give_up_s: float = 86_400.0  # a job still failing this long after it was due fails
+    outbox_keep_days: int = 30  # finished jobs (and their dedupe keys) are kept this long
 
     @property
     def is_postgres(self) -> bool:
@@ -297,4 +314,67 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if isinstance(idle, int) and isinstance(access_minutes, int) and idle < access_minutes:
         # The limit is enforced on refresh: an access token must not outlive it.
         raise SettingsError(f"SESSION_IDLE_MINUTES ({idle}) must be at least ACCESS_TOKEN_MINUTES ({access_minutes})")
+    # issue 17: mail and the outbox
+    _mail_settings(env, environment, values)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _mail_settings(env: Mapping[str, str], environment: str, values: dict[str, object]) -> None:
+    """PUBLIC_URL, SMTP_URL, MAIL_FROM, MAIL_DIR, SMTP_* and OUTBOX_* (docs/notifications.md)."""
+    if raw := env.get("PUBLIC_URL"):
+        parsed = urlparse(raw)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingsError(
+                f"PUBLIC_URL {raw!r} is not an http:// or https:// URL (for example https://care.example.org)"
+            )
+        values["public_url"] = raw.rstrip("/")
+    if raw := env.get("SMTP_URL"):
+        from careconnect.mail.smtp import parse_smtp_url
+
+        try:
+            parse_smtp_url(raw)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        values["smtp_url"] = raw
+    if raw := env.get("MAIL_FROM"):
+        from email.utils import parseaddr
+
+        if "@" not in parseaddr(raw)[1]:
+            raise SettingsError(f"MAIL_FROM {raw!r} is not an address (for example CareConnect <no-reply@example.org>)")
+        values["mail_from"] = raw
+    if environment == "production" and values.get("smtp_url"):
+        for name in ("MAIL_FROM", "PUBLIC_URL"):
+            if not env.get(name):
+                raise SettingsError(f"{name} is required in production when SMTP_URL is set (mails carry it)")
+    if raw := env.get("MAIL_DIR"):
+        values["mail_dir"] = str(REPO_ROOT / raw) if not raw.startswith("/") else raw
+    if raw := env.get("SMTP_CA_FILE"):
+        if not Path(raw).is_file():
+            raise SettingsError(f"SMTP_CA_FILE {raw!r} is not a file (a PEM with the CA that signed the server)")
+        values["smtp_ca_file"] = raw
+    if raw := env.get("OUTBOX_WORKER"):
+        values["outbox_worker"] = _bool("OUTBOX_WORKER", raw)
+    for name, low, high in (
+        ("SMTP_CONNECT_TIMEOUT_S", 1, 300),
+        ("SMTP_TIMEOUT_S", 1, 600),
+        ("OUTBOX_POLL_S", 1, 3600),
+        ("OUTBOX_LEASE_S", 10, 86_400),
+        ("OUTBOX_CONCURRENCY", 1, 100),
+        ("OUTBOX_RETRY_BASE_S", 1, 86_400),
+        ("OUTBOX_RETRY_MAX_S", 1, 86_400),
+        ("OUTBOX_GIVE_UP_S", 60, 30 * 86_400),
+        ("OUTBOX_KEEP_DAYS", 1, 3650),
+    ):
+        if raw := env.get(name):
+            number = _int(name, raw, low, high)
+            values[name.lower()] = number if name in ("OUTBOX_CONCURRENCY", "OUTBOX_KEEP_DAYS") else float(number)
+    timing = {k: v for k, v in values.items() if isinstance(v, float)}
+    lease = timing.get("outbox_lease_s", OUTBOX_LEASE_S)
+    connect = timing.get("smtp_connect_timeout_s", SMTP_CONNECT_TIMEOUT_S)
+    command = timing.get("smtp_timeout_s", SMTP_TIMEOUT_S)
+    if lease < 2 * (connect + command):
+        # A send must end well inside its claim, or a second worker could claim it meanwhile.
+        raise SettingsError(
+            f"OUTBOX_LEASE_S ({lease:g}) must be at least twice SMTP_CONNECT_TIMEOUT_S + SMTP_TIMEOUT_S "
+            f"({2 * (connect + command):g})"
+        )
