@@ -10,11 +10,12 @@ disabled, a bot removed). Without a hub, ``NullEvents`` drops them.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
 
+@runtime_checkable  # an app-level dependency: Litestar isinstance-checks what it injects
 class Events(Protocol):
     async def appointment_changed(self, appointment: msgspec.Struct, user_ids: list[str]) -> None:
         """Push ``{"type":"appointment","appointment":…}`` to each user's private room."""

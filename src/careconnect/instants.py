@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from careconnect.errors import validation_error
+from careconnect.domain.errors import invalid
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
@@ -18,7 +18,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 2999
 def instant(value: dt.datetime, field: str, *, zone: bool = True) -> dt.datetime:
     """``value`` checked (in range; with a zone unless ``zone=False``), in UTC when it has a zone."""
     if value.tzinfo is None and zone:
-        raise validation_error(field, "give a zone: end with Z or +hh:mm")
+        raise invalid(field, "give a zone: end with Z or +hh:mm")
     if not FIRST_YEAR <= value.year <= LAST_YEAR:  # the local year: converting it cannot overflow
-        raise validation_error(field, f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
+        raise invalid(field, f"must be between the years {FIRST_YEAR} and {LAST_YEAR}")
     return value if value.tzinfo is None else value.astimezone(dt.UTC)

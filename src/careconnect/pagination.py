@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from careconnect.errors import validation_error
+from careconnect.domain.errors import invalid
 
 
 def encode_cursor(*values: Any) -> str:
@@ -21,9 +21,9 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = msgspec.json.decode(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, msgspec.DecodeError):
-        raise validation_error("cursor", "not a cursor this server gave out") from None
+        raise invalid("cursor", "not a cursor this server gave out") from None
     if not isinstance(values, list) or len(values) != size:
-        raise validation_error("cursor", "not a cursor this server gave out")
+        raise invalid("cursor", "not a cursor this server gave out")
     return values
 
 
@@ -40,7 +40,7 @@ def decode_time_cursor(cursor: str) -> tuple[dt.datetime, str]:
         if at.tzinfo is None or not last_id or not FIRST_YEAR <= at.year <= LAST_YEAR:
             raise ValueError
     except ValueError:
-        raise validation_error("cursor", "not a cursor this server gave out") from None
+        raise invalid("cursor", "not a cursor this server gave out") from None
     return at, last_id
 
 
@@ -48,5 +48,5 @@ def clamp_limit(limit: int | None, default: int = 20, maximum: int = 100) -> int
     if limit is None:
         return default
     if limit < 1 or limit > maximum:
-        raise validation_error("limit", f"must be between 1 and {maximum}")
+        raise invalid("limit", f"must be between 1 and {maximum}")
     return limit

@@ -43,6 +43,7 @@ def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="", help="write the load rooms and tokens as JSON to this file")
 
 
+@command("seed", "fill a dev database with doctors, patients and appointments", _args)
 def seed(args: argparse.Namespace, settings: Settings) -> int:
     if settings.environment == "production":
         print(
@@ -55,9 +56,6 @@ def seed(args: argparse.Namespace, settings: Settings) -> int:
         print("--load must be between 0 and 20000", file=sys.stderr)
         return 2
     return asyncio.run(_seed(settings, args.load, args.out))
-
-
-command("seed", "fill a dev database with doctors, patients and appointments", _args)(seed)
 
 
 async def _availability(doctor_id: str, timezone: str) -> None:

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -77,6 +77,7 @@ class UnstorableMessage(ValueError):
     """The store refused a batch for its data (e.g. a NUL in a body), not for an outage."""
 
 
+@runtime_checkable  # injected as a Litestar dependency, which isinstance-checks it
 class MessageStore(Protocol):
     async def start(self) -> None: ...
 

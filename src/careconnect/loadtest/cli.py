@@ -33,6 +33,7 @@ def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
+@command("loadtest", "drive rooms through the hub and check every delivery", _args)
 def loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from careconnect.loadtest.driver import run_loop
 
@@ -47,9 +48,6 @@ def loadtest(args: argparse.Namespace, settings: Settings) -> int:
         _print_report(report)
     check = report["delivery_check"]
     return 1 if check["lost"] or check["duplicated"] or check["out_of_order"] or report["connect_failures"] else 0
-
-
-command("loadtest", "drive rooms through the hub and check every delivery", _args)(loadtest)
 
 
 async def _run(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class Visit(Protocol):
     @property
     def status(self) -> str: ...
     @property
-    def starts_at(self) -> dt.datetime: ...
+    def starts_at(self) -> dt.datetime | None: ...
 
 
 def _outcome(exc: DomainError) -> str:
@@ -159,7 +159,7 @@ class AppointmentsService:
     async def check_in(self, visit: Visit, *, now: dt.datetime | None = None) -> AppointmentOut:
         """The patient enters the waiting room, from 15 minutes before the start."""
         now = now or dt.datetime.now(dt.UTC)
-        if visit.status == "booked" and now < visit.starts_at - CHECK_IN_OPENS:
+        if visit.status == "booked" and visit.starts_at is not None and now < visit.starts_at - CHECK_IN_OPENS:
             raise Conflict("Check-in opens 15 minutes before the appointment starts.", code="invalid_state")
         return await self._move(visit, "checked_in")
 
@@ -173,7 +173,7 @@ class AppointmentsService:
 
     async def no_show(self, visit: Visit, *, now: dt.datetime | None = None) -> AppointmentOut:
         """The doctor records that the patient did not come, from 10 minutes after the start."""
-        if (now or dt.datetime.now(dt.UTC)) < visit.starts_at + NO_SHOW_AFTER:
+        if visit.starts_at is not None and (now or dt.datetime.now(dt.UTC)) < visit.starts_at + NO_SHOW_AFTER:
             raise Conflict("A no-show can be recorded from 10 minutes after the start.", code="invalid_state")
         return await self._move(visit, "no_show")
 

@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from careconnect.domain.audit.schemas import AuditActor, AuditEntryOut, AuditPage
 from careconnect.ids import uuid7
+from careconnect.pagination import decode_time_cursor, encode_cursor
 from careconnect.principal import Principal
 from careconnect.request_context import client_ip, request_id_of
 from careconnect.tables import AuditEntry, User
@@ -75,8 +77,6 @@ async def patient_exists(patient_id: str) -> bool:
 
 
 # The audit log's read side (``GET /api/v1/admin/audit``).
-from careconnect.domain.audit.schemas import AuditActor, AuditEntryOut, AuditPage  # noqa: E402
-from careconnect.pagination import decode_time_cursor, encode_cursor  # noqa: E402
 
 
 async def audit_page(

@@ -7,25 +7,20 @@ cannot be probed. Reads and writes of clinical data leave an audit entry with th
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from careconnect.domain.appointments import state as appointment_state
-from careconnect.domain.appointments.service import AppointmentOut, appointment_out
+from careconnect.domain.appointments.service import AppointmentOut, AppointmentsService
 from careconnect.domain.audit.service import patient_of_appointment, record
 from careconnect.domain.consultations import bots, clinical_docs
 from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY, Document
 from careconnect.domain.consultations.rooms import Membership, membership, room_name
 from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut, MessageSlice, Participant
-from careconnect.domain.errors import Conflict, Forbidden, NotFound
+from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
-
-CHECK_IN_OPENS = dt.timedelta(minutes=15)
-NO_SHOW_AFTER = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -48,6 +43,7 @@ class ConsultationsService:
     def __init__(self, events: Events, store: MessageStore) -> None:
         self.events = events
         self.store = store
+        self.visits = AppointmentsService(events)
 
     async def member(self, caller: Caller, consultation_id: str, action: str, *roles: str) -> Membership:
         """The caller's membership, or 404 (audited) when they have none or not in one of ``roles``."""
@@ -65,36 +61,24 @@ class ConsultationsService:
             raise NotFound("No such consultation.")
         return found
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- lifecycle: the membership gate here, the rules and the move in AppointmentsService --
     async def check_in(self, caller: Caller, consultation_id: str) -> AppointmentOut:
         """The patient enters the waiting room, from 15 minutes before the start."""
         member = await self.member(caller, consultation_id, "consultation.check_in", "patient")
-        now = dt.datetime.now(dt.UTC)
-        if member.status == "booked" and member.starts_at is not None and now < member.starts_at - CHECK_IN_OPENS:
-            raise Conflict("Check-in opens 15 minutes before the appointment starts.", code="invalid_state")
-        return await self._move(member, "checked_in")
+        return await self.visits.check_in(member)
 
     async def start(self, caller: Caller, consultation_id: str) -> AppointmentOut:
         member = await self.member(caller, consultation_id, "consultation.start", "doctor")
-        return await self._move(member, "in_progress")
+        return await self.visits.start(member)
 
     async def complete(self, caller: Caller, consultation_id: str) -> AppointmentOut:
         member = await self.member(caller, consultation_id, "consultation.complete", "doctor")
-        return await self._move(member, "completed")
+        return await self.visits.complete(member)
 
     async def no_show(self, caller: Caller, consultation_id: str) -> AppointmentOut:
         """The doctor records a no-show, from 10 minutes after the start."""
         member = await self.member(caller, consultation_id, "consultation.no_show", "doctor")
-        if member.starts_at is not None and dt.datetime.now(dt.UTC) < member.starts_at + NO_SHOW_AFTER:
-            raise Conflict("A no-show can be recorded from 10 minutes after the start.", code="invalid_state")
-        return await self._move(member, "no_show")
-
-    async def _move(self, member: Membership, status: str) -> AppointmentOut:
-        await appointment_state.transition(member.appointment_id, status)
-        appointment = await appointment_out(member.appointment_id)
-        await self.events.room_state_changed(member.appointment_id, status)
-        await self.events.appointment_changed(appointment, [member.patient_id, member.doctor_id])
-        return appointment
+        return await self.visits.no_show(member)
 
     # -- messages ----------------------------------------------------------------------------
     async def messages(

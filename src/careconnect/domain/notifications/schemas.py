@@ -8,8 +8,9 @@ from typing import Literal
 
 import msgspec
 
-CHECK_IN_OPENS_BEFORE = dt.timedelta(minutes=15)
-"""When check-in opens, as the consultations rule has it (docs/scheduling.md); mails say it."""
+from careconnect.domain.appointments.service import CHECK_IN_OPENS as CHECK_IN_OPENS_BEFORE
+
+__all__ = ("CHECK_IN_OPENS_BEFORE",)  # the consultations rule (docs/scheduling.md), as the mails say it
 Role = Literal["patient", "doctor"]
 Category = Literal["security", "booking", "reminders", "summary"]
 """Which preference a mail answers to (``/users/me/notification-preferences``); ``security``

@@ -108,7 +108,7 @@ class OutboxWorker:
                 await task
         try:
             await self.claims.release_claimer()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - cleanup on stop: the lease lapses anyway
             log.warning("outbox: could not release the claimer lease: %s", exc)
 
     def wake(self) -> None:
@@ -123,7 +123,7 @@ class OutboxWorker:
                 ran = await self.run_once()
                 await self._prune_now_and_then()
                 failures = 0
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the worker loop must survive any round's failure
                 failures += 1
                 ran = 0
                 # No traceback: a database that is briefly away is expected here, and says so itself.
@@ -159,7 +159,7 @@ class OutboxWorker:
                 outcome = await handler(job)
         except GiveUp as exc:
             await self._fail(job, str(exc))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any handler failure is retried with backoff
             await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         else:
             if isinstance(outcome, Sent):
@@ -202,7 +202,7 @@ class OutboxWorker:
         for attempt in range(SETTLE_TRIES):
             try:
                 written = await settle(job, status, self.clock(), note)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a failed settle write is retried, then logged
                 if attempt == SETTLE_TRIES - 1:
                     log.error("outbox: could not record %s job %s as %s: %s", job.kind, job.id, status, exc)
                     return False
