@@ -18,8 +18,9 @@ from playwright.sync_api import expect
 
 from tests.infra import migrate
 from tests.live import LiveServer
-from tests.web.conftest import PASSWORD, Contexts, console_errors
+from tests.web.conftest import PASSWORD, Contexts, console_errors, describe_violations, run_axe
 from tests.web.people import ApiUser
+from tests.web.test_admin_review import create_admin
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -31,20 +32,30 @@ MAIL_DIR: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="module")
-def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def reset_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live-reset")
     url = f"sqlite:///{folder / 'careconnect.db'}"
     migrate(url)
     MAIL_DIR["path"] = folder / "mail"
-    server = LiveServer(url, log_path=folder / "server.log", MAIL_DIR=str(folder / "mail"), OUTBOX_POLL_S="1")
-    server.env["PUBLIC_URL"] = "http://public.example.test"  # the links name it; the test opens their path here
+    server = LiveServer(
+        url,
+        log_path=folder / "server.log",
+        MAIL_DIR=str(folder / "mail"),
+        OUTBOX_POLL_S="1",
+        PUBLIC_URL="http://public.example.test",  # the links name it; the test opens their path here
+    )
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
         log = (folder / "server.log").read_text()
         assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def live_server_url(reset_server: LiveServer) -> str:
+    return reset_server.url
 
 
 def mailed_link(to: str, path: str, timeout: float = 20.0) -> str:
@@ -135,3 +146,21 @@ def test_the_verify_email_banner_resends_and_the_link_confirms(contexts: Context
     expect(page.get_by_test_id("verify-banner")).to_have_count(0)
     page.goto("/account")
     expect(page.get_by_test_id("account-settings")).to_contain_text("(confirmed)")
+
+
+def test_an_admin_disables_enables_and_sends_a_password_reset(contexts: Contexts, reset_server: LiveServer) -> None:
+    person = ApiUser(contexts.new(), "patient", "Ada Account")
+    page = contexts.new().new_page()
+    sign_in(page, create_admin(reset_server), PASSWORD)
+    page.wait_for_url("**/admin")
+    row = page.get_by_test_id("user-row").filter(has_text=person.email)
+    expect(row.get_by_test_id("user-state")).to_contain_text("Active")
+    row.get_by_role("button", name="Disable Ada Account").click()
+    expect(row.get_by_test_id("user-state")).to_contain_text("Disabled")
+    row.get_by_role("button", name="Enable Ada Account").click()
+    expect(row.get_by_test_id("user-state")).to_contain_text("Active")
+    row.get_by_role("button", name="Send password reset to Ada Account").click()
+    expect(page.get_by_test_id("users-notice")).to_contain_text("password reset link was mailed")
+    assert mailed_link(person.email, "/reset-password").startswith("/reset-password?token=")
+    violations = run_axe(page)
+    assert not violations, describe_violations(violations)

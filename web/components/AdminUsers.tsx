@@ -71,7 +71,7 @@ export function AdminUsers({ selfId }: { selfId: string }) {
                   </button>
                 ) : (
                   <>
-                    <button type="button" className={buttonClass("secondary")} disabled={busy !== null} onClick={() => act(user, "password-reset")} aria-label={`Send ${user.full_name} a password reset link`} data-testid="user-reset">
+                    <button type="button" className={buttonClass("secondary")} disabled={busy !== null} onClick={() => act(user, "password-reset")} aria-label={`Send password reset to ${user.full_name}`} data-testid="user-reset">
                       Send password reset
                     </button>
                     <button type="button" className={buttonClass("danger")} disabled={busy !== null} onClick={() => act(user, "disable")} aria-label={`Disable ${user.full_name}`} data-testid="user-disable">

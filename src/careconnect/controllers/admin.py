@@ -1,4 +1,4 @@
-"""Admin: bot integrations, user listing and disabling, doctor vetting, the audit log.
+"""Admin: bot integrations, user listing, disabling and enabling, password reset mails, doctor vetting, the audit log.
 
 The rules (and the audit entry of every write, refusals included) are ``AdminService``'s.
 """

@@ -1,4 +1,4 @@
-"""Admin: bot integrations, user listing and disabling, doctor vetting, the audit log.
+"""Admin: bot integrations, user listing, disabling and enabling, password reset mails, doctor vetting, the audit log.
 
 Every write here is an audit entry (actor, action, resource, outcome, ip, request id), whatever
 its outcome: a refused one is recorded as ``denied``, ``not_found``, ``conflict`` or ``invalid``.
