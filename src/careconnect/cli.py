@@ -185,7 +185,9 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         bind_tables(engine_from_url(settings.database_url))
         try:
-            row = await create_user(email=args.email, password=password, full_name=args.name, role="admin")
+            row = await create_user(
+                email=args.email, password=password, full_name=args.name, role="admin", email_verified=True
+            )
         except DomainError as exc:
             print(f"create-admin: {exc.detail}", file=sys.stderr)
             return 1

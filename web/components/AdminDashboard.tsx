@@ -9,12 +9,20 @@ import { useRequireUser } from "@/lib/session";
 import type { Page, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
+import { AdminUsers } from "./AdminUsers";
 import { buttonClass, ErrorMessage, Loading, Section } from "./ui";
 
 export function AdminDashboard() {
   const { user } = useRequireUser(["admin"]);
   if (!user) return <Loading />;
-  return <ReviewQueue timeZone={user.timezone || "UTC"} />;
+  return (
+    <>
+      <ReviewQueue timeZone={user.timezone || "UTC"} />
+      <div className="mt-6">
+        <AdminUsers selfId={user.id} />
+      </div>
+    </>
+  );
 }
 
 type Decision = "approve" | "reject";

@@ -8,6 +8,7 @@ import { useState, type ReactNode } from "react";
 import { logout } from "@/lib/api";
 import { dashboardFor, useSession } from "@/lib/session";
 
+import { VerifyEmailBanner } from "./Recovery";
 import { buttonClass, ErrorMessage } from "./ui";
 
 export function AppShell({ children }: { children: ReactNode }) {
@@ -45,6 +46,9 @@ export function AppShell({ children }: { children: ReactNode }) {
                 <Link href={dashboardFor(user)} className={buttonClass("ghost")} data-testid="nav-dashboard">
                   Dashboard
                 </Link>
+                <Link href="/account" className={buttonClass("ghost")} data-testid="nav-account">
+                  Settings
+                </Link>
                 <Link href="/account/security" className={buttonClass("ghost")} data-testid="nav-security">
                   Security
                 </Link>
@@ -68,6 +72,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           </nav>
         </div>
       </header>
+      {user ? <VerifyEmailBanner key={user.id} user={user} /> : null}
       {error ? (
         <div className="mx-auto max-w-6xl px-4 pt-2">
           <ErrorMessage error={error} />

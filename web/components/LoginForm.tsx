@@ -7,6 +7,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react";
 import { ApiError, fieldError, login, loginWithCode, mfaStatus } from "@/lib/api";
 import { dashboardFor, safeNext, SECURITY_PAGE, useSession } from "@/lib/session";
 
+import { RESET_NOTICE, useQueryParam } from "./Recovery";
 import { buttonClass, ErrorMessage, TextField } from "./ui";
 
 export function LoginForm() {
@@ -19,6 +20,7 @@ export function LoginForm() {
   // The second step: set once the password was right and the account has a second factor.
   const [mfaToken, setMfaToken] = useState<string | null>(null);
   const [restartNote, setRestartNote] = useState<string | null>(null);
+  const resetDone = useQueryParam("notice") === RESET_NOTICE;
 
   useEffect(() => {
     if (session.status !== "authenticated" || !session.user) return;
@@ -76,6 +78,11 @@ export function LoginForm() {
           {session.endedReason}
         </p>
       ) : null}
+      {resetDone && !error ? (
+        <p role="status" className="mb-3 rounded-md border border-green-300 bg-green-50 p-3 text-sm text-green-900" data-testid="reset-notice">
+          Your password was changed and every session was signed out. Sign in with the new password.
+        </p>
+      ) : null}
       {restartNote ? (
         <p role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="mfa-restart">
           {restartNote}
@@ -108,6 +115,11 @@ export function LoginForm() {
         </button>
       </form>
       <p className="mt-4 text-sm text-slate-700">
+        <Link href="/forgot-password" className="font-semibold text-blue-800 underline" data-testid="forgot-link">
+          Forgot password?
+        </Link>
+      </p>
+      <p className="mt-2 text-sm text-slate-700">
         New here?{" "}
         <Link href="/register" className="font-semibold text-blue-800 underline">
           Create an account

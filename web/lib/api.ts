@@ -183,6 +183,13 @@ function clearSession(reason: string | null, announce: boolean): void {
   if (announce) broadcast({ type: "logout", reason: "You signed out in another tab." });
 }
 
+/** The signed-in user changed (a saved profile, a verified email): every view of the session sees it. */
+export function updateSessionUser(user: User): void {
+  if (snapshot.status !== "authenticated" || snapshot.user?.id !== user.id) return;
+  setSnapshot({ ...snapshot, user });
+  if (accessToken) broadcast({ type: "token", token: accessToken, expiresAt, user });
+}
+
 function scheduleRefresh(): void {
   if (typeof window === "undefined") return;
   if (refreshTimer) clearTimeout(refreshTimer);
@@ -410,6 +417,11 @@ export const api = {
 export const paths = {
   register: () => "/auth/register",
   me: () => "/users/me",
+  myPassword: () => "/users/me/password",
+  verifyEmailRequest: () => "/auth/verify-email/request",
+  verifyEmail: () => "/auth/verify-email",
+  passwordResetRequest: () => "/auth/password-reset/request",
+  passwordReset: () => "/auth/password-reset",
   mfa: () => "/users/me/mfa",
   totp: () => "/users/me/mfa/totp",
   totpConfirm: () => "/users/me/mfa/totp/confirm",
@@ -429,6 +441,8 @@ export const paths = {
   consultationSummary: (id: string) => `/consultations/${id}/summary`,
   patientHistory: (patientId: string) => `/patients/${patientId}/history`,
   adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
+  adminUsers: (params: { role?: string; limit?: number; cursor?: string | null }) => `/admin/users${query(params)}`,
+  adminUserAction: (userId: string, action: "enable" | "disable" | "password-reset") => `/admin/users/${userId}/${action}`,
   adminDoctorDecision: (doctorId: string, decision: "approve" | "reject") => `/admin/doctors/${doctorId}/${decision}`,
 };
 

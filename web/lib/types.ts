@@ -72,3 +72,4 @@ export type HistoryEntry = Omit<Schemas["HistoryEntry"], "appointment" | "intake
 export type PatientHistory = Omit<Schemas["HistoryOut"], "appointments"> & {
   appointments: HistoryEntry[];
 };
+export type Accepted = Schemas["AcceptedOut"];

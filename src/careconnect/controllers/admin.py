@@ -1,4 +1,4 @@
-"""Admin: bot integrations, user listing and disabling, doctor vetting, the audit log.
+"""Admin: bot integrations, user listing, disabling and enabling, password reset mails, doctor vetting, the audit log.
 
 The rules (and the audit entry of every write, refusals included) are ``AdminService``'s.
 """
@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody, Parameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
-from careconnect.domain.accounts.schemas import UserOut, UserPage, Verification
+from careconnect.domain.accounts.schemas import AcceptedOut, UserOut, UserPage, Verification
 from careconnect.domain.admin.deps import provide_admin
 from careconnect.domain.admin.schemas import IntegrationIn, IntegrationOut
 from careconnect.domain.admin.service import AdminService
@@ -47,6 +47,20 @@ class AdminController(Controller):
     @post("/users/{user_id:str}/disable", status_code=200, summary="Disable an account; ends its sessions at once")
     async def disable_user(self, request: Request[Any, Any, Any], user_id: str, admin: AdminService) -> UserOut:
         return await admin.disable_user(current_principal(request), user_id, request.scope)
+
+    @post("/users/{user_id:str}/enable", status_code=200, summary="Re-enable a disabled account")
+    async def enable_user(self, request: Request[Any, Any, Any], user_id: str, admin: AdminService) -> UserOut:
+        return await admin.enable_user(current_principal(request), user_id, request.scope)
+
+    @post(
+        "/users/{user_id:str}/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail the account a password reset link",
+    )
+    async def send_password_reset(
+        self, request: Request[Any, Any, Any], user_id: str, admin: AdminService
+    ) -> AcceptedOut:
+        return await admin.send_password_reset(current_principal(request), user_id, request.scope)
 
     @get("/doctors", summary="Doctors by verification (pending: the review queue), longest waiting first")
     async def list_doctors(

@@ -8,12 +8,25 @@ from litestar import Controller, Request, Response, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from careconnect.domain.accounts.deps import provide_accounts
-from careconnect.domain.accounts.schemas import ClientCredentialsIn, LoginIn, MfaLoginIn, RegisterIn, TokenOut, UserOut
+from careconnect.domain.accounts.deps import provide_accounts, provide_recovery
+from careconnect.domain.accounts.recovery import RecoveryService
+from careconnect.domain.accounts.schemas import (
+    AcceptedOut,
+    ClientCredentialsIn,
+    LoginIn,
+    MfaLoginIn,
+    PasswordResetIn,
+    PasswordResetRequestIn,
+    RegisterIn,
+    TokenOut,
+    UserOut,
+    VerifyEmailIn,
+)
 from careconnect.domain.accounts.service import AccountsService, SignedIn
 from careconnect.domain.errors import Forbidden
+from careconnect.guards import current_principal
 from careconnect.principal import Principal
 from careconnect.settings import Settings
 
@@ -41,7 +54,10 @@ def _with_cookie(settings: Settings, signed_in: SignedIn) -> Response[TokenOut]:
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
-    dependencies = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
+    dependencies = {
+        "accounts": Provide(provide_accounts, sync_to_thread=False),
+        "recovery": Provide(provide_recovery, sync_to_thread=False),
+    }
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create a patient or doctor account")
     async def register(self, data: JSONBody[RegisterIn], accounts: AccountsService) -> UserOut:
@@ -92,3 +108,31 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[ClientCredentialsIn], accounts: AccountsService
     ) -> TokenOut:
         return await accounts.client_token(data, request.scope)
+
+    # issue 17: email verification and password reset (the rules are RecoveryService's)
+
+    @post("/verify-email/request", status_code=HTTP_202_ACCEPTED, summary="Mail me a link to confirm my email")
+    async def request_verification(self, request: Request[Any, Any, Any], recovery: RecoveryService) -> AcceptedOut:
+        return await recovery.request_verification(current_principal(request), request.scope)
+
+    @post("/verify-email", status_code=HTTP_204_NO_CONTENT, summary="Confirm the email with the mailed token")
+    async def verify_email(
+        self, request: Request[Any, Any, Any], data: JSONBody[VerifyEmailIn], recovery: RecoveryService
+    ) -> None:
+        await recovery.verify_email(data, request.scope)
+
+    @post(
+        "/password-reset/request",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a reset link; the same answer whether or not the email has an account",
+    )
+    async def request_password_reset(
+        self, request: Request[Any, Any, Any], data: JSONBody[PasswordResetRequestIn], recovery: RecoveryService
+    ) -> AcceptedOut:
+        return await recovery.request_reset(data, request.scope)
+
+    @post("/password-reset", status_code=HTTP_204_NO_CONTENT, summary="Set a new password; ends every session")
+    async def reset_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[PasswordResetIn], recovery: RecoveryService
+    ) -> None:
+        await recovery.reset_password(data, request.scope)

@@ -300,7 +300,7 @@ async def ensure_user(
         DoctorInfo(specialty=specialty, bio=f"{name} sees patients online.", languages=["en"]) if specialty else None
     )
     created = await create_user(
-        email=email, password=password, full_name=name, role=role, timezone=timezone, doctor=doctor
+        email=email, password=password, full_name=name, role=role, timezone=timezone, doctor=doctor, email_verified=True
     )
     return str(created["id"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from careconnect.tables.accounts import (
+    AccountToken,
     AuthSession,
     DoctorProfile,
     Integration,
@@ -22,6 +23,7 @@ ALL_TABLES = (
     AuthSession,
     RefreshToken,
     Integration,
+    AccountToken,
     RecoveryCode,
     MfaChallenge,
     AuditEntry,
@@ -40,6 +42,7 @@ ALL_TABLES = (
 
 __all__ = (
     "ALL_TABLES",
+    "AccountToken",
     "Appointment",
     "Availability",
     "BookingKey",

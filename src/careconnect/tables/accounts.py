@@ -36,6 +36,8 @@ class User(Table, tablename="cc_user"):
     # A patient's choice: may every doctor they have a live appointment with read the visits with
     # other doctors (intake and summary, never notes)? Off until the patient turns it on.
     share_history = Boolean(default=False)
+    # issue 17: the address was proven (a verification link or a password reset was followed).
+    email_verified = Boolean(default=False)
 
 
 class DoctorProfile(Table, tablename="cc_doctor_profile"):
@@ -85,3 +87,16 @@ class Integration(Table, tablename="cc_integration"):
     bot_user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz()
+
+
+class AccountToken(Table, tablename="cc_account_token"):
+    """A mailed single-use link token (``verify_email`` or ``password_reset``), stored only as its
+    SHA-256; ``used_at`` is set when it is spent or superseded by a newer one."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=16)  # verify_email | password_reset
+    token_hash = Varchar(length=64, unique=True, index=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -72,6 +72,7 @@ class UserOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     doctor: DoctorOut | None = None
     patient: PatientInfo | None = None
     disabled: bool = False
+    email_verified: bool  # always present (omit_defaults would drop a false)
 
 
 class RegisterIn(msgspec.Struct, kw_only=True):
@@ -149,3 +150,26 @@ class MfaStatusOut(msgspec.Struct, kw_only=True):
     enabled: bool
     required: bool
     recovery_codes_left: int
+
+
+# issue 17: account recovery and verification
+LinkToken = Annotated[str, Meta(min_length=1, max_length=128, pattern=TEXT)]
+
+
+class VerifyEmailIn(msgspec.Struct, kw_only=True):
+    token: LinkToken
+
+
+class PasswordResetRequestIn(msgspec.Struct, kw_only=True):
+    email: Annotated[str, Meta(min_length=1, max_length=254, pattern=TEXT)]
+
+
+class PasswordResetIn(msgspec.Struct, kw_only=True):
+    token: LinkToken
+    new_password: Password
+
+
+class AcceptedOut(msgspec.Struct, kw_only=True):
+    """A 202: the request was taken; what happens next happens by mail."""
+
+    detail: str

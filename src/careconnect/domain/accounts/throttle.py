@@ -70,6 +70,7 @@ _DETAIL = {
     "password_change": "Too many wrong current passwords; wait and try again.",
     "mfa": "Too many wrong codes; wait and try again.",
     "reset_request": "Too many reset requests; wait and try again.",
+    "verify_request": "Too many verification mails asked for; wait and try again.",
 }
 
 
@@ -103,6 +104,8 @@ def default_policies(
         ),
         # API.md: "rate limited per email and per IP". Each request counts (no success).
         "reset_request": Policy(window_s=3600, per_subject=3, per_address=20, subject_refuses=True),
+        # issue 17: a signed-in user asking for verification mails (the subject is the account).
+        "verify_request": Policy(window_s=3600, per_subject=5, per_address=20, subject_refuses=True),
     }
 
 

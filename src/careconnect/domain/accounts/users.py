@@ -48,12 +48,15 @@ async def create_user(
     timezone: str = "UTC",
     doctor: DoctorInfo | None = None,
     verification: Verification = "approved",
+    email_verified: bool = False,
 ) -> dict[str, Any]:
     """Insert a user (and doctor profile) in one transaction; a taken email is 409 ``conflict``.
 
     ``verification`` is the doctor's vetting state: ``pending`` for a self-registered doctor under
     DOCTOR_REGISTRATION=review, ``approved`` for everyone an admin, the seed or an open
-    registration makes.
+    registration makes. ``email_verified``: true for accounts an operator vouches for (an admin,
+    ``create-admin``, the seed and the load test); a self-registered address is unproven until a
+    verification link or a password reset is followed.
     """
     email = email.strip().lower()
     if await User.exists().where(User.email == email):
@@ -71,6 +74,7 @@ async def create_user(
                     role=role,
                     timezone=timezone,
                     created_at=dt.datetime.now(dt.UTC),
+                    email_verified=email_verified,
                 )
             )
             if doctor is not None:
@@ -127,6 +131,7 @@ async def user_out(row: dict[str, Any]) -> UserOut:
         doctor=doctor,
         patient=patient,
         disabled=row["disabled_at"] is not None,
+        email_verified=bool(row.get("email_verified")),
     )
 
 

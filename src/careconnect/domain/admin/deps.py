@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.admin.service import AdminService, LiveConnections
+from careconnect.domain.notifications.mailing import Mailer
 
 __all__ = ("provide_admin",)
 
 
-def provide_admin(session_check: SessionCheck, events: LiveConnections) -> AdminService:
-    return AdminService(session_check, events)
+def provide_admin(session_check: SessionCheck, events: LiveConnections, mailer: Mailer) -> AdminService:
+    return AdminService(session_check, events, mailer)

@@ -1,4 +1,4 @@
-"""Admin: bot integrations, user listing and disabling, doctor vetting, the audit log.
+"""Admin: bot integrations, user listing, disabling and enabling, password reset mails, doctor vetting, the audit log.
 
 Every write here is an audit entry (actor, action, resource, outcome, ip, request id), whatever
 its outcome: a refused one is recorded as ``denied``, ``not_found``, ``conflict`` or ``invalid``.
@@ -11,8 +11,8 @@ import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from careconnect.domain.accounts import sessions
-from careconnect.domain.accounts.schemas import UserOut, UserPage, Verification
+from careconnect.domain.accounts import recovery, sessions
+from careconnect.domain.accounts.schemas import AcceptedOut, UserOut, UserPage, Verification
 from careconnect.domain.accounts.users import create_user, parse_uuid, user_out
 from careconnect.domain.admin import vetting
 from careconnect.domain.admin.schemas import IntegrationIn, IntegrationOut
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from careconnect.domain.accounts.sessions import SessionCheck
     from careconnect.domain.audit.schemas import AuditPage
+    from careconnect.domain.notifications.mailing import Mailer
     from careconnect.principal import Principal
 
 # The audit outcome of a refused admin action.
@@ -60,9 +61,10 @@ def _outcome_of(exc: DomainError) -> str:
 class AdminService:
     """The admin's actions; each write is audited with its outcome, refusals included."""
 
-    def __init__(self, session_check: SessionCheck, events: LiveConnections) -> None:
+    def __init__(self, session_check: SessionCheck, events: LiveConnections, mailer: Mailer) -> None:
         self.session_check = session_check
         self.events = events
+        self.mailer = mailer
 
     async def create_integration(
         self, admin: Principal, data: IntegrationIn, scope: Mapping[str, Any]
@@ -75,7 +77,11 @@ class AdminService:
             engine = Integration._meta.db
             async with engine.transaction():  # the bot user and its integration, or neither
                 bot = await create_user(
-                    email=f"{client_id}@bots.careconnect.invalid", password=None, full_name=data.name, role="bot"
+                    email=f"{client_id}@bots.careconnect.invalid",
+                    password=None,
+                    full_name=data.name,
+                    role="bot",
+                    email_verified=True,
                 )
                 await Integration(
                     name=data.name,
@@ -123,6 +129,33 @@ class AdminService:
         row = await User.select().where(User.id == uid).first()
         assert row is not None
         return await user_out(row)
+
+    async def enable_user(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> UserOut:
+        """Re-enable a disabled account (idempotent); it signs in again with its password."""
+        async with _audited(scope, admin, "user.enable", "user", user_id):
+            uid = parse_uuid(user_id, "user")
+            row = await User.select().where(User.id == uid).first()
+            if row is None:
+                raise not_found("user")
+            if row["disabled_at"] is not None:
+                await User.update({User.disabled_at: None}).where(User.id == uid)
+        row = await User.select().where(User.id == uid).first()
+        assert row is not None
+        return await user_out(row)
+
+    async def send_password_reset(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> AcceptedOut:
+        """Mail the account a reset link (it says an administrator asked); older links stop working."""
+        async with _audited(scope, admin, "user.password_reset", "user", user_id):
+            uid = parse_uuid(user_id, "user")
+            row = await User.select().where(User.id == uid).first()
+            if row is None:
+                raise not_found("user")
+            if row["role"] == "bot":
+                raise Conflict("A bot has no password: rotate its integration's secret instead.")
+            if row["disabled_at"] is not None:
+                raise Conflict("The account is disabled: enable it first.")
+            await recovery.queue_reset(self.mailer, row, requested_by_admin=True)
+        return AcceptedOut(detail="A password reset link was mailed to the account's address (valid 30 minutes).")
 
     async def doctors(self, verification: Verification | None, *, limit: int | None, cursor: str | None) -> UserPage:
         """Doctors by verification (pending: the review queue), longest waiting first."""

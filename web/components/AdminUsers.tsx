@@ -1,0 +1,94 @@
+"use client";
+
+/** The admin's user accounts: disable or re-enable one, or mail it a password reset link. */
+import { useState } from "react";
+
+import { api, paths } from "@/lib/api";
+import type { Accepted, Page, User } from "@/lib/types";
+import { useApi } from "@/lib/useApi";
+
+import { buttonClass, ErrorMessage, Loading, Section } from "./ui";
+
+type Action = "enable" | "disable" | "password-reset";
+
+export function AdminUsers({ selfId }: { selfId: string }) {
+  const [cursor, setCursor] = useState<string | null>(null);
+  const page = useApi<Page<User>>(paths.adminUsers({ limit: 50, cursor }));
+  const setPage = page.setData;
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const people = (page.data?.items ?? []).filter((u) => u.role !== "bot");
+
+  async function act(user: User, action: Action) {
+    setBusy(user.id);
+    setError(null);
+    setNotice(null);
+    try {
+      if (action === "password-reset") {
+        await api.post<Accepted>(paths.adminUserAction(user.id, action));
+        setNotice(`A password reset link was mailed to ${user.full_name} (${user.email}).`);
+      } else {
+        const next = await api.post<User>(paths.adminUserAction(user.id, action));
+        setPage((current) => (current ? { ...current, items: current.items.map((u) => (u.id === next.id ? next : u)) } : current));
+        setNotice(`${action === "enable" ? "Enabled" : "Disabled"} ${user.full_name}.`);
+      }
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <Section id="admin-users" title="User accounts">
+      {notice ? (
+        <p role="status" data-testid="users-notice" className="mb-3 rounded-md border border-green-300 bg-green-50 p-3 text-sm text-green-900">
+          {notice}
+        </p>
+      ) : null}
+      <ErrorMessage error={error ?? page.error} />
+      {page.loading ? <Loading label="Loading the accounts…" /> : null}
+      <ul className="flex flex-col gap-2" data-testid="users-list">
+        {people.map((user) => (
+          <li key={user.id} data-testid="user-row" data-user-email={user.email} className="flex flex-col gap-2 rounded-md border border-slate-200 p-3 sm:flex-row sm:items-center sm:justify-between">
+            <div className="min-w-0 text-sm">
+              <p className="font-semibold text-slate-900">
+                {user.full_name} <span className="font-normal text-slate-700">({user.role})</span>
+              </p>
+              <p className="break-all text-slate-800">{user.email}</p>
+              <p className="text-slate-700" data-testid="user-state">
+                {user.disabled ? "Disabled" : "Active"} · email {user.email_verified ? "confirmed" : "not confirmed"}
+              </p>
+            </div>
+            {user.id === selfId ? (
+              <p className="text-sm text-slate-700">This is you.</p>
+            ) : (
+              <div className="flex flex-wrap gap-2">
+                {user.disabled ? (
+                  <button type="button" className={buttonClass("primary")} disabled={busy !== null} onClick={() => act(user, "enable")} aria-label={`Enable ${user.full_name}`} data-testid="user-enable">
+                    Enable
+                  </button>
+                ) : (
+                  <>
+                    <button type="button" className={buttonClass("secondary")} disabled={busy !== null} onClick={() => act(user, "password-reset")} aria-label={`Send password reset to ${user.full_name}`} data-testid="user-reset">
+                      Send password reset
+                    </button>
+                    <button type="button" className={buttonClass("danger")} disabled={busy !== null} onClick={() => act(user, "disable")} aria-label={`Disable ${user.full_name}`} data-testid="user-disable">
+                      Disable
+                    </button>
+                  </>
+                )}
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+      {page.data?.next_cursor ? (
+        <button type="button" className={buttonClass("secondary", "mt-3")} disabled={page.loading} onClick={() => setCursor(page.data?.next_cursor ?? null)} data-testid="users-more">
+          Show the next accounts
+        </button>
+      ) : null}
+    </Section>
+  );
+}
