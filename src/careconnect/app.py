@@ -32,6 +32,7 @@ from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
 from careconnect.controllers.mfa import MfaController
+from careconnect.controllers.notifications import NotificationsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
@@ -188,6 +189,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         AuthController,
         UsersController,
         MfaController,
+        NotificationsController,
         AdminController,
         DoctorsController,
         AppointmentsController,

@@ -31,6 +31,7 @@ from careconnect.domain.audit.service import patient_of_appointment, record
 from careconnect.domain.errors import Conflict, DomainError, Forbidden, NotFound
 
 if TYPE_CHECKING:
+    from careconnect.domain.notifications.visit_mail import VisitMails
     from careconnect.events import Events
     from careconnect.principal import Principal
 
@@ -89,10 +90,13 @@ class AppointmentsService:
 
     Args:
         events: where status moves are announced (after the write).
+        mails: the visit's notifications (the patient waiting, the visit started), stored in the
+            move's transaction and pushed after it.
     """
 
-    def __init__(self, events: Events) -> None:
+    def __init__(self, events: Events, mails: VisitMails | None = None) -> None:
         self.events = events
+        self.mails = mails
 
     async def page(
         self,
@@ -178,11 +182,22 @@ class AppointmentsService:
         return await self._move(visit, "no_show")
 
     async def _move(self, visit: Visit, target: str) -> AppointmentOut:
-        """One state-machine move, then the room's new state and the appointment to both people."""
-        await transition(visit.appointment_id, target)
+        """One state-machine move (with the other side's notification in its transaction), then
+        the room's new state, the appointment to both people and the notification."""
+        from careconnect.domain.notifications.inbox import push  # noqa: PLC0415 - notifications import this module
+        from careconnect.domain.scheduling.availability import write_transaction  # noqa: PLC0415 - likewise
+
+        async with write_transaction():
+            await transition(visit.appointment_id, target)
+            if self.mails is not None and target == "checked_in":
+                await self.mails.checked_in(visit.appointment_id)
+            elif self.mails is not None and target == "in_progress":
+                await self.mails.admitted(visit.appointment_id)
         appointment = await appointment_out(visit.appointment_id)
         await self.events.room_state_changed(visit.appointment_id, target)
         await self.events.appointment_changed(appointment, [visit.patient_id, visit.doctor_id])
+        if self.mails is not None:
+            await push(self.events, self.mails.pending)
         return appointment
 
     async def _audit_intake(

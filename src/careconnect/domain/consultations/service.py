@@ -18,6 +18,7 @@ from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY, Docum
 from careconnect.domain.consultations.rooms import Membership, membership, room_name
 from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut, MessageSlice, Participant
 from careconnect.domain.errors import Forbidden, NotFound
+from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
@@ -46,7 +47,7 @@ class ConsultationsService:
         self.events = events
         self.store = store
         self.mails = mails
-        self.visits = AppointmentsService(events)
+        self.visits = AppointmentsService(events, mails)
 
     async def member(self, caller: Caller, consultation_id: str, action: str, *roles: str) -> Membership:
         """The caller's membership, or 404 (audited) when they have none or not in one of ``roles``."""
@@ -128,6 +129,7 @@ class ConsultationsService:
             # Once per visit (its dedupe key): a later edit queues nothing more. Queued right
             # after the save commits, on its own: the save's conflict handling needs its own statements.
             await self.mails.summary_ready(member.appointment_id)
+            await push(self.events, self.mails.pending)
         return document
 
     async def _read(self, caller: Caller, member: Membership, kind: Document) -> DocumentOut:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from careconnect.domain.appointments.queries import owned
 from careconnect.domain.errors import invalid
+from careconnect.domain.notifications.inbox import push
 from careconnect.domain.scheduling import booking, directory
 from careconnect.domain.scheduling.availability import free_slots, rules_of, save_rules
 from careconnect.domain.scheduling.schemas import (
@@ -139,3 +140,5 @@ class SchedulingService:
 
     async def _announce(self, appointment: AppointmentOut) -> None:
         await self.events.appointment_changed(appointment, [appointment.patient.id, appointment.doctor.id])
+        if self.mails is not None:  # the notifications the committed write stored
+            await push(self.events, self.mails.pending)
