@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
+from careconnect.domain.appointments.closing import schedule_close
 from careconnect.domain.notifications import inbox
 from careconnect.domain.notifications.templates import Renderer
 from careconnect.domain.notifications.visits import VisitParties, visit_parties
@@ -80,6 +81,7 @@ class VisitMails:
         )
         if self.mailer is None:
             return
+        await schedule_close(self.mailer.outbox, parties.visit.id, parties.visit.ends_at)
         await self.mailer.booking_confirmed(parties.visit, parties.patient, role="patient")
         await self.mailer.booking_confirmed(parties.visit, parties.doctor, role="doctor")
         await self.mailer.schedule_reminders(parties.visit, [(parties.patient, "patient"), (parties.doctor, "doctor")])
@@ -94,6 +96,7 @@ class VisitMails:
         await self._notify(parties, parties.doctor, "rescheduled", title, f"Now {when}", key)
         if self.mailer is None:
             return
+        await schedule_close(self.mailer.outbox, parties.visit.id, parties.visit.ends_at)
         sides: list[tuple[Recipient, Role]] = [(parties.patient, "patient"), (parties.doctor, "doctor")]
         for to, role in sides:
             await self.mailer.visit_rescheduled(parties.visit, to, role=role, previous_starts_at=previous_starts_at)
