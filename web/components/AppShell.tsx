@@ -9,6 +9,7 @@ import { logout } from "@/lib/api";
 import { dashboardFor, useSession } from "@/lib/session";
 
 import { buttonClass, ErrorMessage } from "./ui";
+import { NotificationBell } from "./NotificationBell";
 
 export function AppShell({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -45,6 +46,7 @@ export function AppShell({ children }: { children: ReactNode }) {
                 <Link href={dashboardFor(user)} className={buttonClass("ghost")} data-testid="nav-dashboard">
                   Dashboard
                 </Link>
+                <NotificationBell />
                 <Link href="/account/security" className={buttonClass("ghost")} data-testid="nav-security">
                   Security
                 </Link>

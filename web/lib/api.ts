@@ -429,6 +429,11 @@ export const paths = {
   consultationSummary: (id: string) => `/consultations/${id}/summary`,
   patientHistory: (patientId: string) => `/patients/${patientId}/history`,
   adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
+  notifications: (params: { unread?: boolean; limit?: number; cursor?: string | null } = {}) =>
+    `/notifications${query({ unread: params.unread ? "true" : undefined, limit: params.limit, cursor: params.cursor })}`,
+  notificationRead: (id: string) => `/notifications/${id}/read`,
+  notificationsReadAll: () => "/notifications/read-all",
+  notificationPreferences: () => "/users/me/notification-preferences",
   adminDoctorDecision: (doctorId: string, decision: "approve" | "reject") => `/admin/doctors/${doctorId}/${decision}`,
 };
 

@@ -72,3 +72,9 @@ export type HistoryEntry = Omit<Schemas["HistoryEntry"], "appointment" | "intake
 export type PatientHistory = Omit<Schemas["HistoryOut"], "appointments"> & {
   appointments: HistoryEntry[];
 };
+
+export type NotificationItem = Schemas["NotificationOut"];
+
+export type NotificationPage = Schemas["NotificationPage"];
+
+export type NotificationPreferences = Schemas["NotificationPreferences"];
