@@ -39,7 +39,10 @@ class CloseVisit(msgspec.Struct, frozen=True, kw_only=True):
 async def schedule_close(outbox: Outbox, appointment_id: str, ends_at: dt.datetime) -> bool:
     """Write (or, on a reschedule, move) the visit's close job, due at its end."""
     return await outbox.supersede(
-        CLOSE, CloseVisit(appointment_id=appointment_id, ends_at=ends_at), key=f"{CLOSE}:{appointment_id}", run_at=ends_at
+        CLOSE,
+        CloseVisit(appointment_id=appointment_id, ends_at=ends_at),
+        key=f"{CLOSE}:{appointment_id}",
+        run_at=ends_at,
     )
 
 
