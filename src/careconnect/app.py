@@ -42,6 +42,7 @@ from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
+from careconnect.domain.notifications.soon import SOON, SoonNotifier
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
@@ -139,6 +140,7 @@ def build_backends(settings: Settings) -> Backends:
             complete_after=dt.timedelta(hours=settings.auto_complete_after_hours),
         ),
     )
+    notifications.kinds.register(SOON, SoonNotifier(events))
     return Backends(
         engine=engine,
         redis=redis_client,

@@ -5,6 +5,7 @@ read one by one (only your own) or all at once; the mail preferences; and the li
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import httpx
@@ -12,8 +13,11 @@ import pytest
 import websockets
 
 from careconnect.domain.notifications.inbox import StoredPreferences
+from careconnect.tables.outbox import OutboxJob
+from tests.conftest import app_client, make_settings, wipe
 from tests.consult_helpers import book, open_doctor, visit
 from tests.helpers import assert_problem, signed_in
+from tests.notifications.test_app import until
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -134,3 +138,35 @@ async def test_a_notification_is_pushed_live_through_the_hub(live_server_url):
             assert frame["notification"]["id"] == stored["id"]
             assert frame["notification"]["kind"] == "booked"
             assert frame["notification"]["link"] == f"/consultation/{appointment['id']}"
+
+
+@pytest.fixture
+async def fast(database_url):
+    async with app_client(make_settings(database_url, outbox_poll_s=0.05)) as http:
+        await wipe(http.app)  # type: ignore[attr-defined]
+        yield http
+        await OutboxJob.delete(force=True)
+
+
+async def test_starting_in_ten_minutes_tells_both_and_a_cancellation_withdraws_it(fast):
+    doctor, d = await open_doctor(fast)
+    _, p = await signed_in(fast, "patient")
+    first = await book(fast, doctor["id"], p, skip=4)
+    second = await book(fast, doctor["id"], p, skip=8)
+    soon = await OutboxJob.select(OutboxJob.dedupe_key, OutboxJob.status).where(OutboxJob.kind == "visit.soon")
+    assert sorted(j["dedupe_key"] for j in soon) == sorted(f"visit.soon:{a['id']}" for a in (first, second))
+    assert (await fast.post(f"/api/v1/appointments/{second['id']}/cancel", json={}, headers=p)).status_code == 200
+    row = await OutboxJob.select(OutboxJob.status).where(OutboxJob.dedupe_key == f"visit.soon:{second['id']}").first()
+    assert row == {"status": "cancelled"}
+    now = dt.datetime.now(dt.UTC)
+    await OutboxJob.update({OutboxJob.run_at: now, OutboxJob.due_at: now}).where(
+        OutboxJob.dedupe_key == f"visit.soon:{first['id']}"
+    )
+
+    async def told() -> bool:
+        kinds = [i["kind"] for i in (await notifications(fast, p))["items"]]
+        return "starting_soon" in kinds
+
+    await until(told)
+    doctor_kinds = [i["kind"] for i in (await notifications(fast, d))["items"]]
+    assert doctor_kinds.count("starting_soon") == 1

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from careconnect.domain.appointments.closing import schedule_close
 from careconnect.domain.notifications import inbox
+from careconnect.domain.notifications.soon import cancel_soon, schedule_soon
 from careconnect.domain.notifications.templates import Renderer
 from careconnect.domain.notifications.visits import VisitParties, visit_parties
 
@@ -82,6 +83,7 @@ class VisitMails:
         if self.mailer is None:
             return
         await schedule_close(self.mailer.outbox, parties.visit.id, parties.visit.ends_at)
+        await schedule_soon(self.mailer.outbox, parties.visit.id, parties.visit.starts_at)
         await self.mailer.booking_confirmed(parties.visit, parties.patient, role="patient")
         await self.mailer.booking_confirmed(parties.visit, parties.doctor, role="doctor")
         await self.mailer.schedule_reminders(parties.visit, [(parties.patient, "patient"), (parties.doctor, "doctor")])
@@ -97,6 +99,7 @@ class VisitMails:
         if self.mailer is None:
             return
         await schedule_close(self.mailer.outbox, parties.visit.id, parties.visit.ends_at)
+        await schedule_soon(self.mailer.outbox, parties.visit.id, parties.visit.starts_at)
         sides: list[tuple[Recipient, Role]] = [(parties.patient, "patient"), (parties.doctor, "doctor")]
         for to, role in sides:
             await self.mailer.visit_rescheduled(parties.visit, to, role=role, previous_starts_at=previous_starts_at)
@@ -108,6 +111,8 @@ class VisitMails:
         if parties is None:
             return
         by = _CANCELLED_BY.get(cancelled_by, "system")
+        if self.mailer is not None:
+            await cancel_soon(self.mailer.outbox, parties.visit.id)
         for to, side in ((parties.patient, "patient"), (parties.doctor, "doctor")):
             if by != side:
                 other = parties.visit.patient_name if side == "doctor" else parties.visit.doctor_name
