@@ -8,6 +8,7 @@ has its own.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -32,13 +33,16 @@ from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
 from careconnect.controllers.mfa import MfaController
+from careconnect.controllers.notifications import NotificationsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
+from careconnect.domain.appointments.closing import CLOSE, VisitCloser
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
+from careconnect.domain.notifications.soon import SOON, SoonNotifier
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
@@ -125,6 +129,18 @@ def build_backends(settings: Settings) -> Backends:
     )
     session_check = SessionCheck(ttl=settings.session_check_seconds)
     hub = build_hub(settings, session_check)
+    events = HubEvents(hub)
+    notifications = Notifications(settings, engine)  # the outbox, its worker, the mailer (issue 17)
+    notifications.kinds.register(
+        CLOSE,
+        VisitCloser(
+            events,
+            notifications.outbox,
+            no_show_after=dt.timedelta(minutes=settings.no_show_after_minutes),
+            complete_after=dt.timedelta(hours=settings.auto_complete_after_hours),
+        ),
+    )
+    notifications.kinds.register(SOON, SoonNotifier(events))
     return Backends(
         engine=engine,
         redis=redis_client,
@@ -132,8 +148,8 @@ def build_backends(settings: Settings) -> Backends:
         close_throttles=close_throttle_store,
         session_check=session_check,
         hub=hub,
-        events=HubEvents(hub),
-        notifications=Notifications(settings, engine),  # the outbox, its worker, the mailer (issue 17)
+        events=events,
+        notifications=notifications,
     )
 
 
@@ -188,6 +204,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         AuthController,
         UsersController,
         MfaController,
+        NotificationsController,
         AdminController,
         DoctorsController,
         AppointmentsController,

@@ -23,6 +23,9 @@ class Events(Protocol):
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         """Push ``{"type":"room_state",…}`` to ``consultation:<appointment_id>``."""
 
+    async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
+        """Push ``{"type":"notification","notification":…}`` to ``user:<user_id>`` (after the commit)."""
+
     async def disconnect_user(self, user_id: str) -> None:
         """Close every socket of ``user_id`` on every worker (the account was disabled)."""
 
@@ -35,6 +38,9 @@ class NullEvents:
         return None
 
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
+        return None
+
+    async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
         return None
 
     async def disconnect_user(self, user_id: str) -> None:

@@ -152,6 +152,12 @@ class AppointmentEvent(Frame, tag="appointment"):
     appointment: Any
 
 
+class NotificationEvent(Frame, tag="notification"):
+    """``{"type":"notification","notification":…}``: a stored notification, opaque to the hub."""
+
+    notification: Any
+
+
 class HubEvents:
     """Server events from REST handlers, pushed through the hub to every worker."""
 
@@ -162,6 +168,10 @@ class HubEvents:
         payload = msgspec.to_builtins(appointment)
         for user_id in dict.fromkeys(user_ids):
             await self.hub.publish_event(f"user:{user_id}", AppointmentEvent(appointment=payload))
+
+    async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
+        payload = msgspec.to_builtins(notification)
+        await self.hub.publish_event(f"user:{user_id}", NotificationEvent(notification=payload))
 
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         room = room_name(appointment_id)

@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_retry_max_s: float = 3600.0
     outbox_give_up_s: float = 86_400.0  # a job still failing this long after it was due fails
     outbox_keep_days: int = 30  # finished jobs (and their dedupe keys) are kept this long
+    no_show_after_minutes: float = 30.0  # a visit still booked / checked in this long after its end: no_show
+    auto_complete_after_hours: float = 4.0  # a visit left in_progress this long after its end: completed
 
     @property
     def is_postgres(self) -> bool:

@@ -2,7 +2,7 @@
 
 /**
  * The settings page (/account): a list of sections, each its own component. Add a section by
- * adding it to SECTIONS (the notification preferences go in the marked place below).
+ * adding it to SECTIONS.
  */
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
@@ -11,6 +11,7 @@ import { api, fieldError, paths, updateSessionUser } from "@/lib/api";
 import { SECURITY_PAGE, useRequireUser } from "@/lib/session";
 import type { User } from "@/lib/types";
 
+import { NotificationPreferences } from "./NotificationPreferences";
 import { passwordProblem } from "./Recovery";
 import { TimeZoneSelect } from "./TimeZoneSelect";
 import { buttonClass, ErrorMessage, Loading, Section, TextField } from "./ui";
@@ -128,7 +129,7 @@ const SECTIONS: ((props: { user: User }) => React.ReactNode)[] = [
   ProfileSection,
   PasswordSection,
   SecuritySection,
-  // Notification preferences (GET|PATCH /users/me/notification-preferences) go here.
+  NotificationPreferences,
 ];
 
 export function AccountSettings() {

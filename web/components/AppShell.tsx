@@ -10,6 +10,7 @@ import { dashboardFor, useSession } from "@/lib/session";
 
 import { VerifyEmailBanner } from "./Recovery";
 import { buttonClass, ErrorMessage } from "./ui";
+import { NotificationBell } from "./NotificationBell";
 
 export function AppShell({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -49,6 +50,7 @@ export function AppShell({ children }: { children: ReactNode }) {
                 <Link href="/account" className={buttonClass("ghost")} data-testid="nav-account">
                   Settings
                 </Link>
+                <NotificationBell />
                 <Link href="/account/security" className={buttonClass("ghost")} data-testid="nav-security">
                   Security
                 </Link>

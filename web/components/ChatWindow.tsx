@@ -8,6 +8,7 @@ import type { RoomHandle } from "@/lib/useHub";
 
 import { ConnectionBadge } from "./ConnectionBadge";
 import { buttonClass } from "./ui";
+import { CHAT_ALERT } from "./NotificationBell";
 
 const MAX_BODY = 4000;
 
@@ -38,6 +39,16 @@ export function ChatWindow({
   const listRef = useRef<HTMLDivElement>(null);
   const lastSeq = snapshot?.lastSeq ?? 0;
   const { markRead } = room;
+
+  // A message from someone else while this tab is hidden: the bell's title badge, sound and
+  // desktop notification (a chat message is not a stored notification).
+  const newest = messages.length > 0 ? messages[messages.length - 1] : undefined;
+  useEffect(() => {
+    if (!newest || newest.sender.id === myId || document.visibilityState !== "hidden") return;
+    window.dispatchEvent(
+      new CustomEvent(CHAT_ALERT, { detail: { title: `New message from ${newest.sender.name}`, body: "" } }),
+    );
+  }, [newest, myId]);
 
   // Keep the newest message in view, and tell the others what this person has read.
   useEffect(() => {

@@ -443,6 +443,11 @@ export const paths = {
   adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
   adminUsers: (params: { role?: string; limit?: number; cursor?: string | null }) => `/admin/users${query(params)}`,
   adminUserAction: (userId: string, action: "enable" | "disable" | "password-reset") => `/admin/users/${userId}/${action}`,
+  notifications: (params: { unread?: boolean; limit?: number; cursor?: string | null } = {}) =>
+    `/notifications${query({ unread: params.unread ? "true" : undefined, limit: params.limit, cursor: params.cursor })}`,
+  notificationRead: (id: string) => `/notifications/${id}/read`,
+  notificationsReadAll: () => "/notifications/read-all",
+  notificationPreferences: () => "/users/me/notification-preferences",
   adminDoctorDecision: (doctorId: string, decision: "approve" | "reject") => `/admin/doctors/${doctorId}/${decision}`,
 };
 

@@ -73,3 +73,9 @@ export type PatientHistory = Omit<Schemas["HistoryOut"], "appointments"> & {
   appointments: HistoryEntry[];
 };
 export type Accepted = Schemas["AcceptedOut"];
+
+export type NotificationItem = Schemas["NotificationOut"];
+
+export type NotificationPage = Schemas["NotificationPage"];
+
+export type NotificationPreferences = Schemas["NotificationPreferences"];

@@ -14,6 +14,7 @@ from careconnect.tables.audit import AuditEntry
 from careconnect.tables.chat import ChatMessage, ChatRoom
 from careconnect.tables.consultation import ConsultationNote, ConsultationSummary, RoomBot  # noqa: I001
 from careconnect.tables.mfa import MfaChallenge, RecoveryCode
+from careconnect.tables.notifications import Notification, NotificationPreference
 from careconnect.tables.outbox import OutboxJob, OutboxLease
 from careconnect.tables.scheduling import Appointment, Availability, BookingKey, Intake
 
@@ -38,6 +39,8 @@ ALL_TABLES = (
     RoomBot,
     OutboxJob,
     OutboxLease,
+    Notification,
+    NotificationPreference,
 )
 
 __all__ = (

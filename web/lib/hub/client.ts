@@ -5,7 +5,7 @@
  * `transport.ts`, a room's state and seq order in `room.ts`, unacked sends in `outbox.ts`.
  */
 import { getSession, newId } from "../api";
-import type { Appointment } from "../types";
+import type { Appointment, NotificationItem } from "../types";
 import type { ErrorFrame, ServerFrame } from "./frames";
 import { Room, type RoomSnapshot } from "./room";
 import { HubTransport, type ConnectionSnapshot } from "./transport";
@@ -17,6 +17,7 @@ export class HubClient {
   private rooms = new Map<string, Room>();
   private roomListeners = new Map<string, Set<() => void>>();
   private appointmentListeners = new Set<(appointment: Appointment) => void>();
+  private notificationListeners = new Set<(notification: NotificationItem) => void>();
   private readonly transport = new HubTransport({
     frame: (frame) => this.handle(frame),
     closed: () => {
@@ -89,6 +90,11 @@ export class HubClient {
       case "appointment": {
         const appointment = frame.appointment as Appointment | undefined;
         if (appointment) for (const listener of this.appointmentListeners) listener(appointment);
+        return;
+      }
+      case "notification": {
+        const notification = frame.notification as NotificationItem | undefined;
+        if (notification) for (const listener of this.notificationListeners) listener(notification);
         return;
       }
       default:
@@ -244,6 +250,11 @@ export class HubClient {
   onAppointment(listener: (appointment: Appointment) => void): () => void {
     this.appointmentListeners.add(listener);
     return () => this.appointmentListeners.delete(listener);
+  }
+
+  onNotification(listener: (notification: NotificationItem) => void): () => void {
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
   }
 
   get activeUsers(): number {

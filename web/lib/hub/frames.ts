@@ -4,7 +4,7 @@
  * Frames arrive from the network, so the room state still checks each field it reads; these
  * types say what a well-behaved server sends and let `switch (frame.type)` narrow.
  */
-import type { Appointment } from "../types";
+import type { Appointment, NotificationItem } from "../types";
 
 export interface Person {
   id: string;
@@ -83,6 +83,11 @@ export interface AppointmentFrame {
   appointment: Appointment;
 }
 
+export interface NotificationFrame {
+  type: "notification";
+  notification: NotificationItem;
+}
+
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -109,6 +114,7 @@ export type ServerFrame =
   | PresenceFrame
   | RoomStateFrame
   | AppointmentFrame
+  | NotificationFrame
   | ErrorFrame
   | PingFrame
   | PongFrame;

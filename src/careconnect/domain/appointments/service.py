@@ -29,8 +29,12 @@ from careconnect.domain.appointments.schemas import (
 from careconnect.domain.appointments.state import transition
 from careconnect.domain.audit.service import patient_of_appointment, record
 from careconnect.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from careconnect.tables.scheduling import Appointment
 
 if TYPE_CHECKING:
+    from piccolo.custom_types import Combinable
+
+    from careconnect.domain.notifications.visit_mail import VisitMails
     from careconnect.events import Events
     from careconnect.principal import Principal
 
@@ -89,10 +93,13 @@ class AppointmentsService:
 
     Args:
         events: where status moves are announced (after the write).
+        mails: the visit's notifications (the patient waiting, the visit started), stored in the
+            move's transaction and pushed after it.
     """
 
-    def __init__(self, events: Events) -> None:
+    def __init__(self, events: Events, mails: VisitMails | None = None) -> None:
         self.events = events
+        self.mails = mails
 
     async def page(
         self,
@@ -157,11 +164,16 @@ class AppointmentsService:
         return intake
 
     async def check_in(self, visit: Visit, *, now: dt.datetime | None = None) -> AppointmentOut:
-        """The patient enters the waiting room, from 15 minutes before the start."""
+        """The patient enters the waiting room, from 15 minutes before the start until the slot ends."""
         now = now or dt.datetime.now(dt.UTC)
         if visit.status == "booked" and visit.starts_at is not None and now < visit.starts_at - CHECK_IN_OPENS:
             raise Conflict("Check-in opens 15 minutes before the appointment starts.", code="invalid_state")
-        return await self._move(visit, "checked_in")
+        return await self._move(
+            visit,
+            "checked_in",
+            condition=Appointment.ends_at > now,  # in the UPDATE: a check-in cannot outrun the slot's end
+            refusal="Check-in closed when the appointment's time ended.",
+        )
 
     async def start(self, visit: Visit) -> AppointmentOut:
         """The doctor admits the checked-in patient."""
@@ -177,12 +189,30 @@ class AppointmentsService:
             raise Conflict("A no-show can be recorded from 10 minutes after the start.", code="invalid_state")
         return await self._move(visit, "no_show")
 
-    async def _move(self, visit: Visit, target: str) -> AppointmentOut:
-        """One state-machine move, then the room's new state and the appointment to both people."""
-        await transition(visit.appointment_id, target)
+    async def _move(
+        self,
+        visit: Visit,
+        target: str,
+        *,
+        condition: Combinable | None = None,
+        refusal: str = "This appointment cannot change now.",
+    ) -> AppointmentOut:
+        """One state-machine move (with the other side's notification in its transaction), then
+        the room's new state, the appointment to both people and the notification."""
+        from careconnect.domain.notifications.inbox import push  # noqa: PLC0415 - notifications import this module
+        from careconnect.domain.scheduling.availability import write_transaction  # noqa: PLC0415 - likewise
+
+        async with write_transaction():
+            await transition(visit.appointment_id, target, condition=condition, refusal=refusal)
+            if self.mails is not None and target == "checked_in":
+                await self.mails.checked_in(visit.appointment_id)
+            elif self.mails is not None and target == "in_progress":
+                await self.mails.admitted(visit.appointment_id)
         appointment = await appointment_out(visit.appointment_id)
         await self.events.room_state_changed(visit.appointment_id, target)
         await self.events.appointment_changed(appointment, [visit.patient_id, visit.doctor_id])
+        if self.mails is not None:
+            await push(self.events, self.mails.pending)
         return appointment
 
     async def _audit_intake(

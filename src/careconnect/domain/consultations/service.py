@@ -18,6 +18,8 @@ from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY, Docum
 from careconnect.domain.consultations.rooms import Membership, membership, room_name
 from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut, MessageSlice, Participant
 from careconnect.domain.errors import Forbidden, NotFound
+from careconnect.domain.notifications.inbox import push
+from careconnect.domain.notifications.visit_mail import VisitMails
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
@@ -38,12 +40,14 @@ class ConsultationsService:
         events: where a status change is announced (the patient's and doctor's private rooms,
             the consultation room's ``room_state``) and a removed bot is evicted.
         store: the hub's message store, the one read path of a room's messages.
+        mails: the visit's mails ("your summary is ready" once the doctor writes it).
     """
 
-    def __init__(self, events: Events, store: MessageStore) -> None:
+    def __init__(self, events: Events, store: MessageStore, mails: VisitMails | None = None) -> None:
         self.events = events
         self.store = store
-        self.visits = AppointmentsService(events)
+        self.mails = mails
+        self.visits = AppointmentsService(events, mails)
 
     async def member(self, caller: Caller, consultation_id: str, action: str, *roles: str) -> Membership:
         """The caller's membership, or 404 (audited) when they have none or not in one of ``roles``."""
@@ -120,7 +124,13 @@ class ConsultationsService:
         if member.as_role != "doctor":
             await self._audit(caller, member, "summary.write", "summary", "denied")
             raise Forbidden("Only the doctor writes the summary.")
-        return await self._save(caller, member, SUMMARY, data, if_match)
+        document = await self._save(caller, member, SUMMARY, data, if_match)
+        if self.mails is not None and document.text.strip():
+            # Once per visit (its dedupe key): a later edit queues nothing more. Queued right
+            # after the save commits, on its own: the save's conflict handling needs its own statements.
+            await self.mails.summary_ready(member.appointment_id)
+            await push(self.events, self.mails.pending)
+        return document
 
     async def _read(self, caller: Caller, member: Membership, kind: Document) -> DocumentOut:
         document = await kind.read(member.appointment_id)

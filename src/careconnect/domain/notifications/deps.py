@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from careconnect.domain.notifications.claims import claims_for
+from careconnect.domain.notifications.inbox import Inbox, StoredPreferences
 from careconnect.domain.notifications.jobs import JobKinds
 from careconnect.domain.notifications.mailing import MAIL, Mailer, MailHandler, MailPreferences
 from careconnect.domain.notifications.outbox import Outbox, OutboxStats
@@ -51,7 +52,7 @@ class Notifications:
                     Renderer(settings.public_url, settings.mail_from),
                     box,
                     sender=settings.mail_from,
-                    preferences=preferences,
+                    preferences=preferences or StoredPreferences(),
                 )
             }
         )
@@ -92,6 +93,10 @@ def transport_for(settings: Settings) -> MailTransport:
     if settings.environment == "production":
         log.warning("SMTP_URL is not set: mails are written to %s and nobody receives them", settings.mail_dir)
     return FileTransport(Path(settings.mail_dir))
+
+
+def provide_inbox() -> Inbox:
+    return Inbox()
 
 
 def provide_outbox(notifications: Notifications) -> Outbox:

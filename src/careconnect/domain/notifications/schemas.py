@@ -108,3 +108,41 @@ class MailJob(msgspec.Struct, frozen=True, kw_only=True):
     secret: str | None = None  # a token for the link, sealed (secrets.py): the outbox never holds it in clear
     stale_after: dt.datetime | None = None  # skipped when it could only go out later than this (an expired link)
     only_if: VisitCondition | None = None
+
+
+# -- the product's own notifications (the bell) and mail preferences ------------------------
+
+NotificationKind = Literal[
+    "patient_waiting", "admitted", "starting_soon", "booked", "rescheduled", "cancelled", "summary_ready"
+]
+
+
+class NotificationOut(msgspec.Struct, kw_only=True):
+    """One stored notification, as ``GET /notifications`` lists it and the ``notification`` frame carries it."""
+
+    id: str
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class NotificationPage(msgspec.Struct, kw_only=True):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread: int
+    """How many of the user's notifications are unread (all of them, not only this page)."""
+
+
+class NotificationPreferences(msgspec.Struct, kw_only=True):
+    email_booking: bool = True
+    email_reminders: bool = True
+    email_summary: bool = True
+
+
+class NotificationPreferencesPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email_booking: bool | None = None
+    email_reminders: bool | None = None
+    email_summary: bool | None = None

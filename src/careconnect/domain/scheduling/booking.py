@@ -30,6 +30,8 @@ from careconnect.tables.scheduling import Appointment, BookingKey
 if TYPE_CHECKING:
     from piccolo.custom_types import Combinable
 
+    from careconnect.domain.notifications.visit_mail import VisitMails
+
 UTC = dt.UTC
 
 
@@ -80,7 +82,12 @@ async def _by_key(patient_id: str, key: str, fingerprint: str) -> AppointmentOut
 
 
 async def book(
-    patient_id: str, doctor_id: str, starts_at: dt.datetime, reason: str, idempotency_key: str | None = None
+    patient_id: str,
+    doctor_id: str,
+    starts_at: dt.datetime,
+    reason: str,
+    idempotency_key: str | None = None,
+    mails: VisitMails | None = None,
 ) -> tuple[AppointmentOut, bool]:
     """Book the slot starting at ``starts_at``; returns (appointment, created).
 
@@ -101,7 +108,7 @@ async def book(
     for attempt in range(_DEADLOCK_RETRIES + 1):
         try:
             await _insert_booking(
-                patient_id, doctor_id, slot, reason, appointment_id, now, idempotency_key, fingerprint
+                patient_id, doctor_id, slot, reason, appointment_id, now, idempotency_key, fingerprint, mails
             )
             break
         except Exception as exc:
@@ -135,8 +142,10 @@ async def _insert_booking(
     now: dt.datetime,
     idempotency_key: str | None,
     fingerprint: str,
+    mails: VisitMails | None = None,
 ) -> None:
-    """One booking in one write transaction; the constraints refuse a clash the checks missed."""
+    """One booking in one write transaction (its mails queued in it); the constraints refuse a
+    clash the checks missed."""
     async with write_transaction():
         await _refuse_clashes(patient_id, doctor_id, slot)
         await Appointment.insert(
@@ -161,9 +170,13 @@ async def _insert_booking(
                     created_at=now,
                 )
             )
+        if mails is not None:
+            await mails.booked(appointment_id)
 
 
-async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetime) -> AppointmentOut:
+async def reschedule(
+    appointment_id: str, patient_id: str, starts_at: dt.datetime, mails: VisitMails | None = None
+) -> AppointmentOut:
     """Move the patient's booked appointment to another slot of the same doctor, atomically.
 
     One UPDATE changes the times: if the new slot is taken the database refuses it and the
@@ -194,6 +207,8 @@ async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetim
             )
             if not moved:
                 raise Conflict("This appointment has started or changed; it cannot be moved.", code="invalid_state")
+            if mails is not None and slot[0] != row["starts_at"]:
+                await mails.rescheduled(appointment_id, row["starts_at"])
     except Exception as exc:
         refusal = exc if isinstance(exc, DomainError) else _refusal(exc)
         if refusal is None:
@@ -202,13 +217,19 @@ async def reschedule(appointment_id: str, patient_id: str, starts_at: dt.datetim
     return await appointment_out(appointment_id)
 
 
-async def cancel(appointment_id: str, by_role: str, reason: str | None) -> AppointmentOut:
-    """Cancel before the start (patient or doctor); the slot is free again at once."""
-    await transition(
-        appointment_id,
-        "cancelled",
-        {Appointment.cancelled_reason: reason or "", Appointment.cancelled_by: by_role},
-        condition=Appointment.starts_at > dt.datetime.now(UTC),
-        refusal="An appointment can only be cancelled before it starts.",
-    )
+async def cancel(
+    appointment_id: str, by_role: str, reason: str | None, mails: VisitMails | None = None
+) -> AppointmentOut:
+    """Cancel before the start (patient or doctor); the slot is free again at once. The other
+    side's mail is queued in the same transaction."""
+    async with write_transaction():
+        await transition(
+            appointment_id,
+            "cancelled",
+            {Appointment.cancelled_reason: reason or "", Appointment.cancelled_by: by_role},
+            condition=Appointment.starts_at > dt.datetime.now(UTC),
+            refusal="An appointment can only be cancelled before it starts.",
+        )
+        if mails is not None:
+            await mails.cancelled(appointment_id, by_role)
     return await appointment_out(appointment_id)

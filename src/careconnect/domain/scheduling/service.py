@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from careconnect.domain.appointments.queries import owned
 from careconnect.domain.errors import invalid
+from careconnect.domain.notifications.inbox import push
 from careconnect.domain.scheduling import booking, directory
 from careconnect.domain.scheduling.availability import free_slots, rules_of, save_rules
 from careconnect.domain.scheduling.schemas import (
@@ -31,6 +32,7 @@ from careconnect.instants import instant
 
 if TYPE_CHECKING:
     from careconnect.domain.appointments.schemas import AppointmentOut
+    from careconnect.domain.notifications.visit_mail import VisitMails
     from careconnect.events import Events
     from careconnect.principal import Principal
 
@@ -58,10 +60,12 @@ class SchedulingService:
 
     Args:
         events: where booking, rescheduling and cancelling are announced (after the write).
+        mails: the mails each of them queues inside its write transaction (none when omitted).
     """
 
-    def __init__(self, events: Events) -> None:
+    def __init__(self, events: Events, mails: VisitMails | None = None) -> None:
         self.events = events
+        self.mails = mails
 
     async def directory(
         self, *, q: str | None = None, specialty: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -110,6 +114,7 @@ class SchedulingService:
             instant(request.starts_at, "starts_at"),
             request.reason.strip(),
             _idempotency_key(idempotency_key),
+            self.mails,
         )
         if created:
             await self._announce(appointment)
@@ -118,7 +123,7 @@ class SchedulingService:
     async def reschedule(self, patient: Principal, appointment_id: str, starts_at: dt.datetime) -> AppointmentOut:
         """Move the patient's booked appointment to another free slot of the same doctor, atomically."""
         row = await owned(patient, appointment_id)
-        appointment = await booking.reschedule(str(row["id"]), patient.id, instant(starts_at, "starts_at"))
+        appointment = await booking.reschedule(str(row["id"]), patient.id, instant(starts_at, "starts_at"), self.mails)
         await self._announce(appointment)
         return appointment
 
@@ -128,10 +133,12 @@ class SchedulingService:
         """Cancel before the start (the patient or the doctor); the slot is free again at once."""
         row = await owned(principal, appointment_id)
         reason = request.reason.strip() if request and request.reason else None
-        appointment = await booking.cancel(str(row["id"]), principal.role, reason)
+        appointment = await booking.cancel(str(row["id"]), principal.role, reason, self.mails)
         await self._announce(appointment)
         await self.events.room_state_changed(appointment.id, "cancelled")
         return appointment
 
     async def _announce(self, appointment: AppointmentOut) -> None:
         await self.events.appointment_changed(appointment, [appointment.patient.id, appointment.doctor.id])
+        if self.mails is not None:  # the notifications the committed write stored
+            await push(self.events, self.mails.pending)

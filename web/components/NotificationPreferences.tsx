@@ -1,0 +1,53 @@
+"use client";
+
+/** Which mails the signed-in user gets (booking, reminders, summary); security mails always go. */
+import { useEffect, useState } from "react";
+
+import { api, paths } from "@/lib/api";
+import type { NotificationPreferences as Preferences } from "@/lib/types";
+
+const LABELS: Record<keyof Preferences, string> = {
+  email_booking: "Bookings, changes and cancellations",
+  email_reminders: "Reminders 24 hours and 1 hour before a visit",
+  email_summary: "When a visit summary is ready",
+};
+
+export function NotificationPreferences() {
+  const [prefs, setPrefs] = useState<Preferences | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api
+      .get<Preferences>(paths.notificationPreferences())
+      .then(setPrefs)
+      .catch(() => setError("Could not load your mail preferences."));
+  }, []);
+
+  async function toggle(key: keyof Preferences) {
+    if (!prefs) return;
+    try {
+      setPrefs(await api.patch<Preferences>(paths.notificationPreferences(), { [key]: !prefs[key] }));
+      setError(null);
+    } catch {
+      setError("Could not save; try again.");
+    }
+  }
+
+  return (
+    <section aria-labelledby="mail-prefs" className="mx-auto mt-6 max-w-2xl px-4" data-testid="notification-preferences">
+      <h2 id="mail-prefs" className="text-lg font-semibold">
+        Email notifications
+      </h2>
+      <p className="text-sm text-slate-700">Sign-in and password mails are always sent.</p>
+      {error ? <p role="alert">{error}</p> : null}
+      {prefs
+        ? (Object.keys(LABELS) as (keyof Preferences)[]).map((key) => (
+            <label key={key} className="mt-2 flex items-center gap-2">
+              <input type="checkbox" checked={Boolean(prefs[key])} onChange={() => toggle(key)} data-testid={key} />
+              {LABELS[key]}
+            </label>
+          ))
+        : null}
+    </section>
+  );
+}
