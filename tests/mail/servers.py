@@ -176,6 +176,8 @@ class CuttingProxy:
         self.port = free_port()
         self.cut = 0
         self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     @property
     def url(self) -> str:
@@ -189,9 +191,18 @@ class CuttingProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        for writer in self._writers:  # every connection ends with the proxy, before the loop does
+            writer.close()
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
 
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if (task := asyncio.current_task()) is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+        self._writers.append(client_writer)
         server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers.append(server_writer)
         cutting = self.cut < self.cuts
         if cutting:
             self.cut += 1
