@@ -54,11 +54,10 @@ _HISTOGRAMS: dict[str, tuple[str, Callable[[Hub], Histogram]]] = {
 }
 
 
-class HubMetrics:
-    """One hub's gauges, counters and histograms, read at scrape time."""
+class AppCollector:
+    """A collector one app owns: registered when the app starts, taken out when it stops."""
 
-    def __init__(self, hub: Hub, registry: CollectorRegistry = REGISTRY) -> None:
-        self.hub = hub
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         self.registry = registry
 
     def register(self) -> None:
@@ -71,6 +70,17 @@ class HubMetrics:
         """Nothing up front: the registry then neither scrapes at registration nor refuses a
         second live app's families (tests build several apps in one process)."""
         return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        raise NotImplementedError
+
+
+class HubMetrics(AppCollector):
+    """One hub's gauges, counters and histograms, read at scrape time."""
+
+    def __init__(self, hub: Hub, registry: CollectorRegistry = REGISTRY) -> None:
+        super().__init__(registry)
+        self.hub = hub
 
     def collect(self) -> Iterator[Metric]:
         hub = self.hub
@@ -106,21 +116,12 @@ _OUTBOX_COUNTERS = {
 }
 
 
-class OutboxMetrics:
+class OutboxMetrics(AppCollector):
     """One app's outbox (docs/notifications.md): jobs by kind and the oldest waiting age, read at scrape time."""
 
     def __init__(self, stats: OutboxStats, registry: CollectorRegistry = REGISTRY) -> None:
+        super().__init__(registry)
         self.stats = stats
-        self.registry = registry
-
-    def register(self) -> None:
-        self.registry.register(self)
-
-    def unregister(self) -> None:
-        self.registry.unregister(self)
-
-    def describe(self) -> Iterator[Metric]:
-        return iter(())  # as HubMetrics: several live apps in one test process
 
     def collect(self) -> Iterator[Metric]:
         stats = self.stats
