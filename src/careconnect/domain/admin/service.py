@@ -58,6 +58,15 @@ def _outcome_of(exc: DomainError) -> str:
     return next((outcome for kind, outcome in _OUTCOMES if isinstance(exc, kind)), "error")
 
 
+async def _user_row(user_id: str) -> tuple[str, dict[str, Any]]:
+    """The account's id and row, or 404 for an unknown or malformed id."""
+    uid = parse_uuid(user_id, "user")
+    row = await User.select().where(User.id == uid).first()
+    if row is None:
+        raise not_found("user")
+    return uid, row
+
+
 class AdminService:
     """The admin's actions; each write is audited with its outcome, refusals included."""
 
@@ -116,40 +125,31 @@ class AdminService:
     async def disable_user(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> UserOut:
         """Disable an account (never one's own): its sessions end and its sockets close at once."""
         async with _audited(scope, admin, "user.disable", "user", user_id):
-            uid = parse_uuid(user_id, "user")
-            row = await User.select().where(User.id == uid).first()
-            if row is None:
-                raise not_found("user")
+            uid, row = await _user_row(user_id)
             if str(row["id"]) == admin.id:
                 raise Conflict("You cannot disable your own account.")
             if row["disabled_at"] is None:
                 await User.update({User.disabled_at: dt.datetime.now(dt.UTC)}).where(User.id == uid)
             await sessions.revoke_user_sessions(uid, reason="disabled", session_check=self.session_check)
         await self.events.disconnect_user(uid)
-        row = await User.select().where(User.id == uid).first()
-        assert row is not None
-        return await user_out(row)
+        updated = await User.select().where(User.id == uid).first()
+        assert updated is not None
+        return await user_out(updated)
 
     async def enable_user(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> UserOut:
         """Re-enable a disabled account (idempotent); it signs in again with its password."""
         async with _audited(scope, admin, "user.enable", "user", user_id):
-            uid = parse_uuid(user_id, "user")
-            row = await User.select().where(User.id == uid).first()
-            if row is None:
-                raise not_found("user")
+            uid, row = await _user_row(user_id)
             if row["disabled_at"] is not None:
                 await User.update({User.disabled_at: None}).where(User.id == uid)
-        row = await User.select().where(User.id == uid).first()
-        assert row is not None
-        return await user_out(row)
+        updated = await User.select().where(User.id == uid).first()
+        assert updated is not None
+        return await user_out(updated)
 
     async def send_password_reset(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> AcceptedOut:
         """Mail the account a reset link (it says an administrator asked); older links stop working."""
         async with _audited(scope, admin, "user.password_reset", "user", user_id):
-            uid = parse_uuid(user_id, "user")
-            row = await User.select().where(User.id == uid).first()
-            if row is None:
-                raise not_found("user")
+            uid, row = await _user_row(user_id)
             if row["role"] == "bot":
                 raise Conflict("A bot has no password: rotate its integration's secret instead.")
             if row["disabled_at"] is not None:
