@@ -58,9 +58,10 @@ def come_due() -> dict[Any, Any]:
     return {OutboxJob.run_at: now, OutboxJob.due_at: now}
 
 
-def distinct(server: MailServer) -> int:
-    """Mails as a client shows them: a retried send carries the same Message-ID (docs/notifications.md)."""
-    return len({m["Message-ID"] for m in server.messages()})
+def delivered_once(server: MailServer, count: int) -> None:
+    """Exactly ``count`` mails arrived, each once (a retried send would carry the same Message-ID)."""
+    ids = [m["Message-ID"] for m in server.messages()]
+    assert len(ids) == count and len(set(ids)) == count, ids
 
 
 def to(message: EmailMessage) -> str:
@@ -93,7 +94,7 @@ async def test_a_booking_mails_both_sides_once_with_the_ics(database_url: str) -
             appointment = await book(http, p["doctor"]["id"], p["ph"])
             messages = await server.wait_for(2)
             await settled()
-            assert distinct(server) == 2
+            delivered_once(server, 2)
             (patient_mail,) = addressed(messages, p["patient"]["email"])
             (doctor_mail,) = addressed(messages, p["doctor"]["email"])
             assert patient_mail["Subject"].startswith("Visit booked:")
@@ -140,7 +141,7 @@ async def test_a_reschedule_mails_the_new_time_and_moves_the_reminders(sqlite_ur
             assert moved.status_code == 200, moved.text
             messages = await server.wait_for(4)
             await settled()
-            assert distinct(server) == 4
+            delivered_once(server, 4)
             moved_mails = [m for m in messages if m["Subject"].startswith("Visit moved to")]
             assert len(moved_mails) == 2
             assert {bool(addressed(moved_mails, p[who]["email"])) for who in ("patient", "doctor")} == {True}
@@ -162,7 +163,7 @@ async def test_a_cancellation_mails_the_other_side_and_withdraws_the_reminders(s
             assert cancelled.status_code == 200, cancelled.text
             messages = await server.wait_for(3)
             await settled()
-            assert distinct(server) == 3
+            delivered_once(server, 3)
             other = "doctor" if side == "patient" else "patient"
             (mail,) = [m for m in messages if m["Subject"].startswith("Visit cancelled:")]
             assert p[other]["email"] in to(mail)
@@ -192,6 +193,78 @@ async def test_the_summary_mail_goes_to_the_patient_once(sqlite_url: str) -> Non
             assert len(summaries) == 1 and p["patient"]["email"] in to(summaries[0])
             assert "Rest" not in summaries[0].as_string()  # never its content
             assert len(messages) == 3
+
+
+async def test_the_summary_and_its_mail_commit_together(database_url: str) -> None:
+    """Two first saves at once: one wins and queues the mail in its transaction; the other gets
+    409 and queues nothing (on PostgreSQL a unique violation inside the transaction would abort it)."""
+    with MailServer() as server:
+        async with mailing_app(database_url, server) as http:
+            p = await people(http)
+            cid = (await book(http, p["doctor"]["id"], p["ph"]))["id"]
+            await server.wait_for(2)  # the booking mails went (once the visit starts they are moot)
+            for path, who in (("check-in", "ph"), ("start", "dh")):
+                assert (await http.post(f"/api/v1/consultations/{cid}/{path}", headers=p[who])).status_code == 200
+            url = f"/api/v1/consultations/{cid}/summary"
+            saves = await asyncio.gather(
+                *(http.put(url, json={"text": f"Draft {n}.", "version": 0}, headers=p["dh"]) for n in range(2))
+            )
+            assert sorted(r.status_code for r in saves) == [200, 409], [r.text for r in saves]
+            assert (await http.get(url, headers=p["dh"])).json()["version"] == 1
+            jobs = await OutboxJob.select(OutboxJob.dedupe_key).where(OutboxJob.dedupe_key.like("mail:summary%"))
+            assert len(jobs) == 1, jobs
+            stale = await http.put(url, json={"text": "Stale.", "version": 0}, headers=p["dh"])
+            assert stale.status_code == 409
+            await settled()
+            summaries = [m for m in server.messages() if m["Subject"] == "Your visit summary is ready"]
+            assert len(summaries) == 1
+
+
+REFUSE_SUMMARY_MAIL = {
+    "postgres": [
+        "CREATE FUNCTION cc_test_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'outbox refused'; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER cc_test_refuse BEFORE INSERT ON cc_outbox_job FOR EACH ROW "
+        "WHEN (NEW.dedupe_key LIKE 'mail:summary%') EXECUTE FUNCTION cc_test_refuse()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER cc_test_refuse BEFORE INSERT ON cc_outbox_job "
+        "WHEN NEW.dedupe_key LIKE 'mail:summary%' BEGIN SELECT RAISE(ABORT, 'outbox refused'); END",
+    ],
+}
+ALLOW_SUMMARY_MAIL = {
+    "postgres": ["DROP TRIGGER cc_test_refuse ON cc_outbox_job", "DROP FUNCTION cc_test_refuse()"],
+    "sqlite": ["DROP TRIGGER cc_test_refuse"],
+}
+
+
+async def test_a_summary_whose_mail_cannot_be_queued_is_not_saved(database_url: str) -> None:
+    """The save and its mail are one transaction: when the outbox refuses the job, the summary
+    is not saved either (the doctor is told and saves again), so no summary goes without its mail."""
+    with MailServer() as server:
+        async with mailing_app(database_url, server) as http:
+            engine = OutboxJob._meta.db
+            p = await people(http)
+            cid = (await book(http, p["doctor"]["id"], p["ph"]))["id"]
+            await server.wait_for(2)  # the booking mails went (once the visit starts they are moot)
+            for path, who in (("check-in", "ph"), ("start", "dh")):
+                assert (await http.post(f"/api/v1/consultations/{cid}/{path}", headers=p[who])).status_code == 200
+            url = f"/api/v1/consultations/{cid}/summary"
+            for statement in REFUSE_SUMMARY_MAIL[engine.engine_type]:
+                await engine.run_ddl(statement)
+            try:
+                refused = await http.put(url, json={"text": "Rest and fluids.", "version": 0}, headers=p["dh"])
+            finally:
+                for statement in ALLOW_SUMMARY_MAIL[engine.engine_type]:
+                    await engine.run_ddl(statement)
+            assert refused.status_code >= 500, refused.text
+            assert (await http.get(url, headers=p["dh"])).json()["version"] == 0  # nothing saved
+            saved = await http.put(url, json={"text": "Rest and fluids.", "version": 0}, headers=p["dh"])
+            assert saved.status_code == 200, saved.text
+            await server.wait_for(3)
+            await settled()
+            summaries = [m for m in server.messages() if m["Subject"] == "Your visit summary is ready"]
+            assert len(summaries) == 1
 
 
 async def test_two_apps_on_postgres_send_a_due_reminder_once(postgres_url: str) -> None:

@@ -93,14 +93,17 @@ async def write(
     """Save ``text`` if the stored version is still ``version``; else 409 with the current version."""
     now = dt.datetime.now(dt.UTC)
     if version == 0:
-        try:
-            author = table._meta.get_column_by_name(author_column)
-            values = {table.appointment: appointment_id, table.text: text, table.version: 1, table.updated_at: now}
+        # ON CONFLICT rather than catching the unique violation: a failed statement would abort
+        # the caller's transaction on PostgreSQL (the summary's mail is queued in the same one).
+        author = table._meta.get_column_by_name(author_column)
+        values = {table.appointment: appointment_id, table.text: text, table.version: 1, table.updated_at: now}
+        inserted = (
             await table.insert(table(_data={**values, author: author_id}))
+            .on_conflict(target=table.appointment, action="DO NOTHING")
+            .returning(table.version)
+        )
+        if inserted:
             return DocumentOut(text=text, version=1, updated_at=now)
-        except Exception as exc:
-            if "unique" not in str(exc).lower() and "duplicate" not in str(exc).lower():
-                raise
     elif version < MAX_STORED_VERSION:  # a larger one was never stored: stale, like any other
         updated = (
             await table.update({table.text: text, table.version: version + 1, table.updated_at: now})

@@ -7,7 +7,7 @@ cannot be probed. Reads and writes of clinical data leave an audit entry with th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut, Me
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
+from careconnect.domain.scheduling.availability import write_transaction
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
@@ -124,12 +125,17 @@ class ConsultationsService:
         if member.as_role != "doctor":
             await self._audit(caller, member, "summary.write", "summary", "denied")
             raise Forbidden("Only the doctor writes the summary.")
-        document = await self._save(caller, member, SUMMARY, data, if_match)
-        if self.mails is not None and document.text.strip():
-            # Once per visit (its dedupe key): a later edit queues nothing more. Queued right
-            # after the save commits, on its own: the save's conflict handling needs its own statements.
-            await self.mails.summary_ready(member.appointment_id)
-            await push(self.events, self.mails.pending)
+        mails = self.mails
+        if mails is None:
+            return await self._save(caller, member, SUMMARY, data, if_match)
+
+        async def then_mail(document: DocumentOut) -> None:
+            # Once per visit (their dedupe keys): a later edit queues nothing more.
+            if document.text.strip():
+                await mails.summary_ready(member.appointment_id)
+
+        document = await self._save(caller, member, SUMMARY, data, if_match, then=then_mail)
+        await push(self.events, mails.pending)
         return document
 
     async def _read(self, caller: Caller, member: Membership, kind: Document) -> DocumentOut:
@@ -138,13 +144,24 @@ class ConsultationsService:
         return document
 
     async def _save(
-        self, caller: Caller, member: Membership, kind: Document, data: DocumentIn, if_match: str | None
+        self,
+        caller: Caller,
+        member: Membership,
+        kind: Document,
+        data: DocumentIn,
+        if_match: str | None,
+        then: Callable[[DocumentOut], Awaitable[None]] | None = None,
     ) -> DocumentOut:
+        """Save the text; ``then`` runs in the same transaction (what the save causes commits
+        with it, or neither does)."""
         version = clinical_docs.expected_version(data, if_match)
         try:
-            document = await kind.write(
-                member.appointment_id, author_id=caller.principal.id, text=data.text, version=version
-            )
+            async with write_transaction():
+                document = await kind.write(
+                    member.appointment_id, author_id=caller.principal.id, text=data.text, version=version
+                )
+                if then is not None:
+                    await then(document)
         except clinical_docs.ConflictingEdit:
             await self._audit(caller, member, f"{kind.name}.write", kind.name, "conflict")
             raise
