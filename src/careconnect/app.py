@@ -40,6 +40,7 @@ from careconnect.controllers.users import UsersController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
+from careconnect.domain.appointments.backfill import BACKFILL, VisitJobsBackfill, queue_backfill
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
@@ -141,6 +142,7 @@ def build_backends(settings: Settings) -> Backends:
         ),
     )
     notifications.kinds.register(SOON, SoonNotifier(events))
+    notifications.kinds.register(BACKFILL, VisitJobsBackfill(notifications.mailer))
     return Backends(
         engine=engine,
         redis=redis_client,
@@ -184,6 +186,7 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
         await open_engine(backends.engine)
         hub_metrics.register()
         outbox_metrics.register()
+        await queue_backfill(backends.notifications.outbox)  # once per database (its dedupe key)
         await backends.notifications.start()
         try:
             yield

@@ -12,7 +12,6 @@ doctor closed, or that was cancelled or moved meanwhile, is skipped.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,7 @@ import msgspec
 from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.state import transition
 from careconnect.domain.errors import Conflict, NotFound
-from careconnect.domain.notifications.jobs import GiveUp, Outcome, Sent, Skipped
+from careconnect.domain.notifications.jobs import Outcome, Sent, Skipped, appointment_key
 from careconnect.domain.notifications.outbox import Job, Outbox, utc_now
 from careconnect.tables.scheduling import Appointment
 
@@ -66,11 +65,8 @@ class VisitCloser:
         self.clock = clock
 
     async def __call__(self, job: Job) -> Outcome:
-        try:
-            close = job.decode(CloseVisit)
-            key = uuid.UUID(close.appointment_id)
-        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-            raise GiveUp(f"the payload is not a visit to close: {exc}") from exc
+        close = job.decode_or_give_up(CloseVisit, "a visit to close")
+        key = appointment_key(close.appointment_id)
         row = await Appointment.select(Appointment.status, Appointment.ends_at).where(Appointment.id == key).first()
         if row is None:
             return Skipped("the visit no longer exists")

@@ -14,6 +14,7 @@ an older worker never takes a job a newer version invented.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,6 +40,14 @@ Outcome = Sent | Skipped
 class GiveUp(Exception):
     """Trying this job again cannot help (a payload that does not decode, a recipient the mail
     server refused for good): it is marked failed now, logged and counted."""
+
+
+def appointment_key(value: str) -> uuid.UUID:
+    """A payload's appointment id as the key to look it up by, or ``GiveUp``."""
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise GiveUp(f"the payload names no appointment: {value[:64]!r}") from exc
 
 
 class JobHandler(Protocol):

@@ -21,8 +21,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import msgspec
-
 from careconnect.domain.notifications.ics import sequence_at
 from careconnect.domain.notifications.jobs import GiveUp, Outcome, Sent, Skipped
 from careconnect.domain.notifications.outbox import Job, Outbox, utc_now
@@ -163,13 +161,13 @@ class Mailer:
                     only_if=VisitCondition(appointment_id=visit.id, starts_at=visit.starts_at),
                 )
                 key = f"mail:reminder-{lead}:{visit.id}:{_stamp(visit.starts_at)}:{to.user_id}"
-                if await self.outbox.supersede(MAIL, job, key=key, run_at=run_at, topic=_reminders(visit.id)):
+                if await self.outbox.supersede(MAIL, job, key=key, run_at=run_at, topic=reminders_topic(visit.id)):
                     queued += 1
         return queued
 
     async def cancel_reminders(self, appointment_id: str) -> int:
         """Withdraw the visit's pending reminders (it was cancelled); returns how many."""
-        return await self.outbox.cancel(topic=_reminders(appointment_id))
+        return await self.outbox.cancel(topic=reminders_topic(appointment_id))
 
     async def summary_ready(self, visit: Visit, to: Recipient) -> bool:
         """ "Your summary is ready", once per visit (a later edit sends nothing more)."""
@@ -218,10 +216,7 @@ class MailHandler:
         self._id_domain = address_of(sender).rpartition("@")[2] or "careconnect"
 
     async def __call__(self, job: Job) -> Outcome:
-        try:
-            mail_job = job.decode(MailJob)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            raise GiveUp(f"the payload is not a mail job: {exc}") from exc
+        mail_job = job.decode_or_give_up(MailJob, "a mail job")
         now = self.clock()
         if mail_job.stale_after is not None and now > mail_job.stale_after:
             return Skipped("its link expired before it could be sent")
@@ -271,7 +266,7 @@ async def visit_moot(condition: VisitCondition, now: dt.datetime) -> str | None:
     return None
 
 
-def _reminders(appointment_id: str) -> str:
+def reminders_topic(appointment_id: str) -> str:
     return f"reminders:{appointment_id}"
 
 

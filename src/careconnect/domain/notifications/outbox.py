@@ -24,6 +24,7 @@ from typing import Literal, TypeVar
 import msgspec
 from piccolo.custom_types import Combinable
 
+from careconnect.domain.notifications.jobs import GiveUp
 from careconnect.tables.outbox import OutboxJob
 
 T = TypeVar("T")
@@ -55,6 +56,13 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     def decode(self, type_: type[T]) -> T:
         """The payload as ``type_``; raises ``msgspec.ValidationError`` when it is not one."""
         return msgspec.json.decode(self.payload, type=type_)
+
+    def decode_or_give_up(self, type_: type[T], what: str) -> T:
+        """The payload as ``type_``, or ``GiveUp`` (a payload that does not decode never will)."""
+        try:
+            return self.decode(type_)
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            raise GiveUp(f"the payload is not {what}: {exc}") from exc
 
 
 class JobRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -5,13 +5,12 @@ skipped when moot (the visit moved, was cancelled or closed)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from careconnect.domain.notifications import inbox
-from careconnect.domain.notifications.jobs import GiveUp, Outcome, Sent, Skipped
+from careconnect.domain.notifications.jobs import Outcome, Sent, Skipped, appointment_key
 from careconnect.domain.notifications.outbox import Job, Outbox
 from careconnect.domain.notifications.visits import visit_parties
 from careconnect.tables.scheduling import Appointment
@@ -49,11 +48,8 @@ class SoonNotifier:
         self.events = events
 
     async def __call__(self, job: Job) -> Outcome:
-        try:
-            soon = job.decode(VisitSoon)
-            key = uuid.UUID(soon.appointment_id)
-        except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
-            raise GiveUp(f"the payload is not a visit: {exc}") from exc
+        soon = job.decode_or_give_up(VisitSoon, "a visit")
+        key = appointment_key(soon.appointment_id)
         row = await Appointment.select(Appointment.status, Appointment.starts_at).where(Appointment.id == key).first()
         if row is None or row["status"] not in ("booked", "checked_in"):
             return Skipped("the visit is gone or closed")
