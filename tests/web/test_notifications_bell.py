@@ -47,3 +47,49 @@ def test_a_notification_while_hidden_raises_the_count_and_the_title_badge(contex
     page.get_by_role("button", name="Mark all read").click()
     expect(page.get_by_test_id("bell-count")).to_have_text("0")
     assert errors == [], errors
+
+
+RECORD_DESKTOP = """
+window.__desktop = [];
+if (window.Notification) {
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) { window.__desktop.push(title); super(title, options); }
+  };
+}
+"""
+
+
+def test_a_chat_message_while_hidden_raises_the_title_badge_and_a_desktop_notification(contexts: Contexts) -> None:
+    doctor = ApiUser(contexts.new(), "doctor", "Dr Chat Bell")
+    api_open_every_hour(doctor)
+    patient_context = contexts.new()
+    patient_context.grant_permissions(["notifications"])
+    patient_context.add_init_script(HIDDEN)
+    patient_context.add_init_script(RECORD_DESKTOP)
+    patient = ApiUser(patient_context, "patient", "Pat Chat Bell")
+    visit = api_book_first_slot(patient, doctor.user["id"], "Checkup")
+    patient.call("POST", f"/consultations/{visit['id']}/check-in")
+    doctor.call("POST", f"/consultations/{visit['id']}/start")
+
+    page = patient_context.new_page()
+    errors = console_errors(page)
+    page.goto(f"/consultation/{visit['id']}")
+    expect(page.get_by_test_id("chat-window")).to_be_visible(timeout=15_000)
+    expect(page.get_by_test_id("presence-member").first).to_be_visible()
+    page.wait_for_timeout(1000)  # joined the room
+    set_hidden(page, True)
+    title = page.title()
+
+    doctor_page = doctor.context.new_page()
+    doctor_page.goto(f"/consultation/{visit['id']}")
+    doctor_page.get_by_test_id("chat-input").fill("Are you there?")
+    doctor_page.get_by_test_id("chat-send").click()
+
+    expect(page.get_by_test_id("chat-message").filter(has_text="Are you there?")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => document.title.startsWith('(1) ')", timeout=15_000)
+    assert page.evaluate("window.__desktop") == ["New message from Dr Chat Bell"]
+    set_hidden(page, False)
+    page.wait_for_function("() => !document.title.startsWith('(')", timeout=5_000)
+    assert page.title() == title
+    assert errors == [], errors
