@@ -1,5 +1,5 @@
 """Real server processes on PostgreSQL + Redis, each running its outbox worker: two of them with
-a reminder due send it once; one killed between claiming a mail and sending it leaves it to the
+a reminder due send it once; two close each visit nobody closed once; one killed between claiming a mail and sending it leaves it to the
 other, which sends it once the claim lapses."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from careconnect.domain.appointments.closing import CLOSE, schedule_close
 from careconnect.domain.notifications.mailing import MAIL, Mailer
 from careconnect.domain.notifications.outbox import Outbox
 from careconnect.domain.notifications.sealing import SecretBox
 from careconnect.tables.outbox import OutboxJob
+from careconnect.tables.scheduling import Appointment
 from tests.infra import REDIS_URL, migrated_postgres_database, need_redis
 from tests.live import TEST_SECRET, LiveServer
 from tests.mail.servers import MailServer, SilentServer
@@ -60,8 +62,50 @@ async def test_two_servers_with_a_reminder_due_send_one_mail(tmp_path: Path) -> 
                 assert len(smtp.messages()) == 1
                 assert message["To"].addresses[0].addr_spec == patient.email
                 assert f"{PUBLIC}/consultation/{visit.id}" in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
-                rows = await OutboxJob.select(OutboxJob.status, OutboxJob.attempts)
+                rows = await OutboxJob.select(OutboxJob.status, OutboxJob.attempts).where(OutboxJob.kind == MAIL)
                 assert rows == [{"status": "sent", "attempts": 1}]
+        finally:
+            await stop(one, two)
+        assert_clean(*logs)
+
+
+async def test_two_servers_close_each_visit_nobody_closed_once(tmp_path: Path) -> None:
+    """No-show for a visit left booked, completed for one left in progress, a follow-up for one
+    whose grace has not passed: each once, with two workers claiming."""
+    need_redis()
+    with migrated_postgres_database() as url:
+        logs = (tmp_path / "one.log", tmp_path / "two.log")
+        one = await start(LiveServer(url, redis_url=REDIS, log_path=logs[0], **FAST))
+        two = await start(LiveServer(url, redis_url=REDIS, log_path=logs[1], **FAST))
+        try:
+            async with bound(url):
+                now = dt.datetime.now(dt.UTC)
+                outbox = Outbox()
+                missed, _, _ = await add_visit(now - dt.timedelta(minutes=90))  # ended 60 min ago
+                left_open, _, _ = await add_visit(now - dt.timedelta(hours=5), status="in_progress")  # 4.5 h ago
+                recent, _, _ = await add_visit(now - dt.timedelta(minutes=40))  # ended 10 min ago: not yet
+                for visit in (missed, left_open, recent):
+                    assert await schedule_close(outbox, visit.id, visit.ends_at)
+
+                async def statuses() -> dict[str, str]:
+                    rows = await Appointment.select(Appointment.id, Appointment.status)
+                    return {str(row["id"]): row["status"] for row in rows}
+
+                deadline = time.monotonic() + 30
+                while (await statuses()).get(missed.id) == "booked" or (await statuses())[
+                    left_open.id
+                ] == "in_progress":
+                    assert time.monotonic() < deadline, await statuses()
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(3)  # both workers had rounds enough to close or follow up twice
+                assert await statuses() == {missed.id: "no_show", left_open.id: "completed", recent.id: "booked"}
+                jobs = await OutboxJob.select(OutboxJob.dedupe_key, OutboxJob.status, OutboxJob.attempts).where(
+                    OutboxJob.kind == CLOSE
+                )
+                by_key = {str(job["dedupe_key"]): (job["status"], job["attempts"]) for job in jobs}
+                follow_up = [key for key in by_key if key.startswith(f"{CLOSE}:{recent.id}:")]
+                assert len(follow_up) == 1 and by_key.pop(follow_up[0]) == ("pending", 0), by_key
+                assert by_key == {f"{CLOSE}:{v.id}": ("sent", 1) for v in (missed, left_open, recent)}
         finally:
             await stop(one, two)
         assert_clean(*logs)
@@ -94,7 +138,11 @@ async def test_a_server_killed_between_claim_and_send_leaves_the_mail_to_another
                     assert len(smtp.messages()) == 1
                     assert message["To"] == "Pat <pat@example.com>"
                     assert received_at >= claimed["claimed_until"] > killed_at  # not before the dead claim lapsed
-                    row = await OutboxJob.select(OutboxJob.status, OutboxJob.attempts).first()
+                    row = (
+                        await OutboxJob.select(OutboxJob.status, OutboxJob.attempts)
+                        .where(OutboxJob.kind == MAIL)
+                        .first()
+                    )
                     assert row == {"status": "sent", "attempts": 2}
                 finally:
                     await stop(survivor)
