@@ -1,12 +1,6 @@
-"""Piccolo configuration: the engine comes from DATABASE_URL (SQLite under ./var by default)."""
+"""Piccolo's CLI from a checkout (``piccolo migrations new careconnect --auto``): the package's
+own configuration, which the server uses too."""
 
-import os
+from careconnect.piccolo_conf import APP_REGISTRY, DB
 
-from piccolo.conf.apps import AppRegistry
-
-from careconnect.db import engine_from_url
-from careconnect.settings import DEFAULT_DATABASE_URL
-
-DB = engine_from_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-
-APP_REGISTRY = AppRegistry(apps=["careconnect.piccolo_app"])
+__all__ = ["APP_REGISTRY", "DB"]

@@ -72,3 +72,10 @@ async def test_an_unmatched_path_still_echoes_the_clients_request_id(client):
     response = await client.get("/api/v1/no-such-route", headers={"X-Request-ID": "lost-1"})
     assert response.status_code == 404 and response.headers["x-request-id"] == "lost-1"
     assert response.json()["request_id"] == "lost-1" and response.headers["cache-control"] == "no-store"
+
+
+def test_json_logs_leave_out_uvicorns_colour_copy_of_the_message():
+    record = logging.LogRecord("uvicorn.error", logging.INFO, "", 0, "Started server process [%d]", (7,), None)
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    entry = msgspec.json.decode(JsonFormatter().format(record))
+    assert entry["message"] == "Started server process [7]" and "color_message" not in entry

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from careconnect.settings import SettingsError, load_settings
+from careconnect.settings import SettingsError, load_settings, process_environment
 from tests.infra import REPO_ROOT
 
 GOOD_SECRET = "s" * 40
@@ -227,3 +227,32 @@ def test_production_start_refuses_a_weak_secret_key_with_a_message():
     )
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_dotenv_file_fills_what_the_environment_leaves_unset(tmp_path):
+    dotenv = tmp_path / "site.env"
+    dotenv.write_text(f"SECRET_KEY={GOOD_SECRET}\nLOG_LEVEL=WARNING\n# a comment\nREDIS_URL=redis://127.0.0.1:6399/2\n")
+    env = process_environment({"ENV_FILE": str(dotenv), "LOG_LEVEL": "DEBUG"})
+    assert env["SECRET_KEY"] == GOOD_SECRET and env["REDIS_URL"] == "redis://127.0.0.1:6399/2"
+    assert env["LOG_LEVEL"] == "DEBUG"  # the process environment wins
+    assert load_settings(env).redis_url == "redis://127.0.0.1:6399/2"
+    with pytest.raises(SettingsError, match="ENV_FILE"):
+        process_environment({"ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text(GOOD_SECRET + "\n")  # as `echo` writes it: the line break is not part of it
+    database = tmp_path / "database_url"
+    database.write_text("postgresql://app:s3cret@db.internal:5432/care")
+    env = process_environment({"SECRET_KEY_FILE": str(secret), "DATABASE_URL_FILE": str(database)})
+    assert "SECRET_KEY_FILE" not in env
+    settings = load_settings(env)
+    assert (
+        settings.secret_key == GOOD_SECRET and settings.database_url == "postgresql://app:s3cret@db.internal:5432/care"
+    )
+    with pytest.raises(SettingsError, match="not both"):
+        process_environment({"SECRET_KEY": GOOD_SECRET, "SECRET_KEY_FILE": str(secret)})
+    with pytest.raises(SettingsError, match="SECRET_KEY_FILE .* cannot be read"):
+        process_environment({"SECRET_KEY_FILE": str(tmp_path / "nowhere")})
+    assert "SMTP_CA_FILE" in process_environment({"SMTP_CA_FILE": "/etc/ssl/ca.pem"})  # a setting of its own, kept

@@ -44,10 +44,12 @@ from careconnect.domain.appointments.backfill import BACKFILL, VisitJobsBackfill
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
+from careconnect.domain.operations.readiness import Migrations
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
 from careconnect.metrics import HubMetrics, OutboxMetrics
+from careconnect.paths import MIGRATIONS_DIR
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
     AccessLogMiddleware,
@@ -169,6 +171,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "events": _shared(backends.events),
         "redis": _shared(backends.redis),
         "web_pages": _shared(WebPages(Path(settings.web_dir))),
+        "migrations": _shared(Migrations.shipped_in(MIGRATIONS_DIR)),
         "notifications": _shared(backends.notifications),
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from careconnect.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from careconnect.settings import Settings, SettingsError, load_settings, process_environment
 
 Run = Callable[[argparse.Namespace, Settings], int]
 Arguments = Callable[[argparse.ArgumentParser], None]
@@ -110,9 +110,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_migrations(settings: Settings) -> int:
     os.environ["DATABASE_URL"] = settings.database_url
-    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
+    os.environ["PICCOLO_CONF"] = "careconnect.piccolo_conf"  # in the package: works from a wheel too
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     result = await run_forwards(app_name="all", migration_id="all")
@@ -147,7 +145,7 @@ def _admin_password(args: argparse.Namespace) -> str | None:
             file=sys.stderr,
         )
         return str(args.password)
-    if from_env := os.environ.get(ADMIN_PASSWORD_ENV):
+    if from_env := process_environment().get(ADMIN_PASSWORD_ENV):  # .env and the _FILE variant too
         return from_env
     import getpass
 

@@ -21,7 +21,9 @@ import msgspec
 # What logging hands formatException: sys.exc_info()'s shape.
 ExcInfo: TypeAlias = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Not extra fields: the record's own, and uvicorn's ``color_message`` (the message again, with
+# ANSI colour escapes for a terminal).
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 SECRET_PARAMETERS = ("token", "access_token", "refresh_token", "code", "client_secret", "password")

@@ -1,14 +1,12 @@
-"""The Piccolo app: its tables and the repo-root ``piccolo_migrations/`` folder."""
+"""The Piccolo app: its tables and the migrations (``piccolo_migrations/`` in a checkout, the
+packed copy in a wheel: ``careconnect.paths``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from piccolo.conf.apps import AppConfig
 
+from careconnect.paths import MIGRATIONS_DIR
 from careconnect.tables import ALL_TABLES
-
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "piccolo_migrations"
 
 APP_CONFIG = AppConfig(
     app_name="careconnect",

@@ -12,8 +12,9 @@ from urllib.parse import urlparse
 
 import msgspec
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VAR_DIR = REPO_ROOT / "var"
+from careconnect.paths import HOME, VAR_DIR, WEB_DIR
+
+REPO_ROOT = HOME  # relative paths in settings are relative to the home (the repository in a checkout)
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'careconnect.db'}"
 SMTP_CONNECT_TIMEOUT_S, SMTP_TIMEOUT_S, OUTBOX_LEASE_S = 10.0, 30.0, 120.0
 
@@ -44,7 +45,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     log_json: bool = False
     log_level: str = "INFO"
     max_body_bytes: int = 1_048_576
-    web_dir: str = str(REPO_ROOT / "web" / "out")
+    web_dir: str = str(WEB_DIR)
     ws_max_frame_bytes: int = 65_536
     ws_send_limit: int = 20
     ws_send_window_s: float = 10.0
@@ -100,6 +101,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_retry_max_s: float = 3600.0
     outbox_give_up_s: float = 86_400.0  # a job still failing this long after it was due fails
     outbox_keep_days: int = 30  # finished jobs (and their dedupe keys) are kept this long
+    readyz_timeout_s: float = 2.0  # a /readyz check that takes longer counts as unavailable
     no_show_after_minutes: float = 30.0  # a visit still booked / checked in this long after its end: no_show
     auto_complete_after_hours: float = 4.0  # a visit left in_progress this long after its end: completed
 
@@ -185,9 +187,51 @@ def _check_trusted_proxies(raw: str) -> tuple[str, ...]:
     return entries
 
 
+# Secrets that may instead be given as the path of a file holding them (``SECRET_KEY_FILE``),
+# as container secrets and systemd credentials are mounted.
+FILE_VARIANTS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_URL",
+    "TURN_SECRET",
+    "STORAGE_URL",
+    "S3_SECRET_ACCESS_KEY",
+    "CARECONNECT_ADMIN_PASSWORD",
+)
+
+
+def process_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables the server reads: the process environment over the ``.env`` file (``ENV_FILE``,
+    else ``.env`` in the home; a variable already set wins), with each ``<NAME>_FILE`` of
+    ``FILE_VARIANTS`` replaced by the file's content."""
+    from dotenv import dotenv_values  # noqa: PLC0415 - only the real environment needs it
+
+    env = dict(os.environ if environ is None else environ)
+    named = env.get("ENV_FILE")
+    path = Path(named) if named else HOME / ".env"
+    if named and not path.is_file():
+        raise SettingsError(f"ENV_FILE {named!r} is not a file")
+    if path.is_file():
+        env = {**{k: v for k, v in dotenv_values(path).items() if v is not None}, **env}
+    for name in FILE_VARIANTS:
+        if not (file := env.pop(f"{name}_FILE", None)):
+            continue
+        if env.get(name):
+            raise SettingsError(f"set {name} or {name}_FILE, not both")
+        try:
+            env[name] = Path(file).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{name}_FILE {file!r} cannot be read: {exc.__class__.__name__}") from None
+    return env
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from the environment once; a bad value raises ``SettingsError``."""
-    env = os.environ if environ is None else environ
+    """Read the settings from the environment once; a bad value raises ``SettingsError``.
+
+    Without ``environ``, the process environment with ``.env`` and the ``*_FILE`` secrets
+    (``process_environment``)."""
+    env = process_environment() if environ is None else environ
     values: dict[str, object] = {}
     environment = env.get("CARECONNECT_ENV", "development")
     if environment not in ("development", "production", "test"):
@@ -196,7 +240,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if raw := env.get("DATABASE_URL"):
         url = _check_database_url(raw)
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            # A relative path is relative to the repository, where `make run` starts.
+            # A relative path is relative to the home: the repository, where `make run` starts.
             url = f"sqlite:///{(REPO_ROOT / url.removeprefix('sqlite:///')).resolve()}"
         values["database_url"] = url
     if raw := env.get("REDIS_URL"):
@@ -366,6 +410,7 @@ def _mail_settings(env: Mapping[str, str], environment: str, values: dict[str, o
         ("OUTBOX_RETRY_MAX_S", 1, 86_400),
         ("OUTBOX_GIVE_UP_S", 60, 30 * 86_400),
         ("OUTBOX_KEEP_DAYS", 1, 3650),
+        ("READYZ_TIMEOUT_S", 1, 60),
     ):
         if raw := env.get(name):
             number = _int(name, raw, low, high)

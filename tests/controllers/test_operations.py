@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+import time
+
 from prometheus_client import REGISTRY, generate_latest
 
+from careconnect.tables import User
 from tests.conftest import app_client, make_settings
 from tests.infra import REDIS_URL, need_redis
 from tests.live import free_port
@@ -51,3 +55,42 @@ async def test_each_running_app_exports_its_own_hub_metrics_and_takes_them_away_
         assert open_socket_gauges() == before + 1
         assert "careconnect_hub_open_sockets 0.0" in (await first.get("/metrics")).text
     assert open_socket_gauges() == before
+
+
+async def test_readyz_answers_503_when_a_migration_this_version_ships_is_not_applied(sqlite_url):
+    async with app_client(make_settings(sqlite_url)) as http:
+        engine = User._meta.db
+        (newest,) = await engine.run_ddl("SELECT id, name, app_name, ran_on FROM migration ORDER BY name DESC LIMIT 1")
+        await engine.run_ddl("DELETE FROM migration WHERE id = {}".format(int(newest["id"])))
+        try:
+            ready = await http.get("/readyz")
+        finally:
+            await engine.run_ddl(
+                "INSERT INTO migration (name, app_name, ran_on) VALUES ('{}', '{}', '{}')".format(
+                    newest["name"], newest["app_name"], newest["ran_on"]
+                )
+            )
+        again = await http.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"] == "unavailable: 1 migration(s) not applied (run careconnect migrate)"
+    assert again.status_code == 200
+
+
+async def test_readyz_gives_up_on_a_redis_that_accepts_but_never_answers(sqlite_url):
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never a reply; until the client goes
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        settings = make_settings(sqlite_url, redis_url=f"redis://127.0.0.1:{port}/0", readyz_timeout_s=1.0)
+        async with app_client(settings) as http:
+            started = time.monotonic()
+            ready = await http.get("/readyz")
+            took = time.monotonic() - started
+    finally:
+        server.close()
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["redis"] == "unavailable: no answer within 1 s"
+    assert took < 10  # bounded by the timeout, not by the silent server

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from careconnect.domain.operations.readiness import Pinger, Readiness
+from careconnect.domain.operations.readiness import Migrations, Pinger, Readiness
+from careconnect.settings import Settings
 
 
-def provide_readiness(redis: Pinger | None) -> Readiness:
-    """The readiness checks over the app's Redis client (the app-level dependency ``redis``)."""
-    return Readiness(redis)
+def provide_readiness(redis: Pinger | None, migrations: Migrations, settings: Settings) -> Readiness:
+    """The readiness checks over the app's Redis client and the migrations this version ships."""
+    return Readiness(redis, migrations, timeout_s=settings.readyz_timeout_s)
