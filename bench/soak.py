@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,23 @@ def sample(pid: int) -> tuple[float, int]:
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) / 1024
     return rss, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until_ready(base: str, server: subprocess.Popen[bytes], timeout_s: float = 120.0) -> None:
+    """Until ``/readyz`` answers 200 (a fixed sleep let the first round meet a server still
+    starting on PostgreSQL + Redis: 100 connect failures counted as a lost round)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"soak: the server exited with {server.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"soak: {base}/readyz did not answer 200 within {timeout_s:g} s")
 
 
 def main() -> int:
@@ -60,7 +78,7 @@ def main() -> int:
         stdout=open(folder / "server.log", "wb"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
-    time.sleep(3)
+    wait_until_ready(f"http://127.0.0.1:{args.port}", server)
     samples = []
     failed = False
     try:
