@@ -41,6 +41,8 @@ _COUNTERS = {
         "user_limit_failures",
     ),
     "careconnect_hub_origins_refused": ("Socket handshakes refused for their Origin", "origins_refused"),
+    "careconnect_hub_connections": ("Sockets accepted since the worker started", "connections_total"),
+    "careconnect_hub_signals_dropped": ("Typing and read frames not queued to a full socket", "signals_dropped"),
 }
 _HISTOGRAMS: dict[str, tuple[str, Callable[[Hub], Histogram]]] = {
     "careconnect_hub_commit_seconds": (
@@ -93,6 +95,10 @@ class HubMetrics(AppCollector):
             counter = CounterMetricFamily(name, doc)
             counter.add_metric([], getattr(hub.stats, field))
             yield counter
+        closes = CounterMetricFamily("careconnect_hub_closes", "Sockets the hub closed, by close code", labels=["code"])
+        for code, count in sorted(hub.stats.closes.items()):
+            closes.add_metric([str(code)], count)
+        yield closes
         # Group commit: messages per transaction = the second over the first.
         batches = CounterMetricFamily("careconnect_hub_commit_batches", "Transactions the message writer committed")
         batches.add_metric([], hub.writer.batches)

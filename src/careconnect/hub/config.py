@@ -43,6 +43,7 @@ class HubStats(msgspec.Struct, kw_only=True):
     user_limited: int = 0  # sends refused by the per-user limit
     user_limit_failures: int = 0  # sends let through because the per-user counter was unreachable
     origins_refused: int = 0  # handshakes refused (403) for their Origin
+    closes: dict[int, int] = msgspec.field(default_factory=dict)  # sockets the hub closed, by close code
 
 
 # Seconds: fine below 2 ms, where a commit and a healthy event loop live.

@@ -288,6 +288,10 @@ class Connection:
         self._ensure_writer()  # sends what is queued, then the close frame
         self._wake_put()
 
+    @property
+    def close_reason(self) -> str:
+        return self._close_reason
+
     def allow_send(self) -> bool:
         """The per-connection send rate limit: ``send_limit`` sends per ``send_window_s``."""
         now = time.monotonic()

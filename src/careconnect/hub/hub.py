@@ -406,6 +406,10 @@ class Hub:
 
     async def unregister(self, connection: Connection) -> None:
         self.connections.discard(connection)
+        if (code := connection.close_code) is not None:  # the hub closed it (a client's own close has none)
+            self.stats.closes[code] = self.stats.closes.get(code, 0) + 1
+            who = connection.principal.id if connection.principal is not None else "anonymous"
+            log.info("socket %s of %s closed by the hub: %d %s", connection.id[:8], who, code, connection.close_reason)
         for room_name in list(connection.rooms):
             try:
                 await self.leave(connection, room_name)
