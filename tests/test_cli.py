@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -33,3 +37,28 @@ def test_main_lists_them_in_its_help(capsys: pytest.CaptureFixture[str]):
     assert exited.value.code == 0
     assert "{serve,migrate,create-admin,seed,loadtest}" in capsys.readouterr().out
     assert not hasattr(cli, "COMMANDS")
+
+
+def test_litestars_own_cli_builds_the_app(tmp_path):
+    """``litestar routes`` and ``litestar schema openapi`` (the app factory reads the environment)."""
+    env = {
+        **os.environ,
+        "SECRET_KEY": "c" * 40,
+        "CARECONNECT_ENV": "test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+    litestar = [sys.executable, "-m", "litestar", "--app", "careconnect.app:create_app"]
+    routes = subprocess.run([*litestar, "routes"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert routes.returncode == 0, routes.stderr[-3000:]
+    assert "/api/v1/auth/login" in routes.stdout
+    out = tmp_path / "openapi.json"
+    schema = subprocess.run(
+        [*litestar, "schema", "openapi", "--output", str(out)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert schema.returncode == 0, schema.stderr[-3000:]
+    assert "/api/v1/auth/login" in json.loads(out.read_text())["paths"]

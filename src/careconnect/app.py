@@ -57,7 +57,7 @@ from careconnect.request_context import (
     TrustedProxies,
     response_headers_hook,
 )
-from careconnect.settings import Settings
+from careconnect.settings import Settings, load_settings
 from careconnect.webapp import WebAppController, WebPages
 
 if TYPE_CHECKING:
@@ -86,7 +86,11 @@ class Backends:
     notifications: Notifications
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The application; without ``settings``, read from the environment, so Litestar's CLI can
+    build it: ``litestar --app careconnect.app:create_app routes`` (or ``schema openapi``)."""
+    if settings is None:
+        settings = load_settings()
     backends = build_backends(settings)
     app = Litestar(
         route_handlers=_controllers(settings),
