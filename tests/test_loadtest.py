@@ -4,6 +4,8 @@ doubled), the generator against an in-process hub, the delivery check and rooms 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 import urllib.request
@@ -15,7 +17,7 @@ from careconnect.loadtest.rooms import Consultation, Person, RoomSpec, read_room
 from careconnect.loadtest.workload import Workload
 from tests.hub.harness import serve_hub
 from tests.infra import REPO_ROOT, migrate
-from tests.live import LiveServer
+from tests.live import TEST_SECRET, LiveServer
 
 
 def test_clinic_loadtest_delivers_everything_once(tmp_path):
@@ -148,3 +150,48 @@ def test_the_workloads_lay_out_their_members_and_rates():
     assert Workload(kind="idle", connections=1001).room_count() == 501
     assert Workload(kind="idle", connections=1001).rooms_to_open() == 100
     assert Workload(kind="clinic", rooms=7).rooms_to_open() == 7
+
+
+def test_loadtest_approves_its_doctors_with_an_admin_and_cleans_up_after_itself(tmp_path):
+    """Against a server that vets doctors: an admin approves the load's doctors; --cleanup then
+    completes every consultation and disables every account the run made."""
+    url = f"sqlite:///{tmp_path / 'load.db'}"
+    migrate(url)
+    env = {**os.environ, "DATABASE_URL": url, "CARECONNECT_ENV": "test", "SECRET_KEY": TEST_SECRET}
+    env["CARECONNECT_ADMIN_PASSWORD"] = "load-admin-password-1"
+    made = subprocess.run(
+        [sys.executable, "-m", "careconnect", "create-admin", "--email", "ops@example.com"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    server = LiveServer(url, log_path=tmp_path / "server.log", DOCTOR_REGISTRATION="review").start()
+    try:
+        command = [sys.executable, "-m", "careconnect", "loadtest", "--url", server.url, "--workload", "clinic"]
+        command += ["--rooms", "3", "--member-rate", "1", "--duration", "2", "--json"]
+        refused = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180)
+        assert refused.returncode == 2 and "--admin-email" in refused.stderr  # vetted doctors, no admin
+        result = subprocess.run(
+            [*command, "--admin-email", "ops@example.com", "--cleanup"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["delivery_check"]["lost"] == 0 and report["cleaned_up_accounts"] == 6
+    with sqlite3.connect(tmp_path / "load.db") as db:
+        people = db.execute("SELECT email, disabled_at FROM cc_user WHERE email LIKE 'load-%'").fetchall()
+        visits = db.execute("SELECT status FROM cc_appointment").fetchall()
+    disabled = [email for email, at in people if at is not None]
+    left = [email for email, at in people if at is None]
+    assert len(disabled) == 6 and len({email.split("-")[1] for email in disabled}) == 1  # the one run's six
+    assert all("-d" in email for email in left)  # doctors the refused run signed up before it stopped
+    assert sorted(status for (status,) in visits) == ["completed"] * 3

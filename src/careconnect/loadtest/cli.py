@@ -14,7 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from careconnect.cli import command
+from careconnect.cli import ADMIN_PASSWORD_ENV, command
 from careconnect.loadtest.rooms import SetupError
 from careconnect.loadtest.workload import Workload, add_workload_arguments, workload_from_args
 from careconnect.settings import Settings
@@ -31,12 +31,25 @@ def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server to load (HTTP base URL)")
     add_workload_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--admin-email",
+        help="an admin who approves the load's doctors on a server that vets them (DOCTOR_REGISTRATION=review) "
+        f"and cleans up; the password from ${ADMIN_PASSWORD_ENV} or asked",
+    )
+    parser.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="afterwards complete the run's consultations and disable its accounts (needs --admin-email)",
+    )
 
 
 @command("loadtest", "drive rooms through the hub and check every delivery", _args)
 def loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from careconnect.loadtest.driver import run_loop
 
+    if args.cleanup and (args.admin_email is None or args.rooms_file):
+        print("careconnect loadtest: --cleanup needs --admin-email and rooms made by this run", file=sys.stderr)
+        return 2
     try:
         report = run_loop(_run(args, workload_from_args(args)))
     except SetupError as exc:  # a setup step refused, or too few rooms in the rooms file
@@ -57,12 +70,16 @@ async def _run(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
 
     from careconnect.loadtest.driver import Tally, delivery_check, run
     from careconnect.loadtest.members import HubTarget
-    from careconnect.loadtest.rooms import open_consultations, read_rooms_file
+    from careconnect.loadtest.rooms import admin_headers, clean_up, open_consultations, read_rooms_file
 
+    admin = await admin_headers(args.url, args.admin_email, _admin_password()) if args.admin_email else None
+    opened = []
     if args.rooms_file:
         specs = read_rooms_file(args.rooms_file)
     else:
-        opened = await open_consultations(args.url, workload.rooms_to_open(), concurrency=API_SETUP_CONCURRENCY)
+        opened = await open_consultations(
+            args.url, workload.rooms_to_open(), concurrency=API_SETUP_CONCURRENCY, admin=admin
+        )
         specs = [c.spec() for c in opened]
     ws_url = args.url.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") + "/ws"
     target = HubTarget(ws_url, specs, client="careconnect-loadtest")
@@ -86,7 +103,23 @@ async def _run(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
         finally:
             display.cancel()
         live.update(_progress(tally, workload, time.perf_counter() - started))
-    return _report(workload, len(room_of), result, delivery_check(tally, members, room_of))
+    report = _report(workload, len(room_of), result, delivery_check(tally, members, room_of))
+    if args.cleanup and admin is not None:
+        report["cleaned_up_accounts"] = await clean_up(args.url, opened, admin, concurrency=API_SETUP_CONCURRENCY)
+    return report
+
+
+def _admin_password() -> str:
+    import getpass
+
+    from careconnect.settings import process_environment
+
+    if from_env := process_environment().get(ADMIN_PASSWORD_ENV):
+        return from_env
+    try:
+        return getpass.getpass("Admin password: ")
+    except (EOFError, KeyboardInterrupt) as exc:
+        raise SetupError(f"no admin password (set {ADMIN_PASSWORD_ENV} when there is no terminal)") from exc
 
 
 def _report(workload: Workload, rooms: int, result: dict[str, Any], check: dict[str, int]) -> dict[str, Any]:

@@ -90,6 +90,7 @@ class _Doctor(msgspec.Struct):
 
 class _User(msgspec.Struct):
     id: str
+    role: str = ""
     doctor: _Doctor | None = None
 
 
@@ -144,9 +145,11 @@ async def sign_up(
     password: str = PASSWORD,
     timezone: str = "UTC",
     forget_cookies: bool = False,
+    admin: Mapping[str, str] | None = None,
 ) -> Person:
     """Register and log in. ``forget_cookies`` drops the refresh cookie the login set (a client
-    that signs in hundreds of people never uses it)."""
+    that signs in hundreds of people never uses it). A doctor the server holds for review is
+    approved with ``admin`` (an admin's auth headers) when given."""
     body: dict[str, object] = {
         "email": email,
         "password": password,
@@ -162,10 +165,12 @@ async def sign_up(
     if forget_cookies:
         http.cookies.clear()
     if role == "doctor" and login.user.doctor is not None and login.user.doctor.verification != "approved":
-        raise SetupError(
-            "the server vets new doctors (DOCTOR_REGISTRATION=review, the production default): "
-            "run against a server started with DOCTOR_REGISTRATION=open"
-        )
+        if admin is None:
+            raise SetupError(
+                "the server vets new doctors (DOCTOR_REGISTRATION=review, the production default): "
+                "give an admin's --admin-email (and its password) to approve the load's doctors"
+            )
+        await call(http, "POST", f"/admin/doctors/{login.user.id}/approve", auth=admin)
     return Person(id=login.user.id, email=email, token=login.access_token)
 
 
@@ -228,6 +233,7 @@ async def open_consultation(
     password: str = PASSWORD,
     reason: str = "Load test",
     forget_cookies: bool = False,
+    admin: Mapping[str, str] | None = None,
 ) -> Consultation:
     """One writable consultation through the API, its people named ``Dr <label> <number>`` and
     ``Patient <label> <number>`` (``<label>-<run>-d<number>@example.com``; ``run`` is random
@@ -241,6 +247,7 @@ async def open_consultation(
         full_name=f"Dr {label} {number}",
         password=password,
         forget_cookies=forget_cookies,
+        admin=admin,
     )
     await open_hours(http, doctor.headers)
     patient = await sign_up(
@@ -262,7 +269,13 @@ async def open_consultation(
 
 
 async def open_consultations(
-    base_url: str, count: int, *, concurrency: int = 8, label: str = "Load", password: str = PASSWORD
+    base_url: str,
+    count: int,
+    *,
+    concurrency: int = 8,
+    label: str = "Load",
+    password: str = PASSWORD,
+    admin: Mapping[str, str] | None = None,
 ) -> list[Consultation]:
     """``count`` writable consultations on the server at ``base_url``, ``concurrency`` at a time.
 
@@ -278,10 +291,43 @@ async def open_consultations(
         async def one(number: int) -> Consultation:
             async with gate:
                 return await open_consultation(
-                    http, label=label, number=number, run=run, password=password, forget_cookies=True
+                    http, label=label, number=number, run=run, password=password, forget_cookies=True, admin=admin
                 )
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def admin_headers(base_url: str, email: str, password: str) -> dict[str, str]:
+    """An admin's auth headers (for approving the load's doctors and cleaning up after it)."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        answer = await call(http, "POST", "/auth/login", json={"email": email, "password": password})
+    login = msgspec.convert(answer, _Login)
+    if login.user.role != "admin":
+        raise SetupError(f"{email} is not an admin")
+    return {"Authorization": f"Bearer {login.access_token}"}
+
+
+async def clean_up(
+    base_url: str, consultations: Sequence[Consultation], admin: Mapping[str, str], *, concurrency: int = 8
+) -> int:
+    """After a run: each consultation completed by its doctor, each of its people's accounts
+    disabled by the admin (their sessions end). Accounts are not deleted: the audit trail and the
+    stored messages name them. Returns how many accounts were disabled."""
+    import httpx
+
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+
+        async def one(consultation: Consultation) -> int:
+            async with gate:
+                await call(http, "POST", f"/consultations/{consultation.id}/complete", auth=consultation.doctor.headers)
+                for person in (consultation.patient, consultation.doctor):
+                    await call(http, "POST", f"/admin/users/{person.id}/disable", auth=admin)
+                return 2
+
+        return sum(await asyncio.gather(*(one(c) for c in consultations)))
 
 
 # -- straight into the tables --------------------------------------------------------------------
