@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar
+from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -24,6 +24,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler, Middleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from careconnect import __version__
 from careconnect.bad_input import CareConnectRequest, RefuseNulPath
@@ -59,6 +60,7 @@ from careconnect.request_context import (
 )
 from careconnect.settings import Settings, load_settings
 from careconnect.webapp import WebAppController, WebPages
+from careconnect.worker_metrics import WorkerSnapshots, scrape_registry, shared_folder
 
 if TYPE_CHECKING:
     from piccolo.engine.base import Engine
@@ -68,8 +70,19 @@ PUBLIC_PATHS = ["/healthz", "/readyz", "/metrics", "/schema", "/ws"]
 
 
 class CareConnectPrometheusController(PrometheusController):
+    """``/metrics``: this worker's registry, or, with several workers, all of theirs merged
+    (``careconnect.worker_metrics``)."""
+
     path = "/metrics"
     include_in_schema = False
+
+    @get()
+    async def get(self, metrics_snapshots: WorkerSnapshots | None) -> Response[bytes]:
+        if metrics_snapshots is None:
+            return await super().get.fn(self)  # type: ignore[no-any-return]
+        metrics_snapshots.write()  # this worker's own families, fresh
+        registry = scrape_registry(metrics_snapshots.folder)
+        return Response(generate_latest(registry), status_code=200, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class Backends:
     hub: Hub
     events: HubEvents
     notifications: Notifications
+    metrics_snapshots: WorkerSnapshots | None  # with several workers: this one's share of /metrics
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -158,6 +172,7 @@ def build_backends(settings: Settings) -> Backends:
         hub=hub,
         events=events,
         notifications=notifications,
+        metrics_snapshots=WorkerSnapshots(folder, []) if (folder := shared_folder()) is not None else None,
     )
 
 
@@ -176,6 +191,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "redis": _shared(backends.redis),
         "web_pages": _shared(WebPages(Path(settings.web_dir))),
         "migrations": _shared(Migrations.shipped_in(MIGRATIONS_DIR)),
+        "metrics_snapshots": _shared(backends.metrics_snapshots),
         "notifications": _shared(backends.notifications),
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
@@ -186,6 +202,7 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
     """Binds the tables and opens the database when the app starts; closes every client when it stops."""
     hub_metrics = HubMetrics(backends.hub)
     outbox_metrics = OutboxMetrics(backends.notifications.stats)
+    snapshots = backends.metrics_snapshots
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -193,12 +210,17 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
         await open_engine(backends.engine)
         hub_metrics.register()
         outbox_metrics.register()
+        if snapshots is not None:
+            snapshots.collectors = [hub_metrics, outbox_metrics]
+            snapshots.start()
         await queue_backfill(backends.notifications.outbox)  # once per database (its dedupe key)
         await backends.notifications.start()
         try:
             yield
         finally:
             await backends.notifications.stop()
+            if snapshots is not None:
+                await snapshots.stop()
             outbox_metrics.unregister()
             hub_metrics.unregister()
             await close_engine(backends.engine)

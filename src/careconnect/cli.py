@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from careconnect.settings import Settings, SettingsError, load_settings, process_environment
@@ -67,6 +68,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             "to fan out across workers.",
             file=sys.stderr,
         )
+    if args.workers > 1 and not args.reload:
+        from careconnect.paths import VAR_DIR
+        from careconnect.worker_metrics import ENV, prepare_shared_folder
+
+        # One /metrics scrape covers every worker (careconnect.worker_metrics).
+        prepare_shared_folder(Path(os.environ.get(ENV) or VAR_DIR / "metrics" / str(args.port)))
     print(
         f"CareConnect Live on http://{args.host}:{args.port} "
         f"({'PostgreSQL' if settings.is_postgres else 'SQLite ' + str(settings.sqlite_path)}, "
