@@ -49,7 +49,7 @@ from careconnect.domain.operations.readiness import Migrations
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
-from careconnect.metrics import HubMetrics, OutboxMetrics
+from careconnect.metrics import DatabaseMetrics, HubMetrics, OutboxMetrics
 from careconnect.paths import MIGRATIONS_DIR
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
@@ -202,6 +202,7 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
     """Binds the tables and opens the database when the app starts; closes every client when it stops."""
     hub_metrics = HubMetrics(backends.hub)
     outbox_metrics = OutboxMetrics(backends.notifications.stats)
+    database_metrics = DatabaseMetrics(backends.engine)
     snapshots = backends.metrics_snapshots
 
     @asynccontextmanager
@@ -210,8 +211,9 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
         await open_engine(backends.engine)
         hub_metrics.register()
         outbox_metrics.register()
+        database_metrics.register()
         if snapshots is not None:
-            snapshots.collectors = [hub_metrics, outbox_metrics]
+            snapshots.collectors = [hub_metrics, outbox_metrics, database_metrics]
             snapshots.start()
         await queue_backfill(backends.notifications.outbox)  # once per database (its dedupe key)
         await backends.notifications.start()
@@ -221,6 +223,7 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
             await backends.notifications.stop()
             if snapshots is not None:
                 await snapshots.stop()
+            database_metrics.unregister()
             outbox_metrics.unregister()
             hub_metrics.unregister()
             await close_engine(backends.engine)

@@ -18,6 +18,7 @@ from litestar.response import Response
 from litestar.types import ExceptionHandlersMap
 
 from careconnect.domain import errors as domain
+from careconnect.metrics import REFUSALS
 from careconnect.request_context import client_request_id_of, request_id_of, response_request_id
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def _problem(request: Request[Any, Any, Any], status: int, code: str, detail: st
         "request_id": response_request_id(request.scope),  # as the response's X-Request-ID
     }
     body.update(extra)
+    REFUSALS.labels(status=str(status), code=code).inc()
     return Response(body, status_code=status, media_type="application/problem+json")
 
 

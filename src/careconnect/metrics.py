@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from careconnect.hub.config import Histogram
 
 if TYPE_CHECKING:
+    from piccolo.engine.base import Engine
+
     from careconnect.domain.notifications.outbox import OutboxStats
     from careconnect.hub import Hub
+
+# Every problem answer, by status and code: failed sign-ins (401 unauthenticated), throttles (429
+# rate_limited), refusals (403), bad input (4xx), faults (5xx). A plain prometheus_client counter:
+# the process registry is global by design, and multiprocess mode carries it across workers.
+REFUSALS = Counter(
+    "careconnect_refusals", "Requests answered with problem details, by status and code", ["status", "code"]
+)
 
 _GAUGES = {
     "careconnect_hub_open_sockets": ("Open hub WebSockets on this worker", "connections"),
@@ -145,3 +154,24 @@ class OutboxMetrics(AppCollector):
         )
         oldest.add_metric([], stats.oldest_waiting_s(dt.datetime.now(dt.UTC)))
         yield oldest
+
+
+class DatabaseMetrics(AppCollector):
+    """The PostgreSQL connection pool's size, idle connections and limit (nothing on SQLite)."""
+
+    def __init__(self, engine: Engine[Any], registry: CollectorRegistry = REGISTRY) -> None:
+        super().__init__(registry)
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        pool = getattr(self.engine, "pool", None)
+        if pool is None:
+            return
+        for name, doc, read in (
+            ("careconnect_db_pool_connections", "Connections the pool holds open", pool.get_size),
+            ("careconnect_db_pool_idle", "Open connections waiting for a query", pool.get_idle_size),
+            ("careconnect_db_pool_max", "The most connections the pool opens", pool.get_max_size),
+        ):
+            gauge = GaugeMetricFamily(name, doc)
+            gauge.add_metric([], read())
+            yield gauge

@@ -94,3 +94,33 @@ async def test_readyz_gives_up_on_a_redis_that_accepts_but_never_answers(sqlite_
     assert ready.status_code == 503
     assert ready.json()["checks"]["redis"] == "unavailable: no answer within 1 s"
     assert took < 10  # bounded by the timeout, not by the silent server
+
+
+def _value(text: str, sample: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_refusals_by_code_and_show_the_database_pool(database_url):
+    async with app_client(make_settings(database_url)) as http:
+        before = (await http.get("/metrics")).text
+        for _ in range(3):
+            wrong = await http.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x" * 12})
+            assert wrong.status_code == 401
+        anonymous = await http.get("/api/v1/users/me")
+        assert anonymous.status_code == 401
+        after = (await http.get("/metrics")).text
+    codes = {wrong.json()["code"], anonymous.json()["code"]}
+    counted = sum(
+        _value(after, f'careconnect_refusals_total{{code="{code}",status="401"}}')
+        - _value(before, f'careconnect_refusals_total{{code="{code}",status="401"}}')
+        for code in codes
+    )
+    assert counted == 4
+    if database_url.startswith("postgres"):
+        assert _value(after, "careconnect_db_pool_max") >= 1
+        assert 0 <= _value(after, "careconnect_db_pool_idle") <= _value(after, "careconnect_db_pool_connections")
+    else:
+        assert "careconnect_db_pool_max" not in after
