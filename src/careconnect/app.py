@@ -33,6 +33,7 @@ from careconnect.controllers.appointments import AppointmentsController
 from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
+from careconnect.controllers.integrations import IntegrationsController
 from careconnect.controllers.mfa import MfaController
 from careconnect.controllers.notifications import NotificationsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
@@ -244,6 +245,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         DoctorsController,
         AppointmentsController,
         ConsultationController,
+        IntegrationsController,
         PatientsController,
         OperationsController,
         CareConnectPrometheusController,

@@ -26,6 +26,9 @@ class Events(Protocol):
     async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
         """Push ``{"type":"notification","notification":…}`` to ``user:<user_id>`` (after the commit)."""
 
+    async def invited(self, user_id: str, room: str, appointment: msgspec.Struct) -> None:
+        """Push ``{"type":"invited","room":…,"appointment":…}`` to the bot's ``user:<user_id>``."""
+
     async def disconnect_user(self, user_id: str) -> None:
         """Close every socket of ``user_id`` on every worker (the account was disabled)."""
 
@@ -41,6 +44,9 @@ class NullEvents:
         return None
 
     async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
+        return None
+
+    async def invited(self, user_id: str, room: str, appointment: msgspec.Struct) -> None:
         return None
 
     async def disconnect_user(self, user_id: str) -> None:

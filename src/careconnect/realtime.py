@@ -158,6 +158,13 @@ class NotificationEvent(Frame, tag="notification"):
     notification: Any
 
 
+class InvitedEvent(Frame, tag="invited"):
+    """``{"type":"invited","room":…,"appointment":…}``: a bot was invited into a consultation."""
+
+    room: str
+    appointment: Any
+
+
 class HubEvents:
     """Server events from REST handlers, pushed through the hub to every worker."""
 
@@ -172,6 +179,10 @@ class HubEvents:
     async def notification_created(self, user_id: str, notification: msgspec.Struct) -> None:
         payload = msgspec.to_builtins(notification)
         await self.hub.publish_event(f"user:{user_id}", NotificationEvent(notification=payload))
+
+    async def invited(self, user_id: str, room: str, appointment: msgspec.Struct) -> None:
+        payload = msgspec.to_builtins(appointment)
+        await self.hub.publish_event(f"user:{user_id}", InvitedEvent(room=room, appointment=payload))
 
     async def room_state_changed(self, appointment_id: str, state: str) -> None:
         room = room_name(appointment_id)

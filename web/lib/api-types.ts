@@ -656,6 +656,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/me/rooms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The rooms this bot is invited to now (bots only) */
+        get: operations["ApiV1IntegrationsMeRoomsMyRooms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -1071,6 +1088,17 @@ export interface components {
         /** InviteIn */
         InviteIn: {
             client_id: string;
+        };
+        /** InvitedRoom */
+        InvitedRoom: {
+            appointment: components["schemas"]["AppointmentOut"];
+            /** Format: date-time */
+            invited_at: string;
+            room: string;
+        };
+        /** InvitedRooms */
+        InvitedRooms: {
+            rooms: components["schemas"]["InvitedRoom"][];
         };
         /** LoginIn */
         LoginIn: {
@@ -2901,6 +2929,26 @@ export interface operations {
                         } | unknown[];
                         status_code: number;
                     };
+                };
+            };
+        };
+    };
+    ApiV1IntegrationsMeRoomsMyRooms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitedRooms"];
                 };
             };
         };

@@ -64,3 +64,13 @@ async def remove(appointment_id: str, client_id: str) -> str:
     if not removed:
         raise NotFound("That bot is not in this consultation.")
     return str(removed[0]["bot_user"])
+
+
+async def rooms_of(bot_user_id: str) -> list[tuple[str, dt.datetime]]:
+    """The appointments a bot user is invited into now, oldest invitation first."""
+    rows = (
+        await RoomBot.select(RoomBot.appointment, RoomBot.invited_at)
+        .where(RoomBot.bot_user == bot_user_id)
+        .order_by(RoomBot.invited_at)
+    )
+    return [(str(row["appointment"]), row["invited_at"]) for row in rows]

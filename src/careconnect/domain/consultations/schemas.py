@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from careconnect.domain.appointments.schemas import AppointmentOut
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.hub.bounds import Count
 from careconnect.hub.encoding import encode_json
@@ -108,3 +109,15 @@ class HistoryEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
 class HistoryOut(msgspec.Struct, kw_only=True):
     patient: PatientOut
     appointments: list[HistoryEntry]
+
+
+class InvitedRoom(msgspec.Struct, kw_only=True):
+    """A room a bot is invited to now, as the ``invited`` frame announced it."""
+
+    room: str
+    appointment: AppointmentOut
+    invited_at: dt.datetime
+
+
+class InvitedRooms(msgspec.Struct, kw_only=True):
+    rooms: list[InvitedRoom]

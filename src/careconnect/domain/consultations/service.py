@@ -11,12 +11,20 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.service import AppointmentOut, AppointmentsService
 from careconnect.domain.audit.service import patient_of_appointment, record
 from careconnect.domain.consultations import bots, clinical_docs
 from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY, Document
 from careconnect.domain.consultations.rooms import Membership, membership, room_name
-from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut, MessageSlice, Participant
+from careconnect.domain.consultations.schemas import (
+    DocumentIn,
+    DocumentOut,
+    InvitedRoom,
+    InvitedRooms,
+    MessageSlice,
+    Participant,
+)
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
@@ -177,7 +185,21 @@ class ConsultationsService:
         member = await self.member(caller, consultation_id, "participants.invite", "doctor")
         participant = await bots.invite(member.appointment_id, client_id, invited_by=caller.principal.id)
         await self._audit(caller, member, "participants.invite", "participants", "success")
+        appointment = await appointment_out(member.appointment_id)
+        await self.events.invited(participant.bot_user_id, room_name(member.appointment_id), appointment)
         return participant
+
+    async def invited_rooms(self, caller: Caller) -> InvitedRooms:
+        """The rooms the calling bot is invited to now (API.md 1.1 "Integrations")."""
+        if caller.principal.role != "bot":
+            raise Forbidden("Only bot accounts are invited to rooms; people find theirs in /appointments.")
+        rooms = [
+            InvitedRoom(
+                room=room_name(appointment_id), appointment=await appointment_out(appointment_id), invited_at=at
+            )
+            for appointment_id, at in await bots.rooms_of(caller.principal.id)
+        ]
+        return InvitedRooms(rooms=rooms)
 
     async def remove(self, caller: Caller, consultation_id: str, client_id: str) -> None:
         """Take an invited bot out of the consultation, and out of the room on every worker."""
