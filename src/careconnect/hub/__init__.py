@@ -53,6 +53,7 @@ from careconnect.hub.policy import (
     RoomInfo,
     RoomNames,
     RoomPolicy,
+    SignalPolicy,
 )
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
 from careconnect.hub.protocol import Frame, RoomState, UserRef
@@ -89,6 +90,7 @@ __all__ = (
     "RoomPolicy",
     "RoomState",
     "SendLimiter",
+    "SignalPolicy",
     "StoredMessage",
     "UnstorableMessage",
     "UserRef",

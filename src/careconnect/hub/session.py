@@ -33,12 +33,14 @@ from careconnect.hub.protocol import (
     ReadOut,
     Refresh,
     Send,
+    SignalIn,
     TypingIn,
     TypingOut,
     Welcome,
     decode,
     timestamp,
 )
+from careconnect.hub.signals import SignalWindow
 from careconnect.hub.store import Appended, NewMessage, UnstorableMessage
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def _out(frame: Frame) -> Outgoing:
 
 
 class Session:
-    __slots__ = ("address", "binary", "connection", "hub", "receive", "refuse", "settings")
+    __slots__ = ("address", "binary", "connection", "hub", "receive", "refuse", "settings", "signal_window")
 
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
@@ -75,6 +77,7 @@ class Session:
         # for the socket's life: let them go (about 1 KiB per socket).
         scope["headers"] = []
         self.binary = binary
+        self.signal_window: SignalWindow | None = None  # made on the first signal
         self.connection = Connection(
             send,
             binary=binary,
@@ -132,6 +135,8 @@ class Session:
                         await self._read(frame)
                     elif isinstance(frame, Refresh):
                         await self._refresh(frame)
+                    elif isinstance(frame, SignalIn):
+                        await self._signal(frame)
                     elif isinstance(frame, Hello):
                         self.error("bad_request", "already signed in: hello is only the first frame")
         except asyncio.CancelledError:
@@ -362,6 +367,20 @@ class Session:
             self.error("bad_request", "read needs the seq you read up to", room=frame.room)
             return
         await self.hub.publish_event(frame.room, ReadOut(room=frame.room, user=principal.id, seq=frame.seq))
+
+    async def _signal(self, frame: SignalIn) -> None:
+        principal = self.connection.principal
+        assert principal is not None
+        if frame.room not in self.connection.rooms:
+            self._not_joined(frame.room, "join the room before signalling in it")
+            return
+        window = self.signal_window
+        if window is None:
+            window = self.signal_window = SignalWindow(self.settings.signal_limit, self.settings.signal_window_s)
+        room = frame.room
+        await self.hub.signals.relay(
+            principal, window, frame, lambda code, message: self.error(code, message, room=room)
+        )
 
     async def _refresh(self, frame: Refresh) -> None:
         connection = self.connection
