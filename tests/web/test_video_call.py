@@ -184,3 +184,26 @@ def test_a_relayed_call_goes_through_coturn(media_browser: Browser, turn_server_
         assert f":{user.user['id']}" in log, log[-3000:]
     assert "ALLOCATE processed, success" in log, log[-3000:]
     assert errors == [], errors
+
+
+def test_a_reload_during_a_call_rejoins_it(media_browser: Browser, live_server_url: str) -> None:
+    doctor_page, patient_page, appointment, _, patient = _visit(media_browser, live_server_url, relay=False)
+    path = f"/consultation/{appointment['id']}"
+    for page in (doctor_page, patient_page):
+        page.goto(path)
+        expect(page.get_by_test_id("chat-window")).to_be_visible()
+    doctor_page.get_by_test_id("call-start").click()
+    patient_page.get_by_test_id("call-accept").click()
+    for page in (doctor_page, patient_page):
+        _wait_for_frames(page, 0)
+    patient_page.reload()
+    # The patient's page picks the call back up by itself; the doctor's gets the new connection.
+    expect(patient_page.get_by_test_id("video-call")).to_have_attribute("data-phase", "connected", timeout=30_000)
+    _wait_for_frames(patient_page, 0)
+    before = _frames_decoded(doctor_page)
+    _wait_for_frames(doctor_page, before)
+    expect(doctor_page.get_by_test_id("video-call")).to_have_attribute("data-phase", "connected")
+    patient_page.get_by_test_id("call-hangup").click()
+    expect(doctor_page.get_by_test_id("call-message")).to_contain_text("Pat Video ended the call")
+    history = patient.call("GET", f"/consultations/{appointment['id']}/messages")["items"]
+    assert [m["body"][:16] for m in history if m["kind"] == "call"] == ["Video call start", "Video call ended"]
