@@ -213,7 +213,23 @@ async def test_signals_have_their_own_rate_limit_and_chat_is_unaffected() -> Non
         await nothing_more(bob, "signal")
         await alice.send({"type": "send", "room": w.room, "id": "m1", "body": "still chatting"})
         assert (await alice.recv_type("ack"))["seq"] == 1  # sends count apart from signals
-        await alice.close()
+        # Refused five times in a row (limited_close_after): the storm is not answered, it is closed.
+        for i in range(6, 12):
+            await alice.send(signal(w.room, "bob", "ice", n=i))
+        codes = []
+        with contextlib.suppress(Exception):
+            while True:
+                frame = await alice.recv(2)
+                if frame["type"] == "error":
+                    codes.append(frame["code"])
+        assert codes == ["rate_limited"] * 3, codes  # the 2nd to 4th refusal in a row; the 5th closes
+        assert alice.ws.close_code == 4429
+        # Coming back on a new socket does not reset the count: the limit is the user's, and the
+        # storm goes on being closed.
+        again = await w.joined("alice", w.room)
+        await again.send(signal(w.room, "bob", "ice", n=99))
+        assert await again.closed_with() == 4429
+        await nothing_more(bob, "signal")
         await bob.close()
 
 

@@ -27,7 +27,7 @@ class HubSettings(msgspec.Struct, kw_only=True, frozen=True):
     revalidate_s: float = 30.0
     maintenance_s: float = 5.0
     presence_sweep_s: float = 5.0
-    # Video call signalling (PROTOCOL.md 1.1): its own limit per connection, and a size cap.
+    # Video call signalling (PROTOCOL.md 1.1): its own limit per user on each worker, and a size cap.
     signal_limit: int = 200
     signal_window_s: float = 10.0
     signal_max_bytes: int = 65_536

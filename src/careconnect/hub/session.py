@@ -40,7 +40,6 @@ from careconnect.hub.protocol import (
     decode,
     timestamp,
 )
-from careconnect.hub.signals import SignalWindow
 from careconnect.hub.store import Appended, NewMessage, UnstorableMessage
 
 if TYPE_CHECKING:
@@ -63,7 +62,7 @@ def _out(frame: Frame) -> Outgoing:
 
 
 class Session:
-    __slots__ = ("address", "binary", "connection", "hub", "receive", "refuse", "settings", "signal_window")
+    __slots__ = ("address", "binary", "connection", "hub", "receive", "refuse", "settings")
 
     def __init__(self, hub: Hub, receive: Any, send: Any, scope: Any) -> None:
         self.hub = hub
@@ -77,7 +76,6 @@ class Session:
         # for the socket's life: let them go (about 1 KiB per socket).
         scope["headers"] = []
         self.binary = binary
-        self.signal_window: SignalWindow | None = None  # made on the first signal
         self.connection = Connection(
             send,
             binary=binary,
@@ -374,12 +372,9 @@ class Session:
         if frame.room not in self.connection.rooms:
             self._not_joined(frame.room, "join the room before signalling in it")
             return
-        window = self.signal_window
-        if window is None:
-            window = self.signal_window = SignalWindow(self.settings.signal_limit, self.settings.signal_window_s)
         room = frame.room
         await self.hub.signals.relay(
-            principal, window, frame, lambda code, message: self.error(code, message, room=room)
+            principal, frame, lambda code, message: self.error(code, message, room=room), self.connection.close
         )
 
     async def _refresh(self, frame: Refresh) -> None:

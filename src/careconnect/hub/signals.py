@@ -37,14 +37,15 @@ _encode = msgspec.json.Encoder()
 
 
 class SignalWindow:
-    """One connection's signal rate limit: at most ``limit`` signals in any ``window_s`` seconds."""
+    """One user's signal rate limit: at most ``limit`` signals in any ``window_s`` seconds."""
 
-    __slots__ = ("limit", "times", "window_s")
+    __slots__ = ("limit", "limited_in_a_row", "times", "window_s")
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit = limit
         self.window_s = window_s
         self.times: collections.deque[float] = collections.deque()
+        self.limited_in_a_row = 0  # refusals since the last allowed signal
 
     def allow(self) -> bool:
         now = time.monotonic()
@@ -52,8 +53,10 @@ class SignalWindow:
         while times and times[0] <= now - self.window_s:
             times.popleft()
         if len(times) >= self.limit:
+            self.limited_in_a_row += 1
             return False
         times.append(now)
+        self.limited_in_a_row = 0
         return True
 
 
@@ -65,6 +68,7 @@ def ended_body(seconds: float) -> str:
 
 
 Refuse = Callable[[str, str], None]  # (code, message): an error frame to the sender
+Close = Callable[[int, str], None]  # (close code, reason): the sender's socket
 
 
 class Signals:
@@ -72,9 +76,30 @@ class Signals:
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        # Per user on this worker, not per socket: a reconnect does not reset the count. Windows
+        # idle for longer than the window are dropped as more users signal.
+        self.windows: dict[str, SignalWindow] = {}
 
-    async def relay(self, principal: Principal, window: SignalWindow, frame: SignalIn, refuse: Refuse) -> None:
-        """Check ``frame`` from ``principal`` (joined to its room) and deliver it, or ``refuse`` it."""
+    def window(self, user_id: str) -> SignalWindow:
+        window = self.windows.get(user_id)
+        if window is None:
+            if len(self.windows) >= 1000:
+                self._prune()
+            settings = self.hub.settings
+            window = self.windows[user_id] = SignalWindow(settings.signal_limit, settings.signal_window_s)
+        return window
+
+    def _prune(self) -> None:
+        horizon = time.monotonic() - self.hub.settings.signal_window_s
+        for user_id in [u for u, w in self.windows.items() if not w.times or w.times[-1] <= horizon]:
+            del self.windows[user_id]
+
+    async def relay(self, principal: Principal, frame: SignalIn, refuse: Refuse, close: Close) -> None:
+        """Check ``frame`` from ``principal`` (joined to its room) and deliver it, or ``refuse`` it.
+
+        Past the rate limit ``limited_close_after`` times in a row the socket is closed (4429), as
+        for sends: a refusal costs the hub an error frame, so a storm of them is not answered.
+        """
         hub = self.hub
         settings = hub.settings
         if frame.kind not in KINDS:
@@ -86,11 +111,14 @@ class Signals:
         if frame.to == principal.id:
             refuse("bad_request", "a signal goes to another member of the room")
             return
+        if not self.window(principal.id).allow():
+            if self.windows[principal.id].limited_in_a_row >= settings.limited_close_after:
+                close(4429, "rate limited too often")
+                return
+            refuse("rate_limited", f"at most {settings.signal_limit} signals per {settings.signal_window_s:g} s")
+            return
         if len(_encode.encode(frame.data)) > settings.signal_max_bytes:
             refuse("too_large", f"a signal's data is at most {settings.signal_max_bytes} bytes")
-            return
-        if not window.allow():
-            refuse("rate_limited", f"at most {settings.signal_limit} signals per {settings.signal_window_s:g} s")
             return
         try:
             if hub.signal_policy is not None:
