@@ -10,7 +10,8 @@
  * (`ring {call, resume: true}` / `{resumed: true}`, the call kept in sessionStorage). Either side's
  * `hangup {call}` ends it (the server stores "Video call ended (N min)").
  */
-import { api } from "./api";
+import { api, paths } from "./api";
+import type { components } from "./api-types";
 import { getHub, type Person, type SignalFrame, type SignalKind } from "./hub";
 
 export type CallPhase = "idle" | "calling" | "ringing" | "connecting" | "connected" | "reconnecting";
@@ -35,10 +36,8 @@ export interface CallSnapshot {
   candidateType: string | null;
 }
 
-interface IceServersOut {
-  ice_servers: RTCIceServer[];
-  ttl_s: number;
-}
+/** `GET /consultations/{id}/ice-servers` (API.md 1.1 "Video visits"). */
+type IceServersOut = components["schemas"]["IceServers"];
 
 const RING_TIMEOUT_MS = 45_000;
 const RESUME_TIMEOUT_MS = 12_000;
@@ -420,9 +419,9 @@ export class CallController {
   }
 
   private async iceConfig(): Promise<RTCConfiguration> {
-    let servers: RTCIceServer[] = [];
+    let servers: IceServersOut["ice_servers"] = [];
     try {
-      servers = (await api.get<IceServersOut>(`/consultations/${encodeURIComponent(this.consultationId)}/ice-servers`)).ice_servers;
+      servers = (await api.get<IceServersOut>(paths.consultationIceServers(this.consultationId))).ice_servers;
     } catch {
       servers = []; // loopback and most home networks still connect directly
     }
@@ -432,7 +431,12 @@ export class CallController {
     } catch {
       relay = false;
     }
-    return { iceServers: servers, iceTransportPolicy: relay ? "relay" : "all" };
+    const iceServers: RTCIceServer[] = servers.map((s) => ({
+      urls: s.urls,
+      ...(s.username ? { username: s.username } : {}),
+      ...(s.credential ? { credential: s.credential } : {}),
+    }));
+    return { iceServers, iceTransportPolicy: relay ? "relay" : "all" };
   }
 
   /** Open the peer connection; signals that arrive meanwhile wait for it (``onSignal``). */
