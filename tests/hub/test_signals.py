@@ -195,6 +195,8 @@ async def test_malformed_and_oversized_signals_get_errors_and_the_socket_goes_on
         await nothing_more(bob, "signal")
         await alice.send(signal(w.room, "bob", "ice", candidate={"candidate": "", "sdpMid": "0"}))
         assert (await bob.recv_type("signal"))["kind"] == "ice"
+        await alice.send({"type": "signal", "room": w.room, "to": "bob", "kind": "hangup"})  # no data
+        assert (await bob.recv_type("signal"))["data"] == {}
         await alice.close()
         await bob.close()
 

@@ -149,8 +149,8 @@ class RoomState(Frame, tag="room_state"):
 class SignalOut(Frame, tag="signal"):
     room: str
     from_: UserRef = msgspec.field(name="from")
-    kind: str = ""
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
+    kind: str
+    data: dict[str, Any]  # no default: an empty object is still sent
 
 
 class Error(Frame, tag="error"):
