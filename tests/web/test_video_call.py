@@ -207,3 +207,29 @@ def test_a_reload_during_a_call_rejoins_it(media_browser: Browser, live_server_u
     expect(doctor_page.get_by_test_id("call-message")).to_contain_text("Pat Video ended the call")
     history = patient.call("GET", f"/consultations/{appointment['id']}/messages")["items"]
     assert [m["body"][:16] for m in history if m["kind"] == "call"] == ["Video call start", "Video call ended"]
+
+
+def test_without_a_camera_the_call_is_audio_only(media_browser: Browser, live_server_url: str) -> None:
+    doctor_page, patient_page, appointment, _, _ = _visit(media_browser, live_server_url, relay=False)
+    # The doctor's device has a microphone and no camera.
+    doctor_page.add_init_script(
+        """(() => {
+          const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+          navigator.mediaDevices.getUserMedia = (c) =>
+            c && c.video ? Promise.reject(new DOMException('no camera', 'NotFoundError')) : open(c);
+        })()"""
+    )
+    path = f"/consultation/{appointment['id']}"
+    for page in (doctor_page, patient_page):
+        page.goto(path)
+        expect(page.get_by_test_id("chat-window")).to_be_visible()
+    doctor_page.get_by_test_id("call-start").click()
+    expect(doctor_page.get_by_test_id("call-message")).to_contain_text("No camera was found: this call is audio only")
+    patient_page.get_by_test_id("call-accept").click()
+    _wait_for_frames(doctor_page, 0)  # the patient's video still reaches the doctor
+    expect(doctor_page.get_by_test_id("call-status")).to_contain_text("audio only")
+    expect(doctor_page.get_by_test_id("call-camera")).to_be_disabled()
+    expect(patient_page.get_by_test_id("video-call")).to_have_attribute("data-phase", "connected")
+    assert _frames_decoded(patient_page) == 0  # nothing to decode from the doctor
+    patient_page.get_by_test_id("call-hangup").click()
+    expect(doctor_page.get_by_test_id("chat-call-line")).to_have_count(2)
