@@ -107,3 +107,27 @@ async def test_every_stored_consultation_message_leaves_one_audit_entry(database
         at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
         assert entry_id.version == 7 and entry_id.variant == uuid.RFC_4122
         assert entry_id.int >> 80 == (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
+
+
+async def test_a_call_messages_kind_is_stored_with_its_audit_entry_on_every_path(database_url):
+    """With the audit on, the kind still reaches the table (the statements' last parameter)."""
+    import msgspec
+
+    room = f"consultation:{uuid.uuid4()}"
+    sender = str(uuid.uuid4())
+
+    def call(client_id: str) -> NewMessage:
+        return msgspec.structs.replace(message(room, client_id, sender), kind="call")
+
+    store = sql_message_store(database_url, audit=True)
+    await store.start()
+    try:
+        await store.append_batch([call("m1")])  # the room's first
+        await store.append_batch([call("m2")])  # one new message in an existing room
+        await store.append_batch([message(room, "m3", sender), call("m4")])  # a batch
+        kinds = [(m.client_id, m.kind) for m in await store.read_last(room, 10)]
+    finally:
+        await store.close()
+    assert kinds == [("m1", "call"), ("m2", "call"), ("m3", "text"), ("m4", "call")]
+    rows = await run_sql(database_url, "SELECT client_id, kind FROM chat_message WHERE room = $1 ORDER BY seq", room)
+    assert [tuple(r) for r in rows] == kinds

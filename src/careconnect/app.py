@@ -39,6 +39,7 @@ from careconnect.controllers.notifications import NotificationsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
 from careconnect.controllers.users import UsersController
+from careconnect.controllers.video import VideoController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
@@ -246,6 +247,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         AppointmentsController,
         ConsultationController,
         IntegrationsController,
+        VideoController,
         PatientsController,
         OperationsController,
         CareConnectPrometheusController,

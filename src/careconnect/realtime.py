@@ -14,6 +14,7 @@ from careconnect.domain.accounts.sessions import SessionCheck, SessionStatus
 from careconnect.domain.audit import service as audit
 from careconnect.domain.consultations.chat_store import sql_message_store
 from careconnect.domain.consultations.rooms import WRITABLE_STATES, appointment_id_of, members, membership, room_name
+from careconnect.domain.video import calls
 from careconnect.guards import AccountDisabled, needs_mfa_enrolment, principal_from_token
 from careconnect.hub import (
     AuthFailed,
@@ -125,6 +126,28 @@ class ConsultationRooms:
         return RoomInfo(state=found.status, members=people)
 
     async def check_write(self, principal: Principal, room: str) -> None:
+        status = await self._status(principal, room)
+        if status is None:
+            raise RoomDenied("forbidden", "you are not a member of this consultation")
+        if status not in WRITABLE_STATES:
+            raise RoomDenied("room_closed", f"the consultation is {status}: the room is read-only")
+
+    async def check_signal(self, principal: Principal, room: str) -> None:
+        """Video calls (``SignalPolicy``): members, only while the consultation is in progress."""
+        status = await self._status(principal, room)
+        if status is None:
+            raise RoomDenied("forbidden", "you are not a member of this consultation")
+        if status != "in_progress":
+            raise RoomDenied("room_closed", f"the consultation is {status}: calls are only while it is in progress")
+
+    async def call_started(self, principal: Principal, room: str, caller_id: str, callee_id: str) -> None:
+        await calls.record_call(_app_principal(principal), room, caller_id, callee_id, None, principal.address)
+
+    async def call_ended(self, principal: Principal, room: str, caller_id: str, callee_id: str, seconds: float) -> None:
+        await calls.record_call(_app_principal(principal), room, caller_id, callee_id, seconds, principal.address)
+
+    async def _status(self, principal: Principal, room: str) -> str | None:
+        """The consultation's state for a member of ``room`` (None: no member), cached ``ttl`` seconds."""
         key = (room, principal.id)
         hit = self._cache.get(key)
         if hit is None or time.monotonic() - hit[0] > self.ttl:
@@ -136,10 +159,7 @@ class ConsultationRooms:
             self._cache[key] = (time.monotonic(), status)
         else:
             status = hit[1]
-        if status is None:
-            raise RoomDenied("forbidden", "you are not a member of this consultation")
-        if status not in WRITABLE_STATES:
-            raise RoomDenied("room_closed", f"the consultation is {status}: the room is read-only")
+        return status
 
     def forget(self, room: str) -> None:
         for key in [k for k in self._cache if k[0] == room]:
@@ -292,6 +312,8 @@ def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
             user_send_limit=user_limit,
             queue_size=settings.ws_queue_size,
             max_rooms=settings.ws_max_rooms,
+            signal_limit=settings.ws_signal_limit,
+            signal_window_s=settings.ws_signal_window_s,
         ),
     )
     return hub

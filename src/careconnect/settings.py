@@ -104,6 +104,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     readyz_timeout_s: float = 2.0  # a /readyz check that takes longer counts as unavailable
     no_show_after_minutes: float = 30.0  # a visit still booked / checked in this long after its end: no_show
     auto_complete_after_hours: float = 4.0  # a visit left in_progress this long after its end: completed
+    # issue 19: video visits (docs/video.md); TURN credentials are coturn's use-auth-secret scheme
+    stun_urls: tuple[str, ...] = ()  # e.g. stun:turn.example.org:3478
+    turn_urls: tuple[str, ...] = ()  # e.g. turn:turn.example.org:3478?transport=udp, turns:…:5349
+    turn_secret: str = ""  # coturn's static-auth-secret; required when TURN_URLS is set
+    turn_ttl_s: int = 3600  # how long a TURN credential handed to a browser is valid
+    ws_signal_limit: int = 200  # video call signals per connection per WS_SIGNAL_WINDOW_S
+    ws_signal_window_s: float = 10.0
 
     @property
     def is_postgres(self) -> bool:
@@ -362,6 +369,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"SESSION_IDLE_MINUTES ({idle}) must be at least ACCESS_TOKEN_MINUTES ({access_minutes})")
     # issue 17: mail and the outbox
     _mail_settings(env, environment, values)
+    _video_settings(env, values)  # issue 19
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -425,3 +433,28 @@ def _mail_settings(env: Mapping[str, str], environment: str, values: dict[str, o
             f"OUTBOX_LEASE_S ({lease:g}) must be at least twice SMTP_CONNECT_TIMEOUT_S + SMTP_TIMEOUT_S "
             f"({2 * (connect + command):g})"
         )
+
+
+def _video_settings(env: Mapping[str, str], values: dict[str, object]) -> None:
+    """STUN_URLS, TURN_URLS, TURN_SECRET, TURN_TTL_S and WS_SIGNAL_LIMIT (docs/video.md)."""
+    for name, schemes in (("STUN_URLS", ("stun:", "stuns:")), ("TURN_URLS", ("turn:", "turns:"))):
+        if raw := env.get(name):
+            urls = tuple(u.strip() for u in raw.split(",") if u.strip())
+            for url in urls:
+                if not url.startswith(schemes):
+                    raise SettingsError(
+                        f"{name} entry {url!r} must start with {' or '.join(schemes)} (for example "
+                        f"{schemes[0]}turn.example.org:3478)"
+                    )
+            values[name.lower()] = urls
+    if raw := env.get("TURN_SECRET"):
+        values["turn_secret"] = raw
+    if values.get("turn_urls") and len(str(values.get("turn_secret", ""))) < 16:
+        raise SettingsError(
+            "TURN_URLS needs TURN_SECRET: coturn's static-auth-secret, at least 16 characters "
+            "(try: openssl rand -hex 32)"
+        )
+    if raw := env.get("TURN_TTL_S"):
+        values["turn_ttl_s"] = _int("TURN_TTL_S", raw, 60, 86_400)
+    if raw := env.get("WS_SIGNAL_LIMIT"):
+        values["ws_signal_limit"] = _int("WS_SIGNAL_LIMIT", raw, 1, 100_000)

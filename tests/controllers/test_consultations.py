@@ -195,8 +195,8 @@ async def test_messages_over_rest_are_the_hubs_frames_byte_for_byte(client):
         assert response.headers["content-type"] == "application/json"
         assert response.content == page(messages, has_more), params
     item = (await client.get(url, params={"limit": 1}, headers=p)).json()["items"][0]
-    assert list(item) == ["type", "room", "seq", "id", "sender", "body", "ts"]
-    assert (item["type"], item["room"], item["seq"], item["id"]) == ("message", room, 7, "m7")
+    assert list(item) == ["type", "room", "seq", "id", "sender", "body", "ts", "kind"]
+    assert (item["type"], item["room"], item["seq"], item["id"], item["kind"]) == ("message", room, 7, "m7", "text")
     assert item["sender"] == {"id": v["patient"]["id"], "role": "patient", "name": "Pat O'Brien"}
     assert item["body"] == batch[6].body
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["ts"])

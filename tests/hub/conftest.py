@@ -35,6 +35,7 @@ CHAT_TABLES = (
         sender_role VARCHAR(16) NOT NULL,
         sender_name VARCHAR(200) NOT NULL,
         body TEXT NOT NULL,
+        kind VARCHAR(16) NOT NULL DEFAULT 'text',
         created_at TIMESTAMPTZ,
         UNIQUE (room, seq),
         UNIQUE (sender_id, room, client_id)

@@ -432,3 +432,27 @@ async def test_a_message_the_store_cannot_hold_fails_alone_and_the_rest_of_its_b
         assert [m.client_id for m in stored] == sent  # in queue order
         assert [m.seq for m in stored] == list(range(1, len(sent) + 1))  # the bad one took no seq
     assert await message_store.find("mallory", "r:3", "poison") is None
+
+
+async def test_a_messages_kind_is_stored_on_every_path_and_text_by_default(message_store):
+    """``kind`` ("text", or "call" for a video call's start and end) on each statement's path:
+    a room's first message, one new message, a batch, a resend, and every read."""
+    import msgspec
+
+    def call(room: str, client_id: str, sender: str = "alice") -> NewMessage:
+        return msgspec.structs.replace(new(room, client_id, sender, "Video call started"), kind="call")
+
+    [first] = await message_store.append_batch([call("k1", "c1")])  # a new room
+    [one] = await message_store.append_batch([new("k1", "t1")])  # one new message, default kind
+    [lone_call] = await message_store.append_batch([call("k1", "c2")])
+    batch = await message_store.append_batch([new("k1", "t2"), call("k1", "c3", "bob"), call("k2", "c1")])
+    [resent] = await message_store.append_batch([new("k1", "c2")])  # a resend: the original, as stored
+    assert [first.message.kind, one.message.kind, lone_call.message.kind] == ["call", "text", "call"]
+    assert [r.message.kind for r in batch] == ["text", "call", "call"]
+    assert resent.created is False and resent.message.kind == "call"
+    expected = [(1, "call"), (2, "text"), (3, "call"), (4, "text"), (5, "call")]
+    assert [(m.seq, m.kind) for m in await message_store.read_last("k1", 10)] == expected
+    assert [(m.seq, m.kind) for m in await message_store.read_after("k1", 0, 10)] == expected
+    assert [(m.seq, m.kind) for m in await message_store.read_between("k1", 1, 4, 10)] == expected[1:3]
+    found = await message_store.find("bob", "k1", "c3")
+    assert found is not None and found.kind == "call"

@@ -7,6 +7,7 @@ import { formatTime } from "@/lib/format";
 import type { RoomHandle } from "@/lib/useHub";
 
 import { ConnectionBadge } from "./ConnectionBadge";
+import { CallLine } from "./video/CallLine";
 import { buttonClass } from "./ui";
 import { CHAT_ALERT } from "./NotificationBell";
 
@@ -180,6 +181,7 @@ function MessageBubble({
   onDiscard: (id: string) => void;
 }) {
   const m = message;
+  if (m.kind === "call") return <CallLine message={m} timeZone={timeZone} />;
   const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : readBy.length > 0 ? `Read by ${readBy.join(", ")}` : "Sent";
   return (
     <li

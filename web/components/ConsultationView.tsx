@@ -13,6 +13,7 @@ import { useHubConnection, useRoom } from "@/lib/useHub";
 import { ChatWindow } from "./ChatWindow";
 import { IntakeForm, IntakeView } from "./IntakeForm";
 import { PatientHistoryPanel } from "./PatientHistoryPanel";
+import { VideoCall } from "./video/VideoCall";
 import { buttonClass, ErrorMessage, Loading, Section, StatusBadge } from "./ui";
 import { VersionedTextEditor } from "./VersionedTextEditor";
 import { WaitingRoom } from "./WaitingRoom";
@@ -137,6 +138,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
         </div>
         <ErrorMessage error={actionError} testId="action-error" />
         <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
+          <VideoCall consultationId={id} room={room} roomName={`consultation:${a.id}`} myId={user.id} isDoctor live={status === "in_progress"}>
           <ChatWindow
             room={room}
             connection={connection}
@@ -145,6 +147,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
             writable={chatWritable}
             closedReason={status === "booked" ? "The chat opens when the patient checks in." : "This visit has ended; the conversation is read-only."}
           />
+          </VideoCall>
           <div className="flex flex-col gap-4">
             <Section id="intake-panel" title="Intake">
               <IntakeView appointmentId={id} />
@@ -207,7 +210,9 @@ function Consultation({ id, user }: { id: string; user: User }) {
         </>
       ) : null}
       {status === "in_progress" ? (
+        <VideoCall consultationId={id} room={room} roomName={`consultation:${a.id}`} myId={user.id} isDoctor={false} live>
         <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
+        </VideoCall>
       ) : null}
       {status === "completed" ? (
         <>

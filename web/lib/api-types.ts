@@ -465,6 +465,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consultations/{consultation_id}/ice-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** STUN and TURN servers for the call (time-limited credentials) */
+        get: operations["ApiV1ConsultationsConsultationIdIceServersIceServers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consultations/{consultation_id}/messages": {
         parameters: {
             query?: never;
@@ -1046,6 +1063,17 @@ export interface components {
             appointments: components["schemas"]["HistoryEntry"][];
             patient: components["schemas"]["PatientOut"];
         };
+        /** IceServer */
+        IceServer: {
+            credential?: string | null;
+            urls: string[];
+            username?: string | null;
+        };
+        /** IceServers */
+        IceServers: {
+            ice_servers: components["schemas"]["IceServer"][];
+            ttl_s: number;
+        };
         /** IntakeIn */
         IntakeIn: {
             allergies?: string[];
@@ -1109,6 +1137,8 @@ export interface components {
         MessageFrame: {
             body: string;
             id: string;
+            /** @default text */
+            kind: string;
             room: string;
             sender: components["schemas"]["Sender"];
             seq: number;
@@ -2353,6 +2383,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ConsultationsConsultationIdIceServersIceServers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IceServers"];
                 };
             };
             /** @description Bad request syntax or unsupported method */

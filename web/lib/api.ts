@@ -439,6 +439,7 @@ export const paths = {
   consultationStep: (id: string, step: "check-in" | "start" | "complete" | "no-show") => `/consultations/${id}/${step}`,
   consultationNotes: (id: string) => `/consultations/${id}/notes`,
   consultationSummary: (id: string) => `/consultations/${id}/summary`,
+  consultationIceServers: (id: string) => `/consultations/${encodeURIComponent(id)}/ice-servers`,
   patientHistory: (patientId: string) => `/patients/${patientId}/history`,
   adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
   adminUsers: (params: { role?: string; limit?: number; cursor?: string | null }) => `/admin/users${query(params)}`,

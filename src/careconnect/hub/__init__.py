@@ -28,6 +28,10 @@ mounts ``GET /ws`` and starts / stops everything with the app (sockets get 1012 
     await hub.disconnect_user(user_id, 4403)       # account disabled: close everywhere
     await hub.evict(user_id, room)                  # taken out of a room everywhere
 
+Video calls: ``signal`` frames go to one online member of a room, never stored; a policy that
+also implements ``SignalPolicy`` decides when a member may signal and hears of each call's start
+and end (else ``check_write`` decides).
+
 Per-user send limits across workers: ``Hub(..., send_limiter=RedisSendLimiter(url, 60, 10.0))``
 (``hub/limits.py``; without one, each worker counts in memory). ``origin_policy=`` (an
 ``OriginPolicy``, ``hub/origin.py``) refuses handshakes from foreign pages with HTTP 403.
@@ -53,6 +57,7 @@ from careconnect.hub.policy import (
     RoomInfo,
     RoomNames,
     RoomPolicy,
+    SignalPolicy,
 )
 from careconnect.hub.presence import MemoryPresence, PresenceManager, RedisPresence
 from careconnect.hub.protocol import Frame, RoomState, UserRef
@@ -89,6 +94,7 @@ __all__ = (
     "RoomPolicy",
     "RoomState",
     "SendLimiter",
+    "SignalPolicy",
     "StoredMessage",
     "UnstorableMessage",
     "UserRef",

@@ -27,6 +27,10 @@ class HubSettings(msgspec.Struct, kw_only=True, frozen=True):
     revalidate_s: float = 30.0
     maintenance_s: float = 5.0
     presence_sweep_s: float = 5.0
+    # Video call signalling (PROTOCOL.md 1.1): its own limit per user on each worker, and a size cap.
+    signal_limit: int = 200
+    signal_window_s: float = 10.0
+    signal_max_bytes: int = 65_536
 
 
 class HubStats(msgspec.Struct, kw_only=True):
@@ -44,6 +48,7 @@ class HubStats(msgspec.Struct, kw_only=True):
     user_limit_failures: int = 0  # sends let through because the per-user counter was unreachable
     origins_refused: int = 0  # handshakes refused (403) for their Origin
     closes: dict[int, int] = msgspec.field(default_factory=dict)  # sockets the hub closed, by close code
+    call_signals: int = 0  # video call signals relayed to their member
 
 
 # Seconds: fine below 2 ms, where a commit and a healthy event loop live.

@@ -27,7 +27,7 @@ from careconnect.hub.connection import Connection, Cork, Overflow
 from careconnect.hub.encoding import Outgoing, encode_json
 from careconnect.hub.limits import LimiterUnavailable, MemorySendLimiter, SendLimiter
 from careconnect.hub.origin import OriginPolicy, header
-from careconnect.hub.policy import Authenticator, RoomNames, RoomPolicy
+from careconnect.hub.policy import Authenticator, RoomNames, RoomPolicy, SignalPolicy
 from careconnect.hub.presence import PresenceManager
 from careconnect.hub.protocol import (
     Error,
@@ -39,6 +39,7 @@ from careconnect.hub.protocol import (
 )
 from careconnect.hub.replay import Replay
 from careconnect.hub.rooms import LocalRoom
+from careconnect.hub.signals import Signals
 from careconnect.hub.store import GroupCommitWriter, MessageStore, StoredMessage
 from careconnect.hub.upkeep import Upkeep
 
@@ -48,8 +49,10 @@ log = logging.getLogger("careconnect.hub")
 
 # Broker payloads are b"<kind>|<arg>|<payload>": m message (arg: seq), e event, g best-effort
 # signal (typing, read), s room state, k disconnect a user (arg: close code), x evict a user,
-# c catch up from the store (a worker that had the room to itself may have skipped publishing).
+# c catch up from the store (a worker that had the room to itself may have skipped publishing),
+# v a video call signal to one member (arg: their user id).
 MESSAGE, EVENT, SIGNAL, STATE, KICK, EVICT, CATCH_UP = b"m", b"e", b"g", b"s", b"k", b"x", b"c"
+CALL_SIGNAL = b"v"
 
 
 class LoopLag:
@@ -109,6 +112,7 @@ class Hub:
         self.policy = policy
         # Checked once here (STYLE: an optional ability is its own Protocol): None accepts any name.
         self.room_names: RoomNames | None = policy if isinstance(policy, RoomNames) else None
+        self.signal_policy: SignalPolicy | None = policy if isinstance(policy, SignalPolicy) else None
         self.store = store
         self.broker = broker
         self.presence = presence
@@ -130,6 +134,7 @@ class Hub:
         self.loop_lag = LoopLag()
         self.upkeep = Upkeep(self)  # both see the hub only through their narrow ports
         self.replay = Replay(self)
+        self.signals = Signals(self)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.running = False
 
@@ -325,6 +330,16 @@ class Hub:
         self.deliver_local(room, Outgoing(payload), overflow=overflow, skip=skip)
         await self.publish(room, payload, kind=kind)
 
+    def deliver_signal(self, room: str, user_id: str, frame: Outgoing) -> None:
+        """Queue a call signal for ``user_id``'s sockets on this worker that are joined to ``room``."""
+        for connection in self.by_user.get(user_id, ()):
+            if room in connection.rooms:
+                connection.enqueue(frame)
+
+    async def publish_signal(self, room: str, user_id: str, payload: bytes) -> None:
+        """A call signal to ``user_id`` in ``room`` on the other workers (never stored)."""
+        await self.publish(room, payload, kind=CALL_SIGNAL, arg=user_id.encode())
+
     async def disconnect_user(self, user_id: str, code: int = 4403) -> None:
         """Close every socket of ``user_id`` on every worker (an admin disabled the account)."""
         self._kick_local(user_id, code)
@@ -358,6 +373,8 @@ class Hub:
             self.deliver_local(channel, Outgoing(payload))
         elif kind == SIGNAL:
             self.deliver_local(channel, Outgoing(payload), overflow=Overflow.drop_newest)
+        elif kind == CALL_SIGNAL:
+            self.deliver_signal(channel, arg.decode(), Outgoing(payload))
         elif kind == STATE:
             self.policy.forget(channel)
             self.deliver_local(channel, Outgoing(payload))

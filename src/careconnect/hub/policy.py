@@ -78,3 +78,24 @@ class RoomNames(Protocol):
     def is_room_name(self, room: str) -> bool:
         """Is ``room`` spelled as the policy names rooms?"""
         ...
+
+
+@runtime_checkable
+class SignalPolicy(Protocol):
+    """An optional ability of a ``RoomPolicy``: video call signalling (PROTOCOL.md 1.1).
+
+    Without it a member may signal whenever ``check_write`` lets them send, and calls go
+    unrecorded beyond their ``kind: "call"`` messages.
+    """
+
+    async def check_signal(self, principal: Principal, room: str) -> None:
+        """May ``principal`` signal a call in ``room`` now? Raises ``RoomDenied`` (forbidden, room_closed)."""
+        ...
+
+    async def call_started(self, principal: Principal, room: str, caller_id: str, callee_id: str) -> None:
+        """``callee_id`` (``principal``) accepted ``caller_id``'s call: for the application's audit."""
+        ...
+
+    async def call_ended(self, principal: Principal, room: str, caller_id: str, callee_id: str, seconds: float) -> None:
+        """``principal`` hung up a call that lasted ``seconds``: for the application's audit."""
+        ...

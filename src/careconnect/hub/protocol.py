@@ -58,6 +58,15 @@ class Refresh(Frame, tag="refresh"):
     token: str = ""
 
 
+class SignalIn(Frame, tag="signal"):
+    """A video call's signalling to one online member (never stored): ring, offer, answer, ice, hangup."""
+
+    room: str = ""
+    to: str = ""
+    kind: str = ""
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 class Ping(Frame, tag="ping"):
     pass
 
@@ -66,8 +75,8 @@ class Pong(Frame, tag="pong"):
     pass
 
 
-Inbound = Union[Hello, Join, Leave, Send, TypingIn, ReadIn, Refresh, Ping, Pong]
-INBOUND_TYPES = frozenset({"hello", "join", "leave", "send", "typing", "read", "refresh", "ping", "pong"})
+Inbound = Union[Hello, Join, Leave, Send, TypingIn, ReadIn, Refresh, Ping, Pong, SignalIn]
+INBOUND_TYPES = frozenset({"hello", "join", "leave", "send", "typing", "read", "refresh", "ping", "pong", "signal"})
 
 
 # -- server to client ------------------------------------------------------------------------
@@ -105,6 +114,7 @@ class Message(Frame, tag="message"):
     sender: UserRef
     body: str
     ts: str
+    kind: str  # "text", or "call" for a call's start and end (PROTOCOL.md 1.1): always sent
 
 
 class Ack(Frame, tag="ack"):
@@ -134,6 +144,13 @@ class Presence(Frame, tag="presence"):
 class RoomState(Frame, tag="room_state"):
     room: str
     state: str
+
+
+class SignalOut(Frame, tag="signal"):
+    room: str
+    from_: UserRef = msgspec.field(name="from")
+    kind: str
+    data: dict[str, Any]  # no default: an empty object is still sent
 
 
 class Error(Frame, tag="error"):
@@ -245,4 +262,5 @@ def message_frame(stored: StoredMessage) -> Message:
         sender=UserRef(id=stored.sender_id, role=stored.sender_role, name=stored.sender_name),
         body=stored.body,
         ts=timestamp(stored.created_at),
+        kind=stored.kind,
     )

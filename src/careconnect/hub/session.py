@@ -33,6 +33,7 @@ from careconnect.hub.protocol import (
     ReadOut,
     Refresh,
     Send,
+    SignalIn,
     TypingIn,
     TypingOut,
     Welcome,
@@ -132,6 +133,8 @@ class Session:
                         await self._read(frame)
                     elif isinstance(frame, Refresh):
                         await self._refresh(frame)
+                    elif isinstance(frame, SignalIn):
+                        await self._signal(frame)
                     elif isinstance(frame, Hello):
                         self.error("bad_request", "already signed in: hello is only the first frame")
         except asyncio.CancelledError:
@@ -362,6 +365,17 @@ class Session:
             self.error("bad_request", "read needs the seq you read up to", room=frame.room)
             return
         await self.hub.publish_event(frame.room, ReadOut(room=frame.room, user=principal.id, seq=frame.seq))
+
+    async def _signal(self, frame: SignalIn) -> None:
+        principal = self.connection.principal
+        assert principal is not None
+        if frame.room not in self.connection.rooms:
+            self._not_joined(frame.room, "join the room before signalling in it")
+            return
+        room = frame.room
+        await self.hub.signals.relay(
+            principal, frame, lambda code, message: self.error(code, message, room=room), self.connection.close
+        )
 
     async def _refresh(self, frame: Refresh) -> None:
         connection = self.connection

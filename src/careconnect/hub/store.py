@@ -41,6 +41,7 @@ class NewMessage(msgspec.Struct, frozen=True):
     sender_name: str
     body: str
     sender_address: str = ""  # the sender's client address, for the store's audit entry
+    kind: str = "text"  # "call": a video call's start or end (PROTOCOL.md 1.1)
 
 
 class StoredMessage(msgspec.Struct, frozen=True):
@@ -52,6 +53,7 @@ class StoredMessage(msgspec.Struct, frozen=True):
     sender_name: str
     body: str
     created_at: dt.datetime
+    kind: str = "text"
 
 
 def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
@@ -65,6 +67,7 @@ def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessa
         sender_name=new.sender_name,
         body=new.body,
         created_at=created_at,
+        kind=new.kind,
     )
 
 

@@ -25,4 +25,5 @@ class ChatMessage(Table, tablename="chat_message"):
     sender_role = Varchar(length=16)
     sender_name = Varchar(length=200)
     body = Text()
+    kind = Varchar(length=16, default="text")  # "text", or "call": a video call's start or end
     created_at = Timestamptz()

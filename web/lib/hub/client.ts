@@ -6,7 +6,7 @@
  */
 import { getSession, newId } from "../api";
 import type { Appointment, NotificationItem } from "../types";
-import type { ErrorFrame, ServerFrame } from "./frames";
+import type { ErrorFrame, ServerFrame, SignalFrame, SignalKind } from "./frames";
 import { Room, type RoomSnapshot } from "./room";
 import { HubTransport, type ConnectionSnapshot } from "./transport";
 
@@ -18,6 +18,10 @@ export class HubClient {
   private roomListeners = new Map<string, Set<() => void>>();
   private appointmentListeners = new Set<(appointment: Appointment) => void>();
   private notificationListeners = new Set<(notification: NotificationItem) => void>();
+  private signalListeners = new Set<(frame: SignalFrame) => void>();
+  private signalErrorListeners = new Set<(room: string, code: string, message: string) => void>();
+  /** When this tab last signalled in a room: a ref-less error for it soon after is the signal's. */
+  private signalledAt = new Map<string, number>();
   private readonly transport = new HubTransport({
     frame: (frame) => this.handle(frame),
     closed: () => {
@@ -97,6 +101,9 @@ export class HubClient {
         if (notification) for (const listener of this.notificationListeners) listener(notification);
         return;
       }
+      case "signal":
+        for (const listener of this.signalListeners) listener(frame);
+        return;
       default:
         return;
     }
@@ -126,6 +133,10 @@ export class HubClient {
     }
     const roomName = typeof frame.room === "string" ? frame.room : null;
     const room = roomName ? this.rooms.get(roomName) : undefined;
+    if (roomName && !room?.joining && Date.now() - (this.signalledAt.get(roomName) ?? 0) < 5_000) {
+      for (const listener of this.signalErrorListeners) listener(roomName, code, explainHubError(code, text));
+      return;
+    }
     if (room) {
       room.joining = false;
       room.error = explainHubError(code, text);
@@ -250,6 +261,23 @@ export class HubClient {
   onAppointment(listener: (appointment: Appointment) => void): () => void {
     this.appointmentListeners.add(listener);
     return () => this.appointmentListeners.delete(listener);
+  }
+
+  /** Send a video call signal to one member of a joined room; false while not connected. */
+  signal(roomName: string, to: string, kind: SignalKind, data: Record<string, unknown>): boolean {
+    this.signalledAt.set(roomName, Date.now());
+    return this.transport.send({ type: "signal", room: roomName, to, kind, data });
+  }
+
+  onSignal(listener: (frame: SignalFrame) => void): () => void {
+    this.signalListeners.add(listener);
+    return () => this.signalListeners.delete(listener);
+  }
+
+  /** Refusals of this tab's signals (`not_found`: the other side is not online, ...). */
+  onSignalError(listener: (room: string, code: string, message: string) => void): () => void {
+    this.signalErrorListeners.add(listener);
+    return () => this.signalErrorListeners.delete(listener);
   }
 
   onNotification(listener: (notification: NotificationItem) => void): () => void {

@@ -42,6 +42,8 @@ export interface MessageFrame {
   sender: Person;
   body: string;
   ts: string;
+  /** "text", or "call" for a video call's start and end (PROTOCOL.md 1.1). */
+  kind?: string;
 }
 
 export interface AckFrame {
@@ -96,6 +98,17 @@ export interface ErrorFrame {
   room?: string | null;
 }
 
+/** A video call's signalling from one member (PROTOCOL.md 1.1, never stored). */
+export interface SignalFrame {
+  type: "signal";
+  room: string;
+  from: Person;
+  kind: SignalKind;
+  data: Record<string, unknown>;
+}
+
+export type SignalKind = "ring" | "offer" | "answer" | "ice" | "hangup";
+
 export interface PingFrame {
   type: "ping";
 }
@@ -116,6 +129,7 @@ export type ServerFrame =
   | AppointmentFrame
   | NotificationFrame
   | ErrorFrame
+  | SignalFrame
   | PingFrame
   | PongFrame;
 
@@ -129,6 +143,7 @@ export type ClientFrame =
   | { type: "typing"; room: string }
   | { type: "read"; room: string; seq: number }
   | { type: "refresh"; token: string }
+  | { type: "signal"; room: string; to: string; kind: SignalKind; data: Record<string, unknown> }
   | PingFrame
   | PongFrame;
 

@@ -20,6 +20,8 @@ export interface ChatMessage {
   mine: boolean;
   status: MessageStatus;
   error?: string;
+  /** "call": a video call's start or end, shown as a line of its own. */
+  kind?: "text" | "call";
 }
 
 export interface RoomSnapshot {
@@ -121,6 +123,7 @@ export class Room {
       ts: typeof frame.ts === "string" ? frame.ts : null,
       mine,
       status: "sent",
+      kind: frame.kind === "call" ? "call" : "text",
     });
     this.typing.delete(sender.id);
     if (mine && this.outbox.settle(id)) this.emit();

@@ -25,7 +25,7 @@ from careconnect.hub.store import Appended, NewMessage, StoredMessage, Unstorabl
 
 T = TypeVar("T")
 SEQ_MAX = 2**31 - 1  # the seq columns are INTEGER: a larger number in a query fails on PostgreSQL
-COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at"
+COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind"
 
 
 def _now() -> dt.datetime:
@@ -49,6 +49,7 @@ def _stored(row: Any) -> StoredMessage:
         sender_name=row[5],
         body=row[6],
         created_at=_parse_ts(row[7]),
+        kind=row[8] if len(row) > 8 else "text",
     )
 
 
@@ -93,20 +94,20 @@ def _results(
 # its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written
 # (every message stored in a consultation room leaves one: ``domain/audit/writer.py``).
 _BATCH_INPUT = """
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::text[])
-        WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, sender_address, ord)"""
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::text[], $9::text[])
+        WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, sender_address, kind, ord)"""
 # One message (the usual batch at low load): scalar parameters, so PostgreSQL settles on a
 # generic plan after five executions instead of planning every call as it does for arrays
 # (planning was about two thirds of the statement's time).
 _ONE_INPUT = """
     SELECT $1::text AS room, $2::text AS client_id, $3::text AS sender_id, $4::text AS sender_role,
-        $5::text AS sender_name, $6::text AS body, $8::text AS sender_address, 1::bigint AS ord"""
+        $5::text AS sender_name, $6::text AS body, $8::text AS sender_address, $9::text AS kind, 1::bigint AS ord"""
 _APPEND_PG = """
 WITH input AS ({input}
 ), firsts AS (
     SELECT DISTINCT ON (sender_id, room, client_id) * FROM input ORDER BY sender_id, room, client_id, ord
 ), existing AS (
-    SELECT m.room, m.seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, m.created_at
+    SELECT m.room, m.seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, m.created_at, m.kind
     FROM chat_message m JOIN firsts f
         ON m.sender_id = f.sender_id AND m.room = f.room AND m.client_id = f.client_id
 ), fresh AS (
@@ -121,15 +122,15 @@ WITH input AS ({input}
     ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq
     RETURNING r.name, r.last_seq
 ), inserted AS (
-    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at)
+    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind)
     SELECT f.room, b.last_seq - c.n + row_number() OVER (PARTITION BY f.room ORDER BY f.ord),
-        f.client_id, f.sender_id, f.sender_role, f.sender_name, f.body, $7
+        f.client_id, f.sender_id, f.sender_role, f.sender_name, f.body, $7, f.kind
     FROM fresh f JOIN counts c ON c.room = f.room JOIN bumped b ON b.name = f.room
-    RETURNING room, seq, client_id, sender_id, sender_role, sender_name, body, created_at
+    RETURNING room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind
 ){audit}
-SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM inserted
+SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind FROM inserted
 UNION ALL
-SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at FROM existing
+SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind FROM existing
 """
 # One new message in a room that exists, the usual case by far: no upsert, no deduplication, no
 # window: the room's row bumped unless the message is a resend, and the message (and its audit
@@ -143,14 +144,15 @@ WITH bumped AS (
         SELECT 1 FROM chat_message WHERE sender_id = $3 AND room = $1 AND client_id = $2)
     RETURNING last_seq
 ), inserted AS (
-    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at)
-    SELECT $1, last_seq, $2, $3, $4, $5, $6, $7 FROM bumped
+    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind)
+    SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, {kind}::text FROM bumped
     RETURNING seq
 ){audit}
 SELECT seq FROM inserted
 """
-APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="")
-APPEND_NEW_ONE_AND_AUDIT_PG = _APPEND_NEW_ONE_PG.format(audit=audit_writer.PG_ONE_ENTRY)
+# The message's kind comes last: $8 alone, $11 after the audit entry's three parameters.
+APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="", kind="$8")
+APPEND_NEW_ONE_AND_AUDIT_PG = _APPEND_NEW_ONE_PG.format(audit=audit_writer.PG_ONE_ENTRY, kind="$11")
 APPEND_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit="")
 APPEND_AND_AUDIT_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
 APPEND_ONE_PG = _APPEND_PG.format(input=_ONE_INPUT, audit="")
@@ -250,7 +252,11 @@ class PostgresMessageStore:
             if (fresh := await self._append_new_one(m)) is not None:
                 return [fresh]
             rows = await self._write(
-                APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG, *_fields(m), _now(), m.sender_address
+                APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG,
+                *_fields(m),
+                _now(),
+                m.sender_address,
+                m.kind,
             )
         else:
             rows = await self._write(
@@ -263,6 +269,7 @@ class PostgresMessageStore:
                 [m.body for m in batch],
                 _now(),
                 [m.sender_address for m in batch],
+                [m.kind for m in batch],
             )
         created: dict[tuple[str, str, str], StoredMessage] = {}
         existing: dict[tuple[str, str, str], StoredMessage] = {}
@@ -285,9 +292,10 @@ class PostgresMessageStore:
                     audit_writer.actor_id(m.sender_id),
                     audit_writer.consultation_id(m.room, ROOM_PREFIX),
                     m.sender_address,
+                    m.kind,
                 )
             else:
-                rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now)
+                rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now, m.kind)
         except asyncpg.UniqueViolationError:
             return None
         return Appended(stored_as(m, rows[0][0], now), True) if rows else None
@@ -418,10 +426,12 @@ class SqliteMessageStore:
                 seq = next_seq[m.room]
                 next_seq[m.room] = seq + 1
                 created[(m.sender_id, m.room, m.client_id)] = stored_as(m, seq, now)
-                rows.append((m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp))
+                rows.append(
+                    (m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp, m.kind)
+                )
                 addresses.append(m.sender_address)
             if rows:
-                db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 if self.audit:
                     audit_writer.write_sqlite(
                         db,

@@ -40,6 +40,7 @@ class MessageFrame(msgspec.Struct, kw_only=True):
     sender: Sender
     body: str
     ts: str
+    kind: str = "text"  # or "call": a video call's start or end (PROTOCOL.md 1.1)
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
