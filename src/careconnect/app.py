@@ -29,6 +29,7 @@ from careconnect import __version__
 from careconnect.bad_input import CareConnectRequest, RefuseNulPath
 from careconnect.controllers.admin import AdminController
 from careconnect.controllers.appointments import AppointmentsController
+from careconnect.controllers.attachments import AttachmentsController
 from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
@@ -41,6 +42,7 @@ from careconnect.db import bind_tables, close_engine, engine_from_url, open_engi
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
+from careconnect.domain.attachments.sweep import SWEEP, AttachmentSweeper
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
@@ -54,7 +56,8 @@ from careconnect.request_context import (
     TrustedProxies,
     response_headers_hook,
 )
-from careconnect.settings import Settings
+from careconnect.settings import REPO_ROOT, Settings
+from careconnect.storage import BlobStore, StorageConfig, blob_store_for
 from careconnect.webapp import WebAppController, WebPages
 
 if TYPE_CHECKING:
@@ -81,6 +84,7 @@ class Backends:
     hub: Hub
     events: HubEvents
     notifications: Notifications
+    blobs: BlobStore
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -141,6 +145,8 @@ def build_backends(settings: Settings) -> Backends:
         ),
     )
     notifications.kinds.register(SOON, SoonNotifier(events))
+    blobs = blob_store_for(_storage_config(settings), REPO_ROOT)  # issue 20: attachments
+    notifications.kinds.register(SWEEP, AttachmentSweeper(blobs))
     return Backends(
         engine=engine,
         redis=redis_client,
@@ -150,6 +156,17 @@ def build_backends(settings: Settings) -> Backends:
         hub=hub,
         events=events,
         notifications=notifications,
+        blobs=blobs,
+    )
+
+
+def _storage_config(settings: Settings) -> StorageConfig:
+    return StorageConfig(
+        url=settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        s3_access_key_id=settings.s3_access_key_id,
+        s3_secret_access_key=settings.s3_secret_access_key,
     )
 
 
@@ -170,6 +187,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "notifications": _shared(backends.notifications),
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
+        "blobs": _shared(backends.blobs),
     }
 
 
@@ -209,6 +227,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         DoctorsController,
         AppointmentsController,
         ConsultationController,
+        AttachmentsController,
         PatientsController,
         OperationsController,
         CareConnectPrometheusController,

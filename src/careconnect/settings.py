@@ -102,6 +102,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     outbox_keep_days: int = 30  # finished jobs (and their dedupe keys) are kept this long
     no_show_after_minutes: float = 30.0  # a visit still booked / checked in this long after its end: no_show
     auto_complete_after_hours: float = 4.0  # a visit left in_progress this long after its end: completed
+    # issue 20: attachments (docs/attachments.md)
+    storage_url: str = "file://var/attachments"  # file://<folder> (relative: to the repo), postgres, s3://bucket/prefix
+    s3_endpoint_url: str = ""  # an S3-compatible server (MinIO); empty for AWS S3
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: the AWS_* variables of the environment
+    s3_secret_access_key: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_max_pixels: int = 50_000_000  # an image over this many pixels is refused (a decompression bomb)
 
     @property
     def is_postgres(self) -> bool:
@@ -318,6 +326,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"SESSION_IDLE_MINUTES ({idle}) must be at least ACCESS_TOKEN_MINUTES ({access_minutes})")
     # issue 17: mail and the outbox
     _mail_settings(env, environment, values)
+    _storage_settings(env, values)
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -380,3 +389,27 @@ def _mail_settings(env: Mapping[str, str], environment: str, values: dict[str, o
             f"OUTBOX_LEASE_S ({lease:g}) must be at least twice SMTP_CONNECT_TIMEOUT_S + SMTP_TIMEOUT_S "
             f"({2 * (connect + command):g})"
         )
+
+
+def _storage_settings(env: Mapping[str, str], values: dict[str, object]) -> None:
+    """STORAGE_URL, S3_* and ATTACHMENT_* (docs/attachments.md)."""
+    from careconnect.storage.config import check_storage_url
+
+    if raw := env.get("STORAGE_URL"):
+        try:
+            values["storage_url"] = check_storage_url(raw.strip())
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    if raw := env.get("S3_ENDPOINT_URL"):
+        if urlparse(raw).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"S3_ENDPOINT_URL {raw!r} is not an http:// or https:// URL (for example http://minio:9000)"
+            )
+        values["s3_endpoint_url"] = raw.rstrip("/")
+    for name in ("S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+        if raw := env.get(name):
+            values[name.lower()] = raw
+    if raw := env.get("ATTACHMENT_MAX_BYTES"):
+        values["attachment_max_bytes"] = _int("ATTACHMENT_MAX_BYTES", raw, 1024, 1024 * 1024 * 1024)
+    if raw := env.get("ATTACHMENT_MAX_PIXELS"):
+        values["attachment_max_pixels"] = _int("ATTACHMENT_MAX_PIXELS", raw, 10_000, 500_000_000)
