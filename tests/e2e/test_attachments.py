@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 from PIL import Image
 
 from tests.consult_helpers import open_consultation
 from tests.e2e.test_authorization import create_admin
+from tests.e2e.test_hub_edge import hub_socket
 from tests.helpers import PASSWORD, assert_problem, signed_in
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
@@ -227,3 +230,76 @@ async def test_an_invited_bot_can_read(live: LiveServer):
         assert invited.status_code == 201
         read = await http.get(f"/api/v1/attachments/{file_id}", headers=bot)
         assert read.status_code == 200 and read.content == PDF
+
+
+async def frames_until(ws, wanted: str, timeout: float = 10) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == wanted:
+                return frame
+
+
+async def test_messages_carry_their_files_live_in_replay_history_and_resend(live: LiveServer):
+    async with httpx.AsyncClient(base_url=live.url, timeout=30) as http:
+        c = await open_consultation(http)
+        room, p, d = c["room"], c["patient"], c["doctor"]
+        photo = (await upload(http, c["id"], p["h"], "rash.jpg", jpeg_with_gps())).json()
+        lab = (await upload(http, c["id"], p["h"], "lab.pdf", PDF)).json()
+        doctors_file = (await upload(http, c["id"], d["h"], "letter.pdf", PDF)).json()
+        patient_ws = await hub_socket(live.ws_url, p["token"], room)
+        doctor_ws = await hub_socket(live.ws_url, d["token"], room)
+        try:
+            # Refused, each for this frame alone: another's file, an unknown id, six files, a bad id.
+            for ids, code in (
+                ([doctors_file["id"]], "not_found"),
+                ([str(uuid.uuid4())], "not_found"),
+                (["nope"], "not_found"),
+                ([photo["id"]] * 6, "bad_request"),
+            ):
+                await patient_ws.send(
+                    json.dumps({"type": "send", "room": room, "id": "x", "body": "", "attachments": ids})
+                )
+                error = await frames_until(patient_ws, "error")
+                assert error["code"] == code and error["ref"] == "x", error
+            frame = {"type": "send", "room": room, "id": "m1", "body": "", "attachments": [lab["id"], photo["id"]]}
+            await patient_ws.send(json.dumps(frame))
+            ack = await frames_until(patient_ws, "ack")
+            live_message = await frames_until(doctor_ws, "message")
+            assert live_message["body"] == "" and [a["id"] for a in live_message["attachments"]] == [
+                lab["id"],
+                photo["id"],
+            ]
+            assert live_message["attachments"][1] == {
+                k: photo[k] for k in ("id", "filename", "content_type", "size", "width", "height")
+            }
+            assert "width" not in live_message["attachments"][0]
+            # The same file cannot go with a second message; a resend gets the same message back.
+            await patient_ws.send(json.dumps({**frame, "id": "m2", "body": "again"}))
+            assert (await frames_until(patient_ws, "error"))["code"] == "conflict"
+            await patient_ws.send(json.dumps(frame))
+            again = await frames_until(patient_ws, "ack")
+            assert again["seq"] == ack["seq"]
+            await patient_ws.send(json.dumps({"type": "send", "room": room, "id": "m3", "body": "plain text"}))
+            await frames_until(patient_ws, "ack")
+        finally:
+            await patient_ws.close()
+            await doctor_ws.close()
+        # A reconnect replays the message with its files.
+        ws = await websockets.connect(live.ws_url, open_timeout=5)
+        try:
+            await ws.send(json.dumps({"type": "hello", "token": d["token"]}))
+            await frames_until(ws, "welcome")
+            await ws.send(json.dumps({"type": "join", "room": room, "since": 0}))
+            replayed = [await frames_until(ws, "message") for _ in range(2)]
+        finally:
+            await ws.close()
+        assert [a["id"] for a in replayed[0]["attachments"]] == [lab["id"], photo["id"]]
+        assert "attachments" not in replayed[1]
+        history = (await http.get(f"/api/v1/consultations/{c['id']}/messages", headers=d["h"])).json()["items"]
+        assert history[0]["attachments"] == live_message["attachments"] and "attachments" not in history[1]
+        # Sent files are the visit's: the doctor's list shows them (and the doctor's own upload).
+        listed = [
+            f["id"] for f in (await http.get(f"/api/v1/consultations/{c['id']}/attachments", headers=d["h"])).json()
+        ]
+        assert set(listed) == {lab["id"], photo["id"], doctors_file["id"]}

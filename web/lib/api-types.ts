@@ -958,6 +958,15 @@ export interface components {
             uploaded_by: string;
             width?: number | null;
         };
+        /** AttachmentRef */
+        AttachmentRef: {
+            content_type: string;
+            filename: string;
+            height?: number | null;
+            id: string;
+            size: number;
+            width?: number | null;
+        };
         /** AuditActor */
         AuditActor: {
             id: string | null;
@@ -1145,6 +1154,7 @@ export interface components {
         };
         /** MessageFrame */
         MessageFrame: {
+            attachments?: components["schemas"]["AttachmentRef"][];
             body: string;
             id: string;
             room: string;

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.bounds import Count, storable
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Send(Frame, tag="send"):
     room: str = ""
     id: str = ""
     body: str = ""
+    attachments: list[str] = msgspec.field(default_factory=list)  # 1.1: uploaded file ids
 
 
 class TypingIn(Frame, tag="typing"):
@@ -105,6 +107,7 @@ class Message(Frame, tag="message"):
     sender: UserRef
     body: str
     ts: str
+    attachments: list[AttachmentRef] = msgspec.field(default_factory=list)  # 1.1; omitted when none
 
 
 class Ack(Frame, tag="ack"):
@@ -245,4 +248,5 @@ def message_frame(stored: StoredMessage) -> Message:
         sender=UserRef(id=stored.sender_id, role=stored.sender_role, name=stored.sender_name),
         body=stored.body,
         ts=timestamp(stored.created_at),
+        attachments=list(stored.attachments),
     )

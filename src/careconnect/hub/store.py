@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.config import Histogram
 
 log = logging.getLogger("careconnect.hub.store")
@@ -41,6 +42,7 @@ class NewMessage(msgspec.Struct, frozen=True):
     sender_name: str
     body: str
     sender_address: str = ""  # the sender's client address, for the store's audit entry
+    attachments: tuple[AttachmentRef, ...] = ()  # the files the message carries (PROTOCOL.md 1.1)
 
 
 class StoredMessage(msgspec.Struct, frozen=True):
@@ -52,6 +54,7 @@ class StoredMessage(msgspec.Struct, frozen=True):
     sender_name: str
     body: str
     created_at: dt.datetime
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
@@ -65,6 +68,7 @@ def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessa
         sender_name=new.sender_name,
         body=new.body,
         created_at=created_at,
+        attachments=new.attachments,
     )
 
 

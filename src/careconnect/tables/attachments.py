@@ -30,6 +30,12 @@ class Attachment(Table, tablename="cc_attachment"):
     thumbnail_key = Varchar(length=255, default="")
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True, default=None)
+    # The message that carries the file, by its idempotency key (room, sender, client id), set
+    # when a ``send`` names it (before the message commits, so a resend finds it again).
+    message_room = Varchar(length=200, null=True, default=None, index=True)
+    message_sender = Varchar(length=64, null=True, default=None)
+    message_client_id = Varchar(length=64, null=True, default=None)
+    message_position = Integer(default=0)  # its place in the message's list
 
 
 class BlobChunk(Table, tablename="cc_blob_chunk"):

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.hub.bounds import Count
 from careconnect.hub.encoding import encode_json
@@ -39,6 +40,7 @@ class MessageFrame(msgspec.Struct, kw_only=True):
     sender: Sender
     body: str
     ts: str
+    attachments: list[AttachmentRef] = msgspec.field(default_factory=list)  # 1.1: its files (omitted when none)
 
 
 class MessagePage(msgspec.Struct, kw_only=True):
