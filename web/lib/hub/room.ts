@@ -5,7 +5,7 @@
  * gap (seq jumps) asks for a re-join with `since` instead of showing a hole. Every change builds
  * a new immutable `RoomSnapshot` for React.
  */
-import type { JoinedFrame, Member, MessageFrame, Person, PresenceFrame, ReadFrame, RoomStateFrame, TypingFrame } from "./frames";
+import type { AttachmentMeta, JoinedFrame, Member, MessageFrame, Person, PresenceFrame, ReadFrame, RoomStateFrame, TypingFrame } from "./frames";
 import { Outbox, type FrameSink } from "./outbox";
 
 export type MessageStatus = "sending" | "sent" | "failed";
@@ -20,6 +20,7 @@ export interface ChatMessage {
   mine: boolean;
   status: MessageStatus;
   error?: string;
+  attachments?: AttachmentMeta[];
 }
 
 export interface RoomSnapshot {
@@ -121,6 +122,7 @@ export class Room {
       ts: typeof frame.ts === "string" ? frame.ts : null,
       mine,
       status: "sent",
+      ...(Array.isArray(frame.attachments) && frame.attachments.length > 0 ? { attachments: frame.attachments } : {}),
     });
     this.typing.delete(sender.id);
     if (mine && this.outbox.settle(id)) this.emit();
