@@ -227,3 +227,34 @@ def test_production_start_refuses_a_weak_secret_key_with_a_message():
     )
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_storage_and_attachment_settings():
+    defaults = load_settings({})
+    assert defaults.storage_url == "file://var/attachments"
+    assert defaults.attachment_max_bytes == 10 * 1024 * 1024
+    values = load_settings(
+        {
+            "STORAGE_URL": "s3://bucket/files",
+            "S3_ENDPOINT_URL": "http://minio:9000/",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s",
+            "ATTACHMENT_MAX_BYTES": "2048",
+        }
+    )
+    assert (values.storage_url, values.s3_endpoint_url, values.s3_access_key_id) == (
+        "s3://bucket/files",
+        "http://minio:9000",
+        "k",
+    )
+    assert values.attachment_max_bytes == 2048
+    assert load_settings({"STORAGE_URL": "postgres"}).storage_url == "postgres"
+    for env, named in (
+        ({"STORAGE_URL": "ftp://x"}, "STORAGE_URL"),
+        ({"STORAGE_URL": "s3://"}, "STORAGE_URL"),
+        ({"S3_ENDPOINT_URL": "minio:9000"}, "S3_ENDPOINT_URL"),
+        ({"ATTACHMENT_MAX_BYTES": "10"}, "ATTACHMENT_MAX_BYTES"),
+        ({"ATTACHMENT_MAX_PIXELS": "lots"}, "ATTACHMENT_MAX_PIXELS"),
+    ):
+        with pytest.raises(SettingsError, match=named):
+            load_settings(env)

@@ -128,6 +128,14 @@ async def test_png_heic_and_pdf(live: LiveServer):
         assert png.json()["content_type"] == "image/png"
         got = await http.get(f"/api/v1/attachments/{png.json()['id']}", headers=c["doctor"]["h"])
         assert b"Jane Patient" not in got.content and Image.open(io.BytesIO(got.content)).format == "PNG"
+        webp_out, webp_exif = io.BytesIO(), Image.Exif()
+        webp_exif[0x010F] = "PhoneMaker"
+        Image.new("RGB", (120, 80), (5, 5, 5)).save(webp_out, "WEBP", exif=webp_exif)
+        assert b"PhoneMaker" in webp_out.getvalue()
+        webp = await upload(http, c["id"], c["patient"]["h"], "x.webp", webp_out.getvalue())
+        assert webp.status_code == 201 and webp.json()["content_type"] == "image/webp", webp.text
+        got_webp = await http.get(f"/api/v1/attachments/{webp.json()['id']}", headers=c["doctor"]["h"])
+        assert b"PhoneMaker" not in got_webp.content and Image.open(io.BytesIO(got_webp.content)).format == "WEBP"
         heic = await upload(http, c["id"], c["patient"]["h"], "IMG_0001.HEIC", heic_bytes())
         assert heic.status_code == 201, heic.text
         meta = heic.json()
