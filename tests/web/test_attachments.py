@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.infra import migrate
 from tests.live import LiveServer
-from tests.web.conftest import PHONE, Contexts, console_errors
+from tests.web.conftest import PHONE, Contexts, console_errors, describe_violations, run_axe
 from tests.web.people import ApiUser, api_book_first_slot, api_open_every_hour
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -72,6 +72,8 @@ def test_patient_attaches_a_photo_the_doctor_sees_and_opens_it(contexts: Context
     mine = patient_page.get_by_test_id("chat-message").filter(has_text="This is the rash")
     expect(mine).to_have_attribute("data-status", "sent")
     expect(mine.get_by_test_id("thumbnail-image")).to_be_visible()
+    violations = run_axe(patient_page)
+    assert violations == [], describe_violations(violations)
     width = patient_page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page scrolls sideways at 390 px ({width} px wide)"
 
@@ -84,6 +86,8 @@ def test_patient_attaches_a_photo_the_doctor_sees_and_opens_it(contexts: Context
     viewer = doctor_page.get_by_test_id("viewer-image")
     expect(viewer).to_be_visible()
     doctor_page.wait_for_function("() => document.querySelector('[data-testid=viewer-image]')?.naturalWidth === 800")
+    violations = run_axe(doctor_page)
+    assert violations == [], describe_violations(violations)
     doctor_page.get_by_test_id("viewer-close").click()
     expect(doctor_page.get_by_test_id("image-viewer")).to_have_count(0)
     expect(doctor_page.get_by_test_id("visit-files").get_by_test_id("thumbnail-image")).to_have_count(1)
