@@ -9,6 +9,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -157,10 +158,34 @@ async def test_png_heic_and_pdf(live: LiveServer):
         assert pdf.json()["id"] in [f["id"] for f in listed.json()]
 
 
+def stored_blobs(live: LiveServer) -> list[str]:
+    """The blob files of a ``file://`` store (an empty list for the database store: checked by the contract suite)."""
+    url = live.env["STORAGE_URL"]
+    if not url.startswith("file://"):
+        return []
+    root = Path(url.removeprefix("file://"))
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+async def half_an_upload(live: LiveServer, cid: str, authorization: str) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+    head = (
+        f"POST /api/v1/consultations/{cid}/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n"
+        "Content-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 5000000\r\n\r\n"
+        '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4\n'
+    )
+    writer.write(head.encode() + b"0" * 300_000)
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.5)
+
+
 async def test_refused_types_bombs_and_sizes(live: LiveServer):
     async with httpx.AsyncClient(base_url=live.url, timeout=60) as http:
         c = await open_consultation(http)
         p = c["patient"]["h"]
+        before = stored_blobs(live)
         renamed = await upload(http, c["id"], p, "photo.jpg", b"MZ\x90\x00 this is an executable, not a photo" * 10)
         assert_problem(renamed, 422, "unsupported_file")
         broken = await upload(http, c["id"], p, "photo.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 500)
@@ -176,6 +201,9 @@ async def test_refused_types_bombs_and_sizes(live: LiveServer):
         assert_problem(bomb, 422, "unsupported_file")
         over = await upload(http, c["id"], p, "big.pdf", b"%PDF-1.4\n" + b"0" * (MAX + 1 - 9))
         assert_problem(over, 413, "too_large")
+        # A client that goes away halfway through its upload: nothing stored, nothing logged.
+        await half_an_upload(live, c["id"], p["Authorization"])
+        assert stored_blobs(live) == before  # none of the refused or broken uploads left bytes behind
         exact = await upload(http, c["id"], p, "big.pdf", b"%PDF-1.4\n" + b"0" * (MAX - 9))
         assert exact.status_code == 201 and exact.json()["size"] == MAX
         no_field = await http.post(

@@ -3,17 +3,29 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
+from litestar.exceptions import InternalServerException
 from litestar.response import Stream
 
 from careconnect.domain.attachments.deps import provide_attachments
 from careconnect.domain.attachments.disposition import content_disposition
 from careconnect.domain.attachments.schemas import AttachmentOut, Download
 from careconnect.domain.attachments.service import AttachmentsService
+from careconnect.domain.errors import BadRequest
 from careconnect.guards import current_principal, requires_auth
+
+
+async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a client gone halfway is its bad request, not a 500."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except InternalServerException:  # Litestar's "client disconnected prematurely"
+        raise BadRequest("The upload ended before the file did; send it again.", code="incomplete") from None
 
 
 def _stream(download: Download) -> Stream:
@@ -51,7 +63,7 @@ class AttachmentsController(Controller):
             consultation_id,
             content_type=request.headers.get("content-type", ""),
             content_length=int(length) if length and length.isdigit() else None,
-            body=request.stream(),
+            body=_body(request),
         )
 
     @get("/consultations/{consultation_id:str}/attachments", summary="The visit's files")
