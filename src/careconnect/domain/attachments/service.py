@@ -234,7 +234,7 @@ class AttachmentsService:
             action=action,
             resource_type="attachment",
             resource_id=resource_id,
-            outcome=outcome,
+            outcome=outcome[:16],  # the column's width
             patient_id=member.patient_id,
             scope=scope,
         )
