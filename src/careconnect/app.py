@@ -42,6 +42,7 @@ from careconnect.db import bind_tables, close_engine, engine_from_url, open_engi
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
+from careconnect.domain.attachments.images import Decoders
 from careconnect.domain.attachments.sweep import SWEEP, AttachmentSweeper
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
@@ -188,6 +189,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
         "blobs": _shared(backends.blobs),
+        "image_decoders": _shared(Decoders()),
     }
 
 

@@ -10,10 +10,12 @@ decompression bomb). PDFs are kept as given. Runs in a worker thread: it is CPU 
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from PIL import Image, ImageOps
 
 from careconnect.domain.errors import Invalid
@@ -70,6 +72,20 @@ class Processed:
     thumbnail: Path | None
     width: int | None
     height: int | None
+
+
+class Decoders:
+    """At most ``at_once`` images decoded at a time in this process (each holds its pixels, up to
+    ``ATTACHMENT_MAX_PIXELS`` x 4 bytes, while it is re-encoded); the others wait their turn."""
+
+    def __init__(self, at_once: int = 2) -> None:
+        self._slots = asyncio.Semaphore(at_once)
+
+    async def process(self, source: Path, kind: Kind, folder: Path, max_pixels: int) -> Processed:
+        if kind is PDF:
+            return process(source, kind, folder, max_pixels)
+        async with self._slots:
+            return await anyio.to_thread.run_sync(process, source, kind, folder, max_pixels)
 
 
 def process(source: Path, kind: Kind, folder: Path, max_pixels: int) -> Processed:

@@ -51,11 +51,15 @@ class AttachmentsService:
     """Args:
     blobs: where the bytes go (``STORAGE_URL``).
     outbox: where each upload's sweep job is written.
+    decoders: the app's one image-decoding queue (a bound on the memory decoding takes).
     max_bytes / max_pixels: ``ATTACHMENT_MAX_BYTES`` and ``ATTACHMENT_MAX_PIXELS``.
     """
 
-    def __init__(self, blobs: BlobStore, outbox: Outbox, *, max_bytes: int, max_pixels: int) -> None:
+    def __init__(
+        self, blobs: BlobStore, outbox: Outbox, decoders: images.Decoders, *, max_bytes: int, max_pixels: int
+    ) -> None:
         self.blobs = blobs
+        self.decoders = decoders
         self.outbox = outbox
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
@@ -100,7 +104,7 @@ class AttachmentsService:
         )
         head = await anyio.to_thread.run_sync(_head, received.path)
         kind = images.sniff(head)
-        done = await anyio.to_thread.run_sync(images.process, received.path, kind, folder, self.max_pixels)
+        done = await self.decoders.process(received.path, kind, folder, self.max_pixels)
         digest, size = await anyio.to_thread.run_sync(_digest, done.path)
         now = dt.datetime.now(dt.UTC)
         attachment_id = str(uuid7(now))
