@@ -256,3 +256,34 @@ def test_secrets_can_come_from_files(tmp_path):
     with pytest.raises(SettingsError, match="SECRET_KEY_FILE .* cannot be read"):
         process_environment({"SECRET_KEY_FILE": str(tmp_path / "nowhere")})
     assert "SMTP_CA_FILE" in process_environment({"SMTP_CA_FILE": "/etc/ssl/ca.pem"})  # a setting of its own, kept
+
+
+def test_storage_and_attachment_settings():
+    defaults = load_settings({})
+    assert defaults.storage_url == "file://var/attachments"
+    assert defaults.attachment_max_bytes == 10 * 1024 * 1024
+    values = load_settings(
+        {
+            "STORAGE_URL": "s3://bucket/files",
+            "S3_ENDPOINT_URL": "http://minio:9000/",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s",
+            "ATTACHMENT_MAX_BYTES": "2048",
+        }
+    )
+    assert (values.storage_url, values.s3_endpoint_url, values.s3_access_key_id) == (
+        "s3://bucket/files",
+        "http://minio:9000",
+        "k",
+    )
+    assert values.attachment_max_bytes == 2048
+    assert load_settings({"STORAGE_URL": "postgres"}).storage_url == "postgres"
+    for env, named in (
+        ({"STORAGE_URL": "ftp://x"}, "STORAGE_URL"),
+        ({"STORAGE_URL": "s3://"}, "STORAGE_URL"),
+        ({"S3_ENDPOINT_URL": "minio:9000"}, "S3_ENDPOINT_URL"),
+        ({"ATTACHMENT_MAX_BYTES": "10"}, "ATTACHMENT_MAX_BYTES"),
+        ({"ATTACHMENT_MAX_PIXELS": "lots"}, "ATTACHMENT_MAX_PIXELS"),
+    ):
+        with pytest.raises(SettingsError, match=named):
+            load_settings(env)

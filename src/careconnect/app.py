@@ -30,6 +30,7 @@ from careconnect import __version__
 from careconnect.bad_input import CareConnectRequest, RefuseNulPath
 from careconnect.controllers.admin import AdminController
 from careconnect.controllers.appointments import AppointmentsController
+from careconnect.controllers.attachments import AttachmentsController
 from careconnect.controllers.auth import AuthController
 from careconnect.controllers.consultations import ConsultationController
 from careconnect.controllers.doctors import DoctorsController
@@ -45,6 +46,8 @@ from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.domain.appointments.backfill import BACKFILL, VisitJobsBackfill, queue_backfill
 from careconnect.domain.appointments.closing import CLOSE, VisitCloser
+from careconnect.domain.attachments.images import Decoders
+from careconnect.domain.attachments.sweep import SWEEP, AttachmentSweeper
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
 from careconnect.domain.operations.readiness import Migrations
@@ -60,7 +63,8 @@ from careconnect.request_context import (
     TrustedProxies,
     response_headers_hook,
 )
-from careconnect.settings import Settings, load_settings
+from careconnect.settings import REPO_ROOT, Settings, load_settings
+from careconnect.storage import BlobStore, StorageConfig, blob_store_for
 from careconnect.webapp import WebAppController, WebPages
 from careconnect.worker_metrics import WorkerSnapshots, scrape_registry, shared_folder
 
@@ -100,6 +104,7 @@ class Backends:
     events: HubEvents
     notifications: Notifications
     metrics_snapshots: WorkerSnapshots | None  # with several workers: this one's share of /metrics
+    blobs: BlobStore
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -165,6 +170,8 @@ def build_backends(settings: Settings) -> Backends:
     )
     notifications.kinds.register(SOON, SoonNotifier(events))
     notifications.kinds.register(BACKFILL, VisitJobsBackfill(notifications.mailer))
+    blobs = blob_store_for(_storage_config(settings), REPO_ROOT)  # issue 20: attachments
+    notifications.kinds.register(SWEEP, AttachmentSweeper(blobs))
     return Backends(
         engine=engine,
         redis=redis_client,
@@ -175,6 +182,17 @@ def build_backends(settings: Settings) -> Backends:
         events=events,
         notifications=notifications,
         metrics_snapshots=WorkerSnapshots(folder, []) if (folder := shared_folder()) is not None else None,
+        blobs=blobs,
+    )
+
+
+def _storage_config(settings: Settings) -> StorageConfig:
+    return StorageConfig(
+        url=settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        s3_region=settings.s3_region,
+        s3_access_key_id=settings.s3_access_key_id,
+        s3_secret_access_key=settings.s3_secret_access_key,
     )
 
 
@@ -197,6 +215,8 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "notifications": _shared(backends.notifications),
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
+        "blobs": _shared(backends.blobs),
+        "image_decoders": _shared(Decoders()),
     }
 
 
@@ -248,6 +268,7 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         ConsultationController,
         IntegrationsController,
         VideoController,
+        AttachmentsController,
         PatientsController,
         OperationsController,
         CareConnectPrometheusController,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from careconnect.domain.accounts.sessions import SessionCheck, SessionStatus
+from careconnect.domain.attachments.messages import AttachingStore, AttachmentClaims
 from careconnect.domain.audit import service as audit
 from careconnect.domain.consultations.chat_store import sql_message_store
 from careconnect.domain.consultations.rooms import WRITABLE_STATES, appointment_id_of, members, membership, room_name
@@ -298,7 +299,8 @@ def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
         authenticator=JwtAuthenticator(settings, session_check),
         policy=ConsultationRooms(),
         client_address=partial(client_address, trusted),
-        store=sql_message_store(settings.database_url, audit=True),
+        store=AttachingStore(sql_message_store(settings.database_url, audit=True)),
+        attachments=AttachmentClaims(),  # issue 20: files in messages
         broker=broker,
         presence=presence,
         send_limiter=limiter,

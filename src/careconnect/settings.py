@@ -111,6 +111,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     turn_ttl_s: int = 3600  # how long a TURN credential handed to a browser is valid
     ws_signal_limit: int = 200  # video call signals per connection per WS_SIGNAL_WINDOW_S
     ws_signal_window_s: float = 10.0
+    # issue 20: attachments (docs/attachments.md)
+    storage_url: str = "file://var/attachments"  # file://<folder> (relative: to the repo), postgres, s3://bucket/prefix
+    s3_endpoint_url: str = ""  # an S3-compatible server (MinIO); empty for AWS S3
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: the AWS_* variables of the environment
+    s3_secret_access_key: str = ""
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_max_pixels: int = 50_000_000  # an image over this many pixels is refused (a decompression bomb)
 
     @property
     def is_postgres(self) -> bool:
@@ -370,6 +378,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     # issue 17: mail and the outbox
     _mail_settings(env, environment, values)
     _video_settings(env, values)  # issue 19
+    _storage_settings(env, values)
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -458,3 +467,27 @@ def _video_settings(env: Mapping[str, str], values: dict[str, object]) -> None:
         values["turn_ttl_s"] = _int("TURN_TTL_S", raw, 60, 86_400)
     if raw := env.get("WS_SIGNAL_LIMIT"):
         values["ws_signal_limit"] = _int("WS_SIGNAL_LIMIT", raw, 1, 100_000)
+
+
+def _storage_settings(env: Mapping[str, str], values: dict[str, object]) -> None:
+    """STORAGE_URL, S3_* and ATTACHMENT_* (docs/attachments.md)."""
+    from careconnect.storage.config import check_storage_url
+
+    if raw := env.get("STORAGE_URL"):
+        try:
+            values["storage_url"] = check_storage_url(raw.strip())
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+    if raw := env.get("S3_ENDPOINT_URL"):
+        if urlparse(raw).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"S3_ENDPOINT_URL {raw!r} is not an http:// or https:// URL (for example http://minio:9000)"
+            )
+        values["s3_endpoint_url"] = raw.rstrip("/")
+    for name in ("S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+        if raw := env.get(name):
+            values[name.lower()] = raw
+    if raw := env.get("ATTACHMENT_MAX_BYTES"):
+        values["attachment_max_bytes"] = _int("ATTACHMENT_MAX_BYTES", raw, 1024, 1024 * 1024 * 1024)
+    if raw := env.get("ATTACHMENT_MAX_PIXELS"):
+        values["attachment_max_pixels"] = _int("ATTACHMENT_MAX_PIXELS", raw, 10_000, 500_000_000)

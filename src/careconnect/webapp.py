@@ -21,7 +21,7 @@ from careconnect.errors import ApiError
 # Styles keep 'unsafe-inline': React and Next set style attributes (e.g. the route announcer).
 _CSP = (
     "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
 WEB_CSP = _CSP.format(hashes="")

@@ -6,6 +6,9 @@ import type { ChatMessage, ConnectionSnapshot } from "@/lib/hub";
 import { formatTime } from "@/lib/format";
 import type { RoomHandle } from "@/lib/useHub";
 
+import { AttachmentPicker } from "./attachments/AttachmentPicker";
+import { MessageAttachments } from "./attachments/MessageAttachments";
+import { usePendingFiles } from "./attachments/usePendingFiles";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { CallLine } from "./video/CallLine";
 import { buttonClass } from "./ui";
@@ -37,6 +40,7 @@ export function ChatWindow({
   const members = snapshot?.members ?? [];
   const others = members.filter((m) => m.id !== myId);
   const [draft, setDraft] = useState("");
+  const files = usePendingFiles(snapshot?.room.replace("consultation:", "") ?? null);
   const listRef = useRef<HTMLDivElement>(null);
   const lastSeq = snapshot?.lastSeq ?? 0;
   const { markRead } = room;
@@ -69,9 +73,10 @@ export function ChatWindow({
   function submit(event?: FormEvent) {
     event?.preventDefault();
     const body = draft.trim();
-    if (!body || !writable) return;
-    room.send(body.slice(0, MAX_BODY));
+    if ((!body && files.ready.length === 0) || !writable || files.busy) return;
+    room.send(body.slice(0, MAX_BODY), files.ready);
     setDraft("");
+    files.clear();
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -130,7 +135,8 @@ export function ChatWindow({
         {typing.length > 0 ? `${typing.map((t) => t.name).join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : ""}
       </p>
       {writable ? (
-        <form onSubmit={submit} className="flex items-end gap-2 border-t border-slate-200 p-3" data-testid="chat-form">
+        <form onSubmit={submit} className="flex flex-wrap items-end gap-2 border-t border-slate-200 p-3" data-testid="chat-form">
+          <AttachmentPicker files={files} />
           <div className="flex flex-1 flex-col gap-1">
             <label htmlFor="chat-input" className="sr-only">
               Message
@@ -154,7 +160,7 @@ export function ChatWindow({
               Enter sends; Shift and Enter starts a new line.
             </p>
           </div>
-          <button type="submit" className={buttonClass("primary")} disabled={!draft.trim()} data-testid="chat-send">
+          <button type="submit" className={buttonClass("primary")} disabled={(!draft.trim() && files.ready.length === 0) || files.busy} data-testid="chat-send">
             Send
           </button>
         </form>
@@ -206,6 +212,7 @@ function MessageBubble({
       <p className="whitespace-pre-wrap break-words" data-testid="chat-message-body">
         {m.body}
       </p>
+      {m.attachments ? <MessageAttachments files={m.attachments} /> : null}
       {m.mine ? (
         <span className={`text-xs ${m.mine ? "text-blue-50" : "text-slate-700"}`} data-testid="chat-message-status">
           {status}

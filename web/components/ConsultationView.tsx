@@ -10,6 +10,7 @@ import type { Appointment, AppointmentStatus, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 import { useHubConnection, useRoom } from "@/lib/useHub";
 
+import { VisitFiles } from "./attachments/VisitFiles";
 import { ChatWindow } from "./ChatWindow";
 import { IntakeForm, IntakeView } from "./IntakeForm";
 import { PatientHistoryPanel } from "./PatientHistoryPanel";
@@ -149,6 +150,9 @@ function Consultation({ id, user }: { id: string; user: User }) {
           />
           </VideoCall>
           <div className="flex flex-col gap-4">
+            <Section id="files-panel" title="Files">
+              <VisitFiles consultationId={id} refresh={room.snapshot?.lastSeq} />
+            </Section>
             <Section id="intake-panel" title="Intake">
               <IntakeView appointmentId={id} />
             </Section>

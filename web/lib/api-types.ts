@@ -261,6 +261,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file of a consultation (its members) */
+        get: operations["ApiV1AttachmentsAttachmentIdRead"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{attachment_id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An image's thumbnail (JPEG, at most 320 px) */
+        get: operations["ApiV1AttachmentsAttachmentIdThumbnailThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -425,6 +459,24 @@ export interface paths {
         put?: never;
         /** Mail me a link to confirm my email */
         post: operations["ApiV1AuthVerifyEmailRequestRequestVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The visit's files */
+        get: operations["ApiV1ConsultationsConsultationIdAttachmentsListFiles"];
+        put?: never;
+        /** Upload a photo or PDF to the consultation (multipart field file) */
+        post: operations["ApiV1ConsultationsConsultationIdAttachmentsUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -926,6 +978,29 @@ export interface components {
             items: components["schemas"]["AppointmentOut"][];
             next_cursor: string | null;
         };
+        /** AttachmentOut */
+        AttachmentOut: {
+            content_type: string;
+            /** @default  */
+            created_at: string;
+            filename: string;
+            height?: number | null;
+            id: string;
+            sha256: string;
+            size: number;
+            /** @default  */
+            uploaded_by: string;
+            width?: number | null;
+        };
+        /** AttachmentRef */
+        AttachmentRef: {
+            content_type: string;
+            filename: string;
+            height?: number | null;
+            id: string;
+            size: number;
+            width?: number | null;
+        };
         /** AuditActor */
         AuditActor: {
             id: string | null;
@@ -1135,6 +1210,7 @@ export interface components {
         };
         /** MessageFrame */
         MessageFrame: {
+            attachments?: components["schemas"]["AttachmentRef"][];
             body: string;
             id: string;
             /** @default text */
@@ -1999,6 +2075,80 @@ export interface operations {
             };
         };
     };
+    ApiV1AttachmentsAttachmentIdRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stream Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AttachmentsAttachmentIdThumbnailThumbnail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stream Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
     ApiV1AuthLoginLogin: {
         parameters: {
             query?: never;
@@ -2324,6 +2474,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AcceptedOut"];
+                };
+            };
+        };
+    };
+    ApiV1ConsultationsConsultationIdAttachmentsListFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentOut"][];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ConsultationsConsultationIdAttachmentsUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };

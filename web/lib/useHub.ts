@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useSyncExternalStore } from "react";
 
 import { getHub, type ConnectionSnapshot, type RoomSnapshot } from "./hub";
+import type { AttachmentMeta } from "./hub/frames";
 import type { Appointment } from "./types";
 
 const IDLE: ConnectionSnapshot = { state: "idle", me: null, retryAt: null, error: null };
@@ -20,7 +21,7 @@ export function useHubConnection(): ConnectionSnapshot {
 
 export interface RoomHandle {
   snapshot: RoomSnapshot | null;
-  send: (body: string) => void;
+  send: (body: string, attachments?: AttachmentMeta[]) => void;
   retry: (id: string) => void;
   discard: (id: string) => void;
   notifyTyping: () => void;
@@ -44,7 +45,10 @@ export function useRoom(room: string | null): RoomHandle {
     () => (room ? getHub().roomSnapshot(room) : null),
     () => null,
   );
-  const send = useCallback((body: string) => room && getHub().send(room, body), [room]);
+  const send = useCallback(
+    (body: string, attachments?: AttachmentMeta[]) => room && getHub().send(room, body, attachments),
+    [room],
+  );
   const retry = useCallback((id: string) => room && getHub().retry(room, id), [room]);
   const discard = useCallback((id: string) => room && getHub().discard(room, id), [room]);
   const notifyTyping = useCallback(() => room && getHub().notifyTyping(room), [room]);

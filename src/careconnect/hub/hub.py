@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from careconnect.hub.attachments import AttachmentPort
 from careconnect.hub.brokers.base import (
     Broker,
     NotifiesPeer,
@@ -104,8 +105,10 @@ class Hub:
         send_limiter: SendLimiter | None = None,
         origin_policy: OriginPolicy | None = None,
         client_address: Callable[[Any], str] | None = None,
+        attachments: AttachmentPort | None = None,
     ) -> None:
         self.authenticator = authenticator
+        self.attachments = attachments  # None: a send naming files is refused (PROTOCOL.md 1.1)
         # A socket's client address from its ASGI scope (the application's, when it trusts
         # proxies' X-Forwarded-For); the socket peer by default. Principals carry it.
         self.client_address = client_address or socket_peer

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.bounds import Count, storable
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Send(Frame, tag="send"):
     room: str = ""
     id: str = ""
     body: str = ""
+    attachments: list[str] = msgspec.field(default_factory=list)  # 1.1: uploaded file ids
 
 
 class TypingIn(Frame, tag="typing"):
@@ -115,6 +117,7 @@ class Message(Frame, tag="message"):
     body: str
     ts: str
     kind: str  # "text", or "call" for a call's start and end (PROTOCOL.md 1.1): always sent
+    attachments: list[AttachmentRef] = msgspec.field(default_factory=list)  # 1.1; omitted when none
 
 
 class Ack(Frame, tag="ack"):
@@ -263,4 +266,5 @@ def message_frame(stored: StoredMessage) -> Message:
         body=stored.body,
         ts=timestamp(stored.created_at),
         kind=stored.kind,
+        attachments=list(stored.attachments),
     )

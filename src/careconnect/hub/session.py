@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from careconnect.hub.attachments import MAX_ATTACHMENTS, AttachmentRef, AttachmentRefused
 from careconnect.hub.bounds import has_nul
 from careconnect.hub.connection import Connection
 from careconnect.hub.encoding import Outgoing, encode_json
@@ -44,6 +45,7 @@ from careconnect.hub.store import Appended, NewMessage, UnstorableMessage
 
 if TYPE_CHECKING:
     from careconnect.hub.hub import Hub
+    from careconnect.hub.policy import Principal
 
 log = logging.getLogger("careconnect.hub.session")
 
@@ -281,7 +283,7 @@ class Session:
             self._not_joined(frame.room, "join the room before sending to it", ref)
             return
         body = frame.body.strip()
-        if not body:
+        if not body and not frame.attachments:
             self.error("bad_request", "the body is empty", ref=ref, room=frame.room)
             return
         if has_nul(body):  # PostgreSQL's text cannot hold it: refused here, never in a shared commit
@@ -314,6 +316,9 @@ class Session:
             log.warning("write check failed: %s", type(exc).__name__)
             self.error("internal", "could not check the room; resend shortly", ref=ref, room=frame.room)
             return
+        files = await self._attachments(frame, principal, ref) if frame.attachments else ()
+        if files is None:
+            return
         # Queue the append now (keeps this socket's order); the writer calls back after the commit.
         self.hub.writer.submit_with(
             NewMessage(
@@ -324,9 +329,33 @@ class Session:
                 sender_name=principal.name,
                 body=body,
                 sender_address=principal.address,
+                attachments=files,
             ),
             functools.partial(self._committed, frame),
         )
+
+    async def _attachments(
+        self, frame: Send, principal: Principal, ref: str | None
+    ) -> tuple[AttachmentRef, ...] | None:
+        """The files a ``send`` names, as the application vouches for them; None (after an
+        ``error`` frame for this send alone) when they may not go."""
+        ids = frame.attachments
+        if self.hub.attachments is None:
+            self.error("bad_request", "this server takes no attachments", ref=ref, room=frame.room)
+            return None
+        if len(ids) > MAX_ATTACHMENTS or len(set(ids)) != len(ids) or not all(0 < len(i) <= 64 for i in ids):
+            self.error(
+                "bad_request", f"attachments are up to {MAX_ATTACHMENTS} distinct file ids", ref=ref, room=frame.room
+            )
+            return None
+        try:
+            return tuple(await self.hub.attachments.claim(principal, frame.room, frame.id, ids))
+        except AttachmentRefused as exc:
+            self.error(exc.code, str(exc), ref=ref, room=frame.room)
+        except Exception as exc:  # noqa: BLE001 - database down: refuse this frame, keep the socket
+            log.warning("attachment check failed: %s", type(exc).__name__)
+            self.error("internal", "could not check the attachments; resend shortly", ref=ref, room=frame.room)
+        return None
 
     def _committed(self, frame: Send, appended: Appended | None, failure: BaseException | None) -> None:
         """The writer's commit callback (no task per message): ack, then deliver and publish."""

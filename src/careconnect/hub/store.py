@@ -28,6 +28,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.config import Histogram
 
 log = logging.getLogger("careconnect.hub.store")
@@ -42,6 +43,7 @@ class NewMessage(msgspec.Struct, frozen=True):
     body: str
     sender_address: str = ""  # the sender's client address, for the store's audit entry
     kind: str = "text"  # "call": a video call's start or end (PROTOCOL.md 1.1)
+    attachments: tuple[AttachmentRef, ...] = ()  # the files the message carries (PROTOCOL.md 1.1)
 
 
 class StoredMessage(msgspec.Struct, frozen=True):
@@ -54,6 +56,7 @@ class StoredMessage(msgspec.Struct, frozen=True):
     body: str
     created_at: dt.datetime
     kind: str = "text"
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessage:
@@ -68,6 +71,7 @@ def stored_as(new: NewMessage, seq: int, created_at: dt.datetime) -> StoredMessa
         body=new.body,
         created_at=created_at,
         kind=new.kind,
+        attachments=new.attachments,
     )
 
 

@@ -10,6 +10,7 @@ from careconnect.tables.accounts import (
     RefreshToken,
     User,
 )
+from careconnect.tables.attachments import Attachment, BlobChunk
 from careconnect.tables.audit import AuditEntry
 from careconnect.tables.chat import ChatMessage, ChatRoom
 from careconnect.tables.consultation import ConsultationNote, ConsultationSummary, RoomBot  # noqa: I001
@@ -41,11 +42,15 @@ ALL_TABLES = (
     OutboxLease,
     Notification,
     NotificationPreference,
+    Attachment,
+    BlobChunk,
 )
 
 __all__ = (
     "ALL_TABLES",
     "AccountToken",
+    "Attachment",
+    "BlobChunk",
     "Appointment",
     "Availability",
     "BookingKey",

@@ -6,7 +6,7 @@
  */
 import { getSession, newId } from "../api";
 import type { Appointment, NotificationItem } from "../types";
-import type { ErrorFrame, ServerFrame, SignalFrame, SignalKind } from "./frames";
+import type { AttachmentMeta, ErrorFrame, ServerFrame, SignalFrame, SignalKind } from "./frames";
 import { Room, type RoomSnapshot } from "./room";
 import { HubTransport, type ConnectionSnapshot } from "./transport";
 
@@ -184,17 +184,26 @@ export class HubClient {
     };
   }
 
-  send(roomName: string, body: string): void {
+  send(roomName: string, body: string, attachments: AttachmentMeta[] = []): void {
     const room = this.rooms.get(roomName);
     const text = body.trim();
-    if (!room || !text) return;
+    if (!room || (!text && attachments.length === 0)) return;
     const me = this.transport.connectionSnapshot().me ?? {
       id: getSession().user?.id ?? "",
       role: getSession().user?.role ?? "",
       name: getSession().user?.full_name ?? "",
     };
     room.outbox.add(
-      { id: newId(), seq: null, sender: me, body: text, ts: new Date().toISOString(), mine: true, status: "sending" },
+      {
+        id: newId(),
+        seq: null,
+        sender: me,
+        body: text,
+        ts: new Date().toISOString(),
+        mine: true,
+        status: "sending",
+        ...(attachments.length > 0 ? { attachments } : {}),
+      },
       room.joined,
     );
     room.emit();

@@ -44,6 +44,18 @@ export interface MessageFrame {
   ts: string;
   /** "text", or "call" for a video call's start and end (PROTOCOL.md 1.1). */
   kind?: string;
+  /** PROTOCOL.md 1.1: the files the message carries (absent when none). */
+  attachments?: AttachmentMeta[];
+}
+
+/** A file in a `message` frame (API.md 1.1 "Attachments"). */
+export interface AttachmentMeta {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  width?: number;
+  height?: number;
 }
 
 export interface AckFrame {
@@ -139,7 +151,7 @@ export type ClientFrame =
   | { type: "hello"; token: string; client: string }
   | { type: "join"; room: string; since?: number }
   | { type: "leave"; room: string }
-  | { type: "send"; room: string; id: string; body: string }
+  | { type: "send"; room: string; id: string; body: string; attachments?: string[] }
   | { type: "typing"; room: string }
   | { type: "read"; room: string; seq: number }
   | { type: "refresh"; token: string }

@@ -6,6 +6,6 @@
  * protocol's frames as unions on `type`.
  */
 export { HubClient, explainHubError, getHub } from "./client";
-export type { ClientFrame, Member, Person, ServerFrame, SignalFrame, SignalKind } from "./frames";
+export type { AttachmentMeta, ClientFrame, Member, Person, ServerFrame, SignalFrame, SignalKind } from "./frames";
 export type { ChatMessage, MessageStatus, RoomSnapshot } from "./room";
 export type { ConnectionSnapshot, ConnectionState } from "./transport";

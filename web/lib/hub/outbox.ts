@@ -126,7 +126,8 @@ export class Outbox {
   private transmit(entry: OutboxEntry): void {
     entry.message = { ...entry.message, status: "sending", error: undefined };
     entry.timedOut = false;
-    const sent = this.sink.send({ type: "send", room: this.room, id: entry.message.id, body: entry.message.body });
+    const files = entry.message.attachments?.map((a) => a.id);
+    const sent = this.sink.send({ type: "send", room: this.room, id: entry.message.id, body: entry.message.body, ...(files?.length ? { attachments: files } : {}) });
     if (!sent) return; // stays "sending"; goes out after the reconnect
     entry.sentOn = this.sink.socket;
     clearAckTimer(entry);

@@ -5,7 +5,7 @@
  * gap (seq jumps) asks for a re-join with `since` instead of showing a hole. Every change builds
  * a new immutable `RoomSnapshot` for React.
  */
-import type { JoinedFrame, Member, MessageFrame, Person, PresenceFrame, ReadFrame, RoomStateFrame, TypingFrame } from "./frames";
+import type { AttachmentMeta, JoinedFrame, Member, MessageFrame, Person, PresenceFrame, ReadFrame, RoomStateFrame, TypingFrame } from "./frames";
 import { Outbox, type FrameSink } from "./outbox";
 
 export type MessageStatus = "sending" | "sent" | "failed";
@@ -22,6 +22,7 @@ export interface ChatMessage {
   error?: string;
   /** "call": a video call's start or end, shown as a line of its own. */
   kind?: "text" | "call";
+  attachments?: AttachmentMeta[];
 }
 
 export interface RoomSnapshot {
@@ -124,6 +125,7 @@ export class Room {
       mine,
       status: "sent",
       kind: frame.kind === "call" ? "call" : "text",
+      ...(Array.isArray(frame.attachments) && frame.attachments.length > 0 ? { attachments: frame.attachments } : {}),
     });
     this.typing.delete(sender.id);
     if (mine && this.outbox.settle(id)) this.emit();

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from careconnect.domain.appointments.schemas import AppointmentOut
+from careconnect.hub.attachments import AttachmentRef
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
 from careconnect.hub.bounds import Count
 from careconnect.hub.encoding import encode_json
@@ -41,6 +42,7 @@ class MessageFrame(msgspec.Struct, kw_only=True):
     body: str
     ts: str
     kind: str = "text"  # or "call": a video call's start or end (PROTOCOL.md 1.1)
+    attachments: list[AttachmentRef] = msgspec.field(default_factory=list)  # 1.1: its files (omitted when none)
 
 
 class MessagePage(msgspec.Struct, kw_only=True):

@@ -1,0 +1,71 @@
+/**
+ * Uploading a file to a consultation (API.md 1.1 "Attachments") with XMLHttpRequest, the one
+ * browser API that reports upload progress; `cancel()` aborts it.
+ */
+import { API_BASE, getAccessToken, refreshSession } from "@/lib/api";
+import type { AttachmentMeta } from "@/lib/hub";
+
+export const ACCEPTED = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif,application/pdf";
+export const MAX_BYTES = 10 * 1024 * 1024;
+
+export interface UploadHandle {
+  done: Promise<AttachmentMeta>;
+  cancel: () => void;
+}
+
+export class UploadCancelled extends Error {}
+
+/** Words for a refused upload, from its status and problem code. */
+export function explainUploadError(status: number, code: string | undefined, detail: string | undefined): string {
+  if (status === 413) return "This file is too large: files can be at most 10 MB.";
+  if (code === "unsupported_file") return "This file can't be sent: send a photo (JPEG, PNG, WebP or HEIC) or a PDF.";
+  if (code === "room_closed") return "This visit has ended: files can no longer be added.";
+  if (status === 0) return "The upload failed: check your connection and try again.";
+  return detail || "The upload failed; try again.";
+}
+
+export function uploadAttachment(
+  consultationId: string,
+  file: File,
+  onProgress: (fraction: number) => void,
+): UploadHandle {
+  let xhr: XMLHttpRequest | null = null;
+  let cancelled = false;
+  const attempt = (token: string | null) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      xhr = request;
+      request.open("POST", `${API_BASE}/consultations/${consultationId}/attachments`);
+      if (token) request.setRequestHeader("Authorization", `Bearer ${token}`);
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      };
+      request.onload = () => resolve({ status: request.status, body: request.responseText });
+      request.onerror = () => resolve({ status: 0, body: "" });
+      request.onabort = () => reject(new UploadCancelled("cancelled"));
+      const form = new FormData();
+      form.append("file", file, file.name);
+      request.send(form);
+    });
+  const done = (async () => {
+    if (file.size > MAX_BYTES) throw new Error(explainUploadError(413, "too_large", undefined));
+    let result = await attempt(getAccessToken());
+    if (result.status === 401 && !cancelled) result = await attempt(await refreshSession());
+    if (result.status === 201) return JSON.parse(result.body) as AttachmentMeta;
+    let problem: { code?: string; detail?: string } = {};
+    try {
+      problem = JSON.parse(result.body) as { code?: string; detail?: string };
+    } catch {
+      problem = {};
+    }
+    throw new Error(explainUploadError(result.status, problem.code, problem.detail));
+  })();
+  return {
+    done,
+    cancel: () => {
+      cancelled = true;
+      (xhr as XMLHttpRequest | null)?.abort();
+    },
+  };
+}
