@@ -2,7 +2,8 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError, paths } from "@/lib/api";
+import { api, paths } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { WEEKDAYS } from "@/lib/format";
 import type { Availability, AvailabilityException, WeeklyHours } from "@/lib/types";
 import { useApi } from "@/lib/useApi";

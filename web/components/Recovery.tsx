@@ -9,7 +9,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 
-import { ApiError, api, fieldError, paths, updateSessionUser } from "@/lib/api";
+import { ApiError, api, paths, updateSessionUser } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { useSession } from "@/lib/session";
 import type { Accepted, User } from "@/lib/types";
 

@@ -9,7 +9,8 @@ import { useRouter } from "next/navigation";
 import QRCode from "qrcode";
 import { useCallback, useEffect, useRef, useState, type FormEvent, type RefObject } from "react";
 
-import { api, fieldError, forgetMfaStatus, type MfaStatus, paths } from "@/lib/api";
+import { api, forgetMfaStatus, type MfaStatus, paths } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { dashboardFor, safeNext, useRequireUser } from "@/lib/session";
 import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
