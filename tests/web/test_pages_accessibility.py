@@ -81,7 +81,6 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     doctor_page.get_by_test_id("availability-link").click()
     expect(doctor_page.get_by_test_id("availability-form")).to_be_visible()
     check_page(doctor_page, "doctor-availability", "availability-form", screenshot_dir, problems)
-    doctor_page.goto("/doctor/dashboard")
 
     doctor_page.goto(consultation)
     doctor_page.get_by_test_id("admit").click()

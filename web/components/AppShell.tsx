@@ -90,11 +90,12 @@ export function AppShell({ children }: { children: ReactNode }) {
             </div>
           ) : session.status === "anonymous" ? (
             <nav aria-label="Main" className="flex items-center gap-1 text-sm">
-              <Link href="/login" className={buttonClass("ghost", "px-2 sm:px-4")}>
+              <Link href="/login" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
                 Sign in
               </Link>
-              <Link href="/register" className={buttonClass("ghost", "px-2 sm:px-4")}>
-                Create an account
+              <Link href="/register" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
+                <span className="sm:hidden">Register</span>
+                <span className="hidden sm:inline">Create an account</span>
               </Link>
             </nav>
           ) : null}

@@ -7,7 +7,7 @@ import { api, ApiError, download, newId, paths } from "@/lib/api";
 import { formatDateTime, formatDay, formatTime } from "@/lib/format";
 import { check, fieldError, rules } from "@/lib/problems";
 import type { Appointment, DoctorCardData, Slot } from "@/lib/types";
-import { checkInOpensAt } from "@/lib/visitRules";
+import { CHECK_IN_OPENS_MINUTES, checkInOpensAt } from "@/lib/visitRules";
 
 import { SlotPicker } from "./SlotPicker";
 import { buttonClass, ErrorMessage, TextField } from "./ui";
@@ -228,7 +228,7 @@ function Confirmation({
           <time dateTime={opens.toISOString()} data-testid="confirmation-check-in">
             {formatDateTime(opens.toISOString(), timeZone)}
           </time>{" "}
-          (15 minutes before), then wait until the doctor lets you in.
+          ({CHECK_IN_OPENS_MINUTES} minutes before), then wait until the doctor lets you in.
         </li>
         <li>
           <span className="font-semibold">Add it to your calendar.</span>{" "}

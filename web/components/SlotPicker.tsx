@@ -13,12 +13,13 @@ const DAY_MS = 86_400_000;
 const WINDOW_DAYS = 7;
 const MAX_WEEKS = 8;
 
-function dayParts(key: string): { weekday: string; date: string } {
+function dayParts(key: string): { weekday: string; day: string; date: string } {
   // Noon UTC of the calendar day: the same date in every zone within ±12 h.
   const noon = new Date(`${key}T12:00:00Z`);
   return {
     weekday: new Intl.DateTimeFormat(undefined, { weekday: "short", timeZone: "UTC" }).format(noon),
-    date: new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" }).format(noon),
+    day: new Intl.DateTimeFormat(undefined, { day: "numeric", timeZone: "UTC" }).format(noon),
+    date: new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" }).format(noon),
   };
 }
 
@@ -93,7 +94,7 @@ export function SlotPicker({
       <div className="flex items-stretch gap-1">
         <button
           type="button"
-          className="min-h-11 min-w-11 rounded-md border border-slate-400 bg-white px-2 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
+          className="min-h-11 min-w-8 rounded-md border border-slate-400 bg-white px-1 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
           disabled={week === 0}
           onClick={() => moveWeek(-1)}
           aria-label="Earlier days"
@@ -101,10 +102,10 @@ export function SlotPicker({
         >
           ‹
         </button>
-        <div className="grid flex-1 grid-cols-7 gap-1" role="group" aria-label="Days" data-testid="day-strip">
+        <div className="grid min-w-0 flex-1 grid-cols-7 gap-1" role="group" aria-label="Days" data-testid="day-strip">
           {days.map((key) => {
             const count = byDay.get(key)?.length ?? 0;
-            const { weekday, date } = dayParts(key);
+            const { weekday, day: dayNumber, date } = dayParts(key);
             const active = key === day;
             return (
               <button
@@ -116,7 +117,6 @@ export function SlotPicker({
                 data-testid="day"
                 data-date={key}
                 data-count={count}
-                aria-label={`${weekday} ${date}: ${loading ? "loading" : count === 0 ? "no free times" : `${count} free ${count === 1 ? "time" : "times"}`}`}
                 className={`flex min-h-14 flex-col items-center justify-center rounded-md border px-0.5 py-1 text-xs leading-tight ${
                   active
                     ? "border-blue-800 bg-blue-700 text-white"
@@ -125,10 +125,17 @@ export function SlotPicker({
                       : "border-slate-400 bg-white text-slate-900 hover:bg-blue-50"
                 }`}
               >
-                <span className="font-semibold">{weekday}</span>
-                <span>{date}</span>
+                <span aria-hidden="true" className="font-semibold">
+                  {weekday}
+                </span>
+                <span aria-hidden="true" className="text-sm font-bold">
+                  {dayNumber}
+                </span>
                 <span aria-hidden="true" className={active ? "text-white" : "text-slate-700"}>
                   {loading ? "…" : count === 0 ? "–" : count}
+                </span>
+                <span className="sr-only">
+                  {date}: {loading ? "loading" : count === 0 ? "no free times" : `${count} free ${count === 1 ? "time" : "times"}`}
                 </span>
               </button>
             );
@@ -136,7 +143,7 @@ export function SlotPicker({
         </div>
         <button
           type="button"
-          className="min-h-11 min-w-11 rounded-md border border-slate-400 bg-white px-2 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
+          className="min-h-11 min-w-8 rounded-md border border-slate-400 bg-white px-1 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
           disabled={week >= MAX_WEEKS - 1}
           onClick={() => moveWeek(1)}
           aria-label="Later days"

@@ -33,7 +33,7 @@ export function ErrorMessage({ error, testId = "error", inline = [] }: { error: 
     <div role="alert" data-testid={testId} className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900">
       <p>
         {plain.summary}
-        {marked > 0 ? (marked === 1 ? " See the field marked below." : " See the fields marked below.") : null}
+        {marked > 0 ? (marked === 1 ? " See the marked field." : " See the marked fields.") : null}
       </p>
       {listed.length > 0 ? (
         <ul className="mt-1 list-disc pl-5" data-testid={`${testId}-fields`}>
