@@ -164,6 +164,12 @@ def test_booking_with_the_day_strip_the_bar_and_the_confirmation(
     row.get_by_test_id("appointment-more").locator("summary").click()
     expect(row.get_by_test_id("appointment-cancel")).to_be_visible()
 
+    # "Choose another time" opens the move panel with its own day strip.
+    confirmation.get_by_test_id("confirmation-reschedule").click()
+    panel = page.get_by_test_id("reschedule-panel")
+    expect(panel).to_be_in_viewport()
+    expect(panel.get_by_test_id("day-strip").get_by_test_id("day")).to_have_count(7)
+
     # The intake does not ask the reason again.
     confirmation.get_by_test_id("confirmation-intake").click()
     expect(page.get_by_test_id("intake-reason")).to_contain_text("A sore throat for a week")

@@ -135,6 +135,7 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     page.get_by_test_id("mfa-submit").click()
     page.wait_for_url("**/patient/dashboard")
 
+    page.get_by_test_id("nav-menu").click()  # on a phone, the links are in the menu
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/login")
     sign_in(page, patient.email)
@@ -144,6 +145,7 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     page.wait_for_url("**/patient/dashboard")
 
     # The same recovery code works once only.
+    page.get_by_test_id("nav-menu").click()  # on a phone, the links are in the menu
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/login")
     sign_in(page, patient.email)
