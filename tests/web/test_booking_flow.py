@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -302,3 +303,32 @@ def test_check_in_waits_for_its_time_with_a_live_countdown(
     page.clock.run_for(int((opens - dt.datetime.now(dt.UTC)).total_seconds() * 1000) + 5_000)
     expect(button).to_be_enabled()
     expect(page.get_by_test_id("check-in-opens")).to_have_count(0)
+
+
+def test_times_follow_the_device_with_a_switch_to_the_profile_zone(contexts: Contexts) -> None:
+    doctor = ApiUser(contexts.new(), "doctor", "Dr Zone Switch")
+    api_open_every_hour(doctor)
+    patient_context = contexts.new(timezone_id="America/New_York", viewport=PHONE)
+    ApiUser(patient_context, "patient", "Traveller In New York")  # the profile says UTC
+    page = patient_context.new_page()
+    page.goto("/patient/dashboard")
+    switch = page.get_by_test_id("zone-switch")
+    expect(switch).to_have_attribute("data-zone", "America/New_York")
+    expect(page.get_by_test_id("zone-device")).to_have_attribute("aria-pressed", "true")
+    page.locator(f"[data-testid=doctor-card][data-doctor-id='{doctor.user['id']}']").get_by_test_id(
+        "doctor-choose"
+    ).click()
+    expect(page.get_by_test_id("slot-timezone")).to_have_text("Times shown in America/New York")
+    first = page.get_by_test_id("slot").first
+    starts_at = first.get_attribute("data-starts-at")
+    assert starts_at
+    moment = dt.datetime.fromisoformat(starts_at.replace("Z", "+00:00"))
+    expect(page.locator(f"[data-testid=slot][data-starts-at='{starts_at}']")).to_have_text(
+        f"{moment.astimezone(ZoneInfo('America/New_York')):%H:%M}"
+    )
+
+    page.get_by_test_id("zone-profile").click()
+    expect(page.get_by_test_id("slot-timezone")).to_have_text("Times shown in UTC")
+    expect(page.locator(f"[data-testid=slot][data-starts-at='{starts_at}']")).to_have_text(f"{moment:%H:%M}")
+    page.reload()  # the choice is remembered on this device
+    expect(page.get_by_test_id("zone-profile")).to_have_attribute("aria-pressed", "true")
