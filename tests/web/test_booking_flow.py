@@ -332,3 +332,39 @@ def test_times_follow_the_device_with_a_switch_to_the_profile_zone(contexts: Con
     expect(page.locator(f"[data-testid=slot][data-starts-at='{starts_at}']")).to_have_text(f"{moment:%H:%M}")
     page.reload()  # the choice is remembered on this device
     expect(page.get_by_test_id("zone-profile")).to_have_attribute("aria-pressed", "true")
+
+
+LAYOUT_SHIFT = """() => new Promise(resolve => {
+  let total = 0;
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) total += entry.value;
+  }).observe({type: 'layout-shift', buffered: true});
+  setTimeout(() => resolve(total), 1000);
+})"""
+
+
+def test_dashboards_barely_move_while_their_lists_load(contexts: Contexts) -> None:
+    doctor_context = contexts.new(viewport=PHONE)
+    doctor = ApiUser(doctor_context, "doctor", "Dr Steady Layout")
+    api_open_every_hour(doctor)
+    patient_context = contexts.new(viewport=PHONE)
+    patient = ApiUser(patient_context, "patient", "Steady Patient")
+    patient.call(
+        "POST",
+        "/appointments",
+        {
+            "doctor_id": doctor.user["id"],
+            "starts_at": free_slots(patient, doctor.user["id"])[0]["starts_at"],
+            "reason": "X",
+        },
+    )
+    for context, path, ready in (
+        (patient_context, "/patient/dashboard", "appointment-row"),
+        (doctor_context, "/doctor/dashboard", "appointment-row"),
+    ):
+        page = context.new_page()
+        page.goto(path)
+        expect(page.get_by_test_id(ready).first).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        shift = page.evaluate(LAYOUT_SHIFT)
+        assert shift < 0.1, f"{path}: cumulative layout shift {shift:.3f} (good is under 0.1)"
