@@ -46,7 +46,7 @@ export function DoctorSearch({
 
   return (
     <Section id="find-doctor" title="Find a doctor">
-      <form onSubmit={submit} className="mb-4 grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-end" role="search" data-testid="doctor-search">
+      <form onSubmit={submit} className="mb-4 grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-start" role="search" data-testid="doctor-search">
         <TextField
           id="search-q"
           label="Name or keyword"
@@ -73,7 +73,7 @@ export function DoctorSearch({
             </option>
           ))}
         </SelectField>
-        <button type="submit" className={buttonClass("primary", "sm:mb-5")} data-testid="doctor-search-submit">
+        <button type="submit" className={buttonClass("primary", "sm:mt-6")} data-testid="doctor-search-submit">
           Search
         </button>
       </form>

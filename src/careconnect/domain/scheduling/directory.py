@@ -30,20 +30,23 @@ if TYPE_CHECKING:
 _BAD_CURSOR = "not a cursor this server gave out"
 
 
-def listed(viewer: str | None = None) -> Select[DoctorProfile]:
-    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+def _shown(query: Select[DoctorProfile], viewer: str | None) -> Select[DoctorProfile]:
     approved = DoctorProfile.verification == APPROVED
     shown = approved if viewer is None else approved | (DoctorProfile.user == viewer)
-    return (
+    return query.where(DoctorProfile.user.disabled_at.is_null()).where(shown)
+
+
+def listed(viewer: str | None = None) -> Select[DoctorProfile]:
+    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+    return _shown(
         DoctorProfile.select(
             DoctorProfile.user,
             DoctorProfile.specialty,
             DoctorProfile.bio,
             DoctorProfile.languages,
             DoctorProfile.user.full_name.as_alias("full_name"),
-        )
-        .where(DoctorProfile.user.disabled_at.is_null())
-        .where(shown)
+        ),
+        viewer,
     )
 
 
@@ -115,7 +118,7 @@ async def specialties() -> SpecialtyList:
     Each is named by its most common spelling (ties: the first in sort order), the list sorted
     by name, so a select offers "Cardiology" once even if one profile says "cardiology".
     """
-    rows = await listed()
+    rows = await _shown(DoctorProfile.select(DoctorProfile.specialty), None)
     spellings: dict[str, dict[str, int]] = {}
     for row in rows:
         name = " ".join(str(row["specialty"]).split())
