@@ -175,6 +175,13 @@ def test_booking_with_the_day_strip_the_bar_and_the_confirmation(
     confirmation.get_by_test_id("confirmation-intake").click()
     expect(page.get_by_test_id("intake-reason")).to_contain_text("A sore throat for a week")
     expect(page.locator("#intake-complaint")).to_have_count(0)
+    # Checked before sending, said next to the box.
+    page.get_by_test_id("intake-submit").click()
+    expect(page.locator("#intake-consent-error")).to_have_text("Tick the box to consent to treatment before sending.")
+    page.get_by_test_id("intake-consent").check()
+    page.get_by_test_id("intake-submit").click()
+    expect(page.get_by_test_id("intake-saved")).to_be_visible()
+    assert_plain(page)
 
 
 def test_a_time_taken_meanwhile_is_said_plainly_and_dropped(contexts: Contexts, screenshot_dir: Path) -> None:
