@@ -93,6 +93,13 @@ def test_booking_with_the_day_strip_the_bar_and_the_confirmation(
     overlap = min(brand["y"] + brand["height"], last["y"] + last["height"]) - max(brand["y"], last["y"])
     assert overlap > 0, "the header wraps onto a second row"
     assert page.locator("header").bounding_box()["height"] < 70  # type: ignore[index]
+    if size == PHONE:
+        expect(page.get_by_test_id("nav-account")).to_be_hidden()
+        page.get_by_test_id("nav-menu").click()
+        expect(page.get_by_test_id("nav-account")).to_be_visible()
+        expect(page.get_by_test_id("nav-menu")).to_have_attribute("aria-expanded", "true")
+        page.keyboard.press("Escape")
+        expect(page.get_by_test_id("nav-account")).to_be_hidden()
 
     # A keyword finds a word of the specialty; the card says the languages by name.
     page.get_by_label("Name or keyword").fill("general")

@@ -2,7 +2,7 @@
 
 import { useCallback, useState } from "react";
 
-import { api, paths } from "@/lib/api";
+import { api, ApiError, paths } from "@/lib/api";
 import { useDisplayZone } from "@/lib/displayZone";
 import { formatDateTime } from "@/lib/format";
 import { useRequireUser } from "@/lib/session";
@@ -35,6 +35,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
   const [rescheduling, setRescheduling] = useState<Appointment | null>(null);
   const [rescheduleSlot, setRescheduleSlot] = useState<Slot | null>(null);
   const [rescheduleError, setRescheduleError] = useState<unknown>(null);
+  const [takenTimes, setTakenTimes] = useState<ReadonlySet<string>>(() => new Set());
 
   const { reload: reloadUpcoming, setData: setUpcoming, data: upcomingData } = upcoming;
   const reloadPast = past.reload;
@@ -78,6 +79,12 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
       setSlotsVersion((v) => v + 1);
     } catch (e) {
       setRescheduleError(e);
+      if (e instanceof ApiError && e.code === "slot_taken") {
+        // Gone: out of the list at once (the message says so), the list reloads.
+        const gone = rescheduleSlot.starts_at;
+        setTakenTimes((prev) => new Set(prev).add(gone));
+        setRescheduleSlot(null);
+      }
       setSlotsVersion((v) => v + 1);
     }
   }
@@ -117,8 +124,12 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
               doctorId={rescheduling.doctor.id}
               timeZone={timeZone}
               selected={rescheduleSlot?.starts_at ?? null}
-              onPick={setRescheduleSlot}
+              onPick={(picked) => {
+                setRescheduleSlot(picked);
+                setRescheduleError(null);
+              }}
               refreshKey={slotsVersion}
+              hidden={takenTimes}
               label="Choose the new time"
             />
             <ErrorMessage error={rescheduleError} />
