@@ -357,13 +357,13 @@ LAYOUT_SHIFT = """() => new Promise(resolve => {
 })"""
 
 
-def test_dashboards_barely_move_while_their_lists_load(contexts: Contexts) -> None:
+def test_dashboards_barely_move_while_their_lists_load_and_show_each_visit_once(contexts: Contexts) -> None:
     doctor_context = contexts.new(viewport=PHONE)
     doctor = ApiUser(doctor_context, "doctor", "Dr Steady Layout")
     api_open_every_hour(doctor)
     patient_context = contexts.new(viewport=PHONE)
     patient = ApiUser(patient_context, "patient", "Steady Patient")
-    patient.call(
+    booked = patient.call(
         "POST",
         "/appointments",
         {
@@ -382,3 +382,12 @@ def test_dashboards_barely_move_while_their_lists_load(contexts: Contexts) -> No
         page.wait_for_load_state("networkidle")
         shift = page.evaluate(LAYOUT_SHIFT)
         assert shift < 0.1, f"{path}: cumulative layout shift {shift:.3f} (good is under 0.1)"
+
+    # Each visit in one place on the doctor's dashboard: checked in, it is under "Waiting now" only.
+    patient.call("POST", f"/consultations/{booked['id']}/check-in")
+    page = doctor_context.new_page()
+    page.goto("/doctor/dashboard")
+    rows = page.locator(f"[data-testid=appointment-row][data-appointment-id='{booked['id']}']")
+    expect(page.get_by_test_id("waiting-list").locator(f"[data-appointment-id='{booked['id']}']")).to_have_count(1)
+    expect(rows).to_have_count(1)
+    expect(rows.get_by_test_id("appointment-open")).to_have_text("Open and admit")
