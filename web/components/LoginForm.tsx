@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 
 import { ApiError, login, loginWithCode, mfaStatus } from "@/lib/api";
-import { check, fieldError, rules } from "@/lib/problems";
+import { check, fieldError, plainError, rules } from "@/lib/problems";
 import { dashboardFor, safeNext, SECURITY_PAGE, useSession } from "@/lib/session";
 
 import { RESET_NOTICE, useQueryParam } from "./Recovery";
@@ -186,7 +186,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
       } else if (e instanceof ApiError && e.code === "invalid_token") {
         onRestart("That sign-in step expired. Enter your password again.");
       } else {
-        setError(e instanceof Error ? e.message : "Something went wrong.");
+        setError(plainError(e).summary);
       }
     } finally {
       setBusy(false);
