@@ -189,3 +189,58 @@ async def test_slot_range_rules(client):
     past = await ask(from_=(now - dt.timedelta(days=3)).isoformat(), to=(now - dt.timedelta(days=1)).isoformat())
     assert past.json()["slots"] == []
     assert_problem(await client.get(f"/api/v1/doctors/{doctor['id']}/slots"), 401, "unauthorized")
+
+
+async def test_keyword_search_finds_names_and_specialties(client):
+    for name, specialty in [
+        ("Ada Lovelace", "General practice"),
+        ("Bea Arthur", "Cardiology"),
+        ("Cy Young", "Paediatric cardiology"),
+        ("Dee Snider", "Dermatology"),
+    ]:
+        await doctor_named(client, name, specialty)
+    _, p = await signed_in(client, "patient")
+
+    async def names(**params):
+        got = await client.get("/api/v1/doctors", params=params, headers=p)
+        assert got.status_code == 200, got.text
+        return [c["full_name"] for c in got.json()["items"]]
+
+    assert await names(q="general") == ["Ada Lovelace"]
+    assert await names(q="CARDIO") == ["Bea Arthur", "Cy Young"]  # a word of the specialty, any case
+    assert await names(q=" cardio ") == ["Bea Arthur", "Cy Young"]
+    assert await names(q="snid") == ["Dee Snider"]  # names: anywhere
+    assert await names(q="ology") == []  # specialties: from the start of a word, not inside one
+    assert await names(q="cardio", specialty="cardiology") == ["Bea Arthur"]
+    assert await names(q="zzz") == []
+    assert await names(q="%ardio") == []  # wildcards are dropped, "ardio" starts no word
+
+
+async def test_specialties_are_listed_once_each(client):
+    for name, specialty in [
+        ("Ada Lovelace", "Cardiology"),
+        ("Bea Arthur", "cardiology"),
+        ("Cy Young", "Cardiology"),
+        ("Dee Snider", "Dermatology"),
+    ]:
+        await doctor_named(client, name, specialty)
+    _, p = await signed_in(client, "patient")
+    got = await client.get("/api/v1/doctors/specialties", headers=p)
+    assert got.status_code == 200, got.text
+    assert got.json() == {
+        "items": [{"name": "Cardiology", "doctors": 3}, {"name": "Dermatology", "doctors": 1}],
+    }
+    # Every name listed finds its doctors through the specialty filter.
+    derm = await client.get("/api/v1/doctors", params={"specialty": "Dermatology"}, headers=p)
+    assert [c["full_name"] for c in derm.json()["items"]] == ["Dee Snider"]
+    assert_problem(await client.get("/api/v1/doctors/specialties"), 401, "unauthorized")
+
+
+async def test_specialties_leave_out_unlisted_doctors(client):
+    doctor, _ = await open_doctor(client, full_name="Gone Doctor")
+    _, p = await signed_in(client, "patient")
+    before = (await client.get("/api/v1/doctors/specialties", headers=p)).json()["items"]
+    assert sum(s["doctors"] for s in before) == 1
+    _, a = await admin(client)
+    assert (await client.post(f"/api/v1/admin/users/{doctor['id']}/disable", headers=a)).status_code in (200, 204)
+    assert (await client.get("/api/v1/doctors/specialties", headers=p)).json() == {"items": []}

@@ -40,7 +40,9 @@ def register_in_browser(page: Page, role: str, name: str, *, specialty: str = "G
 
 def open_every_hour(page: Page) -> None:
     """Availability that always has a slot within ten minutes: every day 00:00-23:50, 10-minute
-    slots, no notice, in UTC (so check-in, allowed from 15 minutes before the start, works now)."""
+    slots, no notice, in UTC (so check-in, allowed from 15 minutes before the start, works now).
+    Set on /doctor/availability (linked from the dashboard), then back on the dashboard."""
+    page.get_by_test_id("availability-link").click()
     form = page.get_by_test_id("availability-form")
     expect(form).to_be_visible()
     form.get_by_label("Time zone").select_option("UTC")
@@ -56,11 +58,14 @@ def open_every_hour(page: Page) -> None:
         page.locator(f"#weekly-{weekday}-0-end").fill("23:50")
     page.get_by_test_id("availability-save").click()
     expect(page.get_by_test_id("availability-saved")).to_be_visible()
+    page.get_by_test_id("nav-dashboard").click()
+    expect(page.get_by_test_id("doctor-dashboard")).to_be_visible()
 
 
 def book_first_slot(page: Page, doctor: Person, reason: str, *, zone: str | None = None) -> str:
-    """From the patient dashboard: find the doctor, pick the first free slot, book. Returns the
-    consultation URL path of the new appointment."""
+    """From the patient dashboard: find the doctor, pick the first free time of the day strip's
+    first day with any, book from the bar at the bottom. Returns the consultation URL path of
+    the new appointment (from the confirmation)."""
     page.get_by_label("Name or keyword").fill(doctor.name)
     page.get_by_test_id("doctor-search-submit").click()
     card = page.get_by_test_id("doctor-card").filter(has_text=doctor.name)
@@ -70,13 +75,15 @@ def book_first_slot(page: Page, doctor: Person, reason: str, *, zone: str | None
     if zone:
         expect(page.get_by_test_id("slot-timezone")).to_contain_text(zone)
     first.click()
-    page.get_by_label("Reason for the visit").fill(reason)
-    page.get_by_test_id("booking-submit").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Booked with")
+    bar = page.get_by_test_id("booking-bar")
+    bar.get_by_label("Reason for the visit").fill(reason)
+    bar.get_by_test_id("booking-submit").click()
+    confirmation = page.get_by_test_id("booking-confirmation")
+    expect(confirmation.get_by_test_id("notice")).to_contain_text("Booked with")
+    appointment_id = confirmation.get_attribute("data-appointment-id")
+    assert appointment_id
     row = page.get_by_test_id("appointment-row").filter(has_text=reason)
     expect(row).to_have_attribute("data-status", "booked")
-    appointment_id = row.get_attribute("data-appointment-id")
-    assert appointment_id
     return f"/consultation/{appointment_id}"
 
 

@@ -36,7 +36,8 @@ def test_doctor_and_patient_run_a_whole_visit(contexts: Contexts) -> None:
     # Intake, then check-in: the patient is in the waiting room.
     patient_page.goto(consultation)
     intake = patient_page.get_by_test_id("intake-form")
-    intake.get_by_label("What is the main reason for this visit?").fill("Chest pain")
+    # The reason given when booking is not asked again.
+    expect(intake.get_by_test_id("intake-reason")).to_contain_text("Chest pain when running")
     intake.get_by_label("Symptoms").fill("pain when running\nshort of breath")
     intake.get_by_label("For how long?").fill("2 weeks")
     intake.get_by_label("Allergies").fill("penicillin")

@@ -77,8 +77,10 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     doctor_page = doctor_context.new_page()
     doctor_page.goto("/doctor/dashboard")
     expect(doctor_page.get_by_test_id("waiting-list").get_by_test_id("appointment-row")).to_have_count(1)
-    expect(doctor_page.get_by_test_id("availability-form")).to_be_visible()
     check_page(doctor_page, "doctor-dashboard", "doctor-dashboard", screenshot_dir, problems)
+    doctor_page.get_by_test_id("availability-link").click()
+    expect(doctor_page.get_by_test_id("availability-form")).to_be_visible()
+    check_page(doctor_page, "doctor-availability", "availability-form", screenshot_dir, problems)
 
     doctor_page.goto(consultation)
     doctor_page.get_by_test_id("admit").click()

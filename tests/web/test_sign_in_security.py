@@ -135,6 +135,7 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     page.get_by_test_id("mfa-submit").click()
     page.wait_for_url("**/patient/dashboard")
 
+    page.get_by_test_id("nav-menu").click()  # on a phone, the links are in the menu
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/login")
     sign_in(page, patient.email)
@@ -144,6 +145,7 @@ def test_two_step_sign_in_with_an_app_code_then_a_recovery_code(contexts: Contex
     page.wait_for_url("**/patient/dashboard")
 
     # The same recovery code works once only.
+    page.get_by_test_id("nav-menu").click()  # on a phone, the links are in the menu
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/login")
     sign_in(page, patient.email)
@@ -192,7 +194,7 @@ def test_a_doctor_without_a_factor_enrols_on_the_security_page(contexts: Context
     assert not problems, describe_violations(problems)
     page.get_by_test_id("mfa-done").click()
     page.wait_for_url("**/doctor/dashboard")
-    expect(page.get_by_test_id("availability-form")).to_be_visible()
+    expect(page.get_by_test_id("doctor-dashboard")).to_be_visible()
     # Shown once: coming back shows the count, never the codes.
     page.goto("/account/security")
     expect(page.get_by_test_id("recovery-left")).to_contain_text("10 unused recovery codes")
@@ -263,7 +265,7 @@ def test_every_page_runs_under_the_csp_and_the_chat_socket_connects(contexts: Co
     response = doctor_page.goto("/doctor/dashboard")
     assert response is not None
     check_policy(response.headers["content-security-policy"])
-    expect(doctor_page.get_by_test_id("availability-form")).to_be_visible()
+    expect(doctor_page.get_by_test_id("waiting-now")).to_be_visible()
     assert_no_violation(doctor_page, doctor_console, "/doctor/dashboard")
 
     patient.call("POST", f"/consultations/{appointment['id']}/check-in")

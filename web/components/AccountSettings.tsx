@@ -7,7 +7,8 @@
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError, paths, updateSessionUser } from "@/lib/api";
+import { api, paths, updateSessionUser } from "@/lib/api";
+import { check, fieldError, rules } from "@/lib/problems";
 import { SECURITY_PAGE, useRequireUser } from "@/lib/session";
 import type { User } from "@/lib/types";
 
@@ -33,11 +34,13 @@ function ProfileSection({ user }: { user: User }) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
+    const invalid = check([rules.required("full_name", name, "your full name")]);
+    setError(invalid);
     setSaved(null);
+    if (invalid) return;
+    setBusy(true);
     try {
-      const next = await api.patch<User>(paths.me(), { full_name: name, timezone: zone });
+      const next = await api.patch<User>(paths.me(), { full_name: name.trim(), timezone: zone });
       updateSessionUser(next);
       setSaved("Saved.");
     } catch (e) {
@@ -55,7 +58,7 @@ function ProfileSection({ user }: { user: User }) {
         </p>
         <TextField id="settings-name" label="Full name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, "full_name")} />
         <TimeZoneSelect id="settings-timezone" value={zone} onChange={setZone} error={fieldError(error, "timezone")} />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={["full_name", "timezone"]} />
         <Saved text={saved} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="settings-profile-save">
           {busy ? "Saving…" : "Save profile"}
@@ -101,7 +104,7 @@ function PasswordSection() {
         <TextField id="settings-current-password" label="Current password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={fieldError(error, "current_password")} />
         <TextField id="settings-new-password" label="New password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={problems.password ?? fieldError(error, "new_password")} />
         <TextField id="settings-new-password-again" label="New password again" type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={["current_password", "new_password"]} />
         <Saved text={saved} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="settings-password-save">
           {busy ? "Changing…" : "Change password"}

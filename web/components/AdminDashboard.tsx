@@ -10,6 +10,7 @@ import type { Page, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { AdminUsers } from "./AdminUsers";
+import { SkeletonRows } from "./ListStates";
 import { buttonClass, ErrorMessage, Loading, Section } from "./ui";
 
 export function AdminDashboard() {
@@ -73,7 +74,7 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
           </p>
         ) : null}
         <ErrorMessage error={error ?? page.error} />
-        {page.loading ? <Loading label="Loading the doctors awaiting review…" /> : null}
+        {page.loading ? <SkeletonRows count={2} className="h-28" label="Loading the doctors awaiting review…" /> : null}
         {!page.loading && shown.length === 0 && !page.error ? (
           <p className="text-sm text-slate-700" data-testid="review-empty">
             No doctor is waiting for review.

@@ -7,7 +7,8 @@ import { api, paths } from "@/lib/api";
 import type { Accepted, Page, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
-import { buttonClass, ErrorMessage, Loading, Section } from "./ui";
+import { SkeletonRows } from "./ListStates";
+import { buttonClass, ErrorMessage, Section } from "./ui";
 
 type Action = "enable" | "disable" | "password-reset";
 
@@ -48,7 +49,7 @@ export function AdminUsers({ selfId }: { selfId: string }) {
         </p>
       ) : null}
       <ErrorMessage error={error ?? page.error} />
-      {page.loading ? <Loading label="Loading the accounts…" /> : null}
+      {page.loading ? <SkeletonRows count={3} className="h-16" label="Loading the accounts…" /> : null}
       <ul className="flex flex-col gap-2" data-testid="users-list">
         {people.map((user) => (
           <li key={user.id} data-testid="user-row" data-user-email={user.email} className="flex flex-col gap-2 rounded-md border border-slate-200 p-3 sm:flex-row sm:items-center sm:justify-between">

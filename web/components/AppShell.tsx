@@ -1,9 +1,12 @@
 "use client";
 
-/** The header (brand, the dashboard link, who is signed in, sign out) around every page. */
+/**
+ * The header around every page: brand, the main links (a "Menu" on a phone, so the header stays
+ * one row at 390 px), the bell, sign out.
+ */
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 
 import { logout } from "@/lib/api";
 import { dashboardFor, useSession } from "@/lib/session";
@@ -17,7 +20,18 @@ export function AppShell({ children }: { children: ReactNode }) {
   const router = useRouter();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
   const user = session.user;
+
+  // The phone menu closes on Escape, like any disclosure.
+  useEffect(() => {
+    if (!menuOpen) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") setMenuOpen(false);
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
 
   async function signOut() {
     setBusy(true);
@@ -37,41 +51,64 @@ export function AppShell({ children }: { children: ReactNode }) {
   return (
     <>
       <header className="border-b border-slate-200 bg-white">
-        <div className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-2">
-          <Link href={user ? dashboardFor(user) : "/login"} className="text-lg font-bold text-blue-800" data-testid="brand">
-            CareConnect Live
+        <div className="relative mx-auto flex max-w-6xl flex-nowrap items-center justify-between gap-2 px-4 py-2">
+          <Link href={user ? dashboardFor(user) : "/login"} className="shrink-0 text-lg font-bold text-blue-800" data-testid="brand">
+            CareConnect<span className="hidden min-[420px]:inline"> Live</span>
           </Link>
-          <nav aria-label="Main" className="flex flex-wrap items-center gap-2 text-sm">
-            {user ? (
-              <>
-                <Link href={dashboardFor(user)} className={buttonClass("ghost")} data-testid="nav-dashboard">
+          {user ? (
+            <div className="flex items-center gap-1 sm:gap-2">
+              <nav
+                aria-label="Main"
+                id="main-nav"
+                className={`${menuOpen ? "flex" : "hidden"} absolute inset-x-0 top-full z-30 flex-col items-stretch gap-1 border-b border-slate-200 bg-white p-2 shadow-lg sm:static sm:flex sm:flex-row sm:items-center sm:gap-2 sm:border-0 sm:p-0 sm:shadow-none text-sm`}
+                onClick={(e) => {
+                  if ((e.target as HTMLElement).closest("a")) setMenuOpen(false);
+                }}
+              >
+                <Link href={dashboardFor(user)} className={buttonClass("ghost", "justify-start")} data-testid="nav-dashboard">
                   Dashboard
                 </Link>
-                <Link href="/account" className={buttonClass("ghost")} data-testid="nav-account">
+                {user.role === "doctor" ? (
+                  <Link href="/doctor/availability" className={buttonClass("ghost", "justify-start")} data-testid="nav-availability">
+                    Availability
+                  </Link>
+                ) : null}
+                <Link href="/account" className={buttonClass("ghost", "justify-start")} data-testid="nav-account">
                   Settings
                 </Link>
-                <NotificationBell />
-                <Link href="/account/security" className={buttonClass("ghost")} data-testid="nav-security">
+                <Link href="/account/security" className={buttonClass("ghost", "justify-start")} data-testid="nav-security">
                   Security
                 </Link>
-                <span className="hidden text-slate-700 sm:inline" data-testid="nav-user">
+                <span className="hidden text-slate-700 lg:inline" data-testid="nav-user">
                   {user.full_name} ({user.role})
                 </span>
                 <button type="button" onClick={signOut} disabled={busy} className={buttonClass("secondary")} data-testid="logout">
                   Sign out
                 </button>
-              </>
-            ) : session.status === "anonymous" ? (
-              <>
-                <Link href="/login" className={buttonClass("ghost")}>
-                  Sign in
-                </Link>
-                <Link href="/register" className={buttonClass("ghost")}>
-                  Create an account
-                </Link>
-              </>
-            ) : null}
-          </nav>
+              </nav>
+              <NotificationBell />
+              <button
+                type="button"
+                className={buttonClass("secondary", "px-3 sm:hidden")}
+                aria-expanded={menuOpen}
+                aria-controls="main-nav"
+                onClick={() => setMenuOpen((open) => !open)}
+                data-testid="nav-menu"
+              >
+                Menu
+              </button>
+            </div>
+          ) : session.status === "anonymous" ? (
+            <nav aria-label="Main" className="flex items-center gap-1 text-sm">
+              <Link href="/login" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
+                Sign in
+              </Link>
+              <Link href="/register" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
+                <span className="sm:hidden">Register</span>
+                <span className="hidden sm:inline">Create an account</span>
+              </Link>
+            </nav>
+          ) : null}
         </div>
       </header>
       {user ? <VerifyEmailBanner key={user.id} user={user} /> : null}

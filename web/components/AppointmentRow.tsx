@@ -11,9 +11,14 @@ import { buttonClass, ErrorMessage, StatusBadge, TextField } from "./ui";
 
 const ACTIVE = new Set(["booked", "checked_in", "in_progress"]);
 
+/** Close the "More" menu a choice was made in. */
+function closeMenu(from: HTMLElement): void {
+  from.closest("details")?.removeAttribute("open");
+}
+
 /**
- * One visit in a list. A patient can cancel, reschedule, download it for a calendar, fill the
- * intake and join; a doctor opens the consultation workspace (and can cancel before it starts).
+ * One visit in a list, with one primary action for its state (fill the intake, join, open and
+ * admit) and the others under "More": add to calendar, reschedule, cancel.
  */
 export function AppointmentRow({
   appointment,
@@ -60,16 +65,21 @@ export function AppointmentRow({
     }
   }
 
-  const joinLabel =
+  // One primary action per state; the others are secondary, behind "More".
+  const primary: { label: string; href: string; testId: string } =
     viewer === "doctor"
       ? a.status === "checked_in"
-        ? "Open and admit"
-        : "Open workspace"
+        ? { label: "Open and admit", href: link, testId: "appointment-open" }
+        : { label: ACTIVE.has(a.status) ? "Open workspace" : "View visit", href: link, testId: "appointment-open" }
       : a.status === "in_progress" || a.status === "checked_in"
-        ? "Join"
-        : a.status === "booked"
-          ? "Prepare and check in"
-          : "View visit";
+        ? { label: "Join the visit", href: link, testId: "appointment-open" }
+        : a.status === "booked" && !a.intake_submitted
+          ? { label: "Fill in the intake", href: `${link}#intake`, testId: "appointment-open" }
+          : a.status === "booked"
+            ? { label: "Open visit and check in", href: link, testId: "appointment-open" }
+            : { label: "View visit", href: link, testId: "appointment-open" };
+  const urgent = a.status === "checked_in" || a.status === "in_progress" || (viewer === "patient" && a.status === "booked");
+  const hasMore = ACTIVE.has(a.status); // at least "Add to calendar"
 
   return (
     <li
@@ -94,29 +104,44 @@ export function AppointmentRow({
         ) : null}
         {a.cancelled_reason ? <p className="text-xs text-slate-700">Cancelled: {a.cancelled_reason}</p> : null}
       </div>
-      <div className="flex flex-wrap gap-2 sm:max-w-xs sm:justify-end">
-        <Link href={link} className={buttonClass(a.status === "checked_in" || a.status === "in_progress" ? "primary" : "secondary")} data-testid="appointment-open">
-          {joinLabel}
+      <div className="flex flex-wrap items-start gap-2 sm:justify-end">
+        <Link href={primary.href} className={buttonClass(urgent ? "primary" : "secondary")} data-testid={primary.testId}>
+          {primary.label}
         </Link>
-        {viewer === "patient" && a.status === "booked" && !a.intake_submitted ? (
-          <Link href={`${link}#intake`} className={buttonClass("secondary")} data-testid="appointment-intake">
-            Fill intake
-          </Link>
-        ) : null}
-        {ACTIVE.has(a.status) ? (
-          <button type="button" className={buttonClass("secondary")} onClick={calendar} data-testid="appointment-calendar">
-            Add to calendar
-          </button>
-        ) : null}
-        {viewer === "patient" && canChange && onReschedule ? (
-          <button type="button" className={buttonClass("secondary")} onClick={() => onReschedule(a)} data-testid="appointment-reschedule">
-            Reschedule
-          </button>
-        ) : null}
-        {canChange && onCancel && !confirming ? (
-          <button type="button" className={buttonClass("secondary")} onClick={() => setConfirming(true)} data-testid="appointment-cancel">
-            Cancel visit
-          </button>
+        {hasMore ? (
+          <details className="relative" data-testid="appointment-more">
+            <summary className={buttonClass("secondary", "cursor-pointer list-none [&::-webkit-details-marker]:hidden")}>
+              More<span className="sr-only"> actions for this visit</span>
+              <span aria-hidden="true">▾</span>
+            </summary>
+            <div className="absolute right-0 z-10 mt-1 flex w-56 flex-col gap-1 rounded-md border border-slate-300 bg-white p-1 shadow-lg">
+              <button type="button" className={buttonClass("ghost", "justify-start")} onClick={(e) => {
+                  closeMenu(e.currentTarget);
+                  void calendar();
+                }}
+                data-testid="appointment-calendar">
+                Add to calendar (.ics)
+              </button>
+              {viewer === "patient" && canChange && onReschedule ? (
+                <button type="button" className={buttonClass("ghost", "justify-start")} onClick={(e) => {
+                    closeMenu(e.currentTarget);
+                    onReschedule(a);
+                  }}
+                  data-testid="appointment-reschedule">
+                  Reschedule
+                </button>
+              ) : null}
+              {canChange && onCancel && !confirming ? (
+                <button type="button" className={buttonClass("ghost", "justify-start text-red-800")} onClick={(e) => {
+                    closeMenu(e.currentTarget);
+                    setConfirming(true);
+                  }}
+                  data-testid="appointment-cancel">
+                  Cancel visit
+                </button>
+              ) : null}
+            </div>
+          </details>
         ) : null}
       </div>
       {confirming ? (

@@ -2,7 +2,8 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError, paths } from "@/lib/api";
+import { api, paths } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { WEEKDAYS } from "@/lib/format";
 import type { Availability, AvailabilityException, WeeklyHours } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -190,7 +191,7 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
         </div>
       </fieldset>
 
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error} inline={["timezone", "slot_minutes", "min_notice_minutes", "horizon_days"]} />
       {saved ? <Notice testId="availability-saved">Your availability is saved. Patients now see the new times.</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="availability-save">

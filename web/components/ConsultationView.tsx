@@ -17,6 +17,7 @@ import { PatientHistoryPanel } from "./PatientHistoryPanel";
 import { VideoCall } from "./video/VideoCall";
 import { buttonClass, ErrorMessage, Loading, Section, StatusBadge } from "./ui";
 import { VersionedTextEditor } from "./VersionedTextEditor";
+import { CheckInButton, NoShowButton } from "./VisitStepButtons";
 import { WaitingRoom } from "./WaitingRoom";
 
 const noSubscribe = () => () => undefined;
@@ -127,15 +128,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
           <button type="button" className={buttonClass("primary")} disabled={status !== "in_progress" || busy !== null} onClick={() => act("complete")} data-testid="complete">
             {busy === "complete" ? "Completing…" : "Complete visit"}
           </button>
-          <button
-            type="button"
-            className={buttonClass("danger")}
-            disabled={!(status === "booked" || status === "checked_in") || busy !== null}
-            onClick={() => act("no-show")}
-            data-testid="no-show"
-          >
-            {busy === "no-show" ? "Marking…" : "Mark as no-show"}
-          </button>
+          <NoShowButton startsAt={a.starts_at} timeZone={timeZone} busy={busy === "no-show"} disabled={!(status === "booked" || status === "checked_in") || busy !== null} onNoShow={() => act("no-show")} />
         </div>
         <ErrorMessage error={actionError} testId="action-error" />
         <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
@@ -196,12 +189,10 @@ function Consultation({ id, user }: { id: string; user: User }) {
             <p className="mb-3 text-sm text-slate-800">
               You can check in from 15 minutes before your visit. You then wait in the waiting room until {a.doctor.full_name} lets you in.
             </p>
-            <button type="button" className={buttonClass("primary")} onClick={() => act("check-in")} disabled={busy !== null} data-testid="check-in">
-              {busy === "check-in" ? "Checking in…" : "Check in now"}
-            </button>
+            <CheckInButton startsAt={a.starts_at} timeZone={timeZone} busy={busy === "check-in"} disabled={busy !== null} onCheckIn={() => act("check-in")} />
           </Section>
           <Section id="intake-section" title="Before your visit: intake form">
-            <IntakeForm appointmentId={id} onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))} />
+            <IntakeForm appointmentId={id} reason={a.reason} onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))} />
           </Section>
         </>
       ) : null}
@@ -209,7 +200,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
         <>
           <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
           <Section id="intake-section" title="Your intake form">
-            <IntakeForm appointmentId={id} />
+            <IntakeForm appointmentId={id} reason={a.reason} />
           </Section>
         </>
       ) : null}

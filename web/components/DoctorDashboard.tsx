@@ -1,18 +1,21 @@
 "use client";
 
+import Link from "next/link";
 import { useMemo, useState } from "react";
 
 import { api, paths } from "@/lib/api";
-import { isSameLocalDay } from "@/lib/format";
+import { useDisplayZone } from "@/lib/displayZone";
+import { formatTime, isSameLocalDay } from "@/lib/format";
 import { useRequireUser } from "@/lib/session";
 import type { Appointment, Page } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 import { useAppointmentEvents, useHubConnection } from "@/lib/useHub";
 
 import { AppointmentRow } from "./AppointmentRow";
-import { AvailabilityForm } from "./AvailabilityForm";
 import { ConnectionBadge } from "./ConnectionBadge";
-import { ErrorMessage, Loading, Notice, Section } from "./ui";
+import { ListState, SkeletonRows } from "./ListStates";
+import { TimeZoneSwitch } from "./TimeZoneSwitch";
+import { buttonClass, ErrorMessage, Loading, Notice, Section } from "./ui";
 
 export function DoctorDashboard() {
   const { user } = useRequireUser(["doctor"]);
@@ -27,7 +30,7 @@ export function DoctorDashboard() {
             : "Your registration was not approved: patients cannot find or book you. Contact the clinic's administrator."}
         </p>
       ) : null}
-      <DoctorHome timeZone={user.timezone || "UTC"} name={user.full_name} />
+      <DoctorHome profileZone={user.timezone || "UTC"} name={user.full_name} />
     </>
   );
 }
@@ -41,7 +44,25 @@ function upsert(page: Page<Appointment> | null, appointment: Appointment): Page<
   return { ...page, items };
 }
 
-function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
+/**
+ * The day's work, each visit in one place only: waiting now (checked in), in progress, next
+ * (the first booked visit still to come), the rest of today, later days, and recent visits.
+ * The weekly hours are on /doctor/availability.
+ */
+export function splitDay(items: Appointment[], now: Date, timeZone: string) {
+  const waiting = items.filter((a) => a.status === "checked_in");
+  const inProgress = items.filter((a) => a.status === "in_progress");
+  const booked = items.filter((a) => a.status === "booked");
+  const next = booked.find((a) => a.ends_at > now.toISOString()) ?? null;
+  const rest = booked.filter((a) => a !== next);
+  const today = rest.filter((a) => isSameLocalDay(a.starts_at, now, timeZone));
+  const later = rest.filter((a) => !isSameLocalDay(a.starts_at, now, timeZone) && a.starts_at > now.toISOString());
+  return { waiting, inProgress, next, today, later };
+}
+
+function DoctorHome({ profileZone, name }: { profileZone: string; name: string }) {
+  const display = useDisplayZone(profileZone);
+  const timeZone = display.zone;
   const upcoming = useApi<Page<Appointment>>(paths.appointmentList("upcoming"));
   const past = useApi<Page<Appointment>>(paths.appointmentList("past"));
   const connection = useHubConnection();
@@ -55,10 +76,8 @@ function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
   });
 
   const items = useMemo(() => upcoming.data?.items ?? [], [upcoming.data]);
-  const waiting = items.filter((a) => a.status === "checked_in");
-  const inProgress = items.filter((a) => a.status === "in_progress");
-  const today = items.filter((a) => isSameLocalDay(a.starts_at, now, timeZone));
-  const later = items.filter((a) => !isSameLocalDay(a.starts_at, now, timeZone) && a.starts_at > now.toISOString());
+  const { waiting, inProgress, next, today, later } = splitDay(items, now, timeZone);
+  const loading = upcoming.loading && !upcoming.data;
 
   async function cancel(appointment: Appointment, reason: string) {
     const updated = await api.post<Appointment>(paths.cancelAppointment(appointment.id), reason.trim() ? { reason: reason.trim() } : {});
@@ -66,25 +85,33 @@ function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
     setNotice(`Cancelled the visit with ${appointment.patient.full_name}.`);
   }
 
-  const list = (rows: Appointment[], empty: string, testId: string) => (
-    <>
-      {rows.length === 0 ? <p className="text-sm text-slate-700">{empty}</p> : null}
-      <ul className="flex flex-col gap-3" data-testid={testId}>
-        {rows.map((a) => (
-          <AppointmentRow key={a.id} appointment={a} viewer="doctor" timeZone={timeZone} onCancel={cancel} />
-        ))}
-      </ul>
-    </>
-  );
+  const list = (rows: Appointment[], empty: string, testId: string, skeletons = 1) =>
+    loading ? (
+      <SkeletonRows count={skeletons} label="Loading your appointments…" />
+    ) : (
+      <>
+        <ListState loading={false} error={null} empty={rows.length === 0} emptyText={empty} testId={`${testId}-empty`} />
+        <ul className="flex flex-col gap-3" data-testid={testId}>
+          {rows.map((a) => (
+            <AppointmentRow key={a.id} appointment={a} viewer="doctor" timeZone={timeZone} onCancel={cancel} />
+          ))}
+        </ul>
+      </>
+    );
 
   return (
     <div className="flex flex-col gap-6" data-testid="doctor-dashboard">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h1 className="text-2xl font-bold">Dr. {name.replace(/^Dr\.?\s+/i, "")}</h1>
-        <ConnectionBadge state={connection.state} retryAt={connection.retryAt} />
+        <div className="flex flex-wrap items-center gap-2">
+          <ConnectionBadge state={connection.state} retryAt={connection.retryAt} />
+          <Link href="/doctor/availability" className={buttonClass("secondary")} data-testid="availability-link">
+            Set availability
+          </Link>
+        </div>
       </div>
+      <TimeZoneSwitch display={display} />
       {notice ? <Notice testId="notice">{notice}</Notice> : null}
-      {upcoming.loading && !upcoming.data ? <Loading label="Loading your appointments…" /> : null}
       <ErrorMessage error={upcoming.error} />
 
       <div className="grid gap-6 lg:grid-cols-2">
@@ -96,21 +123,32 @@ function DoctorHome({ timeZone, name }: { timeZone: string; name: string }) {
         </Section>
       </div>
 
-      <Section id="today" title="Today">
-        {list(today, "No appointments today.", "today-list")}
+      <Section id="next" title={next ? `Next: ${formatTime(next.starts_at, timeZone)}` : "Next"}>
+        {list(next ? [next] : [], "No more booked visits.", "next-list")}
       </Section>
 
-      <Section id="upcoming" title="Upcoming">
-        {list(later, "No later appointments.", "upcoming-list")}
+      <Section id="today" title="Later today">
+        {list(today, "Nothing else booked today.", "today-list")}
       </Section>
 
-      <Section id="availability" title="Availability">
-        <AvailabilityForm fallbackTimeZone={timeZone} />
+      <Section id="upcoming" title="Upcoming days">
+        {list(later, "No visits booked on later days.", "upcoming-list")}
       </Section>
 
       <Section id="past" title="Recent visits">
-        <ErrorMessage error={past.error} />
-        {list(past.data?.items ?? [], "No past visits yet.", "past-list")}
+        <ListState
+          loading={past.loading && !past.data}
+          error={past.data ? null : past.error}
+          empty={Boolean(past.data && past.data.items.length === 0)}
+          emptyText="No past visits yet."
+          testId="past-empty"
+          skeleton={<SkeletonRows count={1} label="Loading recent visits…" />}
+        />
+        <ul className="flex flex-col gap-3" data-testid="past-list">
+          {past.data?.items.map((a) => (
+            <AppointmentRow key={a.id} appointment={a} viewer="doctor" timeZone={timeZone} />
+          ))}
+        </ul>
       </Section>
     </div>
   );

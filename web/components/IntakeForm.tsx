@@ -2,7 +2,8 @@
 
 import { useState, type FormEvent } from "react";
 
-import { api, fieldError, paths } from "@/lib/api";
+import { api, paths } from "@/lib/api";
+import { check, fieldError, rules } from "@/lib/problems";
 import { fromList, toList } from "@/lib/format";
 import type { Intake } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -20,12 +21,19 @@ const EMPTY: Intake = {
   consent_to_treatment: false,
 };
 
-/** The patient's questionnaire before the visit (editable while booked or checked in). */
-export function IntakeForm({ appointmentId, onSaved }: { appointmentId: string; onSaved?: (intake: Intake) => void }) {
+/** The fields that show their own error next to the input. */
+const INLINE = ["chief_complaint", "symptoms", "symptom_duration", "medications", "allergies", "conditions", "notes", "consent_to_treatment"];
+
+/**
+ * The patient's questionnaire before the visit (editable while booked or checked in). The
+ * reason given when booking (`reason`) is the main reason: it is not asked a second time, and
+ * goes into the intake's `chief_complaint` (asked only when the booking had no reason).
+ */
+export function IntakeForm({ appointmentId, reason = "", onSaved }: { appointmentId: string; reason?: string; onSaved?: (intake: Intake) => void }) {
   const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
-  return <IntakeEditor appointmentId={appointmentId} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
+  return <IntakeEditor appointmentId={appointmentId} reason={reason.trim()} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
 }
 
 interface Draft {
@@ -54,11 +62,13 @@ function toDraft(i: Intake): Draft {
 
 function IntakeEditor({
   appointmentId,
+  reason,
   initial,
   existed,
   onSaved,
 }: {
   appointmentId: string;
+  reason: string;
   initial: Intake;
   existed: boolean;
   onSaved?: (intake: Intake) => void;
@@ -74,10 +84,20 @@ function IntakeEditor({
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    const complaint = reason ? draft.chief_complaint.trim() || reason : draft.chief_complaint.trim();
+    const invalid = check([
+      ...(reason ? [] : [rules.required("chief_complaint", complaint, "the main reason for this visit")]),
+      rules.max("chief_complaint", complaint, 500, "the main reason"),
+      rules.max("symptom_duration", draft.symptom_duration.trim(), 100, "how long"),
+      rules.max("notes", draft.notes.trim(), 4000, "the notes"),
+      ["consent_to_treatment", !draft.consent_to_treatment, "Tick the box to consent to treatment before sending."],
+    ]);
+    setError(invalid);
+    setSaved(false);
+    if (invalid) return;
     setBusy(true);
-    setError(null);
     const body: Intake = {
-      chief_complaint: draft.chief_complaint.trim(),
+      chief_complaint: complaint,
       symptoms: toList(draft.symptoms),
       symptom_duration: draft.symptom_duration.trim() || null,
       medications: toList(draft.medications),
@@ -100,14 +120,22 @@ function IntakeEditor({
   const listHint = "One per line (or separated by commas).";
   return (
     <form id="intake" onSubmit={submit} className="flex flex-col gap-4" data-testid="intake-form" noValidate>
-      <TextField
-        id="intake-complaint"
-        label="What is the main reason for this visit?"
-        required
-        value={draft.chief_complaint}
-        onChange={(e) => set({ chief_complaint: e.target.value })}
-        error={fieldError(error, "chief_complaint")}
-      />
+      {reason ? (
+        <div className="rounded-md border border-slate-200 bg-slate-50 p-3 text-sm" data-testid="intake-reason">
+          <p className="font-medium text-slate-900">Reason for the visit (from your booking)</p>
+          <p className="break-words text-slate-800">{draft.chief_complaint.trim() || reason}</p>
+          {fieldError(error, "chief_complaint") ? <p className="mt-1 text-red-800">{fieldError(error, "chief_complaint")}</p> : null}
+        </div>
+      ) : (
+        <TextField
+          id="intake-complaint"
+          label="What is the main reason for this visit?"
+          required
+          value={draft.chief_complaint}
+          onChange={(e) => set({ chief_complaint: e.target.value })}
+          error={fieldError(error, "chief_complaint")}
+        />
+      )}
       <TextArea id="intake-symptoms" label="Symptoms" rows={3} hint={listHint} value={draft.symptoms} onChange={(e) => set({ symptoms: e.target.value })} error={fieldError(error, "symptoms")} />
       <TextField id="intake-duration" label="For how long?" hint="For example: 3 days" value={draft.symptom_duration} onChange={(e) => set({ symptom_duration: e.target.value })} error={fieldError(error, "symptom_duration")} />
       <TextArea id="intake-medications" label="Medications you take" rows={2} hint={listHint} value={draft.medications} onChange={(e) => set({ medications: e.target.value })} error={fieldError(error, "medications")} />
@@ -133,7 +161,7 @@ function IntakeEditor({
           </p>
         ) : null}
       </div>
-      <ErrorMessage error={error} />
+      <ErrorMessage error={error} inline={INLINE} />
       {saved ? <Notice testId="intake-saved">Your answers are saved; the doctor will read them before the visit.</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="intake-submit">

@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 
-import { ApiError, fieldError, login, loginWithCode, mfaStatus } from "@/lib/api";
+import { ApiError, login, loginWithCode, mfaStatus } from "@/lib/api";
+import { check, fieldError, plainError, rules } from "@/lib/problems";
 import { dashboardFor, safeNext, SECURITY_PAGE, useSession } from "@/lib/session";
 
 import { RESET_NOTICE, useQueryParam } from "./Recovery";
@@ -43,11 +44,16 @@ export function LoginForm() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    const invalid = check([
+      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
+      rules.required("password", password, "your password"),
+    ]);
+    setError(invalid);
+    if (invalid) return;
     setBusy(true);
-    setError(null);
     setRestartNote(null);
     try {
-      await login(email, password);
+      await login(email.trim(), password);
       // The effect above navigates once the session says "authenticated".
     } catch (e) {
       if (e instanceof ApiError && e.code === "mfa_required" && e.problem.mfa_token) {
@@ -109,7 +115,7 @@ export function LoginForm() {
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError(error, "password")}
         />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={["email", "password"]} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="login-submit">
           {busy ? "Signing in…" : "Sign in"}
         </button>
@@ -180,7 +186,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
       } else if (e instanceof ApiError && e.code === "invalid_token") {
         onRestart("That sign-in step expired. Enter your password again.");
       } else {
-        setError(e instanceof Error ? e.message : "Something went wrong.");
+        setError(plainError(e).summary);
       }
     } finally {
       setBusy(false);

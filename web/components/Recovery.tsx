@@ -9,7 +9,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from "react";
 
-import { ApiError, api, fieldError, paths, updateSessionUser } from "@/lib/api";
+import { ApiError, api, paths, updateSessionUser } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { useSession } from "@/lib/session";
 import type { Accepted, User } from "@/lib/types";
 
@@ -94,7 +95,7 @@ export function ForgotPasswordForm() {
           <p className="mb-4 text-sm text-slate-700">Enter the email you sign in with and we will mail you a link to choose a new password.</p>
           <form onSubmit={submit} noValidate className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="forgot-form">
             <TextField id="forgot-email" label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, "email")} />
-            <ErrorMessage error={error} />
+            <ErrorMessage error={error} inline={["email"]} />
             <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="forgot-submit">
               {busy ? "Sending…" : "Send me a reset link"}
             </button>
@@ -172,7 +173,7 @@ export function ResetPasswordForm() {
           error={problems.password ?? fieldError(error, "new_password")}
         />
         <TextField id="reset-password-again" label="New password again" type="password" autoComplete="new-password" required value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={["new_password"]} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="reset-submit">
           {busy ? "Saving…" : "Set the new password"}
         </button>

@@ -4,13 +4,17 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 
-import { api, fieldError, login, paths } from "@/lib/api";
+import { api, login, paths } from "@/lib/api";
+import { check, fieldError, rules } from "@/lib/problems";
 import { toList } from "@/lib/format";
 import { dashboardFor, useSession } from "@/lib/session";
 import type { User } from "@/lib/types";
 
 import { TimeZoneSelect, useBrowserTimeZone } from "./TimeZoneSelect";
 import { buttonClass, ErrorMessage, TextArea, TextField } from "./ui";
+
+/** The fields that show their own error next to the input. */
+const INLINE = ["full_name", "email", "password", "timezone", "specialty", "doctor", "bio", "languages", "license_number"];
 
 export function RegisterForm() {
   const router = useRouter();
@@ -35,9 +39,16 @@ export function RegisterForm() {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
+    const invalid = check([
+      rules.required("full_name", fullName, "your full name"),
+      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
+      rules.length("password", password, 10, 128, "your password"),
+      ...(role === "doctor" ? [rules.required("doctor.specialty", specialty, "your specialty")] : []),
+    ]);
+    setError(invalid);
+    if (invalid) return;
     setBusy(true);
-    setError(null);
-    const body: Record<string, unknown> = { email, password, full_name: fullName, role, timezone };
+    const body: Record<string, unknown> = { email: email.trim(), password, full_name: fullName.trim(), role, timezone };
     if (role === "doctor") {
       body.doctor = {
         specialty,
@@ -104,7 +115,7 @@ export function RegisterForm() {
             <TextField id="reg-license" label="License number" value={license} onChange={(e) => setLicense(e.target.value)} error={fieldError(error, "license_number")} />
           </fieldset>
         )}
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={INLINE} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="register-submit">
           {busy ? "Creating your account…" : "Create account"}
         </button>

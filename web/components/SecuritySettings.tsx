@@ -9,7 +9,8 @@ import { useRouter } from "next/navigation";
 import QRCode from "qrcode";
 import { useCallback, useEffect, useRef, useState, type FormEvent, type RefObject } from "react";
 
-import { api, fieldError, forgetMfaStatus, type MfaStatus, paths } from "@/lib/api";
+import { api, forgetMfaStatus, type MfaStatus, paths } from "@/lib/api";
+import { fieldError } from "@/lib/problems";
 import { dashboardFor, safeNext, useRequireUser } from "@/lib/session";
 import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -193,7 +194,7 @@ function Security({ user }: { user: User }) {
               onChange={(e) => setCode(e.target.value)}
               error={fieldError(error, "code")}
             />
-            <ErrorMessage error={error} />
+            <ErrorMessage error={error} inline={["code"]} />
             <div className="flex flex-wrap gap-2">
               <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="mfa-confirm">
                 {busy ? "Checking…" : "Turn on two-step sign-in"}
@@ -295,7 +296,7 @@ function TurnOff({
           onChange={(e) => setCode(e.target.value)}
           error={fieldError(error, "code")}
         />
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} inline={["password", "code"]} />
         <button type="submit" className={buttonClass("danger")} disabled={busy} data-testid="mfa-turn-off">
           {busy ? "Turning off…" : "Turn off two-step sign-in"}
         </button>

@@ -3,8 +3,8 @@
 /** Small building blocks: buttons, fields with their errors, error and status messages. */
 import type { InputHTMLAttributes, ReactNode, Ref, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 
-import { ApiError, describeError, humanField } from "@/lib/api";
 import { STATUS_LABEL } from "@/lib/format";
+import { otherFields, plainError } from "@/lib/problems";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 
@@ -19,21 +19,37 @@ export function buttonClass(variant: Variant = "primary", extra = ""): string {
   return `inline-flex min-h-11 items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-semibold disabled:cursor-not-allowed ${VARIANTS[variant]} ${extra}`;
 }
 
-export function ErrorMessage({ error, testId = "error" }: { error: unknown; testId?: string }) {
+/**
+ * An error in plain words (lib/problems.ts). Field errors whose input is among `inline` are shown
+ * next to that input (through `fieldError`), the others are listed here; the request id only
+ * inside "Details", for when a person contacts the clinic.
+ */
+export function ErrorMessage({ error, testId = "error", inline = [] }: { error: unknown; testId?: string; inline?: readonly string[] }) {
   if (!error) return null;
-  const fields = error instanceof ApiError ? error.fieldErrors : [];
+  const plain = plainError(error);
+  const listed = otherFields(plain, inline);
+  const marked = plain.fields.length - listed.length;
   return (
     <div role="alert" data-testid={testId} className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900">
-      <p>{describeError(error)}</p>
-      {fields.length > 1 && (
-        <ul className="mt-1 list-disc pl-5">
-          {fields.map((f) => (
-            <li key={`${f.field}:${f.message}`}>
-              {humanField(f.field)}: {f.message}
-            </li>
+      <p>
+        {plain.summary}
+        {marked > 0 ? (marked === 1 ? " See the marked field." : " See the marked fields.") : null}
+      </p>
+      {listed.length > 0 ? (
+        <ul className="mt-1 list-disc pl-5" data-testid={`${testId}-fields`}>
+          {listed.map((f) => (
+            <li key={`${f.field}:${f.message}`}>{f.message}</li>
           ))}
         </ul>
-      )}
+      ) : null}
+      {plain.requestId ? (
+        <details className="mt-2 text-xs text-red-900" data-testid={`${testId}-details`}>
+          <summary className="cursor-pointer">Details</summary>
+          <p className="mt-1">
+            Reference for the clinic: <code>{plain.requestId}</code>
+          </p>
+        </details>
+      ) : null}
     </div>
   );
 }

@@ -691,6 +691,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/doctors/specialties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The specialties of listed doctors, once each */
+        get: operations["ApiV1DoctorsSpecialtiesSpecialties"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/doctors/{doctor_id}": {
         parameters: {
             query?: never;
@@ -1358,6 +1375,15 @@ export interface components {
             slot_minutes: number;
             slots: components["schemas"]["Slot"][];
             timezone: string;
+        };
+        /** Specialty */
+        Specialty: {
+            doctors: number;
+            name: string;
+        };
+        /** SpecialtyList */
+        SpecialtyList: {
+            items: components["schemas"]["Specialty"][];
         };
         /** TokenOut */
         TokenOut: {
@@ -3143,6 +3169,26 @@ export interface operations {
                         } | unknown[];
                         status_code: number;
                     };
+                };
+            };
+        };
+    };
+    ApiV1DoctorsSpecialtiesSpecialties: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpecialtyList"];
                 };
             };
         };

@@ -426,6 +426,7 @@ export const paths = {
   totp: () => "/users/me/mfa/totp",
   totpConfirm: () => "/users/me/mfa/totp/confirm",
   doctors: (params: { q?: string; specialty?: string; limit?: number }) => `/doctors${query(params)}`,
+  specialties: () => "/doctors/specialties",
   doctorSlots: (doctorId: string, from: Date, to: Date) =>
     `/doctors/${doctorId}/slots${query({ from: from.toISOString(), to: to.toISOString() })}`,
   myAvailability: () => "/doctors/me/availability",

@@ -35,6 +35,8 @@ export interface Page<T> {
 
 export type DoctorCardData = Schemas["DoctorCard"];
 
+export type SpecialtyList = Schemas["SpecialtyList"];
+
 export type Slot = Schemas["Slot"];
 
 export type SlotList = Schemas["SlotList"];

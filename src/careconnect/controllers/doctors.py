@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.params import JSONBody, Parameter, QueryParameter
 
 from careconnect.domain.scheduling.deps import provide_scheduling
-from careconnect.domain.scheduling.schemas import AvailabilityRules, DoctorCard, DoctorPage, SlotList
+from careconnect.domain.scheduling.schemas import AvailabilityRules, DoctorCard, DoctorPage, SlotList, SpecialtyList
 from careconnect.domain.scheduling.service import SchedulingService
 from careconnect.guards import current_principal, requires_auth, requires_doctor
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
@@ -32,6 +32,10 @@ class DoctorsController(Controller):
         cursor: str | None = None,
     ) -> DoctorPage:
         return await scheduling.directory(q=q, specialty=specialty, limit=limit, cursor=cursor)
+
+    @get("/specialties", summary="The specialties of listed doctors, once each")
+    async def specialties(self, scheduling: SchedulingService) -> SpecialtyList:
+        return await scheduling.specialties()
 
     @get("/me/availability", guards=[requires_doctor], summary="My weekly hours, slot length and exceptions")
     async def my_availability(

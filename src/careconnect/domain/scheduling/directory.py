@@ -2,7 +2,9 @@
 
 Listed means active (not disabled) and approved; a doctor also sees their own card while
 their review is pending or rejected. Search text is matched literally (LIKE's wildcards are
-taken out), case-insensitively on both engines.
+taken out), case-insensitively on both engines: ``q`` is found anywhere in a name or at the
+start of a word of the specialty ("cardio" finds Cardiology, "general" General practice),
+``specialty`` is one whole specialty as ``specialties()`` lists it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from careconnect.domain.accounts.users import _languages, parse_uuid
 from careconnect.domain.admin.vetting import APPROVED
 from careconnect.domain.errors import NotFound, invalid
 from careconnect.domain.scheduling.availability import next_available, rules_of
-from careconnect.domain.scheduling.schemas import DoctorCard, DoctorPage
+from careconnect.domain.scheduling.schemas import DoctorCard, DoctorPage, Specialty, SpecialtyList
 from careconnect.hub.bounds import storable
 from careconnect.pagination import clamp_limit, decode_cursor, encode_cursor
 from careconnect.tables import DoctorProfile
@@ -28,20 +30,23 @@ if TYPE_CHECKING:
 _BAD_CURSOR = "not a cursor this server gave out"
 
 
-def listed(viewer: str | None = None) -> Select[DoctorProfile]:
-    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+def _shown(query: Select[DoctorProfile], viewer: str | None) -> Select[DoctorProfile]:
     approved = DoctorProfile.verification == APPROVED
     shown = approved if viewer is None else approved | (DoctorProfile.user == viewer)
-    return (
+    return query.where(DoctorProfile.user.disabled_at.is_null()).where(shown)
+
+
+def listed(viewer: str | None = None) -> Select[DoctorProfile]:
+    """Active, approved doctors; ``viewer`` also sees their own card while pending or rejected."""
+    return _shown(
         DoctorProfile.select(
             DoctorProfile.user,
             DoctorProfile.specialty,
             DoctorProfile.bio,
             DoctorProfile.languages,
             DoctorProfile.user.full_name.as_alias("full_name"),
-        )
-        .where(DoctorProfile.user.disabled_at.is_null())
-        .where(shown)
+        ),
+        viewer,
     )
 
 
@@ -82,12 +87,21 @@ async def card(row: dict[str, Any]) -> DoctorCard:
     )
 
 
+def _keyword(text: str) -> Combinable:
+    """A name containing ``text``, or a specialty with a word starting with it."""
+    return (
+        _contains(DoctorProfile.user.full_name, f"%{text}%")
+        | _contains(DoctorProfile.specialty, f"{text}%")
+        | _contains(DoctorProfile.specialty, f"% {text}%")
+    )
+
+
 async def search(q: str | None, specialty: str | None, *, limit: int | None, cursor: str | None) -> DoctorPage:
-    """Listed doctors whose name contains ``q`` and whose specialty is ``specialty``, by name then id."""
+    """Listed doctors matching the keyword ``q`` and whose specialty is ``specialty``, by name then id."""
     size = clamp_limit(limit)
     query = listed()
     if q and _literal(q):
-        query = query.where(_contains(DoctorProfile.user.full_name, f"%{_literal(q)}%"))
+        query = query.where(_keyword(_literal(q)))
     if specialty:
         query = query.where(_contains(DoctorProfile.specialty, _literal(specialty)))
     if cursor:
@@ -96,6 +110,26 @@ async def search(q: str | None, specialty: str | None, *, limit: int | None, cur
     items = [await card(r) for r in rows[:size]]
     next_cursor = encode_cursor(rows[size - 1]["full_name"], str(rows[size - 1]["user"])) if len(rows) > size else None
     return DoctorPage(items=items, next_cursor=next_cursor)
+
+
+async def specialties() -> SpecialtyList:
+    """The specialties of listed doctors, spellings that differ only in case counted as one.
+
+    Each is named by its most common spelling (ties: the first in sort order), the list sorted
+    by name, so a select offers "Cardiology" once even if one profile says "cardiology".
+    """
+    rows = await _shown(DoctorProfile.select(DoctorProfile.specialty), None)
+    spellings: dict[str, dict[str, int]] = {}
+    for row in rows:
+        name = " ".join(str(row["specialty"]).split())
+        if name:
+            counts = spellings.setdefault(name.casefold(), {})
+            counts[name] = counts.get(name, 0) + 1
+    items = [
+        Specialty(name=min(counts, key=lambda n: (-counts[n], n)), doctors=sum(counts.values()))
+        for counts in spellings.values()
+    ]
+    return SpecialtyList(items=sorted(items, key=lambda s: s.name.casefold()))
 
 
 async def listed_doctor(viewer: str, doctor_id: str) -> dict[str, Any]:

@@ -53,6 +53,17 @@ class DoctorPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
+class Specialty(msgspec.Struct, kw_only=True):
+    """One specialty offered in the directory and how many listed doctors practise it."""
+
+    name: str
+    doctors: int
+
+
+class SpecialtyList(msgspec.Struct, kw_only=True):
+    items: list[Specialty]
+
+
 class Slot(msgspec.Struct):
     starts_at: dt.datetime
     ends_at: dt.datetime

@@ -26,6 +26,7 @@ from careconnect.domain.scheduling.schemas import (
     DoctorPage,
     Slot,
     SlotList,
+    SpecialtyList,
 )
 from careconnect.hub.bounds import storable
 from careconnect.instants import instant
@@ -72,6 +73,10 @@ class SchedulingService:
     ) -> DoctorPage:
         """Listed doctors by name or specialty, a page at a time."""
         return await directory.search(q, specialty, limit=limit, cursor=cursor)
+
+    async def specialties(self) -> SpecialtyList:
+        """The specialties of listed doctors, once each, for a search's select."""
+        return await directory.specialties()
 
     async def doctor(self, viewer: Principal, doctor_id: str) -> DoctorCard:
         """One listed doctor's card (their own too, while under review); else ``NotFound``."""
