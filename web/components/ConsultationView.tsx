@@ -11,6 +11,7 @@ import { useApi } from "@/lib/useApi";
 import { useHubConnection, useRoom } from "@/lib/useHub";
 
 import { ChatWindow } from "./ChatWindow";
+import { NextPatientBanner } from "./DoctorWaiting";
 import { IntakeForm, IntakeView } from "./IntakeForm";
 import { PatientHistoryPanel } from "./PatientHistoryPanel";
 import { buttonClass, ErrorMessage, Loading, Section, StatusBadge } from "./ui";
@@ -118,6 +119,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
     return (
       <div className="flex flex-col gap-4" data-testid="doctor-workspace">
         {header}
+        <NextPatientBanner currentId={a.id} timeZone={timeZone} />
         <div className="flex flex-wrap gap-2" data-testid="consultation-actions">
           <button type="button" className={buttonClass("primary")} disabled={status !== "checked_in" || busy !== null} onClick={() => act("start")} data-testid="admit">
             {busy === "start" ? "Admitting…" : "Admit patient"}
@@ -201,6 +203,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
       {status === "checked_in" ? (
         <>
           <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
+          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
           <Section id="intake-section" title="Your intake form">
             <IntakeForm appointmentId={id} />
           </Section>

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 
 import { api, fieldError, paths } from "@/lib/api";
+import { clearDraft, loadDraft, saveDraft } from "@/lib/drafts";
 import { fromList, toList } from "@/lib/format";
 import type { Intake } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -63,13 +64,20 @@ function IntakeEditor({
   existed: boolean;
   onSaved?: (intake: Intake) => void;
 }) {
-  const [draft, setDraft] = useState<Draft>(() => toDraft(initial));
+  const draftKey = `intake:${appointmentId}`;
+  // What was typed before a session ended comes back (lib/drafts.ts); it is kept until saved.
+  const [restored] = useState(() => loadDraft<Draft>(draftKey) !== null);
+  const [draft, setDraft] = useState<Draft>(() => loadDraft<Draft>(draftKey) ?? toDraft(initial));
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => {
     setSaved(false);
-    setDraft((d) => ({ ...d, ...patch }));
+    setDraft((d) => {
+      const next = { ...d, ...patch };
+      saveDraft(draftKey, next);
+      return next;
+    });
   };
 
   async function submit(event: FormEvent) {
@@ -88,6 +96,7 @@ function IntakeEditor({
     };
     try {
       const result = await api.put<Intake>(paths.intake(appointmentId), body);
+      clearDraft(draftKey);
       setSaved(true);
       onSaved?.(result ?? body);
     } catch (e) {
@@ -134,6 +143,11 @@ function IntakeEditor({
         ) : null}
       </div>
       <ErrorMessage error={error} />
+      {restored && !saved ? (
+        <p className="text-sm text-slate-800" data-testid="intake-draft-restored">
+          We kept what you had typed. Send it when you are ready.
+        </p>
+      ) : null}
       {saved ? <Notice testId="intake-saved">Your answers are saved; the doctor will read them before the visit.</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="intake-submit">
@@ -165,13 +179,27 @@ export function IntakeDetails({ intake }: { intake: Intake }) {
     ["Consent to treatment", intake.consent_to_treatment ? "Yes" : "No"],
   ];
   return (
-    <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
-      {rows.map(([term, value]) => (
-        <div key={term} className="contents">
-          <dt className="font-semibold text-slate-900">{term}</dt>
-          <dd className="mb-2 whitespace-pre-wrap break-words text-slate-800 sm:mb-0">{value || "—"}</dd>
-        </div>
-      ))}
-    </dl>
+    <div className="flex flex-col gap-3">
+      {intake.allergies.length > 0 ? (
+        <p className="rounded-md border-2 border-red-700 bg-red-50 p-2 text-sm font-semibold text-red-900" data-testid="intake-allergies-alert">
+          <span aria-hidden="true">⚠ </span>Allergies: {intake.allergies.join(", ")}
+        </p>
+      ) : null}
+      <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
+        {rows.map(([term, value]) => (
+          <div key={term} className="contents">
+            <dt className="font-semibold text-slate-900">{term}</dt>
+            <dd
+              className={`mb-2 whitespace-pre-wrap break-words sm:mb-0 ${
+                term === "Allergies" && value ? "font-semibold text-red-900" : "text-slate-800"
+              }`}
+              data-testid={term === "Allergies" ? "intake-allergies" : undefined}
+            >
+              {value || "—"}
+            </dd>
+          </div>
+        ))}
+      </dl>
+    </div>
   );
 }

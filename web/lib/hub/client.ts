@@ -47,7 +47,7 @@ export class HubClient {
     this.rooms.clear();
   }
 
-  /** Drop the socket as a network failure would (used by the end-to-end tests and "Reconnect"). */
+  /** Drop the socket as a network failure would (a "Reconnect" control may call it). */
   dropConnection(): void {
     this.transport.drop();
   }
@@ -79,8 +79,17 @@ export class HubClient {
       }
       case "error":
         return this.onError(frame);
-      case "presence":
-        return this.rooms.get(String(frame.room))?.onPresence(frame);
+      case "presence": {
+        const room = this.rooms.get(String(frame.room));
+        if (!room) return;
+        room.onPresence(frame);
+        // Read receipts are not stored: tell someone who (re)joins how far this person has read,
+        // so their "Seen" survives a reload.
+        if (frame.online && frame.user?.id !== this.me() && room.readSent > 0) {
+          this.transport.send({ type: "read", room: room.name, seq: room.readSent });
+        }
+        return;
+      }
       case "typing":
         return this.rooms.get(String(frame.room))?.onTyping(frame, this.me());
       case "read":
@@ -288,9 +297,6 @@ let singleton: HubClient | null = null;
 export function getHub(): HubClient {
   if (!singleton) {
     singleton = new HubClient();
-    if (typeof window !== "undefined") {
-      (window as unknown as { __careconnectHub?: HubClient }).__careconnectHub = singleton;
-    }
   }
   return singleton;
 }
