@@ -156,6 +156,9 @@ def test_logout_in_one_tab_ends_the_session_in_the_others(contexts: Contexts) ->
     first.get_by_test_id("logout").click()
     first.wait_for_url("**/login**")
     second.wait_for_url("**/login**")
+    # The other tabs say why; the tab that signed out needs no explanation.
+    expect(second.get_by_test_id("session-ended")).to_have_text("You signed out in another tab.")
+    expect(first.get_by_test_id("session-ended")).to_have_count(0)
     third.wait_for_url("**/login**")
     third.reload()
     expect(third.get_by_test_id("login-form")).to_be_visible()
