@@ -43,6 +43,13 @@ def test_other_files_get_the_plain_policy_and_dynamic_pages_their_placeholder(tm
     assert pages.csp_for(script) == WEB_CSP
     assert pages.resolve("/consultation/0191e2c4-0000-7000-8000-000000000000") == placeholder.resolve()
     assert pages.resolve("/../etc/passwd") is None
+    # The router's prefetch of a link to a consultation gets the placeholder's segment payloads.
+    (tmp_path / "consultation" / "_").mkdir()
+    tree = tmp_path / "consultation" / "_" / "__next._tree.txt"
+    tree.write_bytes(b"tree")
+    assert pages.resolve("/consultation/0191e2c4-0000-7000-8000-000000000000/__next._tree.txt") == tree.resolve()
+    assert pages.resolve("/consultation/x/other.txt") is None
+    assert pages.resolve("/consultation/x/__next.../../../etc/passwd") is None
 
 
 def test_each_app_keeps_its_own_policies(tmp_path: Path):

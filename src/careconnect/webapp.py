@@ -69,6 +69,11 @@ def resolve(web_dir: Path, path: str) -> Path | None:
     parts = clean.split("/")
     if len(parts) == 2 and parts[0] in DYNAMIC_PAGES and parts[1]:
         candidates.append(web_dir / parts[0] / "_.html")
+        if parts[1].endswith(".txt"):  # the router's payload for /consultation/<id>
+            candidates.append(web_dir / parts[0] / "_.txt")
+    elif len(parts) == 3 and parts[0] in DYNAMIC_PAGES and parts[1] and parts[2].startswith("__next."):
+        # What the router prefetches for a link to /consultation/<id> (its segment payloads).
+        candidates.append(web_dir / parts[0] / "_" / parts[2])
     root = web_dir.resolve()
     for candidate in candidates:
         resolved = candidate.resolve()

@@ -149,7 +149,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
           />
           <div className="flex flex-col gap-4">
             <Section id="intake-panel" title="Intake">
-              <IntakeView appointmentId={id} />
+              <IntakeView appointmentId={id} submitted={a.intake_submitted} />
             </Section>
             <Section id="notes-panel" title="Private notes">
               <VersionedTextEditor
@@ -196,7 +196,11 @@ function Consultation({ id, user }: { id: string; user: User }) {
             </button>
           </Section>
           <Section id="intake-section" title="Before your visit: intake form">
-            <IntakeForm appointmentId={id} onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))} />
+            <IntakeForm
+              appointmentId={id}
+              submitted={a.intake_submitted}
+              onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))}
+            />
           </Section>
         </>
       ) : null}
@@ -205,7 +209,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
           <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
           <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
           <Section id="intake-section" title="Your intake form">
-            <IntakeForm appointmentId={id} />
+            <IntakeForm appointmentId={id} submitted={a.intake_submitted} />
           </Section>
         </>
       ) : null}

@@ -22,8 +22,17 @@ const EMPTY: Intake = {
 };
 
 /** The patient's questionnaire before the visit (editable while booked or checked in). */
-export function IntakeForm({ appointmentId, onSaved }: { appointmentId: string; onSaved?: (intake: Intake) => void }) {
-  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
+export function IntakeForm({
+  appointmentId,
+  onSaved,
+  submitted = true,
+}: {
+  appointmentId: string;
+  onSaved?: (intake: Intake) => void;
+  /** False when the appointment says no intake was sent yet: nothing to fetch (no 404 to log). */
+  submitted?: boolean;
+}) {
+  const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   return <IntakeEditor appointmentId={appointmentId} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
@@ -159,8 +168,8 @@ function IntakeEditor({
 }
 
 /** The intake as the doctor reads it. */
-export function IntakeView({ appointmentId }: { appointmentId: string }) {
-  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
+export function IntakeView({ appointmentId, submitted = true }: { appointmentId: string; submitted?: boolean }) {
+  const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading the intake…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">The patient has not filled in the intake form.</p>;

@@ -9,7 +9,6 @@ import type { components } from "@/lib/api-types";
 import type { Appointment } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
-import { ConnectionBadge } from "./ConnectionBadge";
 
 type Queue = components["schemas"]["QueueOut"];
 const QUEUE_REFRESH_MS = 15_000;
@@ -22,7 +21,8 @@ function placeText(queue: Queue | null): string | null {
   return `${ahead} ${ahead === 1 ? "patient is" : "patients are"} before you.`;
 }
 
-/** What a checked-in patient sees above the chat until the doctor admits them. */
+/** What a checked-in patient sees above the chat until the doctor admits them (the chat below
+ * shows the connection's badge). */
 export function WaitingRoom({
   appointment,
   room,
@@ -72,9 +72,6 @@ export function WaitingRoom({
       <p className="text-sm text-amber-950" data-testid="doctor-presence" data-online={live && (doctor?.online ?? false)} data-busy={queue.data?.doctor_busy ?? false}>
         {status}
       </p>
-      <div>
-        <ConnectionBadge state={connection.state} retryAt={connection.retryAt} error={connection.error} />
-      </div>
     </section>
   );
 }
