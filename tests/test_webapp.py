@@ -174,6 +174,8 @@ def test_the_build_writes_compressed_copies_and_a_favicon():
             assert (script.parent / (script.name + ".gz")).stat().st_size < script.stat().st_size
     assert (out / "favicon.ico").is_file()
     assert b'rel="icon"' in (out / "login.html").read_bytes()
+    # The production build carries no test hook (the browser tests use set_offline instead).
+    assert not [s.name for s in scripts if b"__careconnectHub" in s.read_bytes()]
 
 
 async def test_the_real_export_serves_the_favicon_and_compressed_pages(sqlite_url: str):
