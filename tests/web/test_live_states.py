@@ -8,6 +8,7 @@ Fixture assumed from tests/conftest.py: ``live_server_url`` (see tests/web/conft
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -103,6 +104,15 @@ def test_the_waiting_room_chats_knows_its_place_and_sees_the_doctor_on_the_dashb
     assert patient_page.locator("a[href^='javascript']").count() == 0
 
     # The doctor opens the visit, reads, and answers "running late" before admitting.
+    doctor_reads: list[float] = []
+
+    def watch(socket: Any) -> None:
+        socket.on(
+            "framesent",
+            lambda payload: doctor_reads.append(time.monotonic()) if '"type":"read"' in str(payload) else None,
+        )
+
+    doctor_page.on("websocket", watch)
     doctor_page.goto(consultation)
     expect(doctor_page.get_by_test_id("chat-message")).to_have_count(2)
     say(doctor_page, "Running 5 minutes late, sorry")
@@ -111,10 +121,24 @@ def test_the_waiting_room_chats_knows_its_place_and_sees_the_doctor_on_the_dashb
     expect(patient_page.get_by_test_id("chat-seen")).to_have_count(1)
     expect(patient_page.locator("[data-testid=chat-message] + [data-testid=chat-seen]")).to_have_count(1)
 
-    # "Seen" survives a reload (the marks this tab heard are kept in its sessionStorage).
+    # "Seen" survives a reload (the marks this tab heard are kept in its sessionStorage), and
+    # reaches a fresh tab with none stored: its first read mark is no news to the doctor's
+    # client, which answers with its own.
     patient_page.reload()
     expect(patient_page.get_by_test_id("chat-message")).to_have_count(3)
     expect(patient_page.get_by_test_id("chat-seen")).to_have_count(1)
+    patient_page.wait_for_timeout(2_000)  # a new tab a moment later (answers are spaced 1.5 s apart)
+    fresh = patient_context.new_page()
+    fresh.goto(consultation)
+    expect(fresh.get_by_test_id("chat-message")).to_have_count(3)
+    expect(fresh.get_by_test_id("chat-seen")).to_have_count(1, timeout=15_000)
+    # ...and the answering dies down: no read frames keep going back and forth between tabs.
+    fresh.wait_for_timeout(1_000)
+    quiet_from = time.monotonic()
+    fresh.wait_for_timeout(4_000)
+    assert [t for t in doctor_reads if t > quiet_from] == [], len(doctor_reads)
+    assert 1 <= len(doctor_reads) < 10, len(doctor_reads)
+    fresh.close()
 
     # Another patient checks in: the doctor, inside this visit, sees a banner; that patient is
     # second in the queue.

@@ -75,6 +75,8 @@ export class Room {
   /** After a join with since=0 the replay starts wherever the server's last 50 start. */
   acceptAnyNext = true;
   readSent = 0;
+  /** user id -> when this tab last answered their `read` with its own mark (client.ts). */
+  readonly answeredReadAt = new Map<string, number>();
   typingSentAt = 0;
   error: string | null = null;
   readonly outbox: Outbox;
