@@ -12,7 +12,7 @@ WORKERS ?= 1
 ARGS ?=
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/out -prune -o -path web/.next -prune -o -type f -print 2>/dev/null)
 
-.PHONY: run test bench soak lint migrate seed web clean
+.PHONY: run test bench soak lint migrate seed web clean lighthouse
 
 run: $(VENV)/.synced web/out/index.html
 	$(PY) -m careconnect migrate
@@ -31,6 +31,11 @@ bench: $(VENV)/.synced
 
 soak: $(VENV)/.synced
 	$(PY) -m bench.soak $(ARGS)
+
+# Lighthouse (mobile) for /login, /register, the patient dashboard and the consultation page;
+# writes the scores into docs/web.md (bench/lighthouse.py). Not part of `make test`.
+lighthouse: $(VENV)/.synced web/out/index.html
+	$(PY) -m bench.lighthouse $(ARGS)
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check src tests examples

@@ -8,8 +8,9 @@ import hashlib
 import mimetypes
 import re
 from pathlib import Path
+from typing import Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, HttpMethod, Request, route
 from litestar.di import NamedDependency
 from litestar.response import File
 
@@ -68,6 +69,11 @@ def resolve(web_dir: Path, path: str) -> Path | None:
     parts = clean.split("/")
     if len(parts) == 2 and parts[0] in DYNAMIC_PAGES and parts[1]:
         candidates.append(web_dir / parts[0] / "_.html")
+        if parts[1].endswith(".txt"):  # the router's payload for /consultation/<id>
+            candidates.append(web_dir / parts[0] / "_.txt")
+    elif len(parts) == 3 and parts[0] in DYNAMIC_PAGES and parts[1] and parts[2].startswith("__next."):
+        # What the router prefetches for a link to /consultation/<id> (its segment payloads).
+        candidates.append(web_dir / parts[0] / "_" / parts[2])
     root = web_dir.resolve()
     for candidate in candidates:
         resolved = candidate.resolve()
@@ -103,29 +109,80 @@ class WebPages:
         return page_csp(path)
 
 
+# Precompressed copies the build writes beside a file (web/scripts/precompress.mjs), best first.
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+_Q_VALUE = re.compile(r"^q\s*=\s*(.*)$")
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header allows (q=0 refuses one; "*" allows the rest)."""
+    allowed: set[str] = set()
+    refused: set[str] = set()
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        name = name.strip()
+        if not name:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            match = _Q_VALUE.match(param.strip())
+            if match:
+                try:
+                    quality = float(match.group(1))
+                except ValueError:
+                    quality = 0.0  # unreadable: not a coding the client asked for
+                if not 0.0 <= quality <= 1.0:
+                    quality = 0.0
+        (allowed if quality > 0 else refused).add(name)
+    if "*" in allowed:
+        allowed |= {coding for coding, _ in _ENCODINGS} - refused
+    return allowed - refused
+
+
+def precompressed(found: Path, accept_encoding: str) -> tuple[Path, str | None]:
+    """The file to send for ``found``: its .br or .gz copy when the client takes it and it is current."""
+    allowed = accepted_encodings(accept_encoding)
+    for coding, suffix in _ENCODINGS:
+        if coding not in allowed:
+            continue
+        copy = found.with_name(found.name + suffix)
+        try:
+            if copy.is_file() and copy.stat().st_mtime_ns >= found.stat().st_mtime_ns:
+                return copy, coding
+        except OSError:
+            continue
+    return found, None
+
+
 class WebAppController(Controller):
     include_in_schema = False
 
-    @get(["/", "/{path:path}"], sync_to_thread=False)
-    def page(self, web_pages: NamedDependency[WebPages], path: str = "/") -> Response[bytes] | File:
+    @route(["/", "/{path:path}"], http_method=[HttpMethod.GET, HttpMethod.HEAD], sync_to_thread=False)
+    def page(self, request: Request[Any, Any, Any], web_pages: NamedDependency[WebPages], path: str = "/") -> File:
         if path.lstrip("/").startswith(("api/", "ws")):
             raise ApiError(404, "not_found", "No such endpoint.")
+        status = 200
         found = web_pages.resolve(path)
         if found is None:
             found = web_pages.resolve("404")
             if found is None:
                 raise ApiError(404, "not_found", "No such page.")
-            return Response(
-                found.read_bytes(),
-                status_code=404,
-                media_type="text/html",
-                headers={"Content-Security-Policy": web_pages.csp_for(found)},
-            )
+            status = 404
         media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
         cache = "public, max-age=31536000, immutable" if "/_next/static/" in str(found) else "no-cache"
+        body, coding = precompressed(found, request.headers.get("accept-encoding", ""))
+        headers = {
+            "Content-Security-Policy": web_pages.csp_for(found),
+            "Cache-Control": cache,
+            "Vary": "Accept-Encoding",
+        }
+        if coding:
+            headers["Content-Encoding"] = coding
         return File(
-            path=found,
+            path=body,
+            filename=found.name,
             media_type=media_type,
             content_disposition_type="inline",
-            headers={"Content-Security-Policy": web_pages.csp_for(found), "Cache-Control": cache},
+            status_code=status,
+            headers=headers,
         )

@@ -278,3 +278,21 @@ async def test_eddsa_tokens_and_no_algorithm_confusion(database_url, tmp_path):
         claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
         confused = jwt.encode(claims, TEST_SECRET, algorithm="HS256")
         assert (await client.get("/api/v1/users/me", headers=bearer(confused))).status_code == 401
+
+
+async def test_a_readable_session_hint_goes_with_the_refresh_cookie_and_leaves_with_it(client):
+    """``cc_session=1`` (no secret, readable by scripts, path /) tells the web client a refresh
+    is worth asking for, so anonymous pages never log a 401; logout clears both cookies."""
+    user = await register(client)
+    tokens = await client.post("/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD})
+    cookies = tokens.headers.get_list("set-cookie")
+    hint = next(c for c in cookies if c.startswith("cc_session="))
+    assert hint.startswith("cc_session=1;") and "HttpOnly" not in hint and "Path=/;" in hint + ";"
+    assert "samesite=strict" in hint.lower()
+    refresh = next(c for c in cookies if c.startswith("cc_refresh="))
+    assert tokens.json()["access_token"] not in hint and refresh.split(";")[0] != hint.split(";")[0]
+    renewed = await client.post("/api/v1/auth/refresh", headers={"X-CSRF": "1"})
+    assert any(c.startswith("cc_session=1;") for c in renewed.headers.get_list("set-cookie"))
+    out = await client.post("/api/v1/auth/logout")
+    cleared = [c for c in out.headers.get_list("set-cookie") if c.startswith("cc_session=")]
+    assert cleared and ("Max-Age=0" in cleared[0] or 'cc_session="";' in cleared[0])

@@ -90,6 +90,13 @@ async def test_visit_end_to_end(live: LiveServer):
             assert (await pat_ws.next_event("room_state"))["state"] == "checked_in"
 
             assert (await doc_ws.join(room))["state"] == "checked_in"
+            # The waiting room is writable (PROTOCOL.md): both sides chat before the visit starts.
+            early = await pat_ws.send(room, "I am in the waiting room")
+            assert (await doc_ws.next_message(room))["seq"] == early["seq"]
+            assert (await pat_ws.next_message(room))["seq"] == early["seq"]
+            late = await doc_ws.send(room, "Running 5 minutes late, sorry")
+            assert (await pat_ws.next_message(room))["body"] == "Running 5 minutes late, sorry"
+            assert (await doc_ws.next_message(room))["seq"] == late["seq"]
             assert (await http.post(f"/api/v1/consultations/{aid}/start", headers=doctor["h"])).status_code == 200
             assert (await pat_ws.next_event("room_state"))["state"] == "in_progress"
 
@@ -132,7 +139,7 @@ async def test_visit_end_to_end(live: LiveServer):
             messages = (
                 await http.get(f"/api/v1/consultations/{aid}/messages", params={"after_seq": 0}, headers=patient["h"])
             ).json()
-            assert [m["seq"] for m in messages["items"]] == [ack["seq"], ack["seq"] + 1]
+            assert [m["seq"] for m in messages["items"]] == [early["seq"], late["seq"], ack["seq"], ack["seq"] + 1]
         finally:
             await doc_ws.close()
             await pat_ws.close()

@@ -75,12 +75,15 @@ class Contexts:
         self.base_url = base_url
         self.opened: list[BrowserContext] = []
 
-    def new(self, *, timezone_id: str = "UTC", viewport: dict[str, int] | None = None) -> BrowserContext:
+    def new(
+        self, *, timezone_id: str = "UTC", viewport: dict[str, int] | None = None, color_scheme: str = "light"
+    ) -> BrowserContext:
         context = self.browser.new_context(
             base_url=self.base_url,
             timezone_id=timezone_id,
             viewport=viewport or DESKTOP,  # type: ignore[arg-type]
             locale="en-GB",
+            color_scheme=color_scheme,  # type: ignore[arg-type]
         )
         context.set_default_timeout(15_000)
         self.opened.append(context)

@@ -87,12 +87,21 @@ def test_doctor_and_patient_run_a_whole_visit(contexts: Contexts) -> None:
     expect(patient_page.get_by_test_id("chat-message")).to_have_count(2)
     assert_once_in_order(patient_page, ["Hello doctor, it hurts when I run.", "How long does the pain last?"])
 
-    # A dropped connection: what was sent meanwhile arrives once, in order, on both sides.
-    patient_page.evaluate("window.__careconnectHub.dropConnection()")
+    # The network drops: the badge says so and nobody shows as online; what was sent meanwhile
+    # arrives once, in order, on both sides, and the badge goes back to "Live".
+    patient_page.context.set_offline(True)
+    expect(patient_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "offline")
+    expect(patient_page.get_by_test_id("connection-state")).to_contain_text("Offline")
+    expect(patient_page.locator("[data-testid=presence-member][data-online=true]")).to_have_count(0)
     patient_page.get_by_label("Message", exact=True).fill("About ten minutes each time.")
     patient_page.get_by_label("Message", exact=True).press("Enter")
     doctor_page.get_by_label("Message", exact=True).fill("Any pain at rest?")
     doctor_page.get_by_test_id("chat-send").click()
+    patient_page.context.set_offline(False)
+    expect(patient_page.get_by_test_id("connection-state")).to_have_text("Live", timeout=20_000)
+    expect(patient_page.get_by_test_id("presence-member").filter(has_text=doctor.name)).to_have_attribute(
+        "data-online", "true"
+    )
     expect(patient_page.get_by_test_id("connection-state")).to_have_attribute("data-state", "open", timeout=20_000)
     for page in (patient_page, doctor_page):
         expect(page.get_by_test_id("chat-message")).to_have_count(4, timeout=20_000)
@@ -148,6 +157,9 @@ def test_logout_in_one_tab_ends_the_session_in_the_others(contexts: Contexts) ->
     first.get_by_test_id("logout").click()
     first.wait_for_url("**/login**")
     second.wait_for_url("**/login**")
+    # The other tabs say why; the tab that signed out needs no explanation.
+    expect(second.get_by_test_id("session-ended")).to_have_text("You signed out in another tab.")
+    expect(first.get_by_test_id("session-ended")).to_have_count(0)
     third.wait_for_url("**/login**")
     third.reload()
     expect(third.get_by_test_id("login-form")).to_be_visible()

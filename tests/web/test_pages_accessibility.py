@@ -1,5 +1,6 @@
-"""Every page passes axe-core (no serious or critical violations) and is photographed at phone
-(390x844) and desktop (1280x800) sizes into the folder the run prints.
+"""Every page passes axe-core (no serious or critical violations) in light and dark mode (the
+system setting) and is photographed at phone (390x844) and desktop (1280x800) sizes, in both
+modes, into the folder the run prints.
 
 Fixture assumed from tests/conftest.py: ``live_server_url`` (see tests/web/conftest.py).
 """
@@ -22,6 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def check_page(page: Page, name: str, ready_test_id: str, folder: Path, problems: list[str]) -> None:
+    scheme = page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'")
+    if scheme == "dark":
+        name = f"{name}-dark"
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(size)  # type: ignore[arg-type]
         expect(page.get_by_test_id(ready_test_id).first).to_be_visible()
@@ -36,9 +40,10 @@ def check_page(page: Page, name: str, ready_test_id: str, folder: Path, problems
             problems.append(f"{name} at {label}:\n{describe_violations(violations)}")
 
 
-def test_every_page_is_accessible_and_photographed(contexts: Contexts, screenshot_dir: Path) -> None:
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_is_accessible_and_photographed(contexts: Contexts, screenshot_dir: Path, scheme: str) -> None:
     problems: list[str] = []
-    visitor = contexts.new().new_page()
+    visitor = contexts.new(color_scheme=scheme).new_page()
     visitor.goto("/login")
     check_page(visitor, "login", "login-form", screenshot_dir, problems)
     # A failed sign-in shows the error in words; photograph and check that state too.
@@ -51,8 +56,8 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     visitor.get_by_test_id("role-doctor").check()
     check_page(visitor, "register-doctor", "doctor-fields", screenshot_dir, problems)
 
-    doctor_context = contexts.new()
-    patient_context = contexts.new()
+    doctor_context = contexts.new(color_scheme=scheme)
+    patient_context = contexts.new(color_scheme=scheme)
     doctor = ApiUser(doctor_context, "doctor", "Dr Rosalind Franklin")
     patient = ApiUser(patient_context, "patient", "Katherine Johnson")
     api_open_every_hour(doctor)
@@ -72,6 +77,10 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     check_page(patient_page, "consultation-patient-before", "intake-form", screenshot_dir, problems)
     patient.call("POST", f"/consultations/{appointment['id']}/check-in")
     patient_page.reload()
+    # The waiting room's chat is open: a message written there is part of the photograph.
+    patient_page.get_by_label("Message", exact=True).fill("I'm in the waiting room. Photos: https://example.org/rash")
+    patient_page.get_by_label("Message", exact=True).press("Enter")
+    expect(patient_page.get_by_test_id("chat-message")).to_have_attribute("data-status", "sent")
     check_page(patient_page, "consultation-patient-waiting", "waiting-room", screenshot_dir, problems)
 
     doctor_page = doctor_context.new_page()
@@ -87,7 +96,7 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     expect(patient_page.get_by_test_id("chat-window")).to_be_visible()
     patient_page.get_by_label("Message", exact=True).fill("Hello, the rash is itchy.")
     patient_page.get_by_label("Message", exact=True).press("Enter")
-    expect(doctor_page.get_by_test_id("chat-message")).to_have_count(1)
+    expect(doctor_page.get_by_test_id("chat-message")).to_have_count(2)
     check_page(doctor_page, "consultation-doctor", "doctor-workspace", screenshot_dir, problems)
     check_page(patient_page, "consultation-patient-chat", "chat-window", screenshot_dir, problems)
 
@@ -101,6 +110,15 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
     patient_page.goto("/consultation/00000000-0000-0000-0000-000000000000")
     expect(patient_page.get_by_test_id("error")).to_be_visible()
     check_page(patient_page, "consultation-missing", "error", screenshot_dir, problems)
+
+    # Dark mode is really dark: the page's background is not the light one.
+    red, green, blue = patient_page.evaluate(
+        """() => { const c = document.createElement('canvas').getContext('2d');
+        c.fillStyle = getComputedStyle(document.body).backgroundColor; c.fillRect(0, 0, 1, 1);
+        return Array.from(c.getImageData(0, 0, 1, 1).data.slice(0, 3)); }"""
+    )
+    brightness = (red + green + blue) / 3
+    assert (brightness > 200) if scheme == "light" else (brightness < 50), (scheme, red, green, blue)
 
     assert not problems, "\n\n".join(problems)
     assert sorted(p.name for p in screenshot_dir.glob("*.png"))

@@ -11,6 +11,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { logout } from "@/lib/api";
 import { dashboardFor, useSession } from "@/lib/session";
 
+import { DoctorInWaitingRooms } from "./DoctorWaiting";
 import { VerifyEmailBanner } from "./Recovery";
 import { buttonClass, ErrorMessage } from "./ui";
 import { NotificationBell } from "./NotificationBell";
@@ -112,6 +113,7 @@ export function AppShell({ children }: { children: ReactNode }) {
         </div>
       </header>
       {user ? <VerifyEmailBanner key={user.id} user={user} /> : null}
+      {user?.role === "doctor" ? <DoctorInWaitingRooms key={user.id} /> : null}
       {error ? (
         <div className="mx-auto max-w-6xl px-4 pt-2">
           <ErrorMessage error={error} />

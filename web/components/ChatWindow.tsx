@@ -1,7 +1,8 @@
 "use client";
 
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useRef, type FormEvent, type KeyboardEvent } from "react";
 
+import { useDraft } from "@/lib/drafts";
 import type { ChatMessage, ConnectionSnapshot } from "@/lib/hub";
 import { formatTime } from "@/lib/format";
 import type { RoomHandle } from "@/lib/useHub";
@@ -9,6 +10,7 @@ import type { RoomHandle } from "@/lib/useHub";
 import { AttachmentPicker } from "./attachments/AttachmentPicker";
 import { MessageAttachments } from "./attachments/MessageAttachments";
 import { usePendingFiles } from "./attachments/usePendingFiles";
+import { layOut, MessageText, seenSeq } from "./ChatText";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { CallLine } from "./video/CallLine";
 import { buttonClass } from "./ui";
@@ -39,7 +41,8 @@ export function ChatWindow({
   const messages = snapshot?.messages ?? [];
   const members = snapshot?.members ?? [];
   const others = members.filter((m) => m.id !== myId);
-  const [draft, setDraft] = useState("");
+  // The unsent message survives a reload or an ended session (lib/drafts.ts).
+  const [draft, setDraft, clearDraft] = useDraft(snapshot ? `chat:${snapshot.room}` : null);
   const files = usePendingFiles(snapshot?.room.replace("consultation:", "") ?? null);
   const listRef = useRef<HTMLDivElement>(null);
   const lastSeq = snapshot?.lastSeq ?? 0;
@@ -75,7 +78,7 @@ export function ChatWindow({
     const body = draft.trim();
     if ((!body && files.ready.length === 0) || !writable || files.busy) return;
     room.send(body.slice(0, MAX_BODY), files.ready);
-    setDraft("");
+    clearDraft();
     files.clear();
   }
 
@@ -86,10 +89,8 @@ export function ChatWindow({
     }
   }
 
-  const readBy = (message: ChatMessage): string[] =>
-    message.seq === null
-      ? []
-      : others.filter((m) => (snapshot?.reads[m.id] ?? 0) >= (message.seq ?? Infinity)).map((m) => m.name);
+  // One "Seen" under the newest of my messages another member has read.
+  const seen = seenSeq(messages, snapshot?.reads ?? {}, others.map((m) => m.id));
 
   const typing = snapshot?.typing ?? [];
 
@@ -125,9 +126,18 @@ export function ChatWindow({
         data-testid="message-list"
       >
         {messages.length === 0 ? <p className="text-sm text-slate-700">No messages yet.</p> : null}
-        <ol className="flex flex-col gap-2">
-          {messages.map((m) => (
-            <MessageBubble key={m.id} message={m} timeZone={timeZone} readBy={m.mine ? readBy(m) : []} onRetry={room.retry} onDiscard={room.discard} />
+        <ol className="flex flex-col">
+          {layOut(messages, timeZone).map(({ message: m, day, continues }) => (
+            <MessageBubble
+              key={m.id}
+              message={m}
+              timeZone={timeZone}
+              day={day}
+              continues={continues}
+              seen={m.seq !== null && m.seq === seen}
+              onRetry={room.retry}
+              onDiscard={room.discard}
+            />
           ))}
         </ol>
       </div>
@@ -176,22 +186,37 @@ export function ChatWindow({
 function MessageBubble({
   message,
   timeZone,
-  readBy,
+  day,
+  continues,
+  seen,
   onRetry,
   onDiscard,
 }: {
   message: ChatMessage;
   timeZone: string;
-  readBy: string[];
+  /** The day heading before this message, when it is the first of its day. */
+  day: string | null;
+  /** Same sender as the message before, a moment later: no name and time again. */
+  continues: boolean;
+  /** The newest of my messages the other side has read. */
+  seen: boolean;
   onRetry: (id: string) => void;
   onDiscard: (id: string) => void;
 }) {
   const m = message;
   if (m.kind === "call") return <CallLine message={m} timeZone={timeZone} />;
-  const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : readBy.length > 0 ? `Read by ${readBy.join(", ")}` : "Sent";
+  const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : null;
   return (
+    <>
+      {day ? (
+        <li className="my-2 flex items-center gap-2 text-xs font-semibold text-slate-700" data-testid="chat-day">
+          <span aria-hidden="true" className="h-px flex-1 bg-slate-300" />
+          {day}
+          <span aria-hidden="true" className="h-px flex-1 bg-slate-300" />
+        </li>
+      ) : null}
     <li
-      className={`flex max-w-[85%] flex-col gap-0.5 rounded-lg px-3 py-2 text-sm ${
+      className={`flex max-w-[85%] flex-col gap-0.5 rounded-lg px-3 py-2 text-sm ${continues ? "mt-0.5" : "mt-2"} ${
         m.mine ? "self-end bg-blue-700 text-white" : "self-start bg-slate-100 text-slate-900"
       } ${m.status === "failed" ? "ring-2 ring-red-700" : ""}`}
       data-testid="chat-message"
@@ -199,8 +224,9 @@ function MessageBubble({
       data-id={m.id}
       data-mine={m.mine}
       data-status={m.status}
+      data-continues={continues}
     >
-      <span className={`text-xs font-semibold ${m.mine ? "text-blue-50" : "text-slate-800"}`}>
+      <span className={continues ? "sr-only" : `text-xs font-semibold ${m.mine ? "text-blue-50" : "text-slate-800"}`} data-testid="chat-message-header">
         {m.mine ? "You" : m.sender.name}
         {m.ts ? (
           <>
@@ -210,11 +236,11 @@ function MessageBubble({
         ) : null}
       </span>
       <p className="whitespace-pre-wrap break-words" data-testid="chat-message-body">
-        {m.body}
+        <MessageText body={m.body} mine={m.mine} />
       </p>
       {m.attachments ? <MessageAttachments files={m.attachments} /> : null}
-      {m.mine ? (
-        <span className={`text-xs ${m.mine ? "text-blue-50" : "text-slate-700"}`} data-testid="chat-message-status">
+      {m.mine && status ? (
+        <span className="text-xs text-blue-50" data-testid="chat-message-status">
           {status}
         </span>
       ) : null}
@@ -232,5 +258,11 @@ function MessageBubble({
         </span>
       ) : null}
     </li>
+      {seen ? (
+        <li className="self-end pr-1 text-xs text-slate-700" data-testid="chat-seen">
+          Seen
+        </li>
+      ) : null}
+    </>
   );
 }

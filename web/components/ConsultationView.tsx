@@ -12,6 +12,7 @@ import { useHubConnection, useRoom } from "@/lib/useHub";
 
 import { VisitFiles } from "./attachments/VisitFiles";
 import { ChatWindow } from "./ChatWindow";
+import { NextPatientBanner } from "./DoctorWaiting";
 import { IntakeForm, IntakeView } from "./IntakeForm";
 import { PatientHistoryPanel } from "./PatientHistoryPanel";
 import { VideoCall } from "./video/VideoCall";
@@ -121,6 +122,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
     return (
       <div className="flex flex-col gap-4" data-testid="doctor-workspace">
         {header}
+        <NextPatientBanner currentId={a.id} timeZone={timeZone} />
         <div className="flex flex-wrap gap-2" data-testid="consultation-actions">
           <button type="button" className={buttonClass("primary")} disabled={status !== "checked_in" || busy !== null} onClick={() => act("start")} data-testid="admit">
             {busy === "start" ? "Admitting…" : "Admit patient"}
@@ -147,7 +149,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
               <VisitFiles consultationId={id} refresh={room.snapshot?.lastSeq} />
             </Section>
             <Section id="intake-panel" title="Intake">
-              <IntakeView appointmentId={id} />
+              <IntakeView appointmentId={id} submitted={a.intake_submitted} />
             </Section>
             <Section id="notes-panel" title="Private notes">
               <VersionedTextEditor
@@ -192,15 +194,21 @@ function Consultation({ id, user }: { id: string; user: User }) {
             <CheckInButton startsAt={a.starts_at} timeZone={timeZone} busy={busy === "check-in"} disabled={busy !== null} onCheckIn={() => act("check-in")} />
           </Section>
           <Section id="intake-section" title="Before your visit: intake form">
-            <IntakeForm appointmentId={id} reason={a.reason} onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))} />
+            <IntakeForm
+              appointmentId={id}
+              reason={a.reason}
+              submitted={a.intake_submitted}
+              onSaved={() => appointment.setData((cur) => (cur ? { ...cur, intake_submitted: true } : cur))}
+            />
           </Section>
         </>
       ) : null}
       {status === "checked_in" ? (
         <>
           <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
+          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
           <Section id="intake-section" title="Your intake form">
-            <IntakeForm appointmentId={id} reason={a.reason} />
+            <IntakeForm appointmentId={id} reason={a.reason} submitted={a.intake_submitted} />
           </Section>
         </>
       ) : null}

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 
 import { api, paths } from "@/lib/api";
+import { clearDraft, loadDraft, saveDraft } from "@/lib/drafts";
 import { check, fieldError, rules } from "@/lib/problems";
 import { fromList, toList } from "@/lib/format";
 import type { Intake } from "@/lib/types";
@@ -29,8 +30,19 @@ const INLINE = ["chief_complaint", "symptoms", "symptom_duration", "medications"
  * reason given when booking (`reason`) is the main reason: it is not asked a second time, and
  * goes into the intake's `chief_complaint` (asked only when the booking had no reason).
  */
-export function IntakeForm({ appointmentId, reason = "", onSaved }: { appointmentId: string; reason?: string; onSaved?: (intake: Intake) => void }) {
-  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
+export function IntakeForm({
+  appointmentId,
+  reason = "",
+  onSaved,
+  submitted = true,
+}: {
+  appointmentId: string;
+  reason?: string;
+  onSaved?: (intake: Intake) => void;
+  /** False when the appointment says no intake was sent yet: nothing to fetch (no 404 to log). */
+  submitted?: boolean;
+}) {
+  const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   return <IntakeEditor appointmentId={appointmentId} reason={reason.trim()} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
@@ -73,13 +85,20 @@ function IntakeEditor({
   existed: boolean;
   onSaved?: (intake: Intake) => void;
 }) {
-  const [draft, setDraft] = useState<Draft>(() => toDraft(initial));
+  const draftKey = `intake:${appointmentId}`;
+  // What was typed before a session ended comes back (lib/drafts.ts); it is kept until saved.
+  const [restored] = useState(() => loadDraft<Draft>(draftKey) !== null);
+  const [draft, setDraft] = useState<Draft>(() => loadDraft<Draft>(draftKey) ?? toDraft(initial));
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => {
     setSaved(false);
-    setDraft((d) => ({ ...d, ...patch }));
+    setDraft((d) => {
+      const next = { ...d, ...patch };
+      saveDraft(draftKey, next);
+      return next;
+    });
   };
 
   async function submit(event: FormEvent) {
@@ -108,6 +127,7 @@ function IntakeEditor({
     };
     try {
       const result = await api.put<Intake>(paths.intake(appointmentId), body);
+      clearDraft(draftKey);
       setSaved(true);
       onSaved?.(result ?? body);
     } catch (e) {
@@ -162,6 +182,11 @@ function IntakeEditor({
         ) : null}
       </div>
       <ErrorMessage error={error} inline={INLINE} />
+      {restored && !saved ? (
+        <p className="text-sm text-slate-800" data-testid="intake-draft-restored">
+          We kept what you had typed. Send it when you are ready.
+        </p>
+      ) : null}
       {saved ? <Notice testId="intake-saved">Your answers are saved; the doctor will read them before the visit.</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="intake-submit">
@@ -173,8 +198,8 @@ function IntakeEditor({
 }
 
 /** The intake as the doctor reads it. */
-export function IntakeView({ appointmentId }: { appointmentId: string }) {
-  const intake = useApi<Intake | null>(paths.intake(appointmentId), { fallbackOn404: null });
+export function IntakeView({ appointmentId, submitted = true }: { appointmentId: string; submitted?: boolean }) {
+  const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading the intake…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">The patient has not filled in the intake form.</p>;
@@ -193,13 +218,27 @@ export function IntakeDetails({ intake }: { intake: Intake }) {
     ["Consent to treatment", intake.consent_to_treatment ? "Yes" : "No"],
   ];
   return (
-    <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
-      {rows.map(([term, value]) => (
-        <div key={term} className="contents">
-          <dt className="font-semibold text-slate-900">{term}</dt>
-          <dd className="mb-2 whitespace-pre-wrap break-words text-slate-800 sm:mb-0">{value || "—"}</dd>
-        </div>
-      ))}
-    </dl>
+    <div className="flex flex-col gap-3">
+      {intake.allergies.length > 0 ? (
+        <p className="rounded-md border-2 border-red-700 bg-red-50 p-2 text-sm font-semibold text-red-900" data-testid="intake-allergies-alert">
+          <span aria-hidden="true">⚠ </span>Allergies: {intake.allergies.join(", ")}
+        </p>
+      ) : null}
+      <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
+        {rows.map(([term, value]) => (
+          <div key={term} className="contents">
+            <dt className="font-semibold text-slate-900">{term}</dt>
+            <dd
+              className={`mb-2 whitespace-pre-wrap break-words sm:mb-0 ${
+                term === "Allergies" && value ? "font-semibold text-red-900" : "text-slate-800"
+              }`}
+              data-testid={term === "Allergies" ? "intake-allergies" : undefined}
+            >
+              {value || "—"}
+            </dd>
+          </div>
+        ))}
+      </dl>
+    </div>
   );
 }

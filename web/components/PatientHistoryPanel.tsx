@@ -34,6 +34,9 @@ export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patien
                 <time dateTime={a.starts_at}>{formatDateTime(a.starts_at, timeZone)}</time>
                 <StatusBadge status={a.status} />
                 <span className="font-normal text-slate-800">{a.reason}</span>
+                <span className="font-normal text-slate-800" data-testid="history-doctor">
+                  with {a.doctor?.full_name ?? "another doctor"}
+                </span>
               </summary>
               <div className="mt-2 flex flex-col gap-2 text-sm">
                 {intake ? <IntakeDetails intake={intake} /> : <p className="text-slate-700">No intake.</p>}

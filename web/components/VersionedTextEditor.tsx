@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 
 import { api, ApiError } from "@/lib/api";
+import { clearDraft, loadDraft, saveDraft } from "@/lib/drafts";
 import { formatTime } from "@/lib/format";
 import type { VersionedText } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -72,9 +73,14 @@ function Editor({
   readOnly: boolean;
   initial: VersionedText;
 }) {
-  const [text, setText] = useState(initial.text ?? "");
-  const [base, setBase] = useState<VersionedText>(initial);
-  const [state, setState] = useState<SaveState>("idle");
+  // Unsaved text from before a session ended (lib/drafts.ts) comes back and is saved against
+  // the version it was written on, so a change made elsewhere meanwhile shows as a conflict.
+  const draftKey = readOnly ? null : `text:${path}`;
+  const [draft] = useState(() => (draftKey ? loadDraft<{ text: string; version: number }>(draftKey) : null));
+  const restore = draft !== null && draft.text !== (initial.text ?? "");
+  const [text, setText] = useState(restore && draft ? draft.text : (initial.text ?? ""));
+  const [base, setBase] = useState<VersionedText>(restore && draft ? { ...initial, version: draft.version } : initial);
+  const [state, setState] = useState<SaveState>(restore ? "dirty" : "idle");
   const [error, setError] = useState<unknown>(null);
   const [theirs, setTheirs] = useState<VersionedText | null>(null);
   const saving = useRef(false);
@@ -95,6 +101,7 @@ function Editor({
       const next = result && typeof result.version === "number" ? result : { text: current, version: version + 1, updated_at: new Date().toISOString() };
       setBase(next);
       setTheirs(null);
+      if (draftKey && latest.current.text === current) clearDraft(draftKey);
       // More typing while the request was out: it is saved by the next autosave.
       setState(latest.current.text === current ? "saved" : "dirty");
     } catch (e) {
@@ -159,6 +166,7 @@ function Editor({
         aria-describedby={`${id}-status${hint ? ` ${id}-hint` : ""}`}
         onChange={(e) => {
           setText(e.target.value);
+          if (draftKey) saveDraft(draftKey, { text: e.target.value, version: base.version });
           if (state !== "conflict") setState("dirty");
         }}
         className="min-h-32 w-full rounded-md border border-slate-400 bg-white px-3 py-2 text-base"
@@ -202,6 +210,7 @@ function Editor({
                 if (!theirs) return;
                 setText(theirs.text);
                 setBase(theirs);
+                if (draftKey) clearDraft(draftKey);
                 setTheirs(null);
                 setState("idle");
               }}

@@ -621,6 +621,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consultations/{consultation_id}/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The visit's place in the doctor's waiting room queue */
+        get: operations["ApiV1ConsultationsConsultationIdQueueQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consultations/{consultation_id}/start": {
         parameters: {
             query?: never;
@@ -1337,6 +1354,13 @@ export interface components {
         PersonRef: {
             full_name: string;
             id: string;
+        };
+        /** QueueOut */
+        QueueOut: {
+            doctor_busy: boolean;
+            position: number | null;
+            status: string;
+            waiting: number;
         };
         /** RecoveryCodesOut */
         RecoveryCodesOut: {
@@ -2941,6 +2965,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1ConsultationsConsultationIdQueueQueue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueOut"];
+                };
             };
             /** @description Bad request syntax or unsupported method */
             400: {

@@ -14,6 +14,18 @@ const LOCK_NAME = "cc-refresh";
 const CHANNEL_NAME = "cc-session";
 /** Renew this long before the access token expires, so the hub never sees an expired token. */
 const EARLY_REFRESH_S = 60;
+/** Readable twin of the HttpOnly refresh cookie (no secret): a page load probes only with it. */
+const SESSION_HINT = "cc_session";
+export const SESSION_EXPIRED = "Your session expired, sign in again.";
+export const SIGNED_OUT_ELSEWHERE = "You signed out in another tab.";
+
+function hasSessionHint(): boolean {
+  return typeof document !== "undefined" && document.cookie.split(";").some((c) => c.trim().startsWith(`${SESSION_HINT}=1`));
+}
+
+function dropSessionHint(): void {
+  if (typeof document !== "undefined") document.cookie = `${SESSION_HINT}=; Max-Age=0; Path=/; SameSite=Strict`;
+}
 
 export interface FieldError {
   field: string;
@@ -149,7 +161,7 @@ function ensureChannel(): BroadcastChannel | null {
       // Another tab renewed the session: use its token (the cookie it got is ours too).
       adoptToken(msg.token, msg.expiresAt, msg.user, false);
     } else if (msg.type === "logout") {
-      clearSession(msg.reason ?? "You signed out in another tab.", false);
+      clearSession(msg.reason ?? SIGNED_OUT_ELSEWHERE, false);
     }
   };
   return channel;
@@ -180,7 +192,8 @@ function clearSession(reason: string | null, announce: boolean): void {
   if (refreshTimer) clearTimeout(refreshTimer);
   refreshTimer = null;
   setSnapshot({ status: "anonymous", user: null, endedReason: reason });
-  if (announce) broadcast({ type: "logout", reason: "You signed out in another tab." });
+  // The other tabs hear why: an expiry is an expiry there too; a sign-out came from this tab.
+  if (announce) broadcast({ type: "logout", reason: reason ?? SIGNED_OUT_ELSEWHERE });
 }
 
 /** The signed-in user changed (a saved profile, a verified email): every view of the session sees it. */
@@ -222,6 +235,12 @@ export function refreshSession(): Promise<string | null> {
     if (accessToken && accessToken !== startedWith && expiresAt - Date.now() > EARLY_REFRESH_S * 1000) {
       return accessToken;
     }
+    // No session cookie in this browser (never signed in, or signed out): nothing to renew, and
+    // asking would only log a 401 in the console.
+    if (!accessToken && !hasSessionHint()) {
+      if (snapshot.status !== "anonymous") setSnapshot({ status: "anonymous", user: null, endedReason: snapshot.endedReason });
+      return null;
+    }
     let response: Response;
     try {
       response = await fetch(`${API_BASE}/auth/refresh`, {
@@ -237,7 +256,9 @@ export function refreshSession(): Promise<string | null> {
       // body would keep the request open (nothing else reads it without a cache to fill).
       await response.text().catch(() => "");
       const hadSession = snapshot.status === "authenticated";
-      clearSession(hadSession ? "Your session has ended. Please sign in again." : null, hadSession);
+      const hinted = hasSessionHint(); // a session this browser had (also after a reload) has expired
+      dropSessionHint();
+      clearSession(hadSession || hinted ? SESSION_EXPIRED : null, hadSession);
       return null;
     }
     if (!response.ok) throw await problemFrom(response);
@@ -441,6 +462,7 @@ export const paths = {
   consultationNotes: (id: string) => `/consultations/${id}/notes`,
   consultationSummary: (id: string) => `/consultations/${id}/summary`,
   consultationIceServers: (id: string) => `/consultations/${encodeURIComponent(id)}/ice-servers`,
+  consultationQueue: (id: string) => `/consultations/${id}/queue`,
   patientHistory: (patientId: string) => `/patients/${patientId}/history`,
   adminDoctors: (params: { verification?: string; limit?: number; cursor?: string | null }) => `/admin/doctors${query(params)}`,
   adminUsers: (params: { role?: string; limit?: number; cursor?: string | null }) => `/admin/users${query(params)}`,

@@ -32,6 +32,9 @@ from careconnect.settings import Settings
 
 REFRESH_COOKIE = "cc_refresh"
 REFRESH_PATH = "/api/v1/auth"
+# A readable twin of the refresh cookie that holds no secret ("1"): the web client asks for a
+# refresh on page load only when it is there, so an anonymous page never logs a 401.
+SESSION_HINT_COOKIE = "cc_session"
 
 
 def _refresh_cookie(settings: Settings, value: str, *, clear: bool = False) -> Cookie:
@@ -46,9 +49,22 @@ def _refresh_cookie(settings: Settings, value: str, *, clear: bool = False) -> C
     )
 
 
+def _session_hint_cookie(settings: Settings, *, clear: bool = False) -> Cookie:
+    return Cookie(
+        key=SESSION_HINT_COOKIE,
+        value="" if clear else "1",
+        path="/",
+        httponly=False,
+        secure=settings.cookie_secure,
+        samesite="strict",
+        max_age=0 if clear else settings.refresh_token_days * 86400,
+    )
+
+
 def _with_cookie(settings: Settings, signed_in: SignedIn) -> Response[TokenOut]:
     assert signed_in.refresh_token is not None
-    return Response(signed_in.body, cookies=[_refresh_cookie(settings, signed_in.refresh_token)])
+    cookies = [_refresh_cookie(settings, signed_in.refresh_token), _session_hint_cookie(settings)]
+    return Response(signed_in.body, cookies=cookies)
 
 
 class AuthController(Controller):
@@ -101,7 +117,8 @@ class AuthController(Controller):
         user = request.scope.get("user")
         principal = user if isinstance(user, Principal) else None
         await accounts.logout(request.cookies.get(REFRESH_COOKIE), principal, request.scope)
-        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=[_refresh_cookie(settings, "", clear=True)])
+        cleared = [_refresh_cookie(settings, "", clear=True), _session_hint_cookie(settings, clear=True)]
+        return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=cleared)
 
     @post("/token", status_code=200, summary="Client credentials for bots (no refresh cookie)")
     async def token(

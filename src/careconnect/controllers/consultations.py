@@ -17,6 +17,7 @@ from careconnect.domain.consultations.schemas import (
     InviteIn,
     MessagePage,
     Participant,
+    QueueOut,
     message_page_json,
 )
 from careconnect.domain.consultations.service import Caller, ConsultationsService
@@ -58,6 +59,12 @@ class ConsultationController(Controller):
         self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
     ) -> Any:
         return await consultations.no_show(_caller(request), consultation_id)
+
+    @get("/{consultation_id:str}/queue", summary="The visit's place in the doctor's waiting room queue")
+    async def queue(
+        self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
+    ) -> QueueOut:
+        return await consultations.queue(_caller(request), consultation_id)
 
     @get("/{consultation_id:str}/messages", summary="The room's stored messages, paged by seq")
     async def messages(

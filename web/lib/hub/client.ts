@@ -11,6 +11,7 @@ import { Room, type RoomSnapshot } from "./room";
 import { HubTransport, type ConnectionSnapshot } from "./transport";
 
 const TYPING_SEND_EVERY_MS = 3_000;
+const READ_ANSWER_EVERY_MS = 1_500;
 
 export class HubClient {
   private users = 0;
@@ -51,7 +52,7 @@ export class HubClient {
     this.rooms.clear();
   }
 
-  /** Drop the socket as a network failure would (used by the end-to-end tests and "Reconnect"). */
+  /** Drop the socket as a network failure would (a "Reconnect" control may call it). */
   dropConnection(): void {
     this.transport.drop();
   }
@@ -83,12 +84,35 @@ export class HubClient {
       }
       case "error":
         return this.onError(frame);
-      case "presence":
-        return this.rooms.get(String(frame.room))?.onPresence(frame);
+      case "presence": {
+        const room = this.rooms.get(String(frame.room));
+        if (!room) return;
+        room.onPresence(frame);
+        // Read receipts are not stored: tell someone who (re)joins how far this person has read,
+        // so their "Seen" survives a reload.
+        if (frame.online && frame.user?.id !== this.me() && room.readSent > 0) {
+          this.transport.send({ type: "read", room: room.name, seq: room.readSent });
+        }
+        return;
+      }
       case "typing":
         return this.rooms.get(String(frame.room))?.onTyping(frame, this.me());
-      case "read":
-        return this.rooms.get(String(frame.room))?.onRead(frame);
+      case "read": {
+        const room = this.rooms.get(String(frame.room));
+        if (!room) return;
+        const user = String(frame.user ?? "");
+        const known = room.snapshot.reads[user] ?? 0;
+        room.onRead(frame);
+        // A mark that is no news comes from a new tab or a reload of that person (its first
+        // `read`): answer once with this person's own mark so their "Seen" is right there too.
+        // At most once per person per 1.5 s, so two tabs never keep answering each other.
+        const now = Date.now();
+        if (user && user !== this.me() && Number(frame.seq) <= known && room.readSent > 0 && now - (room.answeredReadAt.get(user) ?? 0) > READ_ANSWER_EVERY_MS) {
+          room.answeredReadAt.set(user, now);
+          this.transport.send({ type: "read", room: room.name, seq: room.readSent });
+        }
+        return;
+      }
       case "room_state":
         return this.rooms.get(String(frame.room))?.onRoomState(frame);
       case "appointment": {
@@ -325,9 +349,6 @@ let singleton: HubClient | null = null;
 export function getHub(): HubClient {
   if (!singleton) {
     singleton = new HubClient();
-    if (typeof window !== "undefined") {
-      (window as unknown as { __careconnectHub?: HubClient }).__careconnectHub = singleton;
-    }
   }
   return singleton;
 }

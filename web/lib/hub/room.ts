@@ -44,6 +44,28 @@ export function emptySnapshot(room: string): RoomSnapshot {
   return { room, joined: false, state: null, lastSeq: 0, members: [], messages: [], typing: [], reads: {}, error: null };
 }
 
+const READS_KEY = "cc-reads:";
+
+/** The read marks this tab last heard in a room (sessionStorage: they outlive a reload). */
+function loadReads(room: string): Record<string, number> {
+  try {
+    const raw = typeof window === "undefined" ? null : window.sessionStorage.getItem(READS_KEY + room);
+    const value: unknown = raw ? JSON.parse(raw) : null;
+    if (typeof value !== "object" || value === null) return {};
+    return Object.fromEntries(Object.entries(value).filter((e): e is [string, number] => Number.isInteger(e[1])));
+  } catch {
+    return {};
+  }
+}
+
+function saveReads(room: string, reads: Map<string, number>): void {
+  try {
+    window.sessionStorage.setItem(READS_KEY + room, JSON.stringify(Object.fromEntries(reads)));
+  } catch {
+    // Storage full or off: the marks are only not kept.
+  }
+}
+
 /** What became of a `message` frame. */
 export type Arrival = "shown" | "duplicate" | "gap" | "ignored";
 
@@ -56,6 +78,8 @@ export class Room {
   /** After a join with since=0 the replay starts wherever the server's last 50 start. */
   acceptAnyNext = true;
   readSent = 0;
+  /** user id -> when this tab last answered their `read` with its own mark (client.ts). */
+  readonly answeredReadAt = new Map<string, number>();
   typingSentAt = 0;
   error: string | null = null;
   readonly outbox: Outbox;
@@ -77,6 +101,7 @@ export class Room {
   ) {
     this.snapshot = emptySnapshot(name);
     this.outbox = new Outbox(name, sink, () => this.emit());
+    this.reads = new Map(Object.entries(loadReads(name)));
   }
 
   /** A `join` is about to go out; `since` is what to ask for (0: the server's recent history). */
@@ -161,6 +186,7 @@ export class Room {
     if (!user || !Number.isInteger(seq)) return;
     if ((this.reads.get(user) ?? 0) < seq) {
       this.reads.set(user, seq);
+      saveReads(this.name, this.reads);
       this.emit();
     }
   }
@@ -176,6 +202,8 @@ export class Room {
     this.joined = false;
     this.joining = false;
     this.typing.clear();
+    // Presence is unknown without a connection: nobody (this person included) shows as online.
+    for (const [id, member] of this.members) this.members.set(id, { ...member, online: false });
     this.outbox.stopTimers();
     this.emit();
   }

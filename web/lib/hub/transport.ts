@@ -72,10 +72,16 @@ export class HubTransport {
       if (getSession().status === "anonymous") this.events.signedOut();
     });
     window.addEventListener("online", () => {
-      if (this.connection.state === "offline" || this.connection.state === "reconnecting") this.reconnectNow();
+      if (this.connection.state === "offline" || this.connection.state === "reconnecting") this.resync();
     });
     window.addEventListener("offline", () => {
-      if (this.connection.state !== "ended" && this.connection.state !== "idle") this.setConnection({ state: "offline" });
+      if (this.connection.state === "ended" || this.connection.state === "idle") return;
+      // Nothing can be sent or heard: let go of the socket now (the rooms show everyone as
+      // offline) rather than trust it until a heartbeat times out.
+      this.release();
+      if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.setConnection({ state: "offline", retryAt: null });
     });
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && this.connection.state === "reconnecting") this.reconnectNow();
@@ -191,6 +197,34 @@ export class HubTransport {
       this.reconnectTimer = null;
       void this.connect();
     }, delay);
+  }
+
+  /**
+   * The network is back. A socket that outlived the outage may be dead without the browser
+   * knowing, and the rooms missed presence and messages meanwhile: replace it with a fresh one
+   * (a new `welcome` makes the state "open" again and every room re-joins with `since`).
+   */
+  private resync(): void {
+    this.release();
+    this.attempt = 0;
+    this.reconnectNow();
+  }
+
+  /** Forget the current socket without waiting for its close event (which may never come). */
+  private release(): void {
+    const stale = this.ws;
+    if (!stale) return;
+    this.ws = null;
+    this.welcomed = false;
+    this.stopPing();
+    stale.onclose = null;
+    stale.onmessage = null;
+    try {
+      stale.close(4000, "network changed");
+    } catch {
+      // Already closing: nothing more to release.
+    }
+    this.events.closed();
   }
 
   private reconnectNow(): void {

@@ -124,3 +124,15 @@ class InvitedRoom(msgspec.Struct, kw_only=True):
 
 class InvitedRooms(msgspec.Struct, kw_only=True):
     rooms: list[InvitedRoom]
+
+
+class QueueOut(msgspec.Struct, kw_only=True):
+    """A visit's place in its doctor's waiting room queue (``GET /consultations/{id}/queue``)."""
+
+    status: str
+    #: 1 for the next patient the doctor sees; null unless this visit is checked in.
+    position: int | None
+    #: How many of the doctor's patients are checked in now (this one included).
+    waiting: int
+    #: The doctor is in another visit right now.
+    doctor_busy: bool

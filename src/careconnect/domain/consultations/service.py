@@ -16,6 +16,7 @@ from careconnect.domain.appointments.service import AppointmentOut, Appointments
 from careconnect.domain.audit.service import patient_of_appointment, record
 from careconnect.domain.consultations import bots, clinical_docs
 from careconnect.domain.consultations.clinical_docs import NOTES, SUMMARY, Document
+from careconnect.domain.consultations.queue import queue_of
 from careconnect.domain.consultations.rooms import Membership, membership, room_name
 from careconnect.domain.consultations.schemas import (
     DocumentIn,
@@ -24,6 +25,7 @@ from careconnect.domain.consultations.schemas import (
     InvitedRooms,
     MessageSlice,
     Participant,
+    QueueOut,
 )
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
@@ -92,6 +94,11 @@ class ConsultationsService:
         """The doctor records a no-show, from 10 minutes after the start."""
         member = await self.member(caller, consultation_id, "consultation.no_show", "doctor")
         return await self.visits.no_show(member)
+
+    async def queue(self, caller: Caller, consultation_id: str) -> QueueOut:
+        """The visit's place in the doctor's waiting room queue (either member may ask)."""
+        member = await self.member(caller, consultation_id, "consultation.queue", "patient", "doctor")
+        return await queue_of(member)
 
     # -- messages ----------------------------------------------------------------------------
     async def messages(
