@@ -42,7 +42,9 @@ export function IntakeForm({
   /** False when the appointment says no intake was sent yet: nothing to fetch (no 404 to log). */
   submitted?: boolean;
 }) {
-  const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
+  // Decided once: after this form sends the answers, the editor stays (with its "saved" notice).
+  const [fetchSaved] = useState(submitted);
+  const intake = useApi<Intake | null>(fetchSaved ? paths.intake(appointmentId) : null, { fallbackOn404: null });
   if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   return <IntakeEditor appointmentId={appointmentId} reason={reason.trim()} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
