@@ -91,14 +91,17 @@ def _wait_for_frames(page: Page, above: int, timeout_ms: int = 30_000) -> int:
             timeout=timeout_ms,
         )
     except Exception as exc:  # say what the page showed instead
-        shown = page.evaluate(
-            """() => { const c = document.querySelector('[data-testid=video-call]');
-                const s = document.querySelector('[data-testid=call-stage]');
-                const m = document.querySelector('[data-testid=call-message]');
-                return {phase: c?.dataset.phase, stage: s ? {...s.dataset} : null, message: m?.textContent}; }"""
-        )
-        raise AssertionError(f"no video frames decoded beyond {above}: {shown}") from exc
+        raise AssertionError(f"no video frames decoded beyond {above}: {_shown(page)}") from exc
     return _frames_decoded(page)
+
+
+def _shown(page: Page) -> Any:
+    return page.evaluate(
+        """() => { const c = document.querySelector('[data-testid=video-call]');
+            const s = document.querySelector('[data-testid=call-stage]');
+            const m = document.querySelector('[data-testid=call-message]');
+            return {phase: c?.dataset.phase, stage: s ? {...s.dataset} : null, message: m?.textContent}; }"""
+    )
 
 
 def _call_and_hang_up(doctor_page: Page, patient_page: Page, appointment: dict[str, Any]) -> dict[str, str]:
@@ -117,7 +120,11 @@ def _call_and_hang_up(doctor_page: Page, patient_page: Page, appointment: dict[s
     patient_page.get_by_test_id("call-accept").click()
     candidate_types = {}
     for name, page in (("doctor", doctor_page), ("patient", patient_page)):
-        first = _wait_for_frames(page, 0)
+        try:
+            first = _wait_for_frames(page, 0)
+        except AssertionError as exc:
+            other = patient_page if page is doctor_page else doctor_page
+            raise AssertionError(f"{name}: {exc}; the other side: {_shown(other)}") from exc
         later = _wait_for_frames(page, first)  # frames keep arriving: the video plays
         assert later > first
         expect(page.get_by_test_id("video-call")).to_have_attribute("data-phase", "connected")
