@@ -84,12 +84,24 @@ def _frames_decoded(page: Page) -> int:
 
 
 def _wait_for_frames(page: Page, above: int, timeout_ms: int = 30_000) -> int:
-    page.wait_for_function(
-        "(n) => Number(document.querySelector('[data-testid=call-stage]')?.dataset.framesDecoded || 0) > n",
-        arg=above,
-        timeout=timeout_ms,
-    )
+    try:
+        page.wait_for_function(
+            "(n) => Number(document.querySelector('[data-testid=call-stage]')?.dataset.framesDecoded || 0) > n",
+            arg=above,
+            timeout=timeout_ms,
+        )
+    except Exception as exc:  # say what the page showed instead
+        raise AssertionError(f"no video frames decoded beyond {above}: {_shown(page)}") from exc
     return _frames_decoded(page)
+
+
+def _shown(page: Page) -> Any:
+    return page.evaluate(
+        """() => { const c = document.querySelector('[data-testid=video-call]');
+            const s = document.querySelector('[data-testid=call-stage]');
+            const m = document.querySelector('[data-testid=call-message]');
+            return {phase: c?.dataset.phase, stage: s ? {...s.dataset} : null, message: m?.textContent}; }"""
+    )
 
 
 def _call_and_hang_up(doctor_page: Page, patient_page: Page, appointment: dict[str, Any]) -> dict[str, str]:
@@ -108,11 +120,24 @@ def _call_and_hang_up(doctor_page: Page, patient_page: Page, appointment: dict[s
     patient_page.get_by_test_id("call-accept").click()
     candidate_types = {}
     for name, page in (("doctor", doctor_page), ("patient", patient_page)):
-        first = _wait_for_frames(page, 0)
+        try:
+            first = _wait_for_frames(page, 0)
+        except AssertionError as exc:
+            other = patient_page if page is doctor_page else doctor_page
+            raise AssertionError(f"{name}: {exc}; the other side: {_shown(other)}") from exc
         later = _wait_for_frames(page, first)  # frames keep arriving: the video plays
         assert later > first
         expect(page.get_by_test_id("video-call")).to_have_attribute("data-phase", "connected")
         candidate_types[name] = page.get_by_test_id("call-stage").get_attribute("data-candidate-type") or ""
+    stage = doctor_page.get_by_test_id("call-stage")
+    assert stage.get_attribute("data-quality") in ("good", "fair", "poor")
+    expect(doctor_page.get_by_test_id("call-status")).to_contain_text("connection")  # the quality hint
+    for button, pressed in (("call-mute", "Unmute"), ("call-camera", "Turn camera on")):
+        doctor_page.get_by_test_id(button).click()
+        expect(doctor_page.get_by_test_id(button)).to_have_attribute("aria-pressed", "true")
+        expect(doctor_page.get_by_test_id(button)).to_have_text(pressed)
+        doctor_page.get_by_test_id(button).click()
+        expect(doctor_page.get_by_test_id(button)).to_have_attribute("aria-pressed", "false")
     # The start of the call is in both chats already; hanging up adds its end, for both.
     for page in (doctor_page, patient_page):
         expect(page.get_by_test_id("chat-call-line").first).to_contain_text("Video call started")

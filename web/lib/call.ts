@@ -34,6 +34,9 @@ export interface CallSnapshot {
   /** From getStats(): inbound video frames decoded, and the selected local candidate's type. */
   framesDecoded: number;
   candidateType: string | null;
+  /** The connection's signaling and ICE states, for support and the tests. */
+  signalingState: string;
+  iceState: string;
 }
 
 /** `GET /consultations/{id}/ice-servers` (API.md 1.1 "Video visits"). */
@@ -44,6 +47,7 @@ const RESUME_TIMEOUT_MS = 12_000;
 const PEER_GONE_MS = 15_000;
 const DISCONNECTED_RESTART_MS = 2_500;
 const STATS_EVERY_MS = 2_000;
+const CONNECT_WATCHDOG_MS = 10_000;
 /** Set to "relay" in localStorage to force TURN (how an operator checks the relay works). */
 export const RELAY_SETTING = "careconnect.iceTransportPolicy";
 
@@ -61,6 +65,8 @@ const IDLE: CallSnapshot = {
   message: null,
   framesDecoded: 0,
   candidateType: null,
+  signalingState: "",
+  iceState: "",
 };
 
 export class CallError extends Error {}
@@ -420,10 +426,15 @@ export class CallController {
 
   private async iceConfig(): Promise<RTCConfiguration> {
     let servers: IceServersOut["ice_servers"] = [];
-    try {
-      servers = (await api.get<IceServersOut>(paths.consultationIceServers(this.consultationId))).ice_servers;
-    } catch {
-      servers = []; // loopback and most home networks still connect directly
+    for (const wait of [0, 500, 1500]) {
+      // A busy server (503) must not leave the call without its TURN servers: a few tries.
+      if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+      try {
+        servers = (await api.get<IceServersOut>(paths.consultationIceServers(this.consultationId))).ice_servers;
+        break;
+      } catch {
+        servers = []; // at the last, direct paths only: loopback and most home networks still connect
+      }
     }
     let relay = false;
     try {
@@ -468,9 +479,13 @@ export class CallController {
         this.makingOffer = false;
       }
     };
+    pc.onsignalingstatechange = () => {
+      if (this.pc === pc) this.set({ signalingState: pc.signalingState });
+    };
     pc.oniceconnectionstatechange = () => {
       if (this.pc !== pc) return;
       const state = pc.iceConnectionState;
+      this.set({ iceState: state });
       if (state === "connected" || state === "completed") {
         this.clear("restart");
         this.set({ phase: "connected", message: null });
@@ -485,6 +500,20 @@ export class CallController {
       }
     };
     this.startStats(pc);
+    this.watch(pc);
+  }
+
+  /** Not connected within a while (a lost signal, a relay not reached): fresh servers, ICE restart. */
+  private watch(pc: RTCPeerConnection): void {
+    this.after("watchdog", CONNECT_WATCHDOG_MS, () => {
+      if (this.pc !== pc || pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed") return;
+      void this.iceConfig().then((config) => {
+        if (this.pc !== pc) return;
+        pc.setConfiguration(config);
+        pc.restartIce();
+        this.watch(pc);
+      });
+    });
   }
 
   private videoSender(): RTCRtpSender | undefined {
@@ -557,6 +586,7 @@ export class CallController {
       pc.onicecandidate = null;
       pc.onnegotiationneeded = null;
       pc.oniceconnectionstatechange = null;
+      pc.onsignalingstatechange = null;
       pc.close();
     }
   }

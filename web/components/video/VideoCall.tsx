@@ -144,6 +144,8 @@ function CallStage({ call, controller }: { call: CallSnapshot; controller: CallC
       data-frames-decoded={call.framesDecoded}
       data-candidate-type={call.candidateType ?? ""}
       data-quality={call.quality ?? ""}
+      data-signaling={call.signalingState}
+      data-ice={call.iceState}
     >
       <div className="relative overflow-hidden rounded-lg bg-slate-900">
         <Video stream={call.remoteStream} muted={false} label={`Video of ${name}`} testId="remote-video" className="aspect-video w-full object-cover" />
