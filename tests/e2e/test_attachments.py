@@ -18,9 +18,9 @@ import websockets
 from PIL import Image
 
 from tests.consult_helpers import open_consultation
-from tests.e2e.test_authorization import create_admin
+from tests.e2e.integrations import bot_token, new_integration
 from tests.e2e.test_hub_edge import hub_socket
-from tests.helpers import PASSWORD, assert_problem, signed_in
+from tests.helpers import assert_problem, signed_in
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
 
@@ -239,24 +239,8 @@ async def test_an_invited_bot_can_read(live: LiveServer):
     async with httpx.AsyncClient(base_url=live.url, timeout=30) as http:
         c = await open_consultation(http)
         file_id = (await upload(http, c["id"], c["patient"]["h"], "lab.pdf", PDF)).json()["id"]
-        admin_email = await asyncio.to_thread(create_admin, live)
-        admin_token = (await http.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})).json()[
-            "access_token"
-        ]
-        creds = (
-            await http.post(
-                "/api/v1/admin/integrations",
-                json={"name": "Reader"},
-                headers={"Authorization": f"Bearer {admin_token}"},
-            )
-        ).json()
-        token = (
-            await http.post(
-                "/api/v1/auth/token",
-                json={"grant_type": "client_credentials", **{k: creds[k] for k in ("client_id", "client_secret")}},
-            )
-        ).json()["access_token"]
-        bot: dict[str, Any] = {"Authorization": f"Bearer {token}"}
+        creds = await new_integration(http, live, "Reader")
+        bot: dict[str, Any] = {"Authorization": f"Bearer {await bot_token(http, creds)}"}
         assert_problem(await http.get(f"/api/v1/attachments/{file_id}", headers=bot), 404, "not_found")
         invited = await http.post(
             f"/api/v1/consultations/{c['id']}/participants",

@@ -8,9 +8,8 @@ import importlib.util
 import httpx
 
 from careconnect.client import HubClient
-from tests.e2e.test_authorization import create_admin
+from tests.e2e.integrations import new_integration
 from tests.e2e.test_two_workers import open_visit
-from tests.helpers import PASSWORD
 from tests.infra import REPO_ROOT
 from tests.live import LiveServer
 
@@ -26,17 +25,7 @@ async def test_triage_bot_in_an_invited_room(live: LiveServer):
     bot = load_bot()
     async with httpx.AsyncClient(base_url=live.url, timeout=20) as http:
         doctor, patient, aid = await open_visit(http)
-        admin_email = await asyncio.to_thread(create_admin, live)
-        admin_token = (await http.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})).json()[
-            "access_token"
-        ]
-        creds = (
-            await http.post(
-                "/api/v1/admin/integrations",
-                json={"name": "Triage"},
-                headers={"Authorization": f"Bearer {admin_token}"},
-            )
-        ).json()
+        creds = await new_integration(http, live, "Triage")
         room = f"consultation:{aid}"
         patient_ws = HubClient(live.ws_url, patient["token"])
         await patient_ws.connect()

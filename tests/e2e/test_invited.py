@@ -10,25 +10,16 @@ import json
 import httpx
 
 from tests.consult_helpers import open_visit
-from tests.e2e.test_authorization import create_admin
+from tests.e2e.integrations import bot_token, new_integration
 from tests.e2e.test_hub_edge import hub_socket
-from tests.helpers import PASSWORD
 from tests.live import LiveServer
 
 
 async def test_an_invited_bot_hears_of_it_at_once_and_lists_its_rooms(live: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=live.url, timeout=20) as http:
         doctor, patient, aid = await open_visit(http)
-        admin_email = await asyncio.to_thread(create_admin, live)
-        login = await http.post("/api/v1/auth/login", json={"email": admin_email, "password": PASSWORD})
-        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        creds = (await http.post("/api/v1/admin/integrations", json={"name": "Scribe"}, headers=admin)).json()
-        grant = {
-            "grant_type": "client_credentials",
-            "client_id": creds["client_id"],
-            "client_secret": creds["client_secret"],
-        }
-        token = (await http.post("/api/v1/auth/token", json=grant)).json()["access_token"]
+        creds = await new_integration(http, live, "Scribe")
+        token = await bot_token(http, creds)
         bot = {"Authorization": f"Bearer {token}"}
         assert (await http.get("/api/v1/integrations/me/rooms", headers=bot)).json() == {"rooms": []}
 
