@@ -170,7 +170,8 @@ def test_drafts_survive_an_expired_session_and_the_login_page_says_why(contexts:
     page = patient_context.new_page()
     page.goto(consultation)
     intake = page.get_by_test_id("intake-form")
-    intake.get_by_label("What is the main reason for this visit?").fill("Lower back pain")
+    # The reason given when booking is the main reason (not asked again); the rest is typed here.
+    intake.get_by_label("Symptoms").fill("Lower back pain")
     intake.get_by_label("Allergies").fill("latex")
     page.get_by_label("Message", exact=True).fill("I typed this before my session ended")
 
@@ -185,7 +186,7 @@ def test_drafts_survive_an_expired_session_and_the_login_page_says_why(contexts:
     page.get_by_test_id("login-submit").click()
     page.wait_for_url(f"**{consultation}")
     intake = page.get_by_test_id("intake-form")
-    expect(intake.get_by_label("What is the main reason for this visit?")).to_have_value("Lower back pain")
+    expect(intake.get_by_label("Symptoms")).to_have_value("Lower back pain")
     expect(intake.get_by_label("Allergies")).to_have_value("latex")
     expect(page.get_by_test_id("intake-draft-restored")).to_be_visible()
     expect(page.get_by_label("Message", exact=True)).to_have_value("I typed this before my session ended")
