@@ -149,10 +149,21 @@ def test_the_waiting_room_chats_knows_its_place_and_sees_the_doctor_on_the_dashb
     other_page.goto(f"/consultation/{second['id']}")
     expect(other_page.get_by_test_id("queue-position")).to_have_text("1 patient is before you.")
 
-    # Admitted: the first patient's chat carries on; the second patient's doctor is busy.
+    # Admitted mid-sentence: the first patient's chat carries on in the same message box, which
+    # keeps what they typed and the focus (admission does not remount it), so the Enter they
+    # press next sends it; the second patient's doctor is busy.
+    box = patient_page.get_by_label("Message", exact=True)
+    box.fill("Half a sentence")
+    box.evaluate("el => { el.dataset.before = 'admission'; }")
     doctor_page.get_by_test_id("admit").click()
     expect(patient_page.get_by_test_id("waiting-room")).to_have_count(0, timeout=15_000)
-    expect(patient_page.get_by_test_id("chat-message")).to_have_count(3)
+    expect(patient_page.get_by_test_id("consultation-status")).to_have_attribute("data-status", "in_progress")
+    expect(box).to_have_attribute("data-before", "admission")  # the very element, not a new one
+    expect(box).to_have_value("Half a sentence")
+    expect(box).to_be_focused()
+    patient_page.keyboard.press("Enter")
+    expect(doctor_page.get_by_test_id("chat-message")).to_have_count(4)
+    expect(patient_page.get_by_test_id("chat-message")).to_have_count(4)
     other_page.reload()
     expect(other_page.get_by_test_id("doctor-presence")).to_have_text("Dr Mary Somerville is with another patient.")
     expect(other_page.get_by_test_id("queue-position")).to_have_text("You are next.")

@@ -93,7 +93,7 @@ def test_every_page_is_accessible_and_photographed(contexts: Contexts, screensho
 
     doctor_page.goto(consultation)
     doctor_page.get_by_test_id("admit").click()
-    expect(patient_page.get_by_test_id("chat-window")).to_be_visible()
+    expect(patient_page.get_by_test_id("consultation-status")).to_have_attribute("data-status", "in_progress")
     patient_page.get_by_label("Message", exact=True).fill("Hello, the rash is itchy.")
     patient_page.get_by_label("Message", exact=True).press("Enter")
     expect(doctor_page.get_by_test_id("chat-message")).to_have_count(2)

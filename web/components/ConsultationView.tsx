@@ -203,19 +203,18 @@ function Consultation({ id, user }: { id: string; user: User }) {
           </Section>
         </>
       ) : null}
-      {status === "checked_in" ? (
-        <>
-          <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} />
+      {status === "checked_in" ? <WaitingRoom appointment={a} room={room.snapshot} connection={connection} timeZone={timeZone} /> : null}
+      {/* One chat from the waiting room into the visit: admission does not remount it, so what the
+          patient is typing, and the focus, stay where they were. */}
+      {status === "checked_in" || status === "in_progress" ? (
+        <VideoCall consultationId={id} room={room} roomName={`consultation:${a.id}`} myId={user.id} isDoctor={false} live={status === "in_progress"}>
           <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
-          <Section id="intake-section" title="Your intake form">
-            <IntakeForm appointmentId={id} reason={a.reason} submitted={a.intake_submitted} />
-          </Section>
-        </>
-      ) : null}
-      {status === "in_progress" ? (
-        <VideoCall consultationId={id} room={room} roomName={`consultation:${a.id}`} myId={user.id} isDoctor={false} live>
-        <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable />
         </VideoCall>
+      ) : null}
+      {status === "checked_in" ? (
+        <Section id="intake-section" title="Your intake form">
+          <IntakeForm appointmentId={id} reason={a.reason} submitted={a.intake_submitted} />
+        </Section>
       ) : null}
       {status === "completed" ? (
         <>

@@ -58,10 +58,34 @@ export function VideoCall({
     if (controller && joined && controller.hasSavedCall()) void controller.resume();
   }, [controller, joined]);
 
-  if (!live || !controller || !call) return <>{children}</>;
-  const active = call.phase !== "idle";
+  // The chat (children) keeps its place in the tree whether or not a call can happen, so the
+  // patient admitted mid-sentence keeps the message box, its focus and what they typed.
+  const shown = live && controller && call ? call : null;
+  const active = shown !== null && shown.phase !== "idle";
   return (
     <div className={active ? "grid gap-4 lg:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]" : "flex flex-col gap-3"}>
+      {shown && controller ? <CallPanel call={shown} controller={controller} isDoctor={isDoctor} peer={peer} peerOnline={peerOnline} active={active} /> : null}
+      <div className="min-w-0">{children}</div>
+    </div>
+  );
+}
+
+function CallPanel({
+  call,
+  controller,
+  isDoctor,
+  peer,
+  peerOnline,
+  active,
+}: {
+  call: CallSnapshot;
+  controller: CallController;
+  isDoctor: boolean;
+  peer: Person | null;
+  peerOnline: boolean;
+  active: boolean;
+}) {
+  return (
       <section aria-label="Video call" className="flex flex-col gap-3" data-testid="video-call" data-phase={call.phase}>
         {call.phase === "idle" ? (
           <IdleBar call={call} isDoctor={isDoctor} peer={peer} peerOnline={peerOnline} onCall={() => peer && void controller.start(peer)} />
@@ -86,8 +110,6 @@ export function VideoCall({
           </p>
         ) : null}
       </section>
-      <div className="min-w-0">{children}</div>
-    </div>
   );
 }
 
