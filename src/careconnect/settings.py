@@ -85,6 +85,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_max_hours: int = 720  # absolute lifetime of a login (patients, and everyone by default)
     session_max_hours_staff: int = 720  # the same for doctors and admins (production: 12)
     session_idle_minutes: int | None = None  # no refresh for this long ends a login (production: 60)
+    # a refresh token presented again this soon after its rotation is a lost response, not a replay
+    refresh_reuse_grace_seconds: int = 30
     # issue 17: mail and the outbox (docs/notifications.md)
     public_url: str = "http://127.0.0.1:8000"  # where the web app is, for the links in mails
     smtp_url: str | None = None  # None: every mail becomes an .eml file under mail_dir
@@ -371,6 +373,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    if raw := env.get("REFRESH_REUSE_GRACE_SECONDS"):
+        values["refresh_reuse_grace_seconds"] = _int("REFRESH_REUSE_GRACE_SECONDS", raw, 0, 300)
     idle, access_minutes = values.get("session_idle_minutes"), values.get("access_token_minutes", 15)
     if isinstance(idle, int) and isinstance(access_minutes, int) and idle < access_minutes:
         # The limit is enforced on refresh: an access token must not outlive it.
