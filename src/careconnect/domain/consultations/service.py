@@ -21,6 +21,7 @@ from careconnect.domain.consultations.rooms import Membership, membership, room_
 from careconnect.domain.consultations.schemas import (
     DocumentIn,
     DocumentOut,
+    Invitable,
     InvitedRoom,
     InvitedRooms,
     MessageSlice,
@@ -195,6 +196,12 @@ class ConsultationsService:
         appointment = await appointment_out(member.appointment_id)
         await self.events.invited(participant.bot_user_id, room_name(member.appointment_id), appointment)
         return participant
+
+    async def invitable(self, caller: Caller) -> list[Invitable]:
+        """The integrations a doctor can invite (doctors and admins; bots and patients: 403)."""
+        if caller.principal.role not in ("doctor", "admin"):
+            raise Forbidden("Only doctors invite integrations into their consultations.")
+        return await bots.directory()
 
     async def invited_rooms(self, caller: Caller) -> InvitedRooms:
         """The rooms the calling bot is invited to now (API.md 1.1 "Integrations")."""
