@@ -87,6 +87,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_idle_minutes: int | None = None  # no refresh for this long ends a login (production: 60)
     # a refresh token presented again this soon after its rotation is a lost response, not a replay
     refresh_reuse_grace_seconds: int = 30
+    # issue 21: OpenTelemetry (careconnect.tracing); the exporter reads OTEL_EXPORTER_OTLP_*
+    tracing: Literal["off", "otlp", "console"] = "off"
+    otel_service_name: str = "careconnect"
     # issue 17: mail and the outbox (docs/notifications.md)
     public_url: str = "http://127.0.0.1:8000"  # where the web app is, for the links in mails
     smtp_url: str | None = None  # None: every mail becomes an .eml file under mail_dir
@@ -373,6 +376,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    tracing = env.get("TRACING", "off").strip().lower() or "off"
+    if tracing not in ("off", "otlp", "console"):
+        raise SettingsError(f"TRACING must be off, otlp or console, not {tracing!r}")
+    values["tracing"] = tracing
+    if raw := env.get("OTEL_SERVICE_NAME"):
+        values["otel_service_name"] = raw.strip()[:100]
     if raw := env.get("REFRESH_REUSE_GRACE_SECONDS"):
         values["refresh_reuse_grace_seconds"] = _int("REFRESH_REUSE_GRACE_SECONDS", raw, 0, 300)
     idle, access_minutes = values.get("session_idle_minutes"), values.get("access_token_minutes", 15)
