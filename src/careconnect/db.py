@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from piccolo.engine.base import Engine
+from piccolo.engine.base import BaseTransaction, Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.tables import ALL_TABLES
 
@@ -20,6 +20,17 @@ def engine_from_url(url: str) -> Engine[Any]:
     create_private_file(path)
     # A generous timeout: concurrent writers wait for the lock instead of failing.
     return SQLiteEngine(path=str(path), timeout=30)
+
+
+def write_transaction() -> BaseTransaction:
+    """One writer at a time on SQLite (BEGIN IMMEDIATE, so a read-then-write cannot interleave
+    with another writer's); a plain transaction on PostgreSQL, whose constraints and row locks
+    do that work. Every table is bound to the same engine (``bind_tables``)."""
+    engine = ALL_TABLES[0]._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    transaction: BaseTransaction = engine.transaction()  # PostgresEngine's, typed Any through Table._meta.db
+    return transaction
 
 
 def create_private_file(path: Path) -> None:

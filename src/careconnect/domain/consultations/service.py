@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.service import AppointmentOut, AppointmentsService
 from careconnect.domain.audit.service import patient_of_appointment, record
@@ -31,7 +32,6 @@ from careconnect.domain.consultations.schemas import (
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
-from careconnect.domain.scheduling.availability import write_transaction
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
