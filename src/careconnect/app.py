@@ -147,7 +147,7 @@ def hub_of(app: Litestar) -> Hub:
 
 def build_backends(settings: Settings) -> Backends:
     """The database engine, the Redis client (with ``REDIS_URL``), the throttles and the hub."""
-    engine = engine_from_url(settings.database_url)
+    engine = engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode)
     redis_client: Redis | None = None
     if settings.redis_url:
         from redis.asyncio import Redis

@@ -300,7 +300,10 @@ def build_hub(settings: Settings, session_check: SessionCheck, tracing: Tracing 
         authenticator=JwtAuthenticator(settings, session_check),
         policy=ConsultationRooms(),
         client_address=partial(client_address, trusted),
-        store=_traced(tracing, AttachingStore(sql_message_store(settings.database_url, audit=True))),
+        store=_traced(
+            tracing,
+            AttachingStore(sql_message_store(settings.database_url, audit=True, pool_mode=settings.database_pool_mode)),
+        ),
         attachments=AttachmentClaims(),  # issue 20: files in messages
         broker=broker,
         presence=presence,

@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
+    # "transaction" behind PgBouncer in transaction mode: asyncpg keeps no prepared statements
+    database_pool_mode: Literal["session", "transaction"] = "session"
     redis_url: str | None = None
     secret_key: str = ""
     jwt_algorithm: Literal["HS256", "EdDSA", "ES256"] = "HS256"
@@ -376,6 +378,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    pool_mode = env.get("DATABASE_POOL_MODE", "session").strip().lower() or "session"
+    if pool_mode not in ("session", "transaction"):
+        raise SettingsError(f"DATABASE_POOL_MODE must be session or transaction, not {pool_mode!r}")
+    values["database_pool_mode"] = pool_mode
     tracing = env.get("TRACING", "off").strip().lower() or "off"
     if tracing not in ("off", "otlp", "console"):
         raise SettingsError(f"TRACING must be off, otlp or console, not {tracing!r}")
