@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
-from tests.infra import migrate
-from tests.live import LiveServer
+from tests.live import LiveServer, sqlite_server
 from tests.web.conftest import PASSWORD, Contexts, console_errors, describe_violations, run_axe
 from tests.web.people import ApiUser, api_book_first_slot, api_open_every_hour
 from tests.web.test_admin_review import create_admin
@@ -22,16 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def assistants_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("assistants")
-    url = f"sqlite:///{folder / 'careconnect.db'}"
-    migrate(url)
-    server = LiveServer(url, log_path=folder / "server.log").start()
-    try:
+    with sqlite_server(tmp_path_factory.mktemp("assistants")) as server:
         yield server
-    finally:
-        server.stop()
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")
