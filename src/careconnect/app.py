@@ -150,10 +150,10 @@ def build_backends(settings: Settings) -> Backends:
     engine = engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode)
     redis_client: Redis | None = None
     if settings.redis_url:
-        from redis.asyncio import Redis
+        from careconnect.hub.brokers.redis import redis_client as make_redis
 
-        redis_client = Redis.from_url(settings.redis_url)
-    throttle_store, close_throttle_store = throttle_storage(settings.redis_url)
+        redis_client = make_redis(settings.redis_url, settings.redis_cluster)
+    throttle_store, close_throttle_store = throttle_storage(settings.redis_url, cluster=settings.redis_cluster)
     throttles = Throttles(
         throttle_store,
         default_policies(

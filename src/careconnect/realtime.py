@@ -288,9 +288,10 @@ def build_hub(settings: Settings, session_check: SessionCheck, tracing: Tracing 
     user_limit = max(settings.ws_user_send_limit, settings.ws_send_limit)
     limiter: Any
     if settings.redis_url:
-        broker = RedisBroker(settings.redis_url)
-        presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id)
-        limiter = RedisSendLimiter(settings.redis_url, user_limit, settings.ws_send_window_s)
+        cluster = settings.redis_cluster
+        broker = RedisBroker(settings.redis_url, cluster=cluster)
+        presence = RedisPresence(settings.redis_url, worker_id=broker.worker_id, cluster=cluster)
+        limiter = RedisSendLimiter(settings.redis_url, user_limit, settings.ws_send_window_s, cluster=cluster)
     else:
         broker = MemoryBroker()
         presence = MemoryPresence()

@@ -30,6 +30,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str = DEFAULT_DATABASE_URL
     # "transaction" behind PgBouncer in transaction mode: asyncpg keeps no prepared statements
     database_pool_mode: Literal["session", "transaction"] = "session"
+    redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster (sharded pub/sub)
     redis_url: str | None = None
     secret_key: str = ""
     jwt_algorithm: Literal["HS256", "EdDSA", "ES256"] = "HS256"
@@ -378,6 +379,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    if raw := env.get("REDIS_CLUSTER"):
+        values["redis_cluster"] = _bool("REDIS_CLUSTER", raw)
+        if values["redis_cluster"] and not env.get("REDIS_URL"):
+            raise SettingsError("REDIS_CLUSTER=true needs REDIS_URL (any node of the cluster)")
     pool_mode = env.get("DATABASE_POOL_MODE", "session").strip().lower() or "session"
     if pool_mode not in ("session", "transaction"):
         raise SettingsError(f"DATABASE_POOL_MODE must be session or transaction, not {pool_mode!r}")

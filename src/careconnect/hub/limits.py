@@ -15,6 +15,7 @@ import time
 from typing import Any, Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 
@@ -102,6 +103,7 @@ class RedisSendLimiter:
         prefix: str = "cc:sends:",
         max_connections: int = 16,
         lease: int | None = None,
+        cluster: bool = False,
     ) -> None:
         self.limit = limit
         self.window_s = window_s
@@ -112,14 +114,20 @@ class RedisSendLimiter:
         # A bounded pool that makes a burst wait for a connection: with an unbounded one, a few
         # thousand sends at once opened a connection each until redis-py refused ("Too many
         # connections"), and the limit then failed open for every sender.
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=timeout_s,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-        )
-        self._redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
+        self._redis: Any
+        if cluster:  # each user's counter is one key: its own slot, a script per key
+            self._redis = RedisCluster.from_url(
+                url, max_connections=max_connections, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+            )
+        else:
+            pool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=timeout_s,
+                socket_timeout=timeout_s,
+                socket_connect_timeout=timeout_s,
+            )
+            self._redis = Redis.from_pool(pool)  # owns the pool: aclose() closes its connections
         self._script: Any = self._redis.register_script(_LEASE)
         self._down_until = 0.0
         self._leases: dict[str, tuple[float, int]] = {}  # user -> (window end, sends left in hand)

@@ -204,11 +204,26 @@ async def _nothing_to_close() -> None:
     return None
 
 
-def throttle_storage(redis_url: str | None) -> tuple[Storage, Callable[[], Awaitable[None]]]:
-    """Redis (shared by every worker and host) when the server has ``REDIS_URL``, else memory.
+def throttle_storage(redis_url: str | None, *, cluster: bool = False) -> tuple[Storage, Callable[[], Awaitable[None]]]:
+    """Redis (shared by every worker and host) when the server has ``REDIS_URL``, else memory;
+    ``cluster``: a Redis Cluster (``REDIS_CLUSTER``), each counter one key on its own slot.
 
     Returns the storage and the coroutine function that closes its connections at shutdown.
     """
+    if redis_url and cluster:
+        from limits.aio.storage import RedisClusterStorage
+
+        rest = redis_url.split("://", 1)[1].split("/", 1)[0]
+        cluster_storage = RedisClusterStorage(
+            f"async+redis+cluster://{rest}", implementation="redispy", socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+
+        async def close() -> None:
+            client = getattr(cluster_storage, "storage", None)
+            if client is not None:
+                await client.aclose()
+
+        return cluster_storage, close
     if redis_url:
         from limits.aio.storage import RedisStorage
         from redis.asyncio import ConnectionPool

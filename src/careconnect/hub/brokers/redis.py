@@ -19,6 +19,12 @@ room's last seq so the newcomer reads from the store whatever was skipped in bet
 reconnect forgets every "alone" (the hellos of that time were missed). Everything else
 (events, signals, room states) is always published.
 
+With ``cluster=True`` (Redis Cluster, Redis 7) the same design runs on sharded pub/sub:
+``SSUBSCRIBE``/``SPUBLISH``, so each room's channel lives on the shard that owns its hash slot
+and a publication crosses only that shard, not the whole cluster. When a primary fails, the
+subscription connection to it drops; the reader reconnects (the client refreshes the slot map
+and finds the promoted replica), re-subscribes, and the hub catches its rooms up from the store.
+
 Subscribe and unsubscribe go through one lock in call order, so a room emptied and re-joined
 quickly ends up subscribed; ``subscribe`` returns once Redis has confirmed the subscription,
 so the hub's read of the room's last seq happens after every later publication will reach
@@ -37,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from careconnect.hub.brokers.base import BrokerHandler
@@ -46,12 +53,28 @@ PREFIX = "cc:room:"
 HELLO = b"\x00hello"  # a broker control payload: "I have just subscribed to this channel"
 
 
+def redis_client(url: str, cluster: bool, **options: Any) -> Any:
+    """A client for ``url``: one node, or (``cluster``) a Redis Cluster found from that node."""
+    if cluster:
+        options.pop("health_check_interval", None)  # per-node connections check themselves
+        return RedisCluster.from_url(url, **options)
+    return Redis.from_url(url, **options)
+
+
 class RedisBroker:
-    def __init__(self, url: str, worker_id: str | None = None, *, outbox_limit: int = 100_000) -> None:
+    def __init__(
+        self, url: str, worker_id: str | None = None, *, outbox_limit: int = 100_000, cluster: bool = False
+    ) -> None:
         self.url = url
+        self.cluster = cluster
+        # Plain pub/sub on one node, sharded pub/sub on a cluster: the same protocol otherwise.
+        self._sub, self._unsub, self._pub = (
+            ("ssubscribe", "sunsubscribe", "spublish") if cluster else ("subscribe", "unsubscribe", "publish")
+        )
+        self._message_type, self._confirm_type = ("smessage", "ssubscribe") if cluster else ("message", "subscribe")
         self.worker_id = worker_id or uuid.uuid4().hex
         self._tag = self.worker_id.encode() + b"|"
-        self._redis: Redis | None = None
+        self._redis: Any = None  # Redis, or RedisCluster
         self._pubsub: Any = None
         self._handler: BrokerHandler | None = None
         self._channels: set[str] = set()
@@ -85,7 +108,7 @@ class RedisBroker:
 
     async def start(self, handler: BrokerHandler) -> None:
         self._handler = handler
-        self._redis = Redis.from_url(self.url, socket_connect_timeout=2, health_check_interval=10)
+        self._redis = redis_client(self.url, self.cluster, socket_connect_timeout=2, health_check_interval=10)
         self._reader = asyncio.create_task(self._read_forever(), name="hub-redis-reader")
         self._publisher = asyncio.create_task(self._publish_forever(), name="hub-redis-publisher")
 
@@ -152,11 +175,11 @@ class RedisBroker:
             try:
                 assert self._redis is not None
                 if len(batch) == 1:
-                    receivers = [await self._redis.publish(batch[0][0], batch[0][1])]
+                    receivers = [await getattr(self._redis, self._pub)(batch[0][0], batch[0][1])]
                 else:
                     async with self._redis.pipeline(transaction=False) as pipe:
                         for key, data, *_ in batch:
-                            pipe.publish(key, data)
+                            getattr(pipe, self._pub)(key, data)
                         receivers = await pipe.execute()
                 self._learn_alone(batch, receivers)
                 backoff = 0.05
@@ -205,7 +228,7 @@ class RedisBroker:
                 waiter = asyncio.get_running_loop().create_future()
                 self._confirmations.setdefault(key, []).append(waiter)
                 try:
-                    await self._pubsub.subscribe(PREFIX + channel)
+                    await getattr(self._pubsub, self._sub)(PREFIX + channel)
                 except (RedisError, OSError) as exc:
                     log.warning("subscribe %s failed (will resubscribe on reconnect): %s", channel, exc)
                     self._confirm(key)
@@ -231,7 +254,7 @@ class RedisBroker:
             self._hello_at.pop(channel, None)
             if self._pubsub is not None and self.connected.is_set():
                 try:
-                    await self._pubsub.unsubscribe(PREFIX + channel)
+                    await getattr(self._pubsub, self._unsub)(PREFIX + channel)
                 except (RedisError, OSError) as exc:
                     log.warning("unsubscribe %s failed: %s", channel, exc)
 
@@ -258,11 +281,14 @@ class RedisBroker:
             try:
                 assert self._redis is not None
                 async with self._lock:
+                    if self.cluster:
+                        await self._redis.initialize()  # the slot map, again after a failover
                     self._pubsub = self._redis.pubsub()
+                    subscribe = getattr(self._pubsub, self._sub)
                     # A channel every worker keeps, so the connection exists even with no rooms.
-                    await self._pubsub.subscribe(PREFIX + "__worker__:" + self.worker_id)
+                    await subscribe(PREFIX + "__worker__:" + self.worker_id)
                     if self._channels:
-                        await self._pubsub.subscribe(*(PREFIX + c for c in self._channels))
+                        await subscribe(*(PREFIX + c for c in self._channels))
                     self.connected.set()
                 backoff = 0.1
                 if self.reconnects and self.on_reconnect is not None:
@@ -290,12 +316,14 @@ class RedisBroker:
     async def _pump(self) -> None:
         skip = len(PREFIX)
         tag = self._tag
+        read = self._pubsub.get_sharded_message if self.cluster else self._pubsub.get_message
+        message_type, confirm_type = self._message_type, self._confirm_type
         while True:
-            message = await self._pubsub.get_message(timeout=1.0)
+            message = await read(timeout=1.0)
             if message is None:
                 continue
-            if message.get("type") != "message":
-                if message.get("type") == "subscribe":
+            if message.get("type") != message_type:
+                if message.get("type") == confirm_type:
                     self._subscribed(message["channel"])
                 continue
             data: bytes = message["data"]

@@ -1,0 +1,100 @@
+"""Past one Redis (issue 22): two workers on a Redis Cluster (three primaries, three replicas,
+Debian's redis-server) with ``REDIS_CLUSTER=true``: rooms' channels are sharded pub/sub
+(``SSUBSCRIBE``/``SPUBLISH``) on the shard of their hash slot, presence and the throttles are
+keys on their own slots. The primary that owns the room's channel is killed mid-chat: its
+replica takes over, the workers re-subscribe and catch up from the store, and nothing acked is
+lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from careconnect.client import HubClient
+from tests.consult_helpers import open_visit
+from tests.infra import create_postgres_database, drop_postgres_database, migrate, need_postgres
+from tests.live import LiveServer
+from tests.redis_cluster import redis_cluster
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
+
+PER_CLIENT = 40
+
+
+async def test_a_chat_across_workers_survives_the_failover_of_its_shard(tmp_path: Path) -> None:
+    need_postgres()
+    url, name = create_postgres_database()
+    try:
+        migrate(url)
+        with redis_cluster() as cluster:
+            env = {"REDIS_CLUSTER": "true", "WS_SEND_LIMIT": "1000", "WS_USER_SEND_LIMIT": "5000"}
+            one = LiveServer(url, redis_url=cluster.url, log_path=tmp_path / "one.log", **env).start()
+            two = LiveServer(url, redis_url=cluster.url, log_path=tmp_path / "two.log", **env).start()
+            try:
+                async with httpx.AsyncClient(base_url=one.url, timeout=30) as http:
+                    doctor, patient, aid = await open_visit(http)  # sign-in throttles count on the cluster
+                room = f"consultation:{aid}"
+                pat = HubClient(one.ws_url, patient["token"], max_backoff=0.5)
+                doc = HubClient(two.ws_url, doctor["token"], max_backoff=0.5)
+                await pat.connect()
+                await doc.connect()
+                await pat.join(room)
+                await doc.join(room)
+                presence = await pat.next_event("presence", timeout=20)  # across workers, through the cluster
+                assert presence["user"]["id"] == doctor["id"] and presence["online"] is True
+                sent: list[str] = []
+
+                async def chat(client: HubClient, who: str, count: int, pause: float) -> None:
+                    for i in range(count):
+                        client_id = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
+                        sent.append(client_id)
+                        await client.send(room, f"{who} says {i}", client_id=client_id, timeout=90)
+                        await asyncio.sleep(pause)
+
+                # Chatting while the shard fails over, then on the promoted replica.
+                chatting = asyncio.gather(chat(pat, "patient", PER_CLIENT, 0.1), chat(doc, "doctor", PER_CLIENT, 0.1))
+                await asyncio.sleep(0.5)
+                primary = cluster.primary_of(f"cc:room:{room}")
+                cluster.kill(primary)  # the shard of this room's channel loses its primary
+                await asyncio.to_thread(cluster.wait_failover, f"cc:room:{room}", primary)  # its replica takes over
+                await asyncio.wait_for(chatting, 120)
+                await asyncio.gather(chat(pat, "patient-after", 10, 0.02), chat(doc, "doctor-after", 10, 0.02))
+
+                total = 2 * PER_CLIENT + 20
+                deadline = asyncio.get_running_loop().time() + 60
+                while len(pat.rooms[room].messages) < total or len(doc.rooms[room].messages) < total:
+                    if asyncio.get_running_loop().time() > deadline:
+                        seen = {w: [m["seq"] for m in c.rooms[room].messages] for w, c in (("pat", pat), ("doc", doc))}
+                        raise AssertionError(
+                            f"not every message arrived: {seen}; reconnects pat={pat.reconnects} doc={doc.reconnects}"
+                        )
+                    await asyncio.sleep(0.1)
+                for client in (pat, doc):
+                    messages = client.rooms[room].messages
+                    assert sorted(m["id"] for m in messages) == sorted(sent), "an acked message was lost or doubled"
+                    seqs = [m["seq"] for m in messages]
+                    assert seqs == list(range(1, total + 1)), "a gap, a duplicate or a reorder"
+                await pat.close()
+                await doc.close()
+            finally:
+                one.stop()
+                two.stop()
+    finally:
+        drop_postgres_database(name)
+    logs = [(tmp_path / log).read_text() for log in ("one.log", "two.log")]
+    for text in logs:
+        assert "Traceback" not in text, text[-3000:]
+    assert any("connection lost" in text for text in logs), "no worker noticed the failover"
+
+
+def test_redis_cluster_needs_a_node_to_start_from() -> None:
+    from careconnect.settings import SettingsError, load_settings
+
+    assert load_settings({}).redis_cluster is False
+    assert load_settings({"REDIS_URL": "redis://127.0.0.1:7000/0", "REDIS_CLUSTER": "true"}).redis_cluster is True
+    with pytest.raises(SettingsError, match="REDIS_CLUSTER"):
+        load_settings({"REDIS_CLUSTER": "true"})
