@@ -6,7 +6,10 @@
  * server stores "Video call started") or `hangup {call, reason: "declined"}`. Both sides then
  * open an RTCPeerConnection with their tracks and negotiate with the W3C "perfect negotiation"
  * pattern (the patient is polite, the doctor impolite), so offers crossing each other cannot
- * wedge the call. A dropped network is answered with an ICE restart; a reload resumes the call
+ * wedge the signalling; the caller's offer alone opens each connection and the caller makes the
+ * ICE restarts, so they do not cross in the first place (issue 19: a polite rollback of a fresh
+ * offer can leave Chromium gathering no candidate). A dropped network is answered with an ICE
+ * restart, a connection that still does not connect is replaced; a reload resumes the call
  * (`ring {call, resume: true}` / `{resumed: true}`, the call kept in sessionStorage). Either side's
  * `hangup {call}` ends it (the server stores "Video call ended (N min)").
  */
