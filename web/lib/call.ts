@@ -6,7 +6,10 @@
  * server stores "Video call started") or `hangup {call, reason: "declined"}`. Both sides then
  * open an RTCPeerConnection with their tracks and negotiate with the W3C "perfect negotiation"
  * pattern (the patient is polite, the doctor impolite), so offers crossing each other cannot
- * wedge the call. A dropped network is answered with an ICE restart; a reload resumes the call
+ * wedge the signalling; the caller's offer alone opens each connection and the caller makes the
+ * ICE restarts, so they do not cross in the first place (issue 19: a polite rollback of a fresh
+ * offer can leave Chromium gathering no candidate). A dropped network is answered with an ICE
+ * restart, a connection that still does not connect is replaced; a reload resumes the call
  * (`ring {call, resume: true}` / `{resumed: true}`, the call kept in sessionStorage). Either side's
  * `hangup {call}` ends it (the server stores "Video call ended (N min)").
  */
@@ -48,8 +51,29 @@ const PEER_GONE_MS = 15_000;
 const DISCONNECTED_RESTART_MS = 2_500;
 const STATS_EVERY_MS = 2_000;
 const CONNECT_WATCHDOG_MS = 10_000;
+/** How long the polite side waits for the caller's ICE restart before making its own. */
+const POLITE_RESTART_MS = 6_000;
 /** Set to "relay" in localStorage to force TURN (how an operator checks the relay works). */
 export const RELAY_SETTING = "careconnect.iceTransportPolicy";
+/** Set to "1" in localStorage to log the call's signalling and ICE to the console (support, tests). */
+export const DEBUG_SETTING = "careconnect.debugCall";
+
+function debugEnabled(): boolean {
+  try {
+    return localStorage.getItem(DEBUG_SETTING) === "1";
+  } catch {
+    return false;
+  }
+}
+
+/** A one-line summary of a candidate for the debug log: type, protocol, address, ufrag. */
+function describeCandidate(candidate: RTCIceCandidateInit | null | undefined): string {
+  if (!candidate) return "end-of-candidates";
+  if (!candidate.candidate) return `end-of-candidates(mid ${candidate.sdpMid ?? "?"})`;
+  const parts = candidate.candidate.split(" ");
+  const ufrag = candidate.usernameFragment ?? /ufrag (\S+)/.exec(candidate.candidate)?.[1] ?? "?";
+  return `${parts[7] ?? "?"} ${parts[2] ?? "?"} ${parts[4] ?? "?"}:${parts[5] ?? "?"} ufrag=${ufrag} mid=${candidate.sdpMid ?? "?"}`;
+}
 
 const IDLE: CallSnapshot = {
   phase: "idle",
@@ -70,6 +94,10 @@ const IDLE: CallSnapshot = {
 };
 
 export class CallError extends Error {}
+
+function isConnected(pc: RTCPeerConnection): boolean {
+  return pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed";
+}
 
 /** Camera and microphone, or the microphone alone when there is no camera; clear words otherwise. */
 export async function openMedia(): Promise<{ stream: MediaStream; audioOnly: boolean }> {
@@ -135,6 +163,7 @@ export class CallController {
   private lastLoss = { lost: 0, received: 0 };
   private videoTrack: MediaStreamTrack | null = null;
   private unsubscribe: Array<() => void> = [];
+  private readonly debugging = debugEnabled();
 
   constructor(
     private readonly room: string,
@@ -160,6 +189,10 @@ export class CallController {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
+
+  private debug(...parts: unknown[]): void {
+    if (this.debugging) console.debug(`[call ${this.polite ? "polite" : "impolite"}]`, ...parts);
+  }
 
   private set(patch: Partial<CallSnapshot>): void {
     this.snap = { ...this.snap, ...patch };
@@ -286,13 +319,19 @@ export class CallController {
 
   private signal(kind: SignalKind, data: Record<string, unknown>): void {
     const { peer, callId } = this.snap;
-    if (!peer || !callId) return;
+    if (!peer || !callId) {
+      this.debug("not sent (no call)", kind);
+      return;
+    }
+    if (kind !== "ice") this.debug("sent", kind, JSON.stringify({ ...data, description: undefined }));
     if (!getHub().signal(this.room, peer.id, kind, { ...data, call: callId })) {
+      this.debug("not sent (offline)", kind);
       this.set({ message: "You are offline: the call continues once you reconnect." });
     }
   }
 
   private onRefused(code: string, message: string): void {
+    this.debug("refused", code, message);
     if (this.snap.phase === "idle") return;
     if (code === "not_found") {
       const name = this.snap.peer?.name ?? "The other side";
@@ -313,6 +352,12 @@ export class CallController {
     const call = typeof data.call === "string" ? data.call : null;
     if (!call) return;
     const mine = call === this.snap.callId;
+    this.debug(
+      "received",
+      frame.kind,
+      frame.kind === "ice" ? describeCandidate(data.candidate as RTCIceCandidateInit | null) : JSON.stringify({ ...data, description: undefined }),
+      `mine=${mine} phase=${this.snap.phase} pc=${this.pc ? this.pc.signalingState : "none"} connecting=${this.connecting !== null}`,
+    );
     if (frame.kind === "ring") {
       if (data.accept === true || data.resumed === true) {
         if (mine && (this.snap.phase === "calling" || this.snap.phase === "connecting")) {
@@ -362,7 +407,10 @@ export class CallController {
     }
     if (!this.pc && this.connecting) await this.connecting;
     const pc = this.pc;
-    if (!pc) return;
+    if (!pc) {
+      this.debug("dropped", frame.kind, "(no peer connection)");
+      return;
+    }
     if (frame.kind === "offer" || frame.kind === "answer") {
       const description = data.description as RTCSessionDescriptionInit | undefined;
       if (!description || typeof description.type !== "string") return;
@@ -370,15 +418,23 @@ export class CallController {
       const readyForOffer = !this.makingOffer && (pc.signalingState === "stable" || this.settingRemoteAnswer);
       const collision = description.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && collision;
-      if (this.ignoreOffer) return;
+      if (this.ignoreOffer) {
+        this.debug("ignored a colliding offer");
+        return;
+      }
       this.settingRemoteAnswer = description.type === "answer";
       try {
         await pc.setRemoteDescription(description);
+        this.debug("remote description set:", description.type, `signaling=${pc.signalingState}`);
+      } catch (error) {
+        this.debug("setRemoteDescription failed:", description.type, String(error));
+        throw error;
       } finally {
         this.settingRemoteAnswer = false;
       }
       if (description.type === "offer") {
         await pc.setLocalDescription();
+        this.debug("answer made", `signaling=${pc.signalingState}`);
         this.signal("answer", { description: pc.localDescription?.toJSON() });
       }
       return;
@@ -387,7 +443,9 @@ export class CallController {
       const candidate = data.candidate as RTCIceCandidateInit | null | undefined;
       try {
         await pc.addIceCandidate(candidate ?? undefined);
+        this.debug("added", describeCandidate(candidate));
       } catch (error) {
+        this.debug("addIceCandidate failed:", describeCandidate(candidate), String(error), `ignoreOffer=${this.ignoreOffer}`);
         if (!this.ignoreOffer) throw error;
       }
     }
@@ -461,41 +519,64 @@ export class CallController {
     if (this.snap.phase === "idle" || this.pc) return;
     const pc = new RTCPeerConnection(config);
     this.pc = pc;
+    this.debug("peer connection made", JSON.stringify({ servers: config.iceServers?.map((s) => s.urls), policy: config.iceTransportPolicy }));
     const local = this.snap.localStream;
     if (local) for (const track of local.getTracks()) pc.addTrack(track, local);
     pc.ontrack = ({ track, streams }) => {
       const stream = streams[0] ?? new MediaStream([track]);
       this.set({ remoteStream: stream });
     };
-    pc.onicecandidate = ({ candidate }) => this.signal("ice", { candidate: candidate ? candidate.toJSON() : null });
+    pc.onicecandidate = ({ candidate }) => {
+      this.debug("gathered, sent", describeCandidate(candidate?.toJSON()));
+      this.signal("ice", { candidate: candidate ? candidate.toJSON() : null });
+    };
+    pc.onicecandidateerror = (event) => {
+      const e = event as RTCPeerConnectionIceErrorEvent;
+      this.debug("candidate error", e.url, e.errorCode, e.errorText);
+    };
+    pc.onicegatheringstatechange = () => this.debug("gathering", pc.iceGatheringState);
     pc.onnegotiationneeded = async () => {
+      if (this.polite && pc.remoteDescription === null) {
+        // The caller's offer opens the call (issue 19, docs/video.md): an offer of ours would
+        // cross it, and the rollback that settles the glare can leave Chromium's ICE agent
+        // gathering nothing for the answer. Our tracks ride in the answer; anything the
+        // caller's offer left out fires negotiationneeded again once it is stable.
+        this.debug("negotiationneeded deferred: the caller offers first");
+        return;
+      }
       try {
         this.makingOffer = true;
+        this.debug("negotiationneeded", `signaling=${pc.signalingState}`);
         await pc.setLocalDescription();
+        this.debug("offer made", `signaling=${pc.signalingState}`);
         this.signal("offer", { description: pc.localDescription?.toJSON() });
-      } catch {
+      } catch (error) {
+        this.debug("offer failed", String(error));
         // the next negotiationneeded (or the other side's offer) settles it
       } finally {
         this.makingOffer = false;
       }
     };
     pc.onsignalingstatechange = () => {
+      this.debug("signaling", pc.signalingState);
       if (this.pc === pc) this.set({ signalingState: pc.signalingState });
     };
     pc.oniceconnectionstatechange = () => {
       if (this.pc !== pc) return;
       const state = pc.iceConnectionState;
+      this.debug("ice", state);
       this.set({ iceState: state });
       if (state === "connected" || state === "completed") {
         this.clear("restart");
+        this.clear("polite-restart");
         this.set({ phase: "connected", message: null });
       } else if (state === "failed") {
         this.set({ phase: "reconnecting", message: "The connection dropped: reconnecting…" });
-        pc.restartIce();
+        this.restartIce(pc);
       } else if (state === "disconnected") {
         this.set({ phase: "reconnecting", message: "The connection dropped: reconnecting…" });
         this.after("restart", DISCONNECTED_RESTART_MS, () => {
-          if (this.pc === pc && pc.iceConnectionState !== "connected" && pc.iceConnectionState !== "completed") pc.restartIce();
+          if (this.pc === pc && !isConnected(pc)) this.restartIce(pc);
         });
       }
     };
@@ -504,15 +585,59 @@ export class CallController {
   }
 
   /** Not connected within a while (a lost signal, a relay not reached): fresh servers, ICE restart. */
-  private watch(pc: RTCPeerConnection): void {
+  /**
+   * An ICE restart, made by the caller (the impolite side): its offer restarts both ends, and two
+   * restarts at once would cross (glare, and a rollback; see ``onnegotiationneeded``). The polite
+   * side restarts only if the caller's restart has not come (or not connected) a while later.
+   */
+  private restartIce(pc: RTCPeerConnection): void {
+    if (!this.polite) {
+      this.debug("ICE restart");
+      pc.restartIce();
+      return;
+    }
+    this.after("polite-restart", POLITE_RESTART_MS, () => {
+      if (this.pc !== pc || isConnected(pc) || pc.signalingState !== "stable") return;
+      this.debug("ICE restart (the caller's did not come)");
+      pc.restartIce();
+    });
+  }
+
+  /**
+   * Not connected within a while (a lost signal, a relay not reached): fresh servers and an ICE
+   * restart; still not connected after that, a new peer connection on both sides (the resume
+   * flow: ``ring {resume}`` / ``{resumed}``), since a connection whose ICE agent gathers nothing
+   * is not mended by a restart. The caller acts; the polite side only refreshes its servers.
+   */
+  private watch(pc: RTCPeerConnection, attempt = 0): void {
     this.after("watchdog", CONNECT_WATCHDOG_MS, () => {
-      if (this.pc !== pc || pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed") return;
+      if (this.pc !== pc || isConnected(pc)) return;
+      this.debug("watchdog: not connected", `attempt=${attempt} ice=${pc.iceConnectionState} gathering=${pc.iceGatheringState} signaling=${pc.signalingState}`);
+      if (!this.polite && attempt >= 1) {
+        this.rebuild();
+        return;
+      }
       void this.iceConfig().then((config) => {
         if (this.pc !== pc) return;
-        pc.setConfiguration(config);
-        pc.restartIce();
-        this.watch(pc);
+        try {
+          pc.setConfiguration(config);
+        } catch (error) {
+          this.debug("setConfiguration failed", String(error));
+        }
+        if (!this.polite) this.restartIce(pc);
+        this.watch(pc, attempt + 1);
       });
+    });
+  }
+
+  /** A new peer connection for the same call, on both sides (the caller's watchdog). */
+  private rebuild(): void {
+    this.debug("rebuilding the peer connection");
+    this.closePeer();
+    this.set({ phase: "connecting", remoteStream: null });
+    this.signal("ring", { resume: true });
+    this.after("resume", RESUME_TIMEOUT_MS, () => {
+      if (this.snap.phase === "connecting" && !this.pc) this.end("The call could not be resumed: it has ended.", null);
     });
   }
 
