@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** The audit log, newest first, filtered */
-        get: operations["ApiV1AdminAuditAudit"];
+        get: operations["admin_audit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Doctors by verification (pending: the review queue), longest waiting first */
-        get: operations["ApiV1AdminDoctorsListDoctors"];
+        get: operations["admin_list_doctors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Approve a doctor: listed, bookable */
-        post: operations["ApiV1AdminDoctorsDoctorIdApproveApproveDoctor"];
+        post: operations["admin_approve_doctor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -65,7 +65,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Reject a doctor: not listed, no patient data */
-        post: operations["ApiV1AdminDoctorsDoctorIdRejectRejectDoctor"];
+        post: operations["admin_reject_doctor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -82,7 +82,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a bot integration (secret shown once) */
-        post: operations["ApiV1AdminIntegrationsCreateIntegration"];
+        post: operations["admin_create_integration"];
         delete?: never;
         options?: never;
         head?: never;
@@ -97,7 +97,7 @@ export interface paths {
             cookie?: never;
         };
         /** List users, newest first */
-        get: operations["ApiV1AdminUsersListUsers"];
+        get: operations["admin_list_users"];
         put?: never;
         post?: never;
         delete?: never;
@@ -116,7 +116,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Disable an account; ends its sessions at once */
-        post: operations["ApiV1AdminUsersUserIdDisableDisableUser"];
+        post: operations["admin_disable_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,7 +133,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Re-enable a disabled account */
-        post: operations["ApiV1AdminUsersUserIdEnableEnableUser"];
+        post: operations["admin_enable_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -150,7 +150,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mail the account a password reset link */
-        post: operations["ApiV1AdminUsersUserIdPasswordResetSendPasswordReset"];
+        post: operations["admin_send_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -165,10 +165,10 @@ export interface paths {
             cookie?: never;
         };
         /** My appointments: upcoming (soonest first) or past (latest first) */
-        get: operations["ApiV1AppointmentsListMine"];
+        get: operations["appointments_list"];
         put?: never;
         /** Book a slot (optional Idempotency-Key) */
-        post: operations["ApiV1AppointmentsCreate"];
+        post: operations["appointments_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -183,7 +183,7 @@ export interface paths {
             cookie?: never;
         };
         /** One appointment (its patient and doctor only) */
-        get: operations["ApiV1AppointmentsAppointmentIdOne"];
+        get: operations["appointments_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -200,7 +200,7 @@ export interface paths {
             cookie?: never;
         };
         /** The appointment as an RFC 5545 calendar file */
-        get: operations["ApiV1AppointmentsAppointmentIdCalendarIcsCalendar"];
+        get: operations["appointments_calendar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -219,7 +219,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Cancel before it starts (patient or doctor) */
-        post: operations["ApiV1AppointmentsAppointmentIdCancelCancel"];
+        post: operations["appointments_cancel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -234,9 +234,9 @@ export interface paths {
             cookie?: never;
         };
         /** The intake (the patient and that appointment's doctor) */
-        get: operations["ApiV1AppointmentsAppointmentIdIntakeReadIntake"];
+        get: operations["appointments_read_intake"];
         /** Fill or edit the intake form (the patient, until the visit starts) */
-        put: operations["ApiV1AppointmentsAppointmentIdIntakeWriteIntake"];
+        put: operations["appointments_write_intake"];
         post?: never;
         delete?: never;
         options?: never;
@@ -254,7 +254,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Move to another slot */
-        post: operations["ApiV1AppointmentsAppointmentIdRescheduleReschedule"];
+        post: operations["appointments_reschedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -269,7 +269,7 @@ export interface paths {
             cookie?: never;
         };
         /** A file of a consultation (its members) */
-        get: operations["ApiV1AttachmentsAttachmentIdRead"];
+        get: operations["attachments_download"];
         put?: never;
         post?: never;
         delete?: never;
@@ -286,7 +286,7 @@ export interface paths {
             cookie?: never;
         };
         /** An image's thumbnail (JPEG, at most 320 px) */
-        get: operations["ApiV1AttachmentsAttachmentIdThumbnailThumbnail"];
+        get: operations["attachments_thumbnail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -305,7 +305,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Sign in; sets the refresh cookie */
-        post: operations["ApiV1AuthLoginLogin"];
+        post: operations["auth_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -322,7 +322,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Second sign-in step: the mfa_token and a TOTP or recovery code */
-        post: operations["ApiV1AuthLoginMfaLoginMfa"];
+        post: operations["auth_login_mfa"];
         delete?: never;
         options?: never;
         head?: never;
@@ -339,7 +339,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End this session and clear the cookie */
-        post: operations["ApiV1AuthLogoutLogout"];
+        post: operations["auth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -356,7 +356,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Set a new password; ends every session */
-        post: operations["ApiV1AuthPasswordResetResetPassword"];
+        post: operations["auth_reset_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -373,7 +373,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mail a reset link; the same answer whether or not the email has an account */
-        post: operations["ApiV1AuthPasswordResetRequestRequestPasswordReset"];
+        post: operations["auth_request_password_reset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -390,7 +390,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Rotate the refresh cookie; needs header X-CSRF: 1 */
-        post: operations["ApiV1AuthRefreshRefresh"];
+        post: operations["auth_refresh"];
         delete?: never;
         options?: never;
         head?: never;
@@ -407,7 +407,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create a patient or doctor account */
-        post: operations["ApiV1AuthRegisterRegister"];
+        post: operations["auth_register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -424,7 +424,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Client credentials for bots (no refresh cookie) */
-        post: operations["ApiV1AuthTokenToken"];
+        post: operations["auth_token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -441,7 +441,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Confirm the email with the mailed token */
-        post: operations["ApiV1AuthVerifyEmailVerifyEmail"];
+        post: operations["auth_verify_email"];
         delete?: never;
         options?: never;
         head?: never;
@@ -458,7 +458,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mail me a link to confirm my email */
-        post: operations["ApiV1AuthVerifyEmailRequestRequestVerification"];
+        post: operations["auth_request_verification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -473,10 +473,10 @@ export interface paths {
             cookie?: never;
         };
         /** The visit's files */
-        get: operations["ApiV1ConsultationsConsultationIdAttachmentsListFiles"];
+        get: operations["attachments_list_files"];
         put?: never;
         /** Upload a photo or PDF to the consultation (multipart field file) */
-        post: operations["ApiV1ConsultationsConsultationIdAttachmentsUpload"];
+        post: operations["attachments_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -493,7 +493,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Patient enters the waiting room */
-        post: operations["ApiV1ConsultationsConsultationIdCheckInCheckIn"];
+        post: operations["consultations_check_in"];
         delete?: never;
         options?: never;
         head?: never;
@@ -510,7 +510,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Doctor ends the visit; the room turns read-only */
-        post: operations["ApiV1ConsultationsConsultationIdCompleteComplete"];
+        post: operations["consultations_complete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -525,7 +525,7 @@ export interface paths {
             cookie?: never;
         };
         /** STUN and TURN servers for the call (time-limited credentials) */
-        get: operations["ApiV1ConsultationsConsultationIdIceServersIceServers"];
+        get: operations["video_ice_servers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -542,7 +542,7 @@ export interface paths {
             cookie?: never;
         };
         /** The room's stored messages, paged by seq */
-        get: operations["ApiV1ConsultationsConsultationIdMessagesMessages"];
+        get: operations["consultations_messages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -561,7 +561,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Doctor marks a no-show (10 min after start) */
-        post: operations["ApiV1ConsultationsConsultationIdNoShowNoShow"];
+        post: operations["consultations_no_show"];
         delete?: never;
         options?: never;
         head?: never;
@@ -576,9 +576,9 @@ export interface paths {
             cookie?: never;
         };
         /** The doctor's private notes (the doctor only) */
-        get: operations["ApiV1ConsultationsConsultationIdNotesReadNotes"];
+        get: operations["consultations_read_notes"];
         /** Save private notes (send the version you edited) */
-        put: operations["ApiV1ConsultationsConsultationIdNotesWriteNotes"];
+        put: operations["consultations_write_notes"];
         post?: never;
         delete?: never;
         options?: never;
@@ -594,10 +594,10 @@ export interface paths {
             cookie?: never;
         };
         /** Bots invited to the room (the doctor) */
-        get: operations["ApiV1ConsultationsConsultationIdParticipantsParticipants"];
+        get: operations["consultations_participants"];
         put?: never;
         /** Invite a bot into the room (the doctor) */
-        post: operations["ApiV1ConsultationsConsultationIdParticipantsInvite"];
+        post: operations["consultations_invite"];
         delete?: never;
         options?: never;
         head?: never;
@@ -615,7 +615,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Remove an invited bot (the doctor) */
-        delete: operations["ApiV1ConsultationsConsultationIdParticipantsClientIdRemove"];
+        delete: operations["consultations_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -629,7 +629,7 @@ export interface paths {
             cookie?: never;
         };
         /** The visit's place in the doctor's waiting room queue */
-        get: operations["ApiV1ConsultationsConsultationIdQueueQueue"];
+        get: operations["consultations_queue"];
         put?: never;
         post?: never;
         delete?: never;
@@ -648,7 +648,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Doctor admits the patient */
-        post: operations["ApiV1ConsultationsConsultationIdStartStart"];
+        post: operations["consultations_start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -663,9 +663,9 @@ export interface paths {
             cookie?: never;
         };
         /** The visit summary (doctor and patient) */
-        get: operations["ApiV1ConsultationsConsultationIdSummaryReadSummary"];
+        get: operations["consultations_read_summary"];
         /** Write the visit summary (the doctor) */
-        put: operations["ApiV1ConsultationsConsultationIdSummaryWriteSummary"];
+        put: operations["consultations_write_summary"];
         post?: never;
         delete?: never;
         options?: never;
@@ -681,7 +681,7 @@ export interface paths {
             cookie?: never;
         };
         /** Find doctors by name or specialty */
-        get: operations["ApiV1DoctorsListDoctors"];
+        get: operations["doctors_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -698,9 +698,9 @@ export interface paths {
             cookie?: never;
         };
         /** My weekly hours, slot length and exceptions */
-        get: operations["ApiV1DoctorsMeAvailabilityMyAvailability"];
+        get: operations["doctors_my_availability"];
         /** Set my availability (never cancels bookings) */
-        put: operations["ApiV1DoctorsMeAvailabilitySetAvailability"];
+        put: operations["doctors_set_availability"];
         post?: never;
         delete?: never;
         options?: never;
@@ -716,7 +716,7 @@ export interface paths {
             cookie?: never;
         };
         /** The specialties of listed doctors, once each */
-        get: operations["ApiV1DoctorsSpecialtiesSpecialties"];
+        get: operations["doctors_specialties"];
         put?: never;
         post?: never;
         delete?: never;
@@ -733,7 +733,7 @@ export interface paths {
             cookie?: never;
         };
         /** One doctor's card */
-        get: operations["ApiV1DoctorsDoctorIdOne"];
+        get: operations["doctors_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -750,7 +750,7 @@ export interface paths {
             cookie?: never;
         };
         /** Free, bookable slots in a range of at most 31 days */
-        get: operations["ApiV1DoctorsDoctorIdSlotsFree"];
+        get: operations["doctors_free_slots"];
         put?: never;
         post?: never;
         delete?: never;
@@ -767,7 +767,7 @@ export interface paths {
             cookie?: never;
         };
         /** The rooms this bot is invited to now (bots only) */
-        get: operations["ApiV1IntegrationsMeRoomsMyRooms"];
+        get: operations["integrations_my_rooms"];
         put?: never;
         post?: never;
         delete?: never;
@@ -784,7 +784,7 @@ export interface paths {
             cookie?: never;
         };
         /** My notifications, newest first (unread=true: only the unread) */
-        get: operations["ApiV1NotificationsListNotifications"];
+        get: operations["notifications_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -803,7 +803,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark all my notifications read */
-        post: operations["ApiV1NotificationsReadAllReadAll"];
+        post: operations["notifications_mark_all_read"];
         delete?: never;
         options?: never;
         head?: never;
@@ -820,7 +820,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Mark one of my notifications read */
-        post: operations["ApiV1NotificationsNotificationIdReadRead"];
+        post: operations["notifications_mark_read"];
         delete?: never;
         options?: never;
         head?: never;
@@ -835,7 +835,7 @@ export interface paths {
             cookie?: never;
         };
         /** A patient's visits, for a doctor with a live (not cancelled) appointment with them */
-        get: operations["ApiV1PatientsPatientIdHistoryHistory"];
+        get: operations["patients_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -852,14 +852,14 @@ export interface paths {
             cookie?: never;
         };
         /** The signed-in user */
-        get: operations["ApiV1UsersMeMe"];
+        get: operations["users_get_me"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Edit name, time zone, doctor profile or history sharing (all or nothing) */
-        patch: operations["ApiV1UsersMeUpdateMe"];
+        patch: operations["users_update_me"];
         trace?: never;
     };
     "/api/v1/users/me/mfa": {
@@ -870,7 +870,7 @@ export interface paths {
             cookie?: never;
         };
         /** Is a second factor active, and must this account have one */
-        get: operations["ApiV1UsersMeMfaStatus"];
+        get: operations["mfa_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -889,9 +889,9 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start TOTP enrolment: a new secret, active once confirmed */
-        post: operations["ApiV1UsersMeMfaTotpEnrol"];
+        post: operations["mfa_enrol_totp"];
         /** Turn TOTP off (password and a code) */
-        delete: operations["ApiV1UsersMeMfaTotpDisable"];
+        delete: operations["mfa_disable_totp"];
         options?: never;
         head?: never;
         patch?: never;
@@ -907,7 +907,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Activate TOTP with a code; answers the 10 recovery codes once */
-        post: operations["ApiV1UsersMeMfaTotpConfirmConfirm"];
+        post: operations["mfa_confirm_totp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -922,14 +922,14 @@ export interface paths {
             cookie?: never;
         };
         /** Which mails I get */
-        get: operations["ApiV1UsersMeNotificationPreferencesPreferences"];
+        get: operations["notifications_get_preferences"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Turn booking, reminder or summary mails on or off */
-        patch: operations["ApiV1UsersMeNotificationPreferencesSetPreferences"];
+        patch: operations["notifications_set_preferences"];
         trace?: never;
     };
     "/api/v1/users/me/password": {
@@ -942,7 +942,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Change password; ends other sessions */
-        post: operations["ApiV1UsersMePasswordChangePassword"];
+        post: operations["users_change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -957,7 +957,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process is alive */
-        get: operations["HealthzHealthz"];
+        get: operations["operations_healthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -974,7 +974,7 @@ export interface paths {
             cookie?: never;
         };
         /** The database and Redis (when configured) are reachable */
-        get: operations["ReadyzReadyz"];
+        get: operations["operations_readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1152,6 +1152,11 @@ export interface components {
             text: string;
             updated_at: string | null;
             version: number;
+        };
+        /** FieldProblem */
+        FieldProblem: {
+            field: string;
+            message: string;
         };
         /** Health */
         Health: {
@@ -1355,6 +1360,17 @@ export interface components {
             full_name: string;
             id: string;
         };
+        /** Problem */
+        Problem: {
+            code: string;
+            detail: string;
+            errors?: components["schemas"]["FieldProblem"][] | null;
+            request_id: string;
+            status: number;
+            title: string;
+            /** @default about:blank */
+            type: string;
+        };
         /** QueueOut */
         QueueOut: {
             doctor_busy: boolean;
@@ -1468,7 +1484,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    ApiV1AdminAuditAudit: {
+    admin_audit: {
         parameters: {
             query?: {
                 patient_id?: string | null;
@@ -1493,24 +1509,45 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminDoctorsListDoctors: {
+    admin_list_doctors: {
         parameters: {
             query?: {
                 verification?: "pending" | "approved" | "rejected" | null;
@@ -1532,24 +1569,45 @@ export interface operations {
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminDoctorsDoctorIdApproveApproveDoctor: {
+    admin_approve_doctor: {
         parameters: {
             query?: never;
             header?: never;
@@ -1569,24 +1627,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminDoctorsDoctorIdRejectRejectDoctor: {
+    admin_reject_doctor: {
         parameters: {
             query?: never;
             header?: never;
@@ -1606,24 +1703,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminIntegrationsCreateIntegration: {
+    admin_create_integration: {
         parameters: {
             query?: never;
             header?: never;
@@ -1645,24 +1781,72 @@ export interface operations {
                     "application/json": components["schemas"]["IntegrationOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminUsersListUsers: {
+    admin_list_users: {
         parameters: {
             query?: {
                 role?: "patient" | "doctor" | "admin" | "bot" | null;
@@ -1684,24 +1868,45 @@ export interface operations {
                     "application/json": components["schemas"]["UserPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminUsersUserIdDisableDisableUser: {
+    admin_disable_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -1721,24 +1926,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminUsersUserIdEnableEnableUser: {
+    admin_enable_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -1758,24 +2002,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AdminUsersUserIdPasswordResetSendPasswordReset: {
+    admin_send_password_reset: {
         parameters: {
             query?: never;
             header?: never;
@@ -1795,24 +2078,63 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsListMine: {
+    appointments_list: {
         parameters: {
             query?: {
                 scope?: "upcoming" | "past";
@@ -1835,27 +2157,51 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsCreate: {
+    appointments_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string (1 to 200 characters): a retry with the same key books once. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1865,6 +2211,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry with the same Idempotency-Key: the first booking. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppointmentOut"];
+                };
+            };
             /** @description Document created, URL follows */
             201: {
                 headers: {
@@ -1874,24 +2229,72 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The slot was just taken (slot_taken), or the Idempotency-Key is in use for another booking. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdOne: {
+    appointments_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1911,24 +2314,54 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdCalendarIcsCalendar: {
+    appointments_calendar: {
         parameters: {
             query?: never;
             header?: never;
@@ -1948,24 +2381,54 @@ export interface operations {
                     "application/json": string;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdCancelCancel: {
+    appointments_cancel: {
         parameters: {
             query?: never;
             header?: never;
@@ -1989,24 +2452,81 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdIntakeReadIntake: {
+    appointments_read_intake: {
         parameters: {
             query?: never;
             header?: never;
@@ -2026,24 +2546,54 @@ export interface operations {
                     "application/json": components["schemas"]["IntakeOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdIntakeWriteIntake: {
+    appointments_write_intake: {
         parameters: {
             query?: never;
             header?: never;
@@ -2067,24 +2617,81 @@ export interface operations {
                     "application/json": components["schemas"]["IntakeOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AppointmentsAppointmentIdRescheduleReschedule: {
+    appointments_reschedule: {
         parameters: {
             query?: never;
             header?: never;
@@ -2108,24 +2715,81 @@ export interface operations {
                     "application/json": components["schemas"]["AppointmentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AttachmentsAttachmentIdRead: {
+    attachments_download: {
         parameters: {
             query?: never;
             header?: never;
@@ -2145,24 +2809,54 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AttachmentsAttachmentIdThumbnailThumbnail: {
+    attachments_thumbnail: {
         parameters: {
             query?: never;
             header?: never;
@@ -2182,24 +2876,54 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthLoginLogin: {
+    auth_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -2221,24 +2945,74 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong email or password, or a wrong or spent code. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This account has been disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthLoginMfaLoginMfa: {
+    auth_login_mfa: {
         parameters: {
             query?: never;
             header?: never;
@@ -2260,24 +3034,74 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Wrong email or password, or a wrong or spent code. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This account has been disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthLogoutLogout: {
+    auth_logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -2295,9 +3119,18 @@ export interface operations {
                     "application/json": null;
                 };
             };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1AuthPasswordResetResetPassword: {
+    auth_reset_password: {
         parameters: {
             query?: never;
             header?: never;
@@ -2317,24 +3150,45 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthPasswordResetRequestRequestPasswordReset: {
+    auth_request_password_reset: {
         parameters: {
             query?: never;
             header?: never;
@@ -2356,27 +3210,62 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthRefreshRefresh: {
+    auth_refresh: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Must be 1: proves the call is not a cross-site form. */
+                "X-CSRF"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2391,9 +3280,45 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
+            /** @description No refresh cookie, or its session has ended: sign in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The X-CSRF: 1 header is missing. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1AuthRegisterRegister: {
+    auth_register: {
         parameters: {
             query?: never;
             header?: never;
@@ -2415,24 +3340,63 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Doctor accounts are created by an administrator here. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description That email already has an account. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthTokenToken: {
+    auth_token: {
         parameters: {
             query?: never;
             header?: never;
@@ -2454,24 +3418,63 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown client or wrong secret. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description This integration has been disabled. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthVerifyEmailVerifyEmail: {
+    auth_verify_email: {
         parameters: {
             query?: never;
             header?: never;
@@ -2491,24 +3494,45 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1AuthVerifyEmailRequestRequestVerification: {
+    auth_request_verification: {
         parameters: {
             query?: never;
             header?: never;
@@ -2526,9 +3550,47 @@ export interface operations {
                     "application/json": components["schemas"]["AcceptedOut"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1ConsultationsConsultationIdAttachmentsListFiles: {
+    attachments_list_files: {
         parameters: {
             query?: never;
             header?: never;
@@ -2548,24 +3610,54 @@ export interface operations {
                     "application/json": components["schemas"]["AttachmentOut"][];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdAttachmentsUpload: {
+    attachments_upload: {
         parameters: {
             query?: never;
             header?: never;
@@ -2585,24 +3677,90 @@ export interface operations {
                     "application/json": components["schemas"]["AttachmentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Entity body in unsupported format */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdCheckInCheckIn: {
+    consultations_check_in: {
         parameters: {
             query?: never;
             header?: never;
@@ -2622,24 +3780,63 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The visit's state does not allow this now (code invalid_state). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdCompleteComplete: {
+    consultations_complete: {
         parameters: {
             query?: never;
             header?: never;
@@ -2659,24 +3856,63 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The visit's state does not allow this now (code invalid_state). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdIceServersIceServers: {
+    video_ice_servers: {
         parameters: {
             query?: never;
             header?: never;
@@ -2696,24 +3932,63 @@ export interface operations {
                     "application/json": components["schemas"]["IceServers"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdMessagesMessages: {
+    consultations_messages: {
         parameters: {
             query?: {
                 after_seq?: number | null;
@@ -2737,24 +4012,63 @@ export interface operations {
                     "application/json": components["schemas"]["MessagePage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdNoShowNoShow: {
+    consultations_no_show: {
         parameters: {
             query?: never;
             header?: never;
@@ -2774,24 +4088,63 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The visit's state does not allow this now (code invalid_state). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdNotesReadNotes: {
+    consultations_read_notes: {
         parameters: {
             query?: never;
             header?: never;
@@ -2811,27 +4164,60 @@ export interface operations {
                     "application/json": components["schemas"]["DocumentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdNotesWriteNotes: {
+    consultations_write_notes: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version you edited, as "3" (instead of the body's version). */
+                "If-Match"?: string | null;
+            };
             path: {
                 consultation_id: string;
             };
@@ -2852,24 +4238,81 @@ export interface operations {
                     "application/json": components["schemas"]["DocumentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The text changed since your version: reload it (the problem has current_version). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdParticipantsParticipants: {
+    consultations_participants: {
         parameters: {
             query?: never;
             header?: never;
@@ -2889,24 +4332,54 @@ export interface operations {
                     "application/json": components["schemas"]["Participant"][];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdParticipantsInvite: {
+    consultations_invite: {
         parameters: {
             query?: never;
             header?: never;
@@ -2930,24 +4403,81 @@ export interface operations {
                     "application/json": components["schemas"]["Participant"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdParticipantsClientIdRemove: {
+    consultations_remove: {
         parameters: {
             query?: never;
             header?: never;
@@ -2966,24 +4496,54 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdQueueQueue: {
+    consultations_queue: {
         parameters: {
             query?: never;
             header?: never;
@@ -3003,24 +4563,54 @@ export interface operations {
                     "application/json": components["schemas"]["QueueOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdStartStart: {
+    consultations_start: {
         parameters: {
             query?: never;
             header?: never;
@@ -3040,24 +4630,63 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The visit's state does not allow this now (code invalid_state). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdSummaryReadSummary: {
+    consultations_read_summary: {
         parameters: {
             query?: never;
             header?: never;
@@ -3077,27 +4706,60 @@ export interface operations {
                     "application/json": components["schemas"]["DocumentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1ConsultationsConsultationIdSummaryWriteSummary: {
+    consultations_write_summary: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The version you edited, as "3" (instead of the body's version). */
+                "If-Match"?: string | null;
+            };
             path: {
                 consultation_id: string;
             };
@@ -3118,24 +4780,81 @@ export interface operations {
                     "application/json": components["schemas"]["DocumentOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The text changed since your version: reload it (the problem has current_version). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1DoctorsListDoctors: {
+    doctors_list: {
         parameters: {
             query?: {
                 q?: string | null;
@@ -3158,24 +4877,45 @@ export interface operations {
                     "application/json": components["schemas"]["DoctorPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1DoctorsMeAvailabilityMyAvailability: {
+    doctors_my_availability: {
         parameters: {
             query?: never;
             header?: never;
@@ -3193,9 +4933,36 @@ export interface operations {
                     "application/json": components["schemas"]["AvailabilityRules"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1DoctorsMeAvailabilitySetAvailability: {
+    doctors_set_availability: {
         parameters: {
             query?: never;
             header?: never;
@@ -3217,24 +4984,72 @@ export interface operations {
                     "application/json": components["schemas"]["AvailabilityRules"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1DoctorsSpecialtiesSpecialties: {
+    doctors_specialties: {
         parameters: {
             query?: never;
             header?: never;
@@ -3252,9 +5067,36 @@ export interface operations {
                     "application/json": components["schemas"]["SpecialtyList"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1DoctorsDoctorIdOne: {
+    doctors_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -3274,24 +5116,54 @@ export interface operations {
                     "application/json": components["schemas"]["DoctorCard"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1DoctorsDoctorIdSlotsFree: {
+    doctors_free_slots: {
         parameters: {
             query?: {
                 from?: string | null;
@@ -3314,24 +5186,63 @@ export interface operations {
                     "application/json": components["schemas"]["SlotList"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1IntegrationsMeRoomsMyRooms: {
+    integrations_my_rooms: {
         parameters: {
             query?: never;
             header?: never;
@@ -3349,9 +5260,36 @@ export interface operations {
                     "application/json": components["schemas"]["InvitedRooms"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1NotificationsListNotifications: {
+    notifications_list: {
         parameters: {
             query?: {
                 unread?: boolean;
@@ -3373,24 +5311,45 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
-            400: {
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1NotificationsReadAllReadAll: {
+    notifications_mark_all_read: {
         parameters: {
             query?: never;
             header?: never;
@@ -3408,9 +5367,36 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPage"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1NotificationsNotificationIdReadRead: {
+    notifications_mark_read: {
         parameters: {
             query?: never;
             header?: never;
@@ -3430,24 +5416,54 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1PatientsPatientIdHistoryHistory: {
+    patients_history: {
         parameters: {
             query?: never;
             header?: never;
@@ -3467,24 +5483,54 @@ export interface operations {
                     "application/json": components["schemas"]["HistoryOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1UsersMeMe: {
+    users_get_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -3502,9 +5548,45 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1UsersMeUpdateMe: {
+    users_update_me: {
         parameters: {
             query?: never;
             header?: never;
@@ -3526,24 +5608,81 @@ export interface operations {
                     "application/json": components["schemas"]["UserOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1UsersMeMfaStatus: {
+    mfa_status: {
         parameters: {
             query?: never;
             header?: never;
@@ -3561,9 +5700,36 @@ export interface operations {
                     "application/json": components["schemas"]["MfaStatusOut"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1UsersMeMfaTotpEnrol: {
+    mfa_enrol_totp: {
         parameters: {
             query?: never;
             header?: never;
@@ -3581,9 +5747,45 @@ export interface operations {
                     "application/json": components["schemas"]["TotpEnrolmentOut"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1UsersMeMfaTotpDisable: {
+    mfa_disable_totp: {
         parameters: {
             query?: never;
             header?: never;
@@ -3603,24 +5805,83 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1UsersMeMfaTotpConfirmConfirm: {
+    mfa_confirm_totp: {
         parameters: {
             query?: never;
             header?: never;
@@ -3642,24 +5903,83 @@ export interface operations {
                     "application/json": components["schemas"]["RecoveryCodesOut"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1UsersMeNotificationPreferencesPreferences: {
+    notifications_get_preferences: {
         parameters: {
             query?: never;
             header?: never;
@@ -3677,9 +5997,36 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPreferences"];
                 };
             };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ApiV1UsersMeNotificationPreferencesSetPreferences: {
+    notifications_set_preferences: {
         parameters: {
             query?: never;
             header?: never;
@@ -3701,24 +6048,63 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPreferences"];
                 };
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    ApiV1UsersMePasswordChangePassword: {
+    users_change_password: {
         parameters: {
             query?: never;
             header?: never;
@@ -3738,24 +6124,74 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad request syntax or unsupported method */
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        detail: string;
-                        extra?: null | {
-                            [key: string]: unknown;
-                        } | unknown[];
-                        status_code: number;
-                    };
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts: wait Retry-After seconds (code rate_limited). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    HealthzHealthz: {
+    operations_healthz: {
         parameters: {
             query?: never;
             header?: never;
@@ -3773,9 +6209,18 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
-    ReadyzReadyz: {
+    operations_readyz: {
         parameters: {
             query?: never;
             header?: never;
@@ -3791,6 +6236,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Not ready: the checks say which part is down. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
