@@ -6241,8 +6241,6 @@ export interface operations {
             /** @description Not ready: the checks say which part is down. */
             503: {
                 headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

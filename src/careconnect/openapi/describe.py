@@ -165,7 +165,7 @@ class ProblemOperation(Operation):
             ),
         )
         for status, response in responses.items():
-            if status in ("429", "503") and not isinstance(response, Reference):
+            if status in ("429", "503") and not isinstance(response, Reference) and _is_problem(response):
                 response.headers = {**(response.headers or {}), "Retry-After": _retry_after()}
         self.responses = responses
         body = self.request_body
@@ -186,6 +186,10 @@ def _example_for(schema: Any) -> dict[str, Any] | None:
             if example is not None:
                 return example
     return None
+
+
+def _is_problem(response: OpenAPIResponse) -> bool:
+    return PROBLEM_MEDIA_TYPE in (response.content or {})
 
 
 def _is_litestar_default(response: Any) -> bool:
