@@ -15,9 +15,39 @@ from litestar import Litestar
 from careconnect.app import create_app
 from careconnect.settings import Settings
 from careconnect.tables import ALL_TABLES
+from tests.error_contract import CHECKED, ErrorContract
 from tests.infra import migrate, migrated_postgres_database
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
+TESTS = Path(__file__).resolve().parent
+_contract = {"on": False}  # per test: check its error responses (tests/error_contract.py)
+
+
+@pytest.fixture(autouse=True)
+def error_contract(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Turns on the OpenAPI error-contract check for the tests under ``CHECKED``."""
+    path = Path(request.node.path).resolve()
+    where = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+    _contract["on"] = where.startswith(CHECKED)
+    try:
+        yield
+    finally:
+        _contract["on"] = False
+
+
+class _LazyContract:
+    """The hook for one app: its document is built on the first error response only."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+        self.contract: ErrorContract | None = None
+
+    async def __call__(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        if self.contract is None:
+            self.contract = ErrorContract(self.app.openapi_schema.to_schema())
+        await self.contract.check(response)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +114,8 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with running(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        hooks = {"response": [_LazyContract(app)]} if _contract["on"] else {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", event_hooks=hooks) as http:
             http.app = app  # type: ignore[attr-defined]
             yield http
 

@@ -19,14 +19,11 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.types import ControllerRouterHandler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from careconnect import __version__
 from careconnect.bad_input import CareConnectRequest, RefuseNulPath
 from careconnect.controllers.admin import AdminController
 from careconnect.controllers.appointments import AppointmentsController
@@ -55,6 +52,7 @@ from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
 from careconnect.metrics import DatabaseMetrics, HubMetrics, OutboxMetrics
+from careconnect.openapi import ApiDocs, openapi_config
 from careconnect.paths import MIGRATIONS_DIR
 from careconnect.realtime import HubEvents, build_hub
 from careconnect.request_context import (
@@ -121,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             ProblemDetailsPlugin(problem_details_config()),
             HubPlugin(backends.hub),
+            ApiDocs(),
             *([backends.tracing.plugin()] if backends.tracing else []),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -130,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([backends.tracing.name_by_route] if backends.tracing else []),
         ],
         cors_config=_cors_config(settings),
-        openapi_config=_openapi_config(),
+        openapi_config=openapi_config(),  # careconnect.openapi: the document and the /schema pages
         lifespan=[_lifespan(settings, backends)],
         request_max_body_size=settings.max_body_bytes,
         request_class=CareConnectRequest,
@@ -327,16 +326,4 @@ def _cors_config(settings: Settings) -> CORSConfig | None:
         allow_origins=list(settings.cors_origins),
         allow_credentials=True,
         allow_headers=["Authorization", "Content-Type", "X-CSRF", "Idempotency-Key", "If-Match", "X-Request-ID"],
-    )
-
-
-def _openapi_config() -> OpenAPIConfig:
-    return OpenAPIConfig(
-        title="CareConnect Live API",
-        version=__version__,
-        path="/schema",
-        components=Components(
-            security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
-        ),
-        security=[{"BearerToken": []}],
     )

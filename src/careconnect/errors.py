@@ -6,6 +6,7 @@ import logging
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -25,6 +26,32 @@ if TYPE_CHECKING:
     from litestar import Request
 
 log = logging.getLogger("careconnect.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldProblem(msgspec.Struct):
+    """One field a request got wrong: ``{"field": "email", "message": "not an email address"}``."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """The body of every error (RFC 9457 problem details), as ``_problem`` below writes it.
+
+    The OpenAPI document names this schema for every 4xx and 5xx (``careconnect.openapi``);
+    some problems carry more members (a 409 on notes has ``current_version``).
+    """
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str  # stable and machine-readable: switch on this, not on ``detail``
+    request_id: str  # as the response's X-Request-ID header
+    errors: list[FieldProblem] | None = None  # 422: every field that broke a rule
+
 
 _CODES = {
     400: "bad_request",

@@ -20,6 +20,7 @@ from careconnect.domain.admin.service import AdminService
 from careconnect.domain.audit.schemas import AuditPage
 from careconnect.guards import current_principal, requires_admin
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.openapi import problems
 
 
 class AdminController(Controller):
@@ -28,7 +29,12 @@ class AdminController(Controller):
     guards = [requires_admin]
     dependencies = {"admin": Provide(provide_admin, sync_to_thread=False)}
 
-    @post("/integrations", status_code=HTTP_201_CREATED, summary="Create a bot integration (secret shown once)")
+    @post(
+        "/integrations",
+        status_code=HTTP_201_CREATED,
+        summary="Create a bot integration (secret shown once)",
+        responses=problems(409),
+    )
     async def create_integration(
         self, request: Request[Any, Any, Any], data: JSONBody[IntegrationIn], admin: AdminService
     ) -> IntegrationOut:
@@ -44,11 +50,18 @@ class AdminController(Controller):
     ) -> UserPage:
         return await admin.list_users(role, limit=limit, cursor=cursor)
 
-    @post("/users/{user_id:str}/disable", status_code=200, summary="Disable an account; ends its sessions at once")
+    @post(
+        "/users/{user_id:str}/disable",
+        status_code=200,
+        summary="Disable an account; ends its sessions at once",
+        responses=problems(409),
+    )
     async def disable_user(self, request: Request[Any, Any, Any], user_id: str, admin: AdminService) -> UserOut:
         return await admin.disable_user(current_principal(request), user_id, request.scope)
 
-    @post("/users/{user_id:str}/enable", status_code=200, summary="Re-enable a disabled account")
+    @post(
+        "/users/{user_id:str}/enable", status_code=200, summary="Re-enable a disabled account", responses=problems(409)
+    )
     async def enable_user(self, request: Request[Any, Any, Any], user_id: str, admin: AdminService) -> UserOut:
         return await admin.enable_user(current_principal(request), user_id, request.scope)
 
@@ -56,6 +69,7 @@ class AdminController(Controller):
         "/users/{user_id:str}/password-reset",
         status_code=HTTP_202_ACCEPTED,
         summary="Mail the account a password reset link",
+        responses=problems(409),
     )
     async def send_password_reset(
         self, request: Request[Any, Any, Any], user_id: str, admin: AdminService
@@ -72,11 +86,21 @@ class AdminController(Controller):
     ) -> UserPage:
         return await admin.doctors(verification, limit=limit, cursor=cursor)
 
-    @post("/doctors/{doctor_id:str}/approve", status_code=200, summary="Approve a doctor: listed, bookable")
+    @post(
+        "/doctors/{doctor_id:str}/approve",
+        status_code=200,
+        summary="Approve a doctor: listed, bookable",
+        responses=problems(409),
+    )
     async def approve_doctor(self, request: Request[Any, Any, Any], doctor_id: str, admin: AdminService) -> UserOut:
         return await admin.approve_doctor(current_principal(request), doctor_id, request.scope)
 
-    @post("/doctors/{doctor_id:str}/reject", status_code=200, summary="Reject a doctor: not listed, no patient data")
+    @post(
+        "/doctors/{doctor_id:str}/reject",
+        status_code=200,
+        summary="Reject a doctor: not listed, no patient data",
+        responses=problems(409),
+    )
     async def reject_doctor(self, request: Request[Any, Any, Any], doctor_id: str, admin: AdminService) -> UserOut:
         return await admin.reject_doctor(current_principal(request), doctor_id, request.scope)
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import Provide
-from litestar.params import JSONBody, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from careconnect.domain.appointments.deps import provide_appointments
 from careconnect.domain.appointments.schemas import (
@@ -25,6 +26,7 @@ from careconnect.domain.scheduling.deps import provide_scheduling
 from careconnect.domain.scheduling.schemas import BookingIn, CancelIn, RescheduleIn
 from careconnect.domain.scheduling.service import SchedulingService
 from careconnect.guards import current_principal, requires_auth, requires_patient
+from careconnect.openapi import problems
 
 
 class AppointmentsController(Controller):
@@ -36,16 +38,39 @@ class AppointmentsController(Controller):
         "appointments": Provide(provide_appointments, sync_to_thread=False),
     }
 
-    @post("/", guards=[requires_patient], status_code=201, summary="Book a slot (optional Idempotency-Key)")
+    @post(
+        "/",
+        guards=[requires_patient],
+        status_code=201,
+        summary="Book a slot (optional Idempotency-Key)",
+        responses={
+            200: ResponseSpec(AppointmentOut, description="A retry with the same Idempotency-Key: the first booking."),
+            **problems(
+                (409, "The slot was just taken (slot_taken), or the Idempotency-Key is in use for another booking.")
+            ),
+        },
+    )
     async def create(
-        self, request: Request[Any, Any, Any], scheduling: SchedulingService, data: JSONBody[BookingIn]
+        self,
+        request: Request[Any, Any, Any],
+        scheduling: SchedulingService,
+        data: JSONBody[BookingIn],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Any unique string (1 to 200 characters): a retry with the same key books once.",
+            ),
+        ] = None,
     ) -> Response[AppointmentOut]:
-        appointment, created = await scheduling.book(
-            current_principal(request), data, request.headers.get("idempotency-key")
-        )
+        appointment, created = await scheduling.book(current_principal(request), data, idempotency_key)
         return Response(appointment, status_code=201 if created else 200)
 
-    @get("/", summary="My appointments: upcoming (soonest first) or past (latest first)")
+    @get(
+        "/",
+        summary="My appointments: upcoming (soonest first) or past (latest first)",
+        operation_id="appointments_list",
+    )
     async def list_mine(
         self,
         request: Request[Any, Any, Any],
@@ -57,13 +82,22 @@ class AppointmentsController(Controller):
     ) -> AppointmentPage:
         return await appointments.page(current_principal(request), which, status=status, limit=limit, cursor=cursor)
 
-    @get("/{appointment_id:str}", summary="One appointment (its patient and doctor only)")
+    @get(
+        "/{appointment_id:str}",
+        summary="One appointment (its patient and doctor only)",
+        operation_id="appointments_get",
+    )
     async def one(
         self, request: Request[Any, Any, Any], appointments: AppointmentsService, appointment_id: str
     ) -> AppointmentOut:
         return await appointments.one(current_principal(request), appointment_id)
 
-    @post("/{appointment_id:str}/cancel", status_code=200, summary="Cancel before it starts (patient or doctor)")
+    @post(
+        "/{appointment_id:str}/cancel",
+        status_code=200,
+        summary="Cancel before it starts (patient or doctor)",
+        responses=problems(409),
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
@@ -74,7 +108,11 @@ class AppointmentsController(Controller):
         return await scheduling.cancel(current_principal(request), appointment_id, data)
 
     @post(
-        "/{appointment_id:str}/reschedule", guards=[requires_patient], status_code=200, summary="Move to another slot"
+        "/{appointment_id:str}/reschedule",
+        guards=[requires_patient],
+        status_code=200,
+        summary="Move to another slot",
+        responses=problems(409),
     )
     async def reschedule(
         self,
@@ -96,7 +134,11 @@ class AppointmentsController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
         )
 
-    @put("/{appointment_id:str}/intake", summary="Fill or edit the intake form (the patient, until the visit starts)")
+    @put(
+        "/{appointment_id:str}/intake",
+        summary="Fill or edit the intake form (the patient, until the visit starts)",
+        responses=problems(409),
+    )
     async def write_intake(
         self,
         request: Request[Any, Any, Any],

@@ -17,6 +17,7 @@ from careconnect.domain.attachments.schemas import AttachmentOut, Download
 from careconnect.domain.attachments.service import AttachmentsService
 from careconnect.domain.errors import BadRequest
 from careconnect.guards import current_principal, requires_auth
+from careconnect.openapi import problems
 
 
 async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
@@ -52,6 +53,7 @@ class AttachmentsController(Controller):
         status_code=201,
         summary="Upload a photo or PDF to the consultation (multipart field file)",
         request_max_body_size=None,  # ATTACHMENT_MAX_BYTES is counted while the body streams in
+        responses=problems(409, 413, 415, 422),
     )
     async def upload(
         self, request: Request[Any, Any, Any], attachments: AttachmentsService, consultation_id: str
@@ -72,7 +74,11 @@ class AttachmentsController(Controller):
     ) -> list[AttachmentOut]:
         return await attachments.for_consultation(current_principal(request), request.scope, consultation_id)
 
-    @get("/attachments/{attachment_id:str}", summary="A file of a consultation (its members)")
+    @get(
+        "/attachments/{attachment_id:str}",
+        summary="A file of a consultation (its members)",
+        operation_id="attachments_download",
+    )
     async def read(
         self, request: Request[Any, Any, Any], attachments: AttachmentsService, attachment_id: str
     ) -> Stream:

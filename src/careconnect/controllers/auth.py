@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from careconnect.domain.accounts.deps import provide_accounts, provide_recovery
@@ -27,6 +27,7 @@ from careconnect.domain.accounts.schemas import (
 from careconnect.domain.accounts.service import AccountsService, SignedIn
 from careconnect.domain.errors import Forbidden
 from careconnect.guards import current_principal
+from careconnect.openapi import BEARER, REFRESH_CREDENTIAL, problems
 from careconnect.principal import Principal
 from careconnect.settings import Settings
 
@@ -35,6 +36,9 @@ REFRESH_PATH = "/api/v1/auth"
 # A readable twin of the refresh cookie that holds no secret ("1"): the web client asks for a
 # refresh on page load only when it is there, so an anonymous page never logs a 401.
 SESSION_HINT_COOKIE = "cc_session"
+_SIGN_IN_PROBLEMS = problems(
+    (401, "Wrong email or password, or a wrong or spent code."), (403, "This account has been disabled."), 429
+)
 
 
 def _refresh_cookie(settings: Settings, value: str, *, clear: bool = False) -> Cookie:
@@ -75,11 +79,18 @@ class AuthController(Controller):
         "recovery": Provide(provide_recovery, sync_to_thread=False),
     }
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Create a patient or doctor account")
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        summary="Create a patient or doctor account",
+        responses=problems(
+            (403, "Doctor accounts are created by an administrator here."), (409, "That email already has an account.")
+        ),
+    )
     async def register(self, data: JSONBody[RegisterIn], accounts: AccountsService) -> UserOut:
         return await accounts.register(data)
 
-    @post("/login", status_code=200, summary="Sign in; sets the refresh cookie")
+    @post("/login", status_code=200, summary="Sign in; sets the refresh cookie", responses=_SIGN_IN_PROBLEMS)
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -90,7 +101,12 @@ class AuthController(Controller):
         signed_in = await accounts.login(data, request.scope, user_agent=request.headers.get("user-agent", ""))
         return _with_cookie(settings, signed_in)
 
-    @post("/login/mfa", status_code=200, summary="Second sign-in step: the mfa_token and a TOTP or recovery code")
+    @post(
+        "/login/mfa",
+        status_code=200,
+        summary="Second sign-in step: the mfa_token and a TOTP or recovery code",
+        responses=_SIGN_IN_PROBLEMS,
+    )
     async def login_mfa(
         self,
         request: Request[Any, Any, Any],
@@ -101,16 +117,37 @@ class AuthController(Controller):
         signed_in = await accounts.login_mfa(data, request.scope, user_agent=request.headers.get("user-agent", ""))
         return _with_cookie(settings, signed_in)
 
-    @post("/refresh", status_code=200, summary="Rotate the refresh cookie; needs header X-CSRF: 1")
+    @post(
+        "/refresh",
+        status_code=200,
+        summary="Rotate the refresh cookie; needs header X-CSRF: 1",
+        security=[REFRESH_CREDENTIAL],
+        responses=problems(
+            (401, "No refresh cookie, or its session has ended: sign in again."),
+            (403, "The X-CSRF: 1 header is missing."),
+        ),
+    )
     async def refresh(
-        self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], accounts: AccountsService
+        self,
+        request: Request[Any, Any, Any],
+        settings: NamedDependency[Settings],
+        accounts: AccountsService,
+        x_csrf: Annotated[
+            str | None,
+            HeaderParameter(name="X-CSRF", description="Must be 1: proves the call is not a cross-site form."),
+        ] = None,
     ) -> Response[TokenOut]:
-        if request.headers.get("x-csrf") != "1":
+        if x_csrf != "1":
             raise Forbidden("Send the header X-CSRF: 1 with a refresh.")
         signed_in = await accounts.refresh(request.cookies.get(REFRESH_COOKIE), request.scope)
         return _with_cookie(settings, signed_in)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End this session and clear the cookie")
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End this session and clear the cookie",
+        security=[REFRESH_CREDENTIAL, BEARER, {}],  # either, or neither (then only the cookie is cleared)
+    )
     async def logout(
         self, request: Request[Any, Any, Any], settings: NamedDependency[Settings], accounts: AccountsService
     ) -> Response[None]:
@@ -120,7 +157,12 @@ class AuthController(Controller):
         cleared = [_refresh_cookie(settings, "", clear=True), _session_hint_cookie(settings, clear=True)]
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=cleared)
 
-    @post("/token", status_code=200, summary="Client credentials for bots (no refresh cookie)")
+    @post(
+        "/token",
+        status_code=200,
+        summary="Client credentials for bots (no refresh cookie)",
+        responses=problems((401, "Unknown client or wrong secret."), (403, "This integration has been disabled.")),
+    )
     async def token(
         self, request: Request[Any, Any, Any], data: JSONBody[ClientCredentialsIn], accounts: AccountsService
     ) -> TokenOut:
@@ -128,7 +170,13 @@ class AuthController(Controller):
 
     # issue 17: email verification and password reset (the rules are RecoveryService's)
 
-    @post("/verify-email/request", status_code=HTTP_202_ACCEPTED, summary="Mail me a link to confirm my email")
+    @post(
+        "/verify-email/request",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail me a link to confirm my email",
+        security=[BEARER],
+        responses=problems(429),
+    )
     async def request_verification(self, request: Request[Any, Any, Any], recovery: RecoveryService) -> AcceptedOut:
         return await recovery.request_verification(current_principal(request), request.scope)
 
@@ -142,6 +190,7 @@ class AuthController(Controller):
         "/password-reset/request",
         status_code=HTTP_202_ACCEPTED,
         summary="Mail a reset link; the same answer whether or not the email has an account",
+        responses=problems(429),
     )
     async def request_password_reset(
         self, request: Request[Any, Any, Any], data: JSONBody[PasswordResetRequestIn], recovery: RecoveryService

@@ -7,7 +7,7 @@ from typing import Annotated, Any, cast
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.di import Provide
-from litestar.params import JSONBody, Parameter
+from litestar.params import HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from careconnect.domain.consultations.deps import provide_consultations
@@ -23,10 +23,17 @@ from careconnect.domain.consultations.schemas import (
 from careconnect.domain.consultations.service import Caller, ConsultationsService
 from careconnect.guards import current_principal, requires_auth
 from careconnect.hub.bounds import MAX_COUNT
+from careconnect.openapi import problems
 
 
 def _caller(request: Request[Any, Any, Any]) -> Caller:
     return Caller(current_principal(request), request.scope)
+
+
+# The visit's state does not allow it (invalid_state), e.g. a check-in after the end.
+_STATE_PROBLEMS = problems((409, "The visit's state does not allow this now (code invalid_state)."))
+# The text changed since the version the edit was based on; the problem has current_version.
+_EDIT_PROBLEMS = problems((409, "The text changed since your version: reload it (the problem has current_version)."))
 
 
 class ConsultationController(Controller):
@@ -36,25 +43,42 @@ class ConsultationController(Controller):
     dependencies = {"consultations": Provide(provide_consultations, sync_to_thread=False)}
 
     # The lifecycle answers the appointment (``AppointmentOut``), published as any value.
-    @post("/{consultation_id:str}/check-in", status_code=200, summary="Patient enters the waiting room")
+    @post(
+        "/{consultation_id:str}/check-in",
+        status_code=200,
+        summary="Patient enters the waiting room",
+        responses=_STATE_PROBLEMS,
+    )
     async def check_in(
         self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
     ) -> Any:
         return await consultations.check_in(_caller(request), consultation_id)
 
-    @post("/{consultation_id:str}/start", status_code=200, summary="Doctor admits the patient")
+    @post(
+        "/{consultation_id:str}/start", status_code=200, summary="Doctor admits the patient", responses=_STATE_PROBLEMS
+    )
     async def start(
         self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
     ) -> Any:
         return await consultations.start(_caller(request), consultation_id)
 
-    @post("/{consultation_id:str}/complete", status_code=200, summary="Doctor ends the visit; the room turns read-only")
+    @post(
+        "/{consultation_id:str}/complete",
+        status_code=200,
+        summary="Doctor ends the visit; the room turns read-only",
+        responses=_STATE_PROBLEMS,
+    )
     async def complete(
         self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
     ) -> Any:
         return await consultations.complete(_caller(request), consultation_id)
 
-    @post("/{consultation_id:str}/no-show", status_code=200, summary="Doctor marks a no-show (10 min after start)")
+    @post(
+        "/{consultation_id:str}/no-show",
+        status_code=200,
+        summary="Doctor marks a no-show (10 min after start)",
+        responses=_STATE_PROBLEMS,
+    )
     async def no_show(
         self, request: Request[Any, Any, Any], consultations: ConsultationsService, consultation_id: str
     ) -> Any:
@@ -88,15 +112,25 @@ class ConsultationController(Controller):
     ) -> DocumentOut:
         return await consultations.read_notes(_caller(request), consultation_id)
 
-    @put("/{consultation_id:str}/notes", summary="Save private notes (send the version you edited)")
+    @put(
+        "/{consultation_id:str}/notes",
+        summary="Save private notes (send the version you edited)",
+        responses=_EDIT_PROBLEMS,
+    )
     async def write_notes(
         self,
         request: Request[Any, Any, Any],
         consultations: ConsultationsService,
         consultation_id: str,
         data: JSONBody[DocumentIn],
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-Match", description='The version you edited, as "3" (instead of the body\'s version).'
+            ),
+        ] = None,
     ) -> DocumentOut:
-        return await consultations.write_notes(_caller(request), consultation_id, data, request.headers.get("if-match"))
+        return await consultations.write_notes(_caller(request), consultation_id, data, if_match)
 
     @get("/{consultation_id:str}/summary", summary="The visit summary (doctor and patient)")
     async def read_summary(
@@ -104,17 +138,21 @@ class ConsultationController(Controller):
     ) -> DocumentOut:
         return await consultations.read_summary(_caller(request), consultation_id)
 
-    @put("/{consultation_id:str}/summary", summary="Write the visit summary (the doctor)")
+    @put("/{consultation_id:str}/summary", summary="Write the visit summary (the doctor)", responses=_EDIT_PROBLEMS)
     async def write_summary(
         self,
         request: Request[Any, Any, Any],
         consultations: ConsultationsService,
         consultation_id: str,
         data: JSONBody[DocumentIn],
+        if_match: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-Match", description='The version you edited, as "3" (instead of the body\'s version).'
+            ),
+        ] = None,
     ) -> DocumentOut:
-        return await consultations.write_summary(
-            _caller(request), consultation_id, data, request.headers.get("if-match")
-        )
+        return await consultations.write_summary(_caller(request), consultation_id, data, if_match)
 
     @get("/{consultation_id:str}/participants", summary="Bots invited to the room (the doctor)")
     async def participants(
@@ -122,7 +160,12 @@ class ConsultationController(Controller):
     ) -> list[Participant]:
         return await consultations.participants(_caller(request), consultation_id)
 
-    @post("/{consultation_id:str}/participants", status_code=201, summary="Invite a bot into the room (the doctor)")
+    @post(
+        "/{consultation_id:str}/participants",
+        status_code=201,
+        summary="Invite a bot into the room (the doctor)",
+        responses=problems(409),
+    )
     async def invite(
         self,
         request: Request[Any, Any, Any],

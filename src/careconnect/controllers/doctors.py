@@ -14,6 +14,7 @@ from careconnect.domain.scheduling.schemas import AvailabilityRules, DoctorCard,
 from careconnect.domain.scheduling.service import SchedulingService
 from careconnect.guards import current_principal, requires_auth, requires_doctor
 from careconnect.hub.bounds import TEXT_PATTERN as TEXT
+from careconnect.openapi import problems
 
 
 class DoctorsController(Controller):
@@ -22,7 +23,7 @@ class DoctorsController(Controller):
     guards = [requires_auth]
     dependencies = {"scheduling": Provide(provide_scheduling, sync_to_thread=False)}
 
-    @get("/", summary="Find doctors by name or specialty")
+    @get("/", summary="Find doctors by name or specialty", operation_id="doctors_list")
     async def list_doctors(
         self,
         scheduling: SchedulingService,
@@ -43,17 +44,26 @@ class DoctorsController(Controller):
     ) -> AvailabilityRules:
         return await scheduling.availability(current_principal(request))
 
-    @put("/me/availability", guards=[requires_doctor], summary="Set my availability (never cancels bookings)")
+    @put(
+        "/me/availability",
+        guards=[requires_doctor],
+        summary="Set my availability (never cancels bookings)",
+        responses=problems(409),
+    )
     async def set_availability(
         self, request: Request[Any, Any, Any], scheduling: SchedulingService, data: JSONBody[AvailabilityRules]
     ) -> AvailabilityRules:
         return await scheduling.set_availability(current_principal(request), data)
 
-    @get("/{doctor_id:str}", summary="One doctor's card")
+    @get("/{doctor_id:str}", summary="One doctor's card", operation_id="doctors_get")
     async def one(self, request: Request[Any, Any, Any], scheduling: SchedulingService, doctor_id: str) -> DoctorCard:
         return await scheduling.doctor(current_principal(request), doctor_id)
 
-    @get("/{doctor_id:str}/slots", summary="Free, bookable slots in a range of at most 31 days")
+    @get(
+        "/{doctor_id:str}/slots",
+        summary="Free, bookable slots in a range of at most 31 days",
+        operation_id="doctors_free_slots",
+    )
     async def free(
         self,
         request: Request[Any, Any, Any],

@@ -25,7 +25,11 @@ class NotificationsController(Controller):
     guards = [requires_auth]
     dependencies = {"inbox": Provide(provide_inbox, sync_to_thread=False)}
 
-    @get("/notifications", summary="My notifications, newest first (unread=true: only the unread)")
+    @get(
+        "/notifications",
+        summary="My notifications, newest first (unread=true: only the unread)",
+        operation_id="notifications_list",
+    )
     async def list_notifications(
         self,
         request: Request[Any, Any, Any],
@@ -36,15 +40,27 @@ class NotificationsController(Controller):
     ) -> NotificationPage:
         return await inbox.page(current_principal(request).id, unread=unread, limit=limit, cursor=cursor)
 
-    @post("/notifications/read-all", status_code=200, summary="Mark all my notifications read")
+    @post(
+        "/notifications/read-all",
+        status_code=200,
+        summary="Mark all my notifications read",
+        operation_id="notifications_mark_all_read",
+    )
     async def read_all(self, request: Request[Any, Any, Any], inbox: Inbox) -> NotificationPage:
         return await inbox.read_all(current_principal(request).id)
 
-    @post("/notifications/{notification_id:str}/read", status_code=200, summary="Mark one of my notifications read")
+    @post(
+        "/notifications/{notification_id:str}/read",
+        status_code=200,
+        summary="Mark one of my notifications read",
+        operation_id="notifications_mark_read",
+    )
     async def read(self, request: Request[Any, Any, Any], notification_id: str, inbox: Inbox) -> NotificationOut:
         return await inbox.read(current_principal(request).id, notification_id)
 
-    @get("/users/me/notification-preferences", summary="Which mails I get")
+    @get(
+        "/users/me/notification-preferences", summary="Which mails I get", operation_id="notifications_get_preferences"
+    )
     async def preferences(self, request: Request[Any, Any, Any], inbox: Inbox) -> NotificationPreferences:
         return await inbox.preferences(current_principal(request).id)
 

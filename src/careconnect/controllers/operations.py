@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 
 from careconnect.domain.operations.deps import provide_readiness
 from careconnect.domain.operations.readiness import Readiness
@@ -18,7 +19,11 @@ class OperationsController(Controller):
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", summary="The database and Redis (when configured) are reachable")
+    @get(
+        "/readyz",
+        summary="The database and Redis (when configured) are reachable",
+        responses={503: ResponseSpec(Health, description="Not ready: the checks say which part is down.")},
+    )
     async def readyz(self, readiness: Readiness) -> Response[Health]:
         health = await readiness.check()
         return Response(health, status_code=200 if health.ready else 503)

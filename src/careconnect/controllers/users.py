@@ -13,6 +13,7 @@ from careconnect.domain.accounts.deps import provide_accounts
 from careconnect.domain.accounts.schemas import PasswordChangeIn, UserOut, UserPatch
 from careconnect.domain.accounts.service import AccountsService
 from careconnect.guards import current_principal, requires_auth
+from careconnect.openapi import problems
 
 
 class UsersController(Controller):
@@ -21,17 +22,26 @@ class UsersController(Controller):
     guards = [requires_auth]
     dependencies = {"accounts": Provide(provide_accounts, sync_to_thread=False)}
 
-    @get("/me", summary="The signed-in user")
+    @get("/me", summary="The signed-in user", operation_id="users_get_me", responses=problems(404))
     async def me(self, request: Request[Any, Any, Any], accounts: AccountsService) -> UserOut:
         return await accounts.me(current_principal(request))
 
-    @patch("/me", summary="Edit name, time zone, doctor profile or history sharing (all or nothing)")
+    @patch(
+        "/me",
+        summary="Edit name, time zone, doctor profile or history sharing (all or nothing)",
+        responses=problems(404, 409),
+    )
     async def update_me(
         self, request: Request[Any, Any, Any], data: JSONBody[UserPatch], accounts: AccountsService
     ) -> UserOut:
         return await accounts.update(current_principal(request), data, request.scope)
 
-    @post("/me/password", status_code=HTTP_204_NO_CONTENT, summary="Change password; ends other sessions")
+    @post(
+        "/me/password",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Change password; ends other sessions",
+        responses=problems(429),
+    )
     async def change_password(
         self, request: Request[Any, Any, Any], data: JSONBody[PasswordChangeIn], accounts: AccountsService
     ) -> None:

@@ -12,6 +12,7 @@ from careconnect.domain.video.deps import provide_video
 from careconnect.domain.video.schemas import IceServers
 from careconnect.domain.video.service import VideoService
 from careconnect.guards import current_principal, requires_auth
+from careconnect.openapi import problems
 
 
 class VideoController(Controller):
@@ -20,7 +21,11 @@ class VideoController(Controller):
     guards = [requires_auth]
     dependencies = {"video": Provide(provide_video, sync_to_thread=False)}
 
-    @get("/{consultation_id:str}/ice-servers", summary="STUN and TURN servers for the call (time-limited credentials)")
+    @get(
+        "/{consultation_id:str}/ice-servers",
+        summary="STUN and TURN servers for the call (time-limited credentials)",
+        responses=problems(409),
+    )
     async def ice_servers(
         self, request: Request[Any, Any, Any], video: VideoService, consultation_id: str
     ) -> Response[IceServers]:
