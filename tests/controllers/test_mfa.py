@@ -20,12 +20,18 @@ def code_at(secret: str, offset_steps: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * offset_steps)
 
 
+# secret -> the code that confirmed its enrolment (spent): a test that means "that code" uses it,
+# not code_at(secret), which is another code once the clock passes a 30 s step.
+SPENT: dict[str, str] = {}
+
+
 async def enrol(client, headers) -> tuple[str, list[str]]:
-    """Enrol and confirm TOTP; returns (secret, recovery codes). The confirming code's step is spent."""
+    """Enrol and confirm TOTP; returns (secret, recovery codes). The confirming code (``SPENT``) is spent."""
     started = await client.post("/api/v1/users/me/mfa/totp", headers=headers)
     assert started.status_code == 200, started.text
     secret = started.json()["secret"]
-    confirmed = await client.post("/api/v1/users/me/mfa/totp/confirm", json={"code": code_at(secret)}, headers=headers)
+    SPENT[secret] = code_at(secret)
+    confirmed = await client.post("/api/v1/users/me/mfa/totp/confirm", json={"code": SPENT[secret]}, headers=headers)
     assert confirmed.status_code == 200, confirmed.text
     return secret, confirmed.json()["recovery_codes"]
 
@@ -96,7 +102,7 @@ async def test_replayed_mfa_token_and_reused_totp_code(client):
     secret, _ = await enrol(client, headers)
     token = await challenge(client, user)
     # The code that confirmed the enrolment is spent: it does not sign in.
-    same = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": code_at(secret)})
+    same = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": SPENT[secret]})
     assert assert_problem(same, 401, "invalid_code")["attempts_left"] == 4
     ok = await client.post("/api/v1/auth/login/mfa", json={"mfa_token": token, "code": code_at(secret, 1)})
     assert ok.status_code == 200
@@ -175,7 +181,7 @@ async def test_disable_needs_password_and_code(client):
     )
     assert_problem(bad_password, 422, "validation_error")
     bad_code = await client.request(
-        "DELETE", "/api/v1/users/me/mfa/totp", json={"password": PASSWORD, "code": code_at(secret)}, headers=headers
+        "DELETE", "/api/v1/users/me/mfa/totp", json={"password": PASSWORD, "code": SPENT[secret]}, headers=headers
     )
     assert_problem(bad_code, 422, "validation_error")  # the confirming code is spent
     assert (await client.get("/api/v1/users/me/mfa", headers=headers)).json()["enabled"] is True

@@ -296,7 +296,8 @@ class RedisBroker:
                 await self._pump()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - Redis errors, and what a dying connection raises
+                # (a cluster node killed mid-write can surface as uvloop's RuntimeError): reconnect.
                 log.warning("redis broker connection lost (%s); reconnecting", type(exc).__name__)
             await self._close_pubsub()
             self.reconnects += 1
