@@ -217,6 +217,11 @@ class HubClient:
         )
 
     @property
+    def token(self) -> str | None:
+        """The access token in use (for the same service's REST calls), renewed as the hub's."""
+        return self._tokens.current
+
+    @property
     def connected(self) -> bool:
         return self._ws is not None
 
