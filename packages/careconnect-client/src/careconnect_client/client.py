@@ -533,12 +533,14 @@ class HubClient:
         return self
 
     async def __anext__(self) -> Event:
+        if self._runner is None and self._final is None:
+            raise Closed(reason="not connected: use `async with HubClient(...)` or `await client.connect()`")
         return await self._events.get()
 
     async def receive(self, timeout: float | None = None) -> Event:
         """The next event (everything but messages: those come from their room)."""
         try:
-            return await asyncio.wait_for(self._events.get(), timeout)
+            return await asyncio.wait_for(self.__anext__(), timeout)
         except TimeoutError:
             raise Timeout(f"no event within {timeout}s") from None
 
