@@ -368,3 +368,28 @@ async def test_messagepack_carries_the_same_frames():
             assert isinstance(got, Message) and got.body == "über JSON" and got.sender.id == "bob"
             ack = await room.send("and back")
             assert ack.seq == 2 and (await bobs.get(timeout=5)).seq == 1
+
+
+async def test_a_rejoin_during_a_database_outage_is_asked_again_until_it_succeeds():
+    store = FlakyStore()
+    async with serve_hub(settings=FAST, store=store) as served:
+        alice_token, bob_token = clinic(served)
+        async with HubClient(served.url, alice_token) as alice, HubClient(served.url, bob_token) as bob:
+            room = await alice.join(ROOM)
+            bobs = await bob.join(ROOM)
+            await bobs.send("before")
+            assert (await room.get(timeout=5)).seq == 1
+            store.down = True
+            await alice.drop_connection()
+            await until(lambda: alice.reconnects == 1)
+            await asyncio.sleep(1.0)  # its re-join is refused with `internal` meanwhile
+            store.down = False
+            await bobs.send("after")
+            got = await room.get(timeout=10)
+            assert (got.seq, got.body) == (2, "after") and ROOM in alice.rooms
+            refused = []
+            while alice._events:  # what the outage said, as events
+                event = await alice.receive(timeout=1)
+                if isinstance(event, Error):
+                    refused.append(event.code)
+            assert "internal" in refused

@@ -453,7 +453,7 @@ class HubClient:
                 self._remove(room, error)  # taken out of the room (a bot removed by the doctor)
             elif error.code == "internal":
                 room._joins_in_flight = max(0, room._joins_in_flight - 1)
-                self._rejoin(room)  # "history interrupted: re-join with since"
+                self._spawn(self._rejoin_later(room))  # "history interrupted: re-join with since"
         self._event(error)
 
     def _remove(self, room: Room, error: Error) -> None:
@@ -497,6 +497,11 @@ class HubClient:
             room._joins_in_flight += 1
             room._accept_any = room.last_seq == 0
             await self._put(Join(room=room.name, since=room.last_seq))
+
+    async def _rejoin_later(self, room: Room) -> None:
+        """The server could not read the history (its database is down): ask again shortly."""
+        await asyncio.sleep(Backoff(0.5, 5.0).next() + 0.5)
+        await self._join_frame(room)
 
     async def _resend_later(self, pending: _Pending) -> None:
         await asyncio.sleep(Backoff(0.5, 5.0).next() + 0.5)
