@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from careconnect.domain.accounts.users import create_user
 
 PASSWORD = "correct-horse-battery"
@@ -64,3 +66,14 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["request_id"] == response.headers["x-request-id"]
     assert {"type", "title", "detail"} <= body.keys()
     return body
+
+
+def metric(exposition: str, name: str, **labels: str) -> float:
+    """The sum of the samples called ``name`` whose labels include ``labels``, in a Prometheus
+    text exposition (``/metrics``); 0 when there is none."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,20 @@ class LiveServer:
         self._signal(signal.SIGKILL)
         if self.process:
             self.process.wait(10)
+
+
+@contextlib.contextmanager
+def sqlite_server(folder: Path, **env: str) -> Iterator[LiveServer]:
+    """A server on a fresh, migrated SQLite file in ``folder`` (its log there too), stopped
+    afterwards; whatever it logged must hold no traceback."""
+    from tests.infra import migrate  # noqa: PLC0415 - tests.infra is light, but keep this module's imports minimal
+
+    url = f"sqlite:///{folder / 'careconnect.db'}"
+    migrate(url)
+    server = LiveServer(url, log_path=folder / "server.log", **env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        log = (folder / "server.log").read_text()
+        assert "Traceback" not in log, log[-3000:]

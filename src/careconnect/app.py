@@ -65,6 +65,7 @@ from careconnect.request_context import (
 )
 from careconnect.settings import REPO_ROOT, Settings, load_settings
 from careconnect.storage import BlobStore, StorageConfig, blob_store_for
+from careconnect.tracing import Tracing, setup_tracing
 from careconnect.webapp import WebAppController, WebPages
 from careconnect.worker_metrics import WorkerSnapshots, scrape_registry, shared_folder
 
@@ -105,6 +106,7 @@ class Backends:
     notifications: Notifications
     metrics_snapshots: WorkerSnapshots | None  # with several workers: this one's share of /metrics
     blobs: BlobStore
+    tracing: Tracing | None = None
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -116,10 +118,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=_controllers(settings),
         dependencies=_dependencies(settings, backends),
-        plugins=[ProblemDetailsPlugin(problem_details_config()), HubPlugin(backends.hub)],
+        plugins=[
+            ProblemDetailsPlugin(problem_details_config()),
+            HubPlugin(backends.hub),
+            *([backends.tracing.plugin()] if backends.tracing else []),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=_middleware(settings, backends),
-        before_send=[response_headers_hook(_security_headers(settings))],
+        before_send=[
+            response_headers_hook(_security_headers(settings)),
+            *([backends.tracing.name_by_route] if backends.tracing else []),
+        ],
         cors_config=_cors_config(settings),
         openapi_config=_openapi_config(),
         lifespan=[_lifespan(settings, backends)],
@@ -138,7 +147,7 @@ def hub_of(app: Litestar) -> Hub:
 
 def build_backends(settings: Settings) -> Backends:
     """The database engine, the Redis client (with ``REDIS_URL``), the throttles and the hub."""
-    engine = engine_from_url(settings.database_url)
+    engine = engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode)
     redis_client: Redis | None = None
     if settings.redis_url:
         from redis.asyncio import Redis
@@ -156,7 +165,8 @@ def build_backends(settings: Settings) -> Backends:
         ),
     )
     session_check = SessionCheck(ttl=settings.session_check_seconds)
-    hub = build_hub(settings, session_check)
+    tracing = setup_tracing(settings)  # None unless TRACING is set (issue 21)
+    hub = build_hub(settings, session_check, tracing)
     events = HubEvents(hub)
     notifications = Notifications(settings, engine)  # the outbox, its worker, the mailer (issue 17)
     notifications.kinds.register(
@@ -183,6 +193,7 @@ def build_backends(settings: Settings) -> Backends:
         notifications=notifications,
         metrics_snapshots=WorkerSnapshots(folder, []) if (folder := shared_folder()) is not None else None,
         blobs=blobs,
+        tracing=tracing,
     )
 
 
@@ -252,6 +263,8 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
             if backends.redis is not None:
                 await backends.redis.aclose()
             await backends.close_throttles()
+            if backends.tracing is not None:
+                backends.tracing.shutdown()
 
     return lifespan
 

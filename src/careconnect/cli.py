@@ -188,7 +188,7 @@ def create_admin(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def run() -> int:
-        bind_tables(engine_from_url(settings.database_url))
+        bind_tables(engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode))
         try:
             row = await create_user(
                 email=args.email, password=password, full_name=args.name, role="admin", email_verified=True

@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from piccolo.engine.base import Engine
+from piccolo.engine.base import BaseTransaction, Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.tables import ALL_TABLES
 
+PoolMode = Literal["session", "transaction"]
 
-def engine_from_url(url: str) -> Engine[Any]:
+
+def asyncpg_options(pool_mode: PoolMode) -> dict[str, Any]:
+    """asyncpg's connection options for ``DATABASE_POOL_MODE``: behind a pooler in transaction
+    mode (PgBouncer before 1.21, or without ``max_prepared_statements``) a named prepared
+    statement may meet another server connection next time, so asyncpg keeps none (it still
+    prepares each query unnamed, within its own transaction)."""
+    return {"statement_cache_size": 0} if pool_mode == "transaction" else {}
+
+
+def engine_from_url(url: str, *, pool_mode: PoolMode = "session") -> Engine[Any]:
+    """The engine for ``url``; ``pool_mode`` is ``DATABASE_POOL_MODE`` (PostgreSQL only)."""
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        return PostgresEngine(config={"dsn": url, **asyncpg_options(pool_mode)})
     path = Path(url.removeprefix("sqlite:///"))
     create_private_file(path)
     # A generous timeout: concurrent writers wait for the lock instead of failing.
     return SQLiteEngine(path=str(path), timeout=30)
+
+
+def write_transaction() -> BaseTransaction:
+    """One writer at a time on SQLite (BEGIN IMMEDIATE, so a read-then-write cannot interleave
+    with another writer's); a plain transaction on PostgreSQL, whose constraints and row locks
+    do that work. Every table is bound to the same engine (``bind_tables``)."""
+    engine = ALL_TABLES[0]._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    transaction: BaseTransaction = engine.transaction()  # PostgresEngine's, typed Any through Table._meta.db
+    return transaction
 
 
 def create_private_file(path: Path) -> None:

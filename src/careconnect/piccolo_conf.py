@@ -9,6 +9,11 @@ from piccolo.conf.apps import AppRegistry
 from careconnect.db import engine_from_url
 from careconnect.settings import DEFAULT_DATABASE_URL
 
-DB = engine_from_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+# Migrations usually connect to PostgreSQL itself; DATABASE_POOL_MODE=transaction lets them go
+# through a transaction-mode pooler too.
+DB = engine_from_url(
+    os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+    pool_mode="transaction" if os.environ.get("DATABASE_POOL_MODE", "").strip().lower() == "transaction" else "session",
+)
 
 APP_REGISTRY = AppRegistry(apps=["careconnect.piccolo_app"])

@@ -39,6 +39,7 @@ from careconnect.principal import Principal as AppPrincipal
 from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
 from careconnect.settings import Settings
+from careconnect.tracing import Tracing
 
 
 class JwtAuthenticator:
@@ -280,7 +281,7 @@ def client_address(trusted: TrustedProxies, scope: Mapping[str, Any]) -> str:
     return str(settle(scope, trusted)["client_ip"])
 
 
-def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
+def build_hub(settings: Settings, session_check: SessionCheck, tracing: Tracing | None = None) -> Hub:
     broker: Any
     presence: Any
     # One socket may always use its whole WS_SEND_LIMIT, so the per-user limit is never below it.
@@ -299,7 +300,10 @@ def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
         authenticator=JwtAuthenticator(settings, session_check),
         policy=ConsultationRooms(),
         client_address=partial(client_address, trusted),
-        store=AttachingStore(sql_message_store(settings.database_url, audit=True)),
+        store=_traced(
+            tracing,
+            AttachingStore(sql_message_store(settings.database_url, audit=True, pool_mode=settings.database_pool_mode)),
+        ),
         attachments=AttachmentClaims(),  # issue 20: files in messages
         broker=broker,
         presence=presence,
@@ -317,5 +321,11 @@ def build_hub(settings: Settings, session_check: SessionCheck) -> Hub:
             signal_limit=settings.ws_signal_limit,
             signal_window_s=settings.ws_signal_window_s,
         ),
+        tracer=tracing.hub_tracer() if tracing is not None else None,
     )
     return hub
+
+
+def _traced(tracing: Tracing | None, store: Any) -> Any:
+    """The store, its commits traced when tracing is on."""
+    return tracing.store(store) if tracing is not None else store

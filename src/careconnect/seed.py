@@ -82,11 +82,11 @@ async def _seed(settings: Settings, load: int, out: str) -> int:
     from careconnect.hub.store import NewMessage
     from careconnect.tables import Appointment, ConsultationNote, ConsultationSummary, User
 
-    engine = engine_from_url(settings.database_url)
+    engine = engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode)
     bind_tables(engine)
     if is_postgres(engine):
         await engine.start_connection_pool()  # type: ignore[no-untyped-call]
-    store = sql_message_store(settings.database_url)
+    store = sql_message_store(settings.database_url, pool_mode=settings.database_pool_mode)
     await store.start()
     try:
         doctors = []

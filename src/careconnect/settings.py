@@ -28,6 +28,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
+    # "transaction" behind PgBouncer in transaction mode: asyncpg keeps no prepared statements
+    database_pool_mode: Literal["session", "transaction"] = "session"
     redis_url: str | None = None
     secret_key: str = ""
     jwt_algorithm: Literal["HS256", "EdDSA", "ES256"] = "HS256"
@@ -85,6 +87,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     session_max_hours: int = 720  # absolute lifetime of a login (patients, and everyone by default)
     session_max_hours_staff: int = 720  # the same for doctors and admins (production: 12)
     session_idle_minutes: int | None = None  # no refresh for this long ends a login (production: 60)
+    # a refresh token presented again this soon after its rotation is a lost response, not a replay
+    refresh_reuse_grace_seconds: int = 30
+    # issue 21: OpenTelemetry (careconnect.tracing); the exporter reads OTEL_EXPORTER_OTLP_*
+    tracing: Literal["off", "otlp", "console"] = "off"
+    otel_service_name: str = "careconnect"
     # issue 17: mail and the outbox (docs/notifications.md)
     public_url: str = "http://127.0.0.1:8000"  # where the web app is, for the links in mails
     smtp_url: str | None = None  # None: every mail becomes an .eml file under mail_dir
@@ -371,6 +378,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values["session_idle_minutes"] = _int("SESSION_IDLE_MINUTES", raw, 5, 366 * 24 * 60)
     elif environment == "production":
         values["session_idle_minutes"] = 60
+    pool_mode = env.get("DATABASE_POOL_MODE", "session").strip().lower() or "session"
+    if pool_mode not in ("session", "transaction"):
+        raise SettingsError(f"DATABASE_POOL_MODE must be session or transaction, not {pool_mode!r}")
+    values["database_pool_mode"] = pool_mode
+    tracing = env.get("TRACING", "off").strip().lower() or "off"
+    if tracing not in ("off", "otlp", "console"):
+        raise SettingsError(f"TRACING must be off, otlp or console, not {tracing!r}")
+    values["tracing"] = tracing
+    if raw := env.get("OTEL_SERVICE_NAME"):
+        values["otel_service_name"] = raw.strip()[:100]
+    if raw := env.get("REFRESH_REUSE_GRACE_SECONDS"):
+        values["refresh_reuse_grace_seconds"] = _int("REFRESH_REUSE_GRACE_SECONDS", raw, 0, 300)
     idle, access_minutes = values.get("session_idle_minutes"), values.get("access_token_minutes", 15)
     if isinstance(idle, int) and isinstance(access_minutes, int) and idle < access_minutes:
         # The limit is enforced on refresh: an access token must not outlive it.

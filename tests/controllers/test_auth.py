@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
+import httpx
 import jwt
+import msgspec
 import pytest
 
-from tests.conftest import TEST_SECRET, app_dependency
+from careconnect.security import token_digest
+from careconnect.tables import AuthSession, RefreshToken
+from tests.conftest import TEST_SECRET, app_client, app_dependency, wipe
 from tests.helpers import PASSWORD, admin, assert_problem, bearer, email, login, register, signed_in
 
 
@@ -106,6 +111,18 @@ async def test_login_failures_from_one_ip_for_other_accounts_refuse_no_one(clien
     assert response.status_code == 200, response.text
 
 
+async def refresh(client: httpx.AsyncClient, cookie: str | None = None) -> httpx.Response:
+    """POST /auth/refresh, presenting ``cookie`` (else the jar's); the jar then holds only the answer's."""
+    if cookie is not None:
+        client.cookies.delete("cc_refresh")
+        client.cookies.set("cc_refresh", cookie, path="/api/v1/auth")
+    response = await client.post("/api/v1/auth/refresh", headers={"X-CSRF": "1"})
+    if "cc_refresh" in response.cookies:
+        client.cookies.delete("cc_refresh")
+        client.cookies.set("cc_refresh", response.cookies["cc_refresh"], path="/api/v1/auth")
+    return response
+
+
 async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     user = await register(client)
     await login(client, user)
@@ -114,9 +131,10 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     assert refreshed.status_code == 200, refreshed.text
     second_cookie = client.cookies.get("cc_refresh")
     assert second_cookie and second_cookie != first_cookie
+    assert (await refresh(client)).status_code == 200  # the chain moves on: the first is two back
     new_access = refreshed.json()["access_token"]
     assert (await client.get("/api/v1/users/me", headers=bearer(new_access))).status_code == 200
-    # Replaying the rotated token: 401, and the whole family is revoked.
+    # Replaying a rotated token (not the one rotated last): 401, and the whole family is revoked.
     client.cookies.set("cc_refresh", first_cookie, path="/api/v1/auth")
     replay = await client.post("/api/v1/auth/refresh", headers={"X-CSRF": "1"})
     assert_problem(replay, 401, "unauthorized")
@@ -124,6 +142,51 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     after = await client.post("/api/v1/auth/refresh", headers={"X-CSRF": "1"})
     assert_problem(after, 401, "unauthorized")
     assert_problem(await client.get("/api/v1/users/me", headers=bearer(new_access)), 401, "unauthorized")
+
+
+async def test_a_refresh_whose_response_was_lost_is_answered_again_within_the_grace_window(client):
+    """The browser cut off a refresh (a navigation): its page still holds the token just rotated.
+    Presented again within REFRESH_REUSE_GRACE_SECONDS it gets a new token; the one the lost
+    response carried is retired, so one refresh token stays live; the replay window closes."""
+    user = await register(client)
+    await login(client, user)
+    lost_from = client.cookies.get("cc_refresh")
+    assert (await refresh(client)).status_code == 200
+    never_arrived = client.cookies.get("cc_refresh")
+    again = await refresh(client, lost_from)
+    assert again.status_code == 200, again.text
+    live = client.cookies.get("cc_refresh")
+    assert live not in (lost_from, never_arrived)
+    assert (await client.get("/api/v1/users/me", headers=bearer(again.json()["access_token"]))).status_code == 200
+    # The token given first is no longer the last rotated one: presenting it again is a replay.
+    assert_problem(await refresh(client, lost_from), 401, "unauthorized")
+    assert_problem(await refresh(client, live), 401, "unauthorized")  # the family is gone
+
+
+async def test_a_rotated_token_after_the_grace_window_ends_the_session(client):
+    user = await register(client)
+    await login(client, user)
+    old = client.cookies.get("cc_refresh")
+    assert (await refresh(client)).status_code == 200
+    newest = client.cookies.get("cc_refresh")
+    # The rotation happened 31 seconds ago (the default window is 30).
+    await RefreshToken.update({RefreshToken.rotated_at: dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31)}).where(
+        RefreshToken.token_hash == token_digest(old)
+    )
+    assert_problem(await refresh(client, old), 401, "unauthorized")
+    assert_problem(await refresh(client, newest), 401, "unauthorized")
+    assert await AuthSession.count().where(AuthSession.revoked_reason == "refresh_reuse") == 1
+
+
+async def test_the_grace_window_can_be_switched_off(settings):
+    async with app_client(msgspec.structs.replace(settings, refresh_reuse_grace_seconds=0)) as strict:
+        await wipe(strict.app)  # type: ignore[attr-defined]
+        user = await register(strict)
+        await login(strict, user)
+        old = strict.cookies.get("cc_refresh")
+        assert (await refresh(strict)).status_code == 200
+        assert_problem(await refresh(strict, old), 401, "unauthorized")
+        assert_problem(await refresh(strict), 401, "unauthorized")
 
 
 async def test_refresh_requires_csrf_header(client):

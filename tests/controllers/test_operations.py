@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from careconnect.tables import User
 from tests.conftest import app_client, make_settings
+from tests.helpers import metric
 from tests.infra import REDIS_URL, need_redis
 from tests.live import free_port
 
@@ -96,13 +97,6 @@ async def test_readyz_gives_up_on_a_redis_that_accepts_but_never_answers(sqlite_
     assert took < 10  # bounded by the timeout, not by the silent server
 
 
-def _value(text: str, sample: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(sample + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
 async def test_metrics_count_refusals_by_code_and_show_the_database_pool(database_url):
     async with app_client(make_settings(database_url)) as http:
         before = (await http.get("/metrics")).text
@@ -114,13 +108,13 @@ async def test_metrics_count_refusals_by_code_and_show_the_database_pool(databas
         after = (await http.get("/metrics")).text
     codes = {wrong.json()["code"], anonymous.json()["code"]}
     counted = sum(
-        _value(after, f'careconnect_refusals_total{{code="{code}",status="401"}}')
-        - _value(before, f'careconnect_refusals_total{{code="{code}",status="401"}}')
+        metric(after, "careconnect_refusals_total", code=code, status="401")
+        - metric(before, "careconnect_refusals_total", code=code, status="401")
         for code in codes
     )
     assert counted == 4
     if database_url.startswith("postgres"):
-        assert _value(after, "careconnect_db_pool_max") >= 1
-        assert 0 <= _value(after, "careconnect_db_pool_idle") <= _value(after, "careconnect_db_pool_connections")
+        assert metric(after, "careconnect_db_pool_max") >= 1
+        assert 0 <= metric(after, "careconnect_db_pool_idle") <= metric(after, "careconnect_db_pool_connections")
     else:
         assert "careconnect_db_pool_max" not in after

@@ -49,3 +49,18 @@ async def test_an_invited_bot_hears_of_it_at_once_and_lists_its_rooms(live: Live
         )
         assert removed.status_code == 204
         assert (await http.get("/api/v1/integrations/me/rooms", headers=bot)).json() == {"rooms": []}
+
+
+async def test_doctors_list_the_integrations_they_can_invite(live: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live.url, timeout=20) as http:
+        doctor, patient, _ = await open_visit(http)
+        creds = await new_integration(http, live, "Transcriber")
+        listed = await http.get("/api/v1/integrations", headers=doctor["h"])
+        assert listed.status_code == 200, listed.text
+        assert {"client_id": creds["client_id"], "name": "Transcriber"} in listed.json()
+        assert all(set(entry) == {"client_id", "name"} for entry in listed.json())  # never a secret
+        refused = await http.get("/api/v1/integrations", headers=patient["h"])
+        assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+        bot = {"Authorization": f"Bearer {await bot_token(http, creds)}"}
+        assert (await http.get("/api/v1/integrations", headers=bot)).status_code == 403
+        assert (await http.get("/api/v1/integrations")).status_code == 401

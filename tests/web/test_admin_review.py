@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.infra import migrate
-from tests.live import LiveServer
+from tests.live import LiveServer, sqlite_server
 from tests.web.conftest import PASSWORD, Contexts, describe_violations, run_axe, unique_email
 from tests.web.people import ApiUser
 
@@ -23,16 +22,8 @@ SMALL_PHONE = {"width": 360, "height": 740}
 
 @pytest.fixture(scope="module")
 def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("review")
-    url = f"sqlite:///{folder / 'careconnect.db'}"
-    migrate(url)
-    server = LiveServer(url, log_path=folder / "server.log", DOCTOR_REGISTRATION="review").start()
-    try:
+    with sqlite_server(tmp_path_factory.mktemp("review"), DOCTOR_REGISTRATION="review") as server:
         yield server
-    finally:
-        server.stop()
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import type { Appointment, AppointmentStatus, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 import { useHubConnection, useRoom } from "@/lib/useHub";
 
+import { AssistantsPanel } from "./AssistantsPanel";
 import { VisitFiles } from "./attachments/VisitFiles";
 import { ChatWindow } from "./ChatWindow";
 import { NextPatientBanner } from "./DoctorWaiting";
@@ -170,6 +171,9 @@ function Consultation({ id, user }: { id: string; user: User }) {
                 testId="summary"
                 timeZone={timeZone}
               />
+            </Section>
+            <Section id="assistants-panel" title="Assistants">
+              <AssistantsPanel consultationId={id} timeZone={timeZone} />
             </Section>
             <Section id="history-panel" title="Patient history">
               <PatientHistoryPanel patientId={a.patient.id} currentId={id} timeZone={timeZone} />

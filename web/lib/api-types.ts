@@ -759,6 +759,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The integrations a doctor can invite into a consultation (doctors and admins) */
+        get: operations["ApiV1IntegrationsInvitable"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/me/rooms": {
         parameters: {
             query?: never;
@@ -1220,6 +1237,11 @@ export interface components {
             bot_user_id: string;
             client_id: string;
             client_secret: string;
+            name: string;
+        };
+        /** Invitable */
+        Invitable: {
+            client_id: string;
             name: string;
         };
         /** InviteIn */
@@ -3327,6 +3349,26 @@ export interface operations {
                         } | unknown[];
                         status_code: number;
                     };
+                };
+            };
+        };
+    };
+    ApiV1IntegrationsInvitable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invitable"][];
                 };
             };
         };

@@ -81,3 +81,7 @@ export type NotificationItem = Schemas["NotificationOut"];
 export type NotificationPage = Schemas["NotificationPage"];
 
 export type NotificationPreferences = Schemas["NotificationPreferences"];
+
+/** A bot invited into a consultation, and an integration a doctor can invite. */
+export type Participant = Schemas["Participant"];
+export type Invitable = Schemas["Invitable"];

@@ -1,4 +1,5 @@
-"""What an integration's bot asks about itself: the rooms it is invited to now."""
+"""Integrations as doctors and bots see them: what a doctor can invite, and the rooms a bot is
+invited to now."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from litestar import Controller, Request, get
 from litestar.di import Provide
 
 from careconnect.domain.consultations.deps import provide_consultations
-from careconnect.domain.consultations.schemas import InvitedRooms
+from careconnect.domain.consultations.schemas import Invitable, InvitedRooms
 from careconnect.domain.consultations.service import Caller, ConsultationsService
 from careconnect.guards import current_principal, requires_auth
 
@@ -18,6 +19,10 @@ class IntegrationsController(Controller):
     tags = ["integrations"]
     guards = [requires_auth]
     dependencies = {"consultations": Provide(provide_consultations, sync_to_thread=False)}
+
+    @get("/", summary="The integrations a doctor can invite into a consultation (doctors and admins)")
+    async def invitable(self, request: Request[Any, Any, Any], consultations: ConsultationsService) -> list[Invitable]:
+        return await consultations.invitable(Caller(current_principal(request), request.scope))
 
     @get("/me/rooms", summary="The rooms this bot is invited to now (bots only)")
     async def my_rooms(self, request: Request[Any, Any, Any], consultations: ConsultationsService) -> InvitedRooms:

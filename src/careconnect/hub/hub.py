@@ -42,6 +42,7 @@ from careconnect.hub.replay import Replay
 from careconnect.hub.rooms import LocalRoom
 from careconnect.hub.signals import Signals
 from careconnect.hub.store import GroupCommitWriter, MessageStore, StoredMessage
+from careconnect.hub.tracing import FrameTracer
 from careconnect.hub.upkeep import Upkeep
 
 __all__ = ("Hub", "HubSettings", "HubStats", "message_frame")
@@ -106,8 +107,10 @@ class Hub:
         origin_policy: OriginPolicy | None = None,
         client_address: Callable[[Any], str] | None = None,
         attachments: AttachmentPort | None = None,
+        tracer: FrameTracer | None = None,
     ) -> None:
         self.authenticator = authenticator
+        self.tracer = tracer  # None: no spans (careconnect.hub.tracing)
         self.attachments = attachments  # None: a send naming files is refused (PROTOCOL.md 1.1)
         # A socket's client address from its ASGI scope (the application's, when it trusts
         # proxies' X-Forwarded-For); the socket peer by default. Principals carry it.

@@ -49,6 +49,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("careconnect.hub.session")
 
+# The span name of each inbound frame type (careconnect.hub.tracing).
+_KIND: dict[type, str] = {
+    Send: "send",
+    Ping: "ping",
+    Join: "join",
+    Leave: "leave",
+    TypingIn: "typing",
+    ReadIn: "read",
+    Refresh: "refresh",
+    SignalIn: "signal",
+    Hello: "hello",
+}
+
 
 _ORIGIN_REFUSED = {
     "type": "about:blank",
@@ -98,6 +111,31 @@ class Session:
         else:
             self.error("forbidden", message, ref=ref, room=room[:200])
 
+    async def _dispatch(self, frame: Frame) -> None:
+        """Handle one inbound frame after the hello."""
+        connection = self.connection
+        if isinstance(frame, Send):
+            await self._send(frame)
+        elif isinstance(frame, Ping):
+            connection.enqueue(_out(Pong()))
+        elif isinstance(frame, Join):
+            await self._join(frame)
+        elif isinstance(frame, Leave):
+            if frame.room not in connection.rooms and self.hub.not_a_room(frame.room):
+                self._no_such_room(frame.room)
+            else:
+                await self.hub.leave(connection, frame.room)
+        elif isinstance(frame, TypingIn):
+            await self._typing(frame)
+        elif isinstance(frame, ReadIn):
+            await self._read(frame)
+        elif isinstance(frame, Refresh):
+            await self._refresh(frame)
+        elif isinstance(frame, SignalIn):
+            await self._signal(frame)
+        elif isinstance(frame, Hello):
+            self.error("bad_request", "already signed in: hello is only the first frame")
+
     def _no_such_room(self, room: str, ref: str | None = None) -> None:
         self.error("not_found", "no such room: room names have one spelling", ref=ref, room=room[:200])
 
@@ -114,31 +152,19 @@ class Session:
         try:
             if await self._hello():
                 # The frame loop, inline: an idle socket's stack is run -> _next -> receive.
+                tracer = self.hub.tracer
                 while not connection.closed:
                     frame = await self._next()
                     if frame is None:
                         break
-                    if isinstance(frame, Send):
-                        await self._send(frame)
-                    elif isinstance(frame, Ping):
-                        connection.enqueue(_out(Pong()))
-                    elif isinstance(frame, Join):
-                        await self._join(frame)
-                    elif isinstance(frame, Leave):
-                        if frame.room not in connection.rooms and self.hub.not_a_room(frame.room):
-                            self._no_such_room(frame.room)
-                        else:
-                            await self.hub.leave(connection, frame.room)
-                    elif isinstance(frame, TypingIn):
-                        await self._typing(frame)
-                    elif isinstance(frame, ReadIn):
-                        await self._read(frame)
-                    elif isinstance(frame, Refresh):
-                        await self._refresh(frame)
-                    elif isinstance(frame, SignalIn):
-                        await self._signal(frame)
-                    elif isinstance(frame, Hello):
-                        self.error("bad_request", "already signed in: hello is only the first frame")
+                    if tracer is None:
+                        await self._dispatch(frame)
+                        continue
+                    role = connection.principal.role if connection.principal is not None else ""
+                    with tracer.frame(
+                        _KIND.get(type(frame), "frame"), getattr(frame, "room", None), role, connection.id[:8]
+                    ):
+                        await self._dispatch(frame)
         except asyncio.CancelledError:
             connection.close(1012, "server restarting")
             raise

@@ -20,8 +20,7 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
+from careconnect.db import write_transaction
 from careconnect.domain.accounts import sessions
 from careconnect.domain.accounts.schemas import AcceptedOut, PasswordResetIn, PasswordResetRequestIn, VerifyEmailIn
 from careconnect.domain.accounts.throttle import Throttled
@@ -33,8 +32,6 @@ from careconnect.tables import AccountToken, User
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from piccolo.engine.base import BaseTransaction
 
     from careconnect.domain.accounts.sessions import SessionCheck
     from careconnect.domain.accounts.throttle import Throttles
@@ -64,15 +61,6 @@ def digest(token: str) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def write_transaction() -> BaseTransaction:
-    """One writer at a time on SQLite (BEGIN IMMEDIATE); a plain transaction on PostgreSQL."""
-    engine = User._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    transaction: BaseTransaction = engine.transaction()
-    return transaction
 
 
 def _recipient(user: Mapping[str, Any]) -> Recipient:

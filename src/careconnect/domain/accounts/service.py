@@ -166,6 +166,7 @@ class AccountsService:
                 presented,
                 self.settings.refresh_token_days,
                 idle_minutes=self.settings.session_idle_minutes,
+                grace_seconds=self.settings.refresh_reuse_grace_seconds,
                 session_check=self.session_check,
             )
         except sessions.RefreshFailure as failure:

@@ -18,6 +18,7 @@ against ``SESSION_IDLE_MINUTES`` on every refresh. A session ended so is revoked
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import uuid
 from enum import StrEnum
@@ -31,6 +32,8 @@ from careconnect.tables import AuthSession, RefreshToken, User
 
 if TYPE_CHECKING:
     from careconnect.settings import Settings
+
+log = logging.getLogger("careconnect.sessions")
 
 
 def utcnow() -> dt.datetime:
@@ -104,11 +107,20 @@ async def _issue_refresh(session_id: str, refresh_days: int) -> str:
 
 
 async def rotate_refresh(
-    token: str, refresh_days: int, *, idle_minutes: int | None = None, session_check: SessionCheck | None = None
+    token: str,
+    refresh_days: int,
+    *,
+    idle_minutes: int | None = None,
+    grace_seconds: int = 0,
+    session_check: SessionCheck | None = None,
 ) -> tuple[dict[str, Any], str, str]:
     """Use a refresh token once: returns (user row, session id, next refresh token).
 
     ``idle_minutes``: a session not refreshed for that long has ended (``SESSION_IDLE_MINUTES``).
+    ``grace_seconds``: the token rotated last in its session, presented again within this many
+    seconds of its rotation, is a response the client lost (``REFRESH_REUSE_GRACE_SECONDS``):
+    the token it was answered with is retired and a new one issued, so one refresh token stays
+    live. Any other rotated token is a replay: the session ends.
     ``session_check``: forgets a session this refresh ends.
     """
     row = (
@@ -131,9 +143,8 @@ async def rotate_refresh(
     session_id = str(row["session"])
     if row["revoked_at"] is not None:
         raise RefreshFailure("session revoked", "revoked", session_id)
-    if row["rotated_at"] is not None:
-        await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked", session_check)
     now = utcnow()
+    rotated_at = row["rotated_at"]
     if row["expires_at"] <= now:
         raise RefreshFailure("refresh token expired", "expired", session_id)
     last = row["last_refreshed_at"] or row["session_created_at"]
@@ -144,9 +155,11 @@ async def rotate_refresh(
         await RefreshToken.update({RefreshToken.rotated_at: utcnow()})
         .where((RefreshToken.id == row["id"]) & RefreshToken.rotated_at.is_null())
         .returning(RefreshToken.id)
+        if rotated_at is None
+        else []
     )
-    if not won:
-        # Another request rotated it a moment ago: the same token was presented twice.
+    if not won and not await _lost_response(str(row["id"]), session_id, grace_seconds, now):
+        # Rotated before (or a moment ago by another request): the same token presented twice.
         await _end(session_id, "refresh_reuse", "refresh token reused; the session was revoked", session_check)
     user = await User.select().where(User.id == row["user_id"]).first()
     if user is None or user["disabled_at"] is not None:
@@ -154,6 +167,34 @@ async def rotate_refresh(
         raise RefreshFailure("account disabled", "disabled", session_id)
     await AuthSession.update({AuthSession.last_refreshed_at: utcnow()}).where(AuthSession.id == session_id)
     return user, session_id, await _issue_refresh(session_id, refresh_days)
+
+
+async def _lost_response(token_id: str, session_id: str, grace_seconds: int, now: dt.datetime) -> bool:
+    """A rotated token presented again within the grace window, as the last one its session
+    rotated: retire the token(s) it was answered with (their response never arrived) and let
+    the caller issue the next. False (a replay) outside the window, for an older token, or when
+    a racing request retired them first."""
+    if grace_seconds <= 0:
+        return False
+    newest = (
+        await RefreshToken.select(RefreshToken.id, RefreshToken.rotated_at)
+        .where((RefreshToken.session == session_id) & RefreshToken.rotated_at.is_not_null())
+        .order_by(RefreshToken.rotated_at, ascending=False)
+        .first()
+    )
+    if newest is None or str(newest["id"]) != token_id:
+        return False
+    if newest["rotated_at"] + dt.timedelta(seconds=grace_seconds) < now:
+        return False
+    retired = (
+        await RefreshToken.update({RefreshToken.rotated_at: now + dt.timedelta(microseconds=1)})
+        .where((RefreshToken.session == session_id) & RefreshToken.rotated_at.is_null())
+        .returning(RefreshToken.id)
+    )
+    if not retired:
+        return False
+    log.info("refresh token of session %s presented again within the grace window: reissued", session_id)
+    return True
 
 
 async def _end(session_id: str, reason: str, message: str, session_check: SessionCheck | None) -> NoReturn:

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.schemas import IntakeIn, IntakeOut
 from careconnect.domain.errors import Conflict, NotFound
-from careconnect.domain.scheduling.availability import write_transaction
 from careconnect.tables.scheduling import Appointment, Intake
 
 __all__ = ("EDITABLE", "IntakeIn", "IntakeOut", "intake_out", "save_intake")

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.calendar import CalendarFile, calendar_file
 from careconnect.domain.appointments.intake import intake_out, save_intake
 from careconnect.domain.appointments.queries import appointment_out, mine, owned, page_of, shape
@@ -200,7 +201,6 @@ class AppointmentsService:
         """One state-machine move (with the other side's notification in its transaction), then
         the room's new state, the appointment to both people and the notification."""
         from careconnect.domain.notifications.inbox import push  # noqa: PLC0415 - notifications import this module
-        from careconnect.domain.scheduling.availability import write_transaction  # noqa: PLC0415 - likewise
 
         async with write_transaction():
             await transition(visit.appointment_id, target, condition=condition, refusal=refusal)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from careconnect.domain.consultations.schemas import Participant
+from careconnect.domain.consultations.schemas import Invitable, Participant
 from careconnect.domain.errors import NotFound, invalid
 from careconnect.tables import Integration, RoomBot
 
@@ -23,6 +23,16 @@ async def invited(appointment_id: str) -> list[Participant]:
         )
         for r in rows
     ]
+
+
+async def directory() -> list[Invitable]:
+    """The integrations whose bot account is enabled, by name: what a doctor can invite."""
+    rows = (
+        await Integration.select(Integration.client_id, Integration.name)
+        .where(Integration.bot_user.disabled_at.is_null())
+        .order_by(Integration.name)
+    )
+    return [Invitable(client_id=r["client_id"], name=r["name"]) for r in rows]
 
 
 async def invite(appointment_id: str, client_id: str, invited_by: str) -> Participant:

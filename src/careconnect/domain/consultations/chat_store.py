@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from careconnect.db import create_private_file
+from careconnect.db import PoolMode, asyncpg_options, create_private_file
 from careconnect.domain.audit import writer as audit_writer
 from careconnect.domain.consultations.rooms import ROOM_PREFIX
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
@@ -171,14 +171,17 @@ _BETWEEN_PG = {(b, n): _between(lambda i: f"${i}", bounded=b, newest=n) for b in
 _BETWEEN_SQLITE = {(b, n): _between(lambda i: "?", bounded=b, newest=n) for b in (False, True) for n in (False, True)}
 
 
-def sql_message_store(database_url: str, *, audit: bool = False) -> PostgresMessageStore | SqliteMessageStore:
+def sql_message_store(
+    database_url: str, *, audit: bool = False, pool_mode: PoolMode = "session"
+) -> PostgresMessageStore | SqliteMessageStore:
     """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``.
 
     ``audit``: also write a ``messages.write`` audit entry per stored consultation message, in the
     same transaction (the application's hub does; the seed and the store's own tests do not).
+    ``pool_mode``: ``DATABASE_POOL_MODE`` (``transaction`` behind PgBouncer in transaction mode).
     """
     if database_url.startswith(("postgres://", "postgresql://")):
-        return PostgresMessageStore(database_url, audit=audit)
+        return PostgresMessageStore(database_url, audit=audit, options=asyncpg_options(pool_mode))
     if database_url.startswith("sqlite://"):
         return SqliteMessageStore(database_url, audit=audit)
     raise ValueError("DATABASE_URL is not a postgresql:// or sqlite:/// URL")
@@ -194,10 +197,13 @@ class PostgresMessageStore:
     # pool's acquire and release (about a sixth of a one-message batch's time here).
     WRITERS = 2
 
-    def __init__(self, dsn: str, pool_size: int = 6, *, audit: bool = False) -> None:
+    def __init__(
+        self, dsn: str, pool_size: int = 6, *, audit: bool = False, options: dict[str, Any] | None = None
+    ) -> None:
         self.dsn = dsn
         self.pool_size = pool_size
         self.audit = audit
+        self.options = options or {}  # asyncpg's connection options (careconnect.db.asyncpg_options)
         self.pool: Any = None
         self._writers: list[Any] = []
 
@@ -207,7 +213,9 @@ class PostgresMessageStore:
         # No reset on release: the store never changes session state (no SET, LISTEN, advisory
         # locks or cursors; transactions end inside their block), and the default reset costs a
         # round trip per batch (docs/benchmarks.md, the clinic profile).
-        self.pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size, reset=_no_reset)
+        self.pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.pool_size, reset=_no_reset, **self.options
+        )
 
     async def close(self) -> None:
         if self.pool is not None:

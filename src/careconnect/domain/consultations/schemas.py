@@ -83,6 +83,13 @@ class Participant(msgspec.Struct, kw_only=True):
     invited_at: dt.datetime
 
 
+class Invitable(msgspec.Struct, kw_only=True):
+    """An integration a doctor can invite into a consultation (``GET /integrations``)."""
+
+    client_id: str
+    name: str
+
+
 class DocumentIn(msgspec.Struct, kw_only=True):
     text: Annotated[str, Meta(max_length=MAX_TEXT, pattern=TEXT)]
     version: Count | None = None

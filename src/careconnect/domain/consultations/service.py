@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.service import AppointmentOut, AppointmentsService
 from careconnect.domain.audit.service import patient_of_appointment, record
@@ -21,6 +22,7 @@ from careconnect.domain.consultations.rooms import Membership, membership, room_
 from careconnect.domain.consultations.schemas import (
     DocumentIn,
     DocumentOut,
+    Invitable,
     InvitedRoom,
     InvitedRooms,
     MessageSlice,
@@ -30,7 +32,6 @@ from careconnect.domain.consultations.schemas import (
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
-from careconnect.domain.scheduling.availability import write_transaction
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
@@ -195,6 +196,12 @@ class ConsultationsService:
         appointment = await appointment_out(member.appointment_id)
         await self.events.invited(participant.bot_user_id, room_name(member.appointment_id), appointment)
         return participant
+
+    async def invitable(self, caller: Caller) -> list[Invitable]:
+        """The integrations a doctor can invite (doctors and admins; bots and patients: 403)."""
+        if caller.principal.role not in ("doctor", "admin"):
+            raise Forbidden("Only doctors invite integrations into their consultations.")
+        return await bots.directory()
 
     async def invited_rooms(self, caller: Caller) -> InvitedRooms:
         """The rooms the calling bot is invited to now (API.md 1.1 "Integrations")."""

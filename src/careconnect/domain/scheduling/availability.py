@@ -15,8 +15,6 @@ import sqlite3
 from typing import Literal
 
 import msgspec
-from piccolo.engine.base import BaseTransaction
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.domain.admin.vetting import is_approved
 from careconnect.domain.errors import Conflict, Invalid
@@ -40,15 +38,6 @@ _CONSTRAINTS: dict[str, Constraint] = {
     "cc_booking_key_patient_key": "booking_key",
     "cc_booking_key.patient, cc_booking_key.key": "booking_key",
 }
-
-
-def write_transaction() -> BaseTransaction:
-    """A transaction that serialises writers on SQLite (BEGIN IMMEDIATE); a plain one on PostgreSQL."""
-    engine = Appointment._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    transaction: BaseTransaction = engine.transaction()  # PostgresEngine's, typed Any through Table._meta.db
-    return transaction
 
 
 def violated_constraint(exc: BaseException) -> Constraint | None:

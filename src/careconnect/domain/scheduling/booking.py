@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.schemas import AppointmentOut
 from careconnect.domain.appointments.state import transition
@@ -22,7 +23,6 @@ from careconnect.domain.scheduling.availability import (
     patient_overlap,
     slot_taken,
     violated_constraint,
-    write_transaction,
 )
 from careconnect.domain.scheduling.slots import Interval
 from careconnect.tables.scheduling import Appointment, BookingKey
