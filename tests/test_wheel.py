@@ -38,12 +38,18 @@ def test_the_wheel_migrates_and_serves_from_any_directory(tmp_path: Path) -> Non
     tool = uv()
     assert (REPO_ROOT / "web" / "out" / "index.html").is_file(), "make test builds the web first"
     dist, venv, site = tmp_path / "dist", tmp_path / "venv", tmp_path / "site"
-    run(tool, "build", "--wheel", "--out-dir", dist, cwd=REPO_ROOT)
+    # The server and the workspace's hub client (packages/careconnect-client, a dependency), as wheels.
+    run(tool, "build", "--all-packages", "--wheel", "--out-dir", dist, cwd=REPO_ROOT)
     (wheel,) = dist.glob("careconnect-*.whl")
+    (client_wheel,) = dist.glob("careconnect_client-*.whl")
     requirements = tmp_path / "requirements.txt"
-    run(tool, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", requirements, cwd=REPO_ROOT)
+    run(tool, "export", "--frozen", "--no-dev", "--no-emit-workspace", "--no-hashes", "-o", requirements, cwd=REPO_ROOT)
+    pinned = requirements.read_text().splitlines()
+    assert not [line for line in pinned if line.startswith(("-e", "./", "careconnect"))], "the wheels bring those"
     run(tool, "venv", "--quiet", venv, cwd=tmp_path)
-    run(tool, "pip", "install", "--quiet", "--python", venv / "bin" / "python", "-r", requirements, wheel, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    run(tool, "pip", "install", "--quiet", "--python", python, "-r", requirements, wheel, client_wheel, cwd=tmp_path)
+    run(python, "-c", "import careconnect_client, careconnect.client", cwd=tmp_path)
 
     site.mkdir()
     (site / "secret").write_text("w" * 40 + "\n")

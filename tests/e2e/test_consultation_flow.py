@@ -10,7 +10,8 @@ import uuid
 
 import httpx
 
-from careconnect.client import HubClient, HubError
+from careconnect.client import Appointment, HubClient, Rejected, RoomState
+from tests.client.helpers import next_of
 from tests.consult_helpers import ALL_DAY, INTAKE
 from tests.helpers import PASSWORD, email
 from tests.live import LiveServer
@@ -68,46 +69,47 @@ async def test_visit_end_to_end(live: LiveServer):
             )
             assert booked.status_code == 201
             aid = booked.json()["id"]
-            event = await doc_ws.next_event("appointment")
-            assert event["appointment"]["id"] == aid and event["appointment"]["status"] == "booked"
+            event = await next_of(doc_ws, Appointment)
+            assert event.appointment["id"] == aid and event.appointment["status"] == "booked"
             assert (
                 await http.put(f"/api/v1/appointments/{aid}/intake", json=INTAKE, headers=patient["h"])
             ).status_code == 200
 
             room = f"consultation:{aid}"
-            joined = await pat_ws.join(room)
-            assert joined["state"] == "booked"
+            pat_room = await pat_ws.join(room)
+            assert pat_room.joined is not None and pat_room.joined.state == "booked"
             try:
                 await pat_ws.send(room, "too early")
                 raise AssertionError("a booked room must be read-only")
-            except HubError as exc:
+            except Rejected as exc:
                 assert exc.code == "room_closed"
 
             # The waiting room: the doctor's dashboard learns at once.
             assert (await http.post(f"/api/v1/consultations/{aid}/check-in", headers=patient["h"])).status_code == 200
-            waiting = await doc_ws.next_event("appointment")
-            assert waiting["appointment"]["status"] == "checked_in"
-            assert (await pat_ws.next_event("room_state"))["state"] == "checked_in"
+            waiting = await next_of(doc_ws, Appointment)
+            assert waiting.appointment["status"] == "checked_in"
+            assert (await next_of(pat_ws, RoomState)).state == "checked_in"
 
-            assert (await doc_ws.join(room))["state"] == "checked_in"
+            doc_room = await doc_ws.join(room)
+            assert doc_room.joined is not None and doc_room.joined.state == "checked_in"
             # The waiting room is writable (PROTOCOL.md): both sides chat before the visit starts.
             early = await pat_ws.send(room, "I am in the waiting room")
-            assert (await doc_ws.next_message(room))["seq"] == early["seq"]
-            assert (await pat_ws.next_message(room))["seq"] == early["seq"]
+            assert (await doc_room.get(timeout=10)).seq == early.seq
+            assert (await pat_room.get(timeout=10)).seq == early.seq
             late = await doc_ws.send(room, "Running 5 minutes late, sorry")
-            assert (await pat_ws.next_message(room))["body"] == "Running 5 minutes late, sorry"
-            assert (await doc_ws.next_message(room))["seq"] == late["seq"]
+            assert (await pat_room.get(timeout=10)).body == "Running 5 minutes late, sorry"
+            assert (await doc_room.get(timeout=10)).seq == late.seq
             assert (await http.post(f"/api/v1/consultations/{aid}/start", headers=doctor["h"])).status_code == 200
-            assert (await pat_ws.next_event("room_state"))["state"] == "in_progress"
+            assert (await next_of(pat_ws, RoomState)).state == "in_progress"
 
             ack = await pat_ws.send(room, "Hello doctor <script>x</script>")
-            assert ack["seq"] >= 1
-            seen = await doc_ws.next_message(room)
-            assert seen["body"] == "Hello doctor <script>x</script>" and seen["sender"]["id"] == patient["id"]
+            assert ack.seq >= 1
+            seen = await doc_room.get(timeout=10)
+            assert seen.body == "Hello doctor <script>x</script>" and seen.sender.id == patient["id"]
             reply = await doc_ws.send(room, "Hello, how long have you had the fever?")
-            assert reply["seq"] == ack["seq"] + 1
-            assert (await pat_ws.next_message(room))["seq"] == ack["seq"]  # the patient's own echo first
-            assert (await pat_ws.next_message(room))["body"].startswith("Hello, how long")
+            assert reply.seq == ack.seq + 1
+            assert (await pat_room.get(timeout=10)).seq == ack.seq  # the patient's own echo first
+            assert (await pat_room.get(timeout=10)).body.startswith("Hello, how long")
 
             notes = await http.put(
                 f"/api/v1/consultations/{aid}/notes", json={"text": "Viral, likely", "version": 0}, headers=doctor["h"]
@@ -120,11 +122,11 @@ async def test_visit_end_to_end(live: LiveServer):
             )
             assert summary.status_code == 200
             assert (await http.post(f"/api/v1/consultations/{aid}/complete", headers=doctor["h"])).status_code == 200
-            assert (await pat_ws.next_event("room_state"))["state"] == "completed"
+            assert (await next_of(pat_ws, RoomState)).state == "completed"
             try:
                 await pat_ws.send(room, "one more thing")
                 raise AssertionError("a completed room must be read-only")
-            except HubError as exc:
+            except Rejected as exc:
                 assert exc.code == "room_closed"
 
             # The patient reads the summary and their past visits, never the notes.
@@ -139,7 +141,7 @@ async def test_visit_end_to_end(live: LiveServer):
             messages = (
                 await http.get(f"/api/v1/consultations/{aid}/messages", params={"after_seq": 0}, headers=patient["h"])
             ).json()
-            assert [m["seq"] for m in messages["items"]] == [early["seq"], late["seq"], ack["seq"], ack["seq"] + 1]
+            assert [m["seq"] for m in messages["items"]] == [early.seq, late.seq, ack.seq, ack.seq + 1]
         finally:
             await doc_ws.close()
             await pat_ws.close()

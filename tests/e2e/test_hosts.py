@@ -19,6 +19,7 @@ import pytest
 import websockets
 
 from careconnect.client import HubClient
+from tests.client.helpers import Collected
 from tests.conftest import TEST_SECRET
 from tests.consult_helpers import book, open_visit
 from tests.e2e.integrations import bot_token, new_integration
@@ -69,19 +70,19 @@ async def test_a_host_dies_mid_chat_and_its_clients_carry_on_through_the_balance
             observer = await hub_socket(second.ws_url, doctor["token"], room)
 
             # Through the balancer, round robin: one chat client lands on each host.
-            pat = HubClient(topology.ws_url, patient["token"], max_backoff=0.5)
-            doc = HubClient(topology.ws_url, doctor["token"], max_backoff=0.5)
+            pat = HubClient(topology.ws_url, patient["token"], backoff_cap=0.5)
+            doc = HubClient(topology.ws_url, doctor["token"], backoff_cap=0.5)
             await pat.connect()
             await doc.connect()
-            await pat.join(room)
-            await doc.join(room)
+            pat_seen = Collected(await pat.join(room))
+            doc_seen = Collected(await doc.join(room))
             sent: list[str] = []
 
             async def chat(client: HubClient, who: str) -> None:
                 for i in range(PER_CLIENT):
                     client_id = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
                     sent.append(client_id)
-                    await client.send(room, f"{who} says {i}", client_id=client_id, timeout=90)
+                    await client.send(room, f"{who} says {i}", id=client_id, timeout=90)
                     await asyncio.sleep(0.03)
 
             chatting = asyncio.gather(chat(pat, "patient"), chat(doc, "doctor"))
@@ -92,13 +93,11 @@ async def test_a_host_dies_mid_chat_and_its_clients_carry_on_through_the_balance
             assert pat.reconnects + doc.reconnects >= 1, "neither chat client was on the killed host"
 
             total = 2 * PER_CLIENT
-            async with asyncio.timeout(30):
-                while len(pat.rooms[room].messages) < total or len(doc.rooms[room].messages) < total:  # noqa: ASYNC110
-                    await asyncio.sleep(0.1)
-            for client in (pat, doc):
-                messages = [m for m in client.rooms[room].messages if m.get("kind", "text") == "text"]
-                assert sorted(m["id"] for m in messages) == sorted(sent), "an acked message was lost or doubled"
-                seqs = [m["seq"] for m in client.rooms[room].messages]
+            for seen in (pat_seen, doc_seen):
+                await seen.until(total)
+                messages = [m for m in seen.messages if m.kind == "text"]
+                assert sorted(m.id for m in messages) == sorted(sent), "an acked message was lost or doubled"
+                seqs = [m.seq for m in seen.messages]
                 assert seqs == sorted(set(seqs)), "a duplicate or a reorder"
 
             # The witness's presence clears on the surviving host within 30 s of the kill.

@@ -8,7 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from careconnect.client import HubClient
+from careconnect.client import HubClient, Presence
+from tests.client.helpers import Collected, next_of
 from tests.consult_helpers import open_visit
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
@@ -28,14 +29,14 @@ async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):
         async with httpx.AsyncClient(base_url=one.url, timeout=20) as http:
             doctor, patient, aid = await open_visit(http)
         room = f"consultation:{aid}"
-        pat = HubClient([one.ws_url, two.ws_url], patient["token"], max_backoff=0.5)
-        doc = HubClient([two.ws_url, one.ws_url], doctor["token"], max_backoff=0.5)
+        pat = HubClient([one.ws_url, two.ws_url], patient["token"], backoff_cap=0.5)
+        doc = HubClient([two.ws_url, one.ws_url], doctor["token"], backoff_cap=0.5)
         await pat.connect()
         await doc.connect()
-        await pat.join(room)
-        await doc.join(room)
-        presence = await pat.next_event("presence")
-        assert presence["user"]["id"] == doctor["id"] and presence["online"] is True
+        pat_seen = Collected(await pat.join(room))
+        doc_seen = Collected(await doc.join(room))
+        presence = await next_of(pat, Presence)
+        assert presence.user.id == doctor["id"] and presence.online is True
 
         sent: list[str] = []
 
@@ -43,7 +44,7 @@ async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):
             for i in range(count):
                 client_id = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
                 sent.append(client_id)
-                await client.send(room, f"{who} says {i}", client_id=client_id, timeout=60)
+                await client.send(room, f"{who} says {i}", id=client_id, timeout=60)
                 await asyncio.sleep(0.02)
 
         chatting = asyncio.gather(chat(pat, "patient", 40), chat(doc, "doctor", 40))
@@ -53,18 +54,16 @@ async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):
             await asyncio.wait_for(chatting, 60)
         except TimeoutError:
             raise AssertionError(
-                f"sends never acked: patient unacked={pat.unacked()} reconnects={pat.reconnects} url={pat.url} "
-                f"closed={pat.close_code} doctor unacked={doc.unacked()} reconnects={doc.reconnects}"
+                f"sends never acked: patient unacked={pat.unacked} reconnects={pat.reconnects} url={pat.url} "
+                f"closed={pat.close_code} doctor unacked={doc.unacked} reconnects={doc.reconnects}"
             ) from None
         assert pat.reconnects >= 1 and pat.url == two.ws_url
 
-        async with asyncio.timeout(30):
-            while len(pat.rooms[room].messages) < 80 or len(doc.rooms[room].messages) < 80:  # noqa: ASYNC110 - polling the client state is the point
-                await asyncio.sleep(0.1)
-        for client in (pat, doc):
-            messages = client.rooms[room].messages
-            assert [m["seq"] for m in messages] == list(range(1, 81)), "a gap, a duplicate or a reorder"
-            assert sorted(m["id"] for m in messages) == sorted(sent), "an acked message was lost or doubled"
+        for seen in (pat_seen, doc_seen):
+            messages = await seen.until(80)
+            await asyncio.sleep(0.3)  # anything doubled would be in by now
+            assert [m.seq for m in messages] == list(range(1, 81)), "a gap, a duplicate or a reorder"
+            assert sorted(m.id for m in messages) == sorted(sent), "an acked message was lost or doubled"
         async with httpx.AsyncClient(base_url=two.url, timeout=20) as http:
             stored = (
                 await http.get(

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from careconnect.client import HubClient
+from tests.client.helpers import Collected
 from tests.e2e.test_two_workers import open_visit
 from tests.infra import create_postgres_database, drop_postgres_database, migrate, need, need_postgres
 from tests.live import LiveServer
@@ -43,13 +44,12 @@ async def test_postgres_restart_mid_chat(tmp_path):
             doc = HubClient(server.ws_url, doctor["token"])
             await pat.connect()
             await doc.connect()
-            await pat.join(room)
-            await doc.join(room)
-            acked = [(await pat.send(room, f"before {i}", client_id=uuid.uuid4().hex))["seq"] for i in range(5)]
+            pat_seen = Collected(await pat.join(room))
+            doc_seen = Collected(await doc.join(room))
+            acked = [(await pat.send(room, f"before {i}", id=uuid.uuid4().hex)).seq for i in range(5)]
             restarting = asyncio.create_task(asyncio.to_thread(restart_postgres))
             sends = [
-                asyncio.create_task(doc.send(room, f"during {i}", client_id=uuid.uuid4().hex, timeout=90))
-                for i in range(5)
+                asyncio.create_task(doc.send(room, f"during {i}", id=uuid.uuid4().hex, timeout=90)) for i in range(5)
             ]
             statuses = set()
             while not restarting.done():
@@ -57,16 +57,11 @@ async def test_postgres_restart_mid_chat(tmp_path):
                 statuses.add(response.status_code)
                 await asyncio.sleep(0.05)
             await restarting
-            acked += [(await s)["seq"] for s in sends]
-            acked += [
-                (await pat.send(room, f"after {i}", client_id=uuid.uuid4().hex, timeout=60))["seq"] for i in range(5)
-            ]
+            acked += [(await s).seq for s in sends]
+            acked += [(await pat.send(room, f"after {i}", id=uuid.uuid4().hex, timeout=60)).seq for i in range(5)]
             assert sorted(acked) == list(range(1, 16)), acked
-            async with asyncio.timeout(30):
-                while len(doc.rooms[room].messages) < 15 or len(pat.rooms[room].messages) < 15:  # noqa: ASYNC110
-                    await asyncio.sleep(0.1)
-            for client in (pat, doc):
-                assert [m["seq"] for m in client.rooms[room].messages] == list(range(1, 16))
+            for seen in (pat_seen, doc_seen):
+                assert [m.seq for m in await seen.until(15)] == list(range(1, 16))
             assert statuses <= {200, 503}
             assert (await http.get("/readyz")).status_code == 200
             assert (await http.get("/api/v1/users/me", headers=patient["h"])).status_code == 200

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from careconnect.client import HubClient
+from tests.client.helpers import Collected
 from tests.e2e.test_two_workers import open_visit
 from tests.infra import create_postgres_database, drop_postgres_database, migrate, need, need_postgres
 from tests.live import LiveServer, free_port
@@ -65,28 +66,27 @@ async def test_redis_restart_mid_chat_loses_nothing(tmp_path):
         doc = HubClient(two.ws_url, doctor["token"])
         await pat.connect()
         await doc.connect()
-        await pat.join(room)
-        await doc.join(room)
+        pat_seen = Collected(await pat.join(room))
+        doc_seen = Collected(await doc.join(room))
         acked = []
         for i in range(10):
-            acked.append((await pat.send(room, f"before {i}", client_id=uuid.uuid4().hex))["seq"])
+            acked.append((await pat.send(room, f"before {i}", id=uuid.uuid4().hex)).seq)
         redis.kill()
         for i in range(10):  # still stored and acked while Redis is down
-            acked.append((await doc.send(room, f"during {i}", client_id=uuid.uuid4().hex))["seq"])
+            acked.append((await doc.send(room, f"during {i}", id=uuid.uuid4().hex)).seq)
         await asyncio.sleep(1)
         redis.start()  # same port: the brokers reconnect and catch their rooms up from the store
-        async with asyncio.timeout(30):
-            while len(pat.rooms[room].messages) < 20 or len(doc.rooms[room].messages) < 20:  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
+        await pat_seen.until(20)
+        await doc_seen.until(20)
         for i in range(5):
-            acked.append((await pat.send(room, f"after {i}", client_id=uuid.uuid4().hex))["seq"])
-        async with asyncio.timeout(30):
-            while len(doc.rooms[room].messages) < 25:  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
+            acked.append((await pat.send(room, f"after {i}", id=uuid.uuid4().hex)).seq)
+        await doc_seen.until(25)
+        await pat_seen.until(25)
+        await asyncio.sleep(0.3)  # anything doubled would be in by now
         assert acked == list(range(1, 26))
-        for client in (pat, doc):
-            assert [m["seq"] for m in client.rooms[room].messages] == list(range(1, 26))
-        assert pat.duplicates_dropped == 0 and doc.duplicates_dropped == 0
+        for seen in (pat_seen, doc_seen):
+            assert [m.seq for m in seen.messages] == list(range(1, 26))
+        assert pat.stats.duplicates_dropped == 0 and doc.stats.duplicates_dropped == 0
         await pat.close()
         await doc.close()
     finally:
