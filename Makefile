@@ -12,7 +12,7 @@ WORKERS ?= 1
 ARGS ?=
 WEB_SOURCES := $(shell find web -path web/node_modules -prune -o -path web/out -prune -o -path web/.next -prune -o -type f -print 2>/dev/null)
 
-.PHONY: run test bench soak lint migrate seed web clean lighthouse
+.PHONY: run test bench soak lint migrate seed web clean lighthouse test-cluster
 
 run: $(VENV)/.synced web/out/index.html
 	$(PY) -m careconnect migrate
@@ -22,9 +22,14 @@ run: $(VENV)/.synced web/out/index.html
 
 test: $(VENV)/.synced web/out/index.html
 	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent types:check
-	$(VENV)/bin/ruff check src tests examples
+	$(VENV)/bin/ruff check src tests examples packages
 	$(VENV)/bin/mypy src
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -m "not cluster" $(ARGS)
+
+# The scale-out topologies (two hosts behind HAProxy, a Redis Cluster with a failover, PgBouncer)
+# and the 5-minute bot run: slower, so a target of their own; .ci/run runs both.
+test-cluster: $(VENV)/.synced web/out/index.html
+	$(PY) -m pytest -m cluster $(ARGS)
 
 bench: $(VENV)/.synced
 	$(PY) -m bench.run $(ARGS)
@@ -38,8 +43,8 @@ lighthouse: $(VENV)/.synced web/out/index.html
 	$(PY) -m bench.lighthouse $(ARGS)
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check src tests examples
-	$(VENV)/bin/ruff format --check src tests examples
+	$(VENV)/bin/ruff check src tests examples packages
+	$(VENV)/bin/ruff format --check src tests examples packages
 
 migrate: $(VENV)/.synced
 	$(PY) -m careconnect migrate

@@ -20,7 +20,7 @@ from tests.e2e.integrations import new_integration
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 TOKEN_S = 60.0  # ACCESS_TOKEN_MINUTES=1
 RUN_S = 300.0

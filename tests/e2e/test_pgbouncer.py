@@ -19,7 +19,7 @@ from tests.infra import POSTGRES_ADMIN_URL, create_postgres_database, drop_postg
 from tests.live import LiveServer
 from tests.pgbouncer import pgbouncer
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
 
 SERVER_CONNECTIONS = 3
 PER_SOCKET = 40

@@ -15,12 +15,14 @@ import httpx
 import pytest
 
 from careconnect.client import HubClient
+from careconnect_client import Presence
+from tests.client.helpers import Collected, next_of
 from tests.consult_helpers import open_visit
 from tests.infra import create_postgres_database, drop_postgres_database, migrate, need_postgres
 from tests.live import LiveServer
 from tests.redis_cluster import redis_cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(240)]
 
 PER_CLIENT = 40
 
@@ -38,21 +40,21 @@ async def test_a_chat_across_workers_survives_the_failover_of_its_shard(tmp_path
                 async with httpx.AsyncClient(base_url=one.url, timeout=30) as http:
                     doctor, patient, aid = await open_visit(http)  # sign-in throttles count on the cluster
                 room = f"consultation:{aid}"
-                pat = HubClient(one.ws_url, patient["token"], max_backoff=0.5)
-                doc = HubClient(two.ws_url, doctor["token"], max_backoff=0.5)
+                pat = HubClient(one.ws_url, patient["token"], backoff_cap=0.5)
+                doc = HubClient(two.ws_url, doctor["token"], backoff_cap=0.5)
                 await pat.connect()
                 await doc.connect()
-                await pat.join(room)
-                await doc.join(room)
-                presence = await pat.next_event("presence", timeout=20)  # across workers, through the cluster
-                assert presence["user"]["id"] == doctor["id"] and presence["online"] is True
+                pat_seen = Collected(await pat.join(room))
+                doc_seen = Collected(await doc.join(room))
+                presence = await next_of(pat, Presence, timeout=20)  # across workers, through the cluster
+                assert presence.user.id == doctor["id"] and presence.online is True
                 sent: list[str] = []
 
                 async def chat(client: HubClient, who: str, count: int, pause: float) -> None:
                     for i in range(count):
                         client_id = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
                         sent.append(client_id)
-                        await client.send(room, f"{who} says {i}", client_id=client_id, timeout=90)
+                        await client.send(room, f"{who} says {i}", id=client_id, timeout=90)
                         await asyncio.sleep(pause)
 
                 # Chatting while the shard fails over, then on the promoted replica.
@@ -65,19 +67,12 @@ async def test_a_chat_across_workers_survives_the_failover_of_its_shard(tmp_path
                 await asyncio.gather(chat(pat, "patient-after", 10, 0.02), chat(doc, "doctor-after", 10, 0.02))
 
                 total = 2 * PER_CLIENT + 20
-                deadline = asyncio.get_running_loop().time() + 60
-                while len(pat.rooms[room].messages) < total or len(doc.rooms[room].messages) < total:
-                    if asyncio.get_running_loop().time() > deadline:
-                        seen = {w: [m["seq"] for m in c.rooms[room].messages] for w, c in (("pat", pat), ("doc", doc))}
-                        raise AssertionError(
-                            f"not every message arrived: {seen}; reconnects pat={pat.reconnects} doc={doc.reconnects}"
-                        )
-                    await asyncio.sleep(0.1)
-                for client in (pat, doc):
-                    messages = client.rooms[room].messages
-                    assert sorted(m["id"] for m in messages) == sorted(sent), "an acked message was lost or doubled"
-                    seqs = [m["seq"] for m in messages]
-                    assert seqs == list(range(1, total + 1)), "a gap, a duplicate or a reorder"
+                for seen in (pat_seen, doc_seen):
+                    await seen.until(total, timeout=60)
+                    assert sorted(m.id for m in seen.messages) == sorted(sent), "an acked message was lost or doubled"
+                    assert [m.seq for m in seen.messages] == list(range(1, total + 1)), (
+                        "a gap, a duplicate or a reorder"
+                    )
                 await pat.close()
                 await doc.close()
             finally:
