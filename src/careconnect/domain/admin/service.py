@@ -99,8 +99,15 @@ class AdminService:
                     bot_user=bot["id"],
                     created_by=admin.id,
                     created_at=dt.datetime.now(dt.UTC),
+                    scopes=sorted(set(data.scopes)),
                 ).save()
-        return IntegrationOut(client_id=client_id, client_secret=secret, name=data.name, bot_user_id=str(bot["id"]))
+        return IntegrationOut(
+            client_id=client_id,
+            client_secret=secret,
+            name=data.name,
+            bot_user_id=str(bot["id"]),
+            scopes=sorted(set(data.scopes)),
+        )
 
     async def list_users(self, role: str | None, *, limit: int | None, cursor: str | None) -> UserPage:
         """Users, newest first (creation time, then id)."""

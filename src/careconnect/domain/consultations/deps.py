@@ -11,12 +11,15 @@ from careconnect.domain.consultations.history import HistoryService
 from careconnect.domain.consultations.service import ConsultationsService
 from careconnect.domain.notifications.mailing import Mailer
 from careconnect.domain.notifications.visit_mail import VisitMails
+from careconnect.domain.webhooks.events import WebhookEvents
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 
 
-def provide_consultations(events: Events, message_store: MessageStore, mailer: Mailer) -> ConsultationsService:
-    return ConsultationsService(events, message_store, VisitMails(mailer))
+def provide_consultations(
+    events: Events, message_store: MessageStore, mailer: Mailer, webhook_events: WebhookEvents
+) -> ConsultationsService:
+    return ConsultationsService(events, message_store, VisitMails(mailer), webhook_events)
 
 
 def provide_history() -> HistoryService:
