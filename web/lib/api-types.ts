@@ -157,6 +157,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhooks, newest first (never their secrets) */
+        get: operations["ApiV1AdminWebhooksListWebhooks"];
+        put?: never;
+        /** Register a webhook (its signing secret is shown once) */
+        post: operations["ApiV1AdminWebhooksCreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook: no more deliveries */
+        delete: operations["ApiV1AdminWebhooksWebhookIdDeleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/appointments": {
         parameters: {
             query?: never;
@@ -861,6 +896,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post a message into a room as the integration's bot (scope publish; idempotent by id)
+         * @description 201 with the ack when stored now; 200 with the original ack when this id was already stored.
+         */
+        post: operations["ApiV1RoomsMessagesPostMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -1007,6 +1062,18 @@ export interface components {
         /** AcceptedOut */
         AcceptedOut: {
             detail: string;
+        };
+        /** AckOut */
+        AckOut: {
+            id: string;
+            room: string;
+            seq: number;
+            ts: string;
+            /**
+             * @default ack
+             * @constant
+             */
+            type: "ack";
         };
         /** AppointmentOut */
         AppointmentOut: {
@@ -1231,6 +1298,7 @@ export interface components {
         /** IntegrationIn */
         IntegrationIn: {
             name: string;
+            scopes?: "publish"[];
         };
         /** IntegrationOut */
         IntegrationOut: {
@@ -1238,6 +1306,7 @@ export interface components {
             client_id: string;
             client_secret: string;
             name: string;
+            scopes?: "publish"[];
         };
         /** Invitable */
         Invitable: {
@@ -1277,6 +1346,11 @@ export interface components {
             ts: string;
             /** @default message */
             type: string;
+        };
+        /** MessageIn */
+        MessageIn: {
+            body: string;
+            id: string;
         };
         /** MessagePage */
         MessagePage: {
@@ -1474,6 +1548,33 @@ export interface components {
         /** VerifyEmailIn */
         VerifyEmailIn: {
             token: string;
+        };
+        /** WebhookCreated */
+        WebhookCreated: {
+            /** Format: date-time */
+            created_at: string;
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            id: string;
+            secret: string;
+            url: string;
+        };
+        /** WebhookIn */
+        WebhookIn: {
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            url: string;
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            /** Format: date-time */
+            created_at: string;
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            id: string;
+            url: string;
+        };
+        /** WebhookPage */
+        WebhookPage: {
+            items: components["schemas"]["WebhookOut"][];
+            next_cursor: string | null;
         };
         /** WeeklyHours */
         WeeklyHours: {
@@ -1816,6 +1917,118 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AcceptedOut"];
                 };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminWebhooksListWebhooks: {
+        parameters: {
+            query?: {
+                limit?: number | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminWebhooksCreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1AdminWebhooksWebhookIdDeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad request syntax or unsupported method */
             400: {
@@ -3507,6 +3720,47 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HistoryOut"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+        };
+    };
+    ApiV1RoomsMessagesPostMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckOut"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
