@@ -46,12 +46,14 @@ class WebhooksService:
     async def create(self, admin: Principal, data: WebhookIn, scope: Mapping[str, Any]) -> WebhookCreated:
         webhook_id = str(uuid.uuid4())
         async with _audited(scope, admin, "webhook.create", webhook_id):
+            events = list(dict.fromkeys(data.events))
+            if not events:
+                raise invalid("events", f"name at least one of {', '.join(EVENT_TYPES)}")
             url = check_url(data.url, allow_private=self.allow_private)
             try:
                 await resolve(url, allow_private=self.allow_private)
             except RefusedAddress as exc:
                 raise invalid("url", str(exc)) from None
-            events = list(dict.fromkeys(data.events))
             secret = SECRET_PREFIX + secrets.token_urlsafe(32)
             now = dt.datetime.now(dt.UTC)
             await Webhook.insert(
