@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from careconnect.domain.webhooks.signing import verify
 
-Answer = Literal["ok", "fail", "hang"]
+Answer = Literal["ok", "fail", "hang", "redirect"]
 
 
 @dataclass
@@ -37,8 +37,9 @@ class Receiver:
     """``async with Receiver(["fail", "fail", "hang"]) as r:`` then POST to ``r.url``; the
     script's answers are used up in order, every later request gets 200."""
 
-    def __init__(self, script: Iterable[Answer] = (), *, hang_s: float = 30.0) -> None:
+    def __init__(self, script: Iterable[Answer] = (), *, hang_s: float = 30.0, redirect_to: str = "") -> None:
         self.script = list(script)
+        self.redirect_to = redirect_to
         self.hang_s = hang_s
         self.received: list[Received] = []
         self.changed = asyncio.Event()
@@ -88,8 +89,10 @@ class Receiver:
                 with contextlib.suppress(asyncio.CancelledError):  # the server closing ends the wait
                     await asyncio.sleep(self.hang_s)
                 return
-            status = b"200 OK" if answer == "ok" else b"500 Internal Server Error"
-            writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            status = {"ok": b"200 OK", "fail": b"500 Internal Server Error", "redirect": b"307 Temporary Redirect"}
+            extra = f"Location: {self.redirect_to}\r\n".encode() if answer == "redirect" else b""
+            writer.write(b"HTTP/1.1 " + status[answer] + b"\r\n" + extra)
+            writer.write(b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
             await writer.drain()
         except (asyncio.IncompleteReadError, TimeoutError, ConnectionError):
             pass

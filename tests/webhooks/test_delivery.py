@@ -146,3 +146,14 @@ async def test_a_deleted_webhook_gets_nothing_more(http: httpx.AsyncClient, admi
     # The event was written for the live webhook only, in the booking's transaction.
     jobs = await OutboxJob.select(OutboxJob.dedupe_key).where(OutboxJob.kind == "webhook")
     assert [j["dedupe_key"].split(":")[1] for j in jobs] == [kept["id"]]
+
+
+async def test_a_redirect_is_a_failure_never_followed(http: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    async with Receiver() as elsewhere:
+        async with Receiver(["redirect"], redirect_to=elsewhere.url) as receiver:
+            await register(http, admin_headers, receiver.url, ["appointment.booked"])
+            await open_consultation(http)
+            (delivered,) = await receiver.wait_for(1)
+        assert [r.answer for r in receiver.received] == ["redirect", "ok"]
+        assert receiver.received[0].event["id"] == delivered.event["id"]
+        assert elsewhere.received == []
