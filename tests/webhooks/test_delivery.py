@@ -13,7 +13,8 @@ import httpx
 
 from careconnect.loadtest import rooms
 from careconnect.tables.outbox import OutboxJob
-from tests.consult_helpers import next_slot, open_consultation
+from tests.consult_helpers import next_slot, open_consultation, visit
+from tests.controllers.test_visit_closing import ended
 from tests.helpers import PASSWORD, signed_in
 from tests.webhooks.receiver import Received, Receiver
 
@@ -157,3 +158,17 @@ async def test_a_redirect_is_a_failure_never_followed(http: httpx.AsyncClient, a
         assert [r.answer for r in receiver.received] == ["redirect", "ok"]
         assert receiver.received[0].event["id"] == delivered.event["id"]
         assert elsewhere.received == []
+
+
+async def test_a_visit_the_server_closes_is_announced_too(
+    http: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """The visit nobody came to becomes no_show by the outbox's close job: its event is written
+    in that move's transaction, after the booking's."""
+    async with Receiver() as receiver:
+        await register(http, admin_headers, receiver.url, ["appointment.booked", "appointment.no_show"])
+        v = await visit(http)
+        await ended(v["id"], dt.timedelta(minutes=31))
+        booked, no_show = await receiver.wait_for(2)
+    assert (booked.event["type"], no_show.event["type"]) == ("appointment.booked", "appointment.no_show")
+    assert no_show.event["data"]["appointment"]["status"] == "no_show" and appointment_of(no_show) == v["id"]
