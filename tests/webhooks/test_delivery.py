@@ -5,17 +5,21 @@ one is never attempted before the earlier one was delivered."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from careconnect.loadtest import rooms
 from careconnect.tables.outbox import OutboxJob
+from tests.conftest import app_client, wipe
 from tests.consult_helpers import next_slot, open_consultation, visit
 from tests.controllers.test_visit_closing import ended
-from tests.helpers import PASSWORD, signed_in
+from tests.helpers import PASSWORD, admin, signed_in
+from tests.webhooks.conftest import hook_settings
 from tests.webhooks.receiver import Received, Receiver
 
 ALL = [
@@ -172,3 +176,24 @@ async def test_a_visit_the_server_closes_is_announced_too(
         booked, no_show = await receiver.wait_for(2)
     assert (booked.event["type"], no_show.event["type"]) == ("appointment.booked", "appointment.no_show")
     assert no_show.event["data"]["appointment"]["status"] == "no_show" and appointment_of(no_show) == v["id"]
+
+
+async def test_a_hanging_receiver_does_not_hold_back_another(database_url: str, tmp_path: Path) -> None:
+    """While one receiver holds its delivery open (a 30 s timeout), another webhook's deliveries
+    of later events go through while the hung attempts are still open (none retried yet)."""
+    async with app_client(hook_settings(database_url, tmp_path, webhook_timeout_s=30.0)) as client:
+        await wipe(client.app)  # type: ignore[attr-defined]
+        _, headers = await admin(client)
+        async with Receiver(["hang"] * 5, hang_s=60) as stuck, Receiver() as steady:
+            await register(client, headers, stuck.url, ["appointment.booked"])
+            await register(client, headers, steady.url, ["appointment.booked", "appointment.started"])
+            await open_consultation(client)
+            while not stuck.received:
+                stuck.changed.clear()
+                async with asyncio.timeout(30):
+                    await stuck.changed.wait()
+            await open_consultation(client)  # another visit, booked while the first delivery hangs
+            await steady.wait_for(4, timeout=25)
+            # Every attempt it saw is still hanging (none was retried yet: their timeouts have not run out).
+            ids = [r.event["id"] for r in stuck.received]
+            assert all(r.answer == "hang" for r in stuck.received) and len(set(ids)) == len(ids) <= 2

@@ -29,7 +29,7 @@ STATUS_EVENTS: dict[str, EventType] = {
 }
 
 
-class WebhookIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class WebhookIn(msgspec.Struct, kw_only=True):
     url: Annotated[str, Meta(min_length=1, max_length=2048)]
     events: list[EventType]  # at least one; repeats count once (checked by the service)
 
