@@ -10,17 +10,10 @@ from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from careconnect.domain.consultations.posting import AckOut, MessageIn, MessagePoster, ServerMessages
+from careconnect.domain.consultations.deps import provide_server_messages
+from careconnect.domain.consultations.posting import AckOut, MessageIn, ServerMessages
 from careconnect.domain.consultations.service import Caller
-from careconnect.events import Events
 from careconnect.guards import current_principal, requires_auth
-from careconnect.settings import Settings
-
-
-def provide_server_messages(events: Events, settings: Settings) -> ServerMessages:
-    if not isinstance(events, MessagePoster):  # checked once, where it is wired
-        raise TypeError("the server API needs the hub's events (realtime.HubEvents)")
-    return ServerMessages(events, max_body_chars=4000)
 
 
 class RoomsController(Controller):

@@ -82,25 +82,28 @@ class AdminService:
         client_id = "cc_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
         secret_hash = hash_password(secret)  # before the transaction: no lock is held while hashing
-        async with _audited(scope, admin, "integration.create", "integration", client_id):
-            engine = Integration._meta.db
-            async with engine.transaction():  # the bot user and its integration, or neither
-                bot = await create_user(
-                    email=f"{client_id}@bots.careconnect.invalid",
-                    password=None,
-                    full_name=data.name,
-                    role="bot",
-                    email_verified=True,
-                )
-                await Integration(
-                    name=data.name,
-                    client_id=client_id,
-                    secret_hash=secret_hash,
-                    bot_user=bot["id"],
-                    created_by=admin.id,
-                    created_at=dt.datetime.now(dt.UTC),
-                    scopes=sorted(set(data.scopes)),
-                ).save()
+        from careconnect.domain.scheduling.availability import write_transaction  # noqa: PLC0415 - it imports admin
+
+        # The bot user and its integration, or neither; on SQLite the write lock is taken first
+        # (BEGIN IMMEDIATE), so the email check and the inserts after it cannot be refused as
+        # "database is locked" when another writer commits in between.
+        async with _audited(scope, admin, "integration.create", "integration", client_id), write_transaction():
+            bot = await create_user(
+                email=f"{client_id}@bots.careconnect.invalid",
+                password=None,
+                full_name=data.name,
+                role="bot",
+                email_verified=True,
+            )
+            await Integration(
+                name=data.name,
+                client_id=client_id,
+                secret_hash=secret_hash,
+                bot_user=bot["id"],
+                created_by=admin.id,
+                created_at=dt.datetime.now(dt.UTC),
+                scopes=sorted(set(data.scopes)),
+            ).save()
         return IntegrationOut(
             client_id=client_id,
             client_secret=secret,
