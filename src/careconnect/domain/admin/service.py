@@ -11,6 +11,7 @@ import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from careconnect.db import write_transaction
 from careconnect.domain.accounts import recovery, sessions
 from careconnect.domain.accounts.schemas import AcceptedOut, UserOut, UserPage, Verification
 from careconnect.domain.accounts.users import create_user, parse_uuid, user_out
@@ -82,7 +83,6 @@ class AdminService:
         client_id = "cc_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
         secret_hash = hash_password(secret)  # before the transaction: no lock is held while hashing
-        from careconnect.domain.scheduling.availability import write_transaction  # noqa: PLC0415 - it imports admin
 
         # The bot user and its integration, or neither; on SQLite the write lock is taken first
         # (BEGIN IMMEDIATE), so the email check and the inserts after it cannot be refused as
