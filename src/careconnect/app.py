@@ -36,8 +36,10 @@ from careconnect.controllers.mfa import MfaController
 from careconnect.controllers.notifications import NotificationsController
 from careconnect.controllers.operations import OperationsController, TestOnlyController
 from careconnect.controllers.patients import PatientsController
+from careconnect.controllers.rooms import RoomsController
 from careconnect.controllers.users import UsersController
 from careconnect.controllers.video import VideoController
+from careconnect.controllers.webhooks import WebhooksController
 from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
@@ -48,6 +50,7 @@ from careconnect.domain.attachments.sweep import SWEEP, AttachmentSweeper
 from careconnect.domain.notifications.deps import Notifications, provide_mailer, provide_outbox
 from careconnect.domain.notifications.soon import SOON, SoonNotifier
 from careconnect.domain.operations.readiness import Migrations
+from careconnect.domain.webhooks.deps import Webhooks
 from careconnect.errors import EXCEPTION_HANDLERS, problem_details_config
 from careconnect.guards import BearerAuthMiddleware
 from careconnect.hub import Hub, HubPlugin
@@ -104,6 +107,7 @@ class Backends:
     notifications: Notifications
     metrics_snapshots: WorkerSnapshots | None  # with several workers: this one's share of /metrics
     blobs: BlobStore
+    webhooks: Webhooks  # issue 21: the events side and the delivery worker
     tracing: Tracing | None = None
 
 
@@ -168,6 +172,7 @@ def build_backends(settings: Settings) -> Backends:
     hub = build_hub(settings, session_check, tracing)
     events = HubEvents(hub)
     notifications = Notifications(settings, engine)  # the outbox, its worker, the mailer (issue 17)
+    webhooks = Webhooks(settings, engine, notifications)
     notifications.kinds.register(
         CLOSE,
         VisitCloser(
@@ -175,6 +180,7 @@ def build_backends(settings: Settings) -> Backends:
             notifications.outbox,
             no_show_after=dt.timedelta(minutes=settings.no_show_after_minutes),
             complete_after=dt.timedelta(hours=settings.auto_complete_after_hours),
+            webhooks=webhooks.events,
         ),
     )
     notifications.kinds.register(SOON, SoonNotifier(events))
@@ -192,6 +198,7 @@ def build_backends(settings: Settings) -> Backends:
         notifications=notifications,
         metrics_snapshots=WorkerSnapshots(folder, []) if (folder := shared_folder()) is not None else None,
         blobs=blobs,
+        webhooks=webhooks,
         tracing=tracing,
     )
 
@@ -226,6 +233,7 @@ def _dependencies(settings: Settings, backends: Backends) -> dict[str, Provide]:
         "outbox": Provide(provide_outbox, use_cache=True, sync_to_thread=False),
         "mailer": Provide(provide_mailer, use_cache=True, sync_to_thread=False),
         "blobs": _shared(backends.blobs),
+        "webhook_events": _shared(backends.webhooks.events),
         "image_decoders": _shared(Decoders()),
     }
 
@@ -249,9 +257,11 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
             snapshots.start()
         await queue_backfill(backends.notifications.outbox)  # once per database (its dedupe key)
         await backends.notifications.start()
+        await backends.webhooks.start()
         try:
             yield
         finally:
+            await backends.webhooks.stop()
             await backends.notifications.stop()
             if snapshots is not None:
                 await snapshots.stop()
@@ -282,6 +292,8 @@ def _controllers(settings: Settings) -> list[ControllerRouterHandler]:
         VideoController,
         AttachmentsController,
         PatientsController,
+        RoomsController,
+        WebhooksController,
         OperationsController,
         CareConnectPrometheusController,
     ]

@@ -185,8 +185,34 @@ def _handle_validation(request: Request[Any, Any, Any], exc: ValidationException
     return _problem(request, 422, "validation_error", "The request has invalid fields.", errors=errors)
 
 
+def _body_fields_refused(exc: HTTPException) -> list[dict[str, str]] | None:
+    """The body's fields, when Litestar calls a refused request body a server error: it does so
+    for a body field named like a dependency (``{"events": "x"}`` beside the app's ``events``),
+    taking the field for the injected value. Only errors located in the body (``data``) count."""
+    import msgspec  # noqa: PLC0415 - only on this rare path
+
+    cause = exc.__cause__
+    if not isinstance(cause, msgspec.ValidationError):
+        return None
+    located = getattr(cause, "errors", None)
+    if isinstance(located, list) and located:
+        refused = []
+        for item in located:
+            loc = [str(part) for part in item.get("loc", [])] if isinstance(item, dict) else []
+            if len(loc) < 2 or loc[0] != "data":
+                return None
+            refused.append({"field": ".".join(loc[1:]), "message": str(item.get("msg", "invalid")).split(" - ")[0]})
+        return refused
+    text = str(cause)
+    if "- at `$.data." not in text:
+        return None
+    return [{"field": text.rsplit("- at `$.data.", 1)[1].rstrip("`"), "message": text.split(" - ")[0]}]
+
+
 def _handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if status >= 500 and (refused := _body_fields_refused(exc)) is not None:
+        return _problem(request, 422, "validation_error", "The request has invalid fields.", errors=refused)
     if status >= 500:
         return _handle_internal(request, exc)
     if isinstance(exc, NotAuthorizedException):

@@ -35,6 +35,7 @@ from careconnect.hub import (
 )
 from careconnect.hub.brokers.redis import RedisBroker
 from careconnect.hub.origin import header
+from careconnect.hub.store import Appended, NewMessage
 from careconnect.principal import Principal as AppPrincipal
 from careconnect.request_context import TrustedProxies, settle
 from careconnect.security import InvalidToken
@@ -212,6 +213,14 @@ class HubEvents:
 
     async def disconnect_user(self, user_id: str) -> None:
         await self.hub.disconnect_user(user_id)
+
+    async def post_message(self, message: NewMessage) -> Appended:
+        """A message from the server API, stored and delivered as a socket's send (``Hub.post``)."""
+        return await self.hub.post(message)
+
+    async def may_send(self, user_id: str) -> bool:
+        """The per-user send limit every socket of ``user_id`` shares (``WS_USER_SEND_LIMIT``)."""
+        return await self.hub.user_may_send(user_id)
 
     async def evict(self, user_id: str, room: str) -> None:
         await self.hub.evict(user_id, room)

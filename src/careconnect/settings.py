@@ -127,6 +127,21 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     s3_secret_access_key: str = ""
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_max_pixels: int = 50_000_000  # an image over this many pixels is refused (a decompression bomb)
+    # issue 21: webhooks (docs/integrations.md, docs/security.md "Webhooks and SSRF")
+    webhook_allow_private: bool | None = None  # None: allowed outside production only
+    webhook_timeout_s: float = 10.0  # each delivery: connect, send and the receiver's answer
+    webhook_concurrency: int = 8  # deliveries in flight per server worker
+    webhook_retry_base_s: float = 10.0  # first retry after about this long, doubling each time
+    webhook_retry_max_s: float = 3600.0
+    webhook_give_up_s: float = 86_400.0  # a delivery still failing this long after its first try fails
+
+    @property
+    def webhooks_reach_private(self) -> bool:
+        """May webhooks point at loopback, private and link-local addresses? Only outside
+        production unless WEBHOOK_ALLOW_PRIVATE says otherwise."""
+        if self.webhook_allow_private is not None:
+            return self.webhook_allow_private
+        return self.environment != "production"
 
     @property
     def is_postgres(self) -> bool:
@@ -403,6 +418,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     _mail_settings(env, environment, values)
     _video_settings(env, values)  # issue 19
     _storage_settings(env, values)
+    _webhook_settings(env, values)  # issue 21
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -515,3 +531,19 @@ def _storage_settings(env: Mapping[str, str], values: dict[str, object]) -> None
         values["attachment_max_bytes"] = _int("ATTACHMENT_MAX_BYTES", raw, 1024, 1024 * 1024 * 1024)
     if raw := env.get("ATTACHMENT_MAX_PIXELS"):
         values["attachment_max_pixels"] = _int("ATTACHMENT_MAX_PIXELS", raw, 10_000, 500_000_000)
+
+
+def _webhook_settings(env: Mapping[str, str], values: dict[str, object]) -> None:
+    """WEBHOOK_ALLOW_PRIVATE, WEBHOOK_TIMEOUT_S, WEBHOOK_CONCURRENCY and WEBHOOK_RETRY_* (docs/integrations.md)."""
+    if raw := env.get("WEBHOOK_ALLOW_PRIVATE"):
+        values["webhook_allow_private"] = _bool("WEBHOOK_ALLOW_PRIVATE", raw)
+    if raw := env.get("WEBHOOK_CONCURRENCY"):
+        values["webhook_concurrency"] = _int("WEBHOOK_CONCURRENCY", raw, 1, 1000)
+    for name, low, high in (
+        ("WEBHOOK_TIMEOUT_S", 1, 60),
+        ("WEBHOOK_RETRY_BASE_S", 1, 86_400),
+        ("WEBHOOK_RETRY_MAX_S", 1, 86_400),
+        ("WEBHOOK_GIVE_UP_S", 60, 30 * 86_400),
+    ):
+        if raw := env.get(name):
+            values[name.lower()] = float(_int(name, raw, low, high))

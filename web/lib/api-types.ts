@@ -157,6 +157,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhooks, newest first (never their secrets) */
+        get: operations["admin_list_webhooks"];
+        put?: never;
+        /** Register a webhook (its signing secret is shown once) */
+        post: operations["admin_create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a webhook: no more deliveries */
+        delete: operations["admin_delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/appointments": {
         parameters: {
             query?: never;
@@ -861,6 +896,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rooms/{room}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post a message into a room as the integration's bot (scope publish; idempotent by id)
+         * @description 201 with the ack when stored now; 200 with the original ack when this id was already stored.
+         */
+        post: operations["integrations_post_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -1007,6 +1062,18 @@ export interface components {
         /** AcceptedOut */
         AcceptedOut: {
             detail: string;
+        };
+        /** AckOut */
+        AckOut: {
+            id: string;
+            room: string;
+            seq: number;
+            ts: string;
+            /**
+             * @default ack
+             * @constant
+             */
+            type: "ack";
         };
         /** AppointmentOut */
         AppointmentOut: {
@@ -1236,6 +1303,7 @@ export interface components {
         /** IntegrationIn */
         IntegrationIn: {
             name: string;
+            scopes?: "publish"[];
         };
         /** IntegrationOut */
         IntegrationOut: {
@@ -1243,6 +1311,7 @@ export interface components {
             client_id: string;
             client_secret: string;
             name: string;
+            scopes?: "publish"[];
         };
         /** Invitable */
         Invitable: {
@@ -1282,6 +1351,11 @@ export interface components {
             ts: string;
             /** @default message */
             type: string;
+        };
+        /** MessageIn */
+        MessageIn: {
+            body: string;
+            id: string;
         };
         /** MessagePage */
         MessagePage: {
@@ -1490,6 +1564,33 @@ export interface components {
         /** VerifyEmailIn */
         VerifyEmailIn: {
             token: string;
+        };
+        /** WebhookCreated */
+        WebhookCreated: {
+            /** Format: date-time */
+            created_at: string;
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            id: string;
+            secret: string;
+            url: string;
+        };
+        /** WebhookIn */
+        WebhookIn: {
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            url: string;
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            /** Format: date-time */
+            created_at: string;
+            events: ("appointment.booked" | "appointment.rescheduled" | "appointment.cancelled" | "appointment.checked_in" | "appointment.started" | "appointment.completed" | "appointment.no_show" | "summary.published")[];
+            id: string;
+            url: string;
+        };
+        /** WebhookPage */
+        WebhookPage: {
+            items: components["schemas"]["WebhookOut"][];
+            next_cursor: string | null;
         };
         /** WeeklyHours */
         WeeklyHours: {
@@ -2138,6 +2239,208 @@ export interface operations {
             };
             /** @description The request clashes with the current state (slot_taken, invalid_state, conflict, ...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_list_webhooks: {
+        parameters: {
+            query?: {
+                limit?: number | null;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                webhook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, nothing follows */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5581,6 +5884,95 @@ export interface operations {
             };
             /** @description No such resource, or not yours: the two are never told apart (code not_found). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error (500 internal) or a backing service down (503 unavailable, with Retry-After). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    integrations_post_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                room: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageIn"];
+            };
+        };
+        responses: {
+            /** @description Document created, URL follows */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckOut"];
+                };
+            };
+            /** @description The request cannot be read: malformed or too deeply nested JSON, a NUL in the path (code bad_request). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token, or the credentials were refused (code unauthorized). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role may not do this, or your role must enrol a second factor first (mfa_enrollment_required). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or not yours: the two are never told apart (code not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Fields that break a rule, each named in errors[] (code validation_error). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -41,7 +41,7 @@ from careconnect.hub.protocol import (
 from careconnect.hub.replay import Replay
 from careconnect.hub.rooms import LocalRoom
 from careconnect.hub.signals import Signals
-from careconnect.hub.store import GroupCommitWriter, MessageStore, StoredMessage
+from careconnect.hub.store import Appended, GroupCommitWriter, MessageStore, NewMessage, StoredMessage
 from careconnect.hub.tracing import FrameTracer
 from careconnect.hub.upkeep import Upkeep
 
@@ -319,6 +319,19 @@ class Hub:
             self.spawn(self.publish(stored.room, payload, kind=MESSAGE, arg=arg))
         elif not publish_nowait(stored.room, MESSAGE + b"|" + arg + b"|" + payload, recoverable=True):
             self.stats.broker_failures += 1
+
+    async def post(self, message: NewMessage) -> Appended:
+        """Store a message that came from the server side (an HTTP API), not a socket, and fan it
+        out exactly as a socket's ``send`` is: stored first (the group-commit writer), then
+        delivered here in seq order and published to the other workers. A repeat of its (sender,
+        room, client id) returns the original and delivers nothing twice."""
+        appended = await self.writer.append(message)
+        if appended.created:
+            self.stats.messages_stored += 1
+            self.message_stored(appended.message)
+        else:
+            self.stats.messages_duplicate += 1
+        return appended
 
     async def publish_event(self, room: str, frame: Frame, *, skip: Connection | None = None) -> None:
         """Push a server event (``room_state``, or an application ``Frame``) to a room on every worker.

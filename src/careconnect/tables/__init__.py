@@ -18,6 +18,7 @@ from careconnect.tables.mfa import MfaChallenge, RecoveryCode
 from careconnect.tables.notifications import Notification, NotificationPreference
 from careconnect.tables.outbox import OutboxJob, OutboxLease
 from careconnect.tables.scheduling import Appointment, Availability, BookingKey, Intake
+from careconnect.tables.webhooks import Webhook
 
 ALL_TABLES = (
     User,
@@ -44,6 +45,7 @@ ALL_TABLES = (
     NotificationPreference,
     Attachment,
     BlobChunk,
+    Webhook,
 )
 
 __all__ = (
@@ -68,4 +70,5 @@ __all__ = (
     "RecoveryCode",
     "RefreshToken",
     "User",
+    "Webhook",
 )

@@ -87,6 +87,9 @@ class Integration(Table, tablename="cc_integration"):
     bot_user = ForeignKey(references=User, on_delete=OnDelete.cascade, unique=True)
     created_by = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     created_at = Timestamptz()
+    # issue 21: what the integration may do beyond joining the rooms it is invited to, e.g.
+    # ``["publish"]`` (the server API, POST /rooms/{room}/messages). Empty by default.
+    scopes = JSON(default=[])
 
 
 class AccountToken(Table, tablename="cc_account_token"):

@@ -11,6 +11,7 @@ import secrets
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from careconnect.db import write_transaction
 from careconnect.domain.accounts import recovery, sessions
 from careconnect.domain.accounts.schemas import AcceptedOut, UserOut, UserPage, Verification
 from careconnect.domain.accounts.users import create_user, parse_uuid, user_out
@@ -82,25 +83,34 @@ class AdminService:
         client_id = "cc_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
         secret_hash = hash_password(secret)  # before the transaction: no lock is held while hashing
-        async with _audited(scope, admin, "integration.create", "integration", client_id):
-            engine = Integration._meta.db
-            async with engine.transaction():  # the bot user and its integration, or neither
-                bot = await create_user(
-                    email=f"{client_id}@bots.careconnect.invalid",
-                    password=None,
-                    full_name=data.name,
-                    role="bot",
-                    email_verified=True,
-                )
-                await Integration(
-                    name=data.name,
-                    client_id=client_id,
-                    secret_hash=secret_hash,
-                    bot_user=bot["id"],
-                    created_by=admin.id,
-                    created_at=dt.datetime.now(dt.UTC),
-                ).save()
-        return IntegrationOut(client_id=client_id, client_secret=secret, name=data.name, bot_user_id=str(bot["id"]))
+
+        # The bot user and its integration, or neither; on SQLite the write lock is taken first
+        # (BEGIN IMMEDIATE), so the email check and the inserts after it cannot be refused as
+        # "database is locked" when another writer commits in between.
+        async with _audited(scope, admin, "integration.create", "integration", client_id), write_transaction():
+            bot = await create_user(
+                email=f"{client_id}@bots.careconnect.invalid",
+                password=None,
+                full_name=data.name,
+                role="bot",
+                email_verified=True,
+            )
+            await Integration(
+                name=data.name,
+                client_id=client_id,
+                secret_hash=secret_hash,
+                bot_user=bot["id"],
+                created_by=admin.id,
+                created_at=dt.datetime.now(dt.UTC),
+                scopes=sorted(set(data.scopes)),
+            ).save()
+        return IntegrationOut(
+            client_id=client_id,
+            client_secret=secret,
+            name=data.name,
+            bot_user_id=str(bot["id"]),
+            scopes=sorted(set(data.scopes)),
+        )
 
     async def list_users(self, role: str | None, *, limit: int | None, cursor: str | None) -> UserPage:
         """Users, newest first (creation time, then id)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from careconnect.db import write_transaction
 from careconnect.domain.appointments.queries import appointment_out
 from careconnect.domain.appointments.state import transition
 from careconnect.domain.errors import Conflict, NotFound
@@ -25,6 +26,7 @@ from careconnect.domain.notifications.outbox import Job, Outbox, utc_now
 from careconnect.tables.scheduling import Appointment
 
 if TYPE_CHECKING:
+    from careconnect.domain.webhooks.events import WebhookEvents
     from careconnect.events import Events
 
 CLOSE = "visit.close"
@@ -57,7 +59,9 @@ class VisitCloser:
         no_show_after: dt.timedelta,
         complete_after: dt.timedelta,
         clock: Callable[[], dt.datetime] = utc_now,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
+        self.webhooks = webhooks  # the move's webhook event, queued in its transaction
         self.events = events
         self.outbox = outbox
         self.no_show_after = no_show_after
@@ -85,12 +89,15 @@ class VisitCloser:
             await self.outbox.enqueue(CLOSE, close, key=f"{CLOSE}:{close.appointment_id}:{stamp}", run_at=due)
             return Sent()
         try:
-            await transition(
-                close.appointment_id,
-                target,
-                expected_from=status,
-                condition=Appointment.ends_at <= now - (due - close.ends_at),
-            )
+            async with write_transaction():
+                await transition(
+                    close.appointment_id,
+                    target,
+                    expected_from=status,
+                    condition=Appointment.ends_at <= now - (due - close.ends_at),
+                )
+                if self.webhooks is not None:
+                    await self.webhooks.status_changed(close.appointment_id, target)
         except (Conflict, NotFound) as exc:  # the doctor (or another move) got there first
             return Skipped(str(exc))
         appointment = await appointment_out(close.appointment_id)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from piccolo.custom_types import Combinable
 
     from careconnect.domain.notifications.visit_mail import VisitMails
+    from careconnect.domain.webhooks.events import WebhookEvents
     from careconnect.events import Events
     from careconnect.principal import Principal
 
@@ -98,9 +99,10 @@ class AppointmentsService:
             move's transaction and pushed after it.
     """
 
-    def __init__(self, events: Events, mails: VisitMails | None = None) -> None:
+    def __init__(self, events: Events, mails: VisitMails | None = None, webhooks: WebhookEvents | None = None) -> None:
         self.events = events
         self.mails = mails
+        self.webhooks = webhooks  # the move's webhook event, queued in its transaction
 
     async def page(
         self,
@@ -208,6 +210,8 @@ class AppointmentsService:
                 await self.mails.checked_in(visit.appointment_id)
             elif self.mails is not None and target == "in_progress":
                 await self.mails.admitted(visit.appointment_id)
+            if self.webhooks is not None:
+                await self.webhooks.status_changed(visit.appointment_id, target)
         appointment = await appointment_out(visit.appointment_id)
         await self.events.room_state_changed(visit.appointment_id, target)
         await self.events.appointment_changed(appointment, [visit.patient_id, visit.doctor_id])

@@ -32,6 +32,7 @@ from careconnect.domain.consultations.schemas import (
 from careconnect.domain.errors import Forbidden, NotFound
 from careconnect.domain.notifications.inbox import push
 from careconnect.domain.notifications.visit_mail import VisitMails
+from careconnect.domain.webhooks.events import WebhookEvents
 from careconnect.events import Events
 from careconnect.hub.store import MessageStore
 from careconnect.principal import Principal
@@ -55,11 +56,18 @@ class ConsultationsService:
         mails: the visit's mails ("your summary is ready" once the doctor writes it).
     """
 
-    def __init__(self, events: Events, store: MessageStore, mails: VisitMails | None = None) -> None:
+    def __init__(
+        self,
+        events: Events,
+        store: MessageStore,
+        mails: VisitMails | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self.events = events
         self.store = store
         self.mails = mails
-        self.visits = AppointmentsService(events, mails)
+        self.webhooks = webhooks
+        self.visits = AppointmentsService(events, mails, webhooks)
 
     async def member(self, caller: Caller, consultation_id: str, action: str, *roles: str) -> Membership:
         """The caller's membership, or 404 (audited) when they have none or not in one of ``roles``."""
@@ -141,17 +149,21 @@ class ConsultationsService:
         if member.as_role != "doctor":
             await self._audit(caller, member, "summary.write", "summary", "denied")
             raise Forbidden("Only the doctor writes the summary.")
-        mails = self.mails
-        if mails is None:
+        mails, webhooks = self.mails, self.webhooks
+        if mails is None and webhooks is None:
             return await self._save(caller, member, SUMMARY, data, if_match)
 
         async def then_mail(document: DocumentOut) -> None:
-            # Once per visit (their dedupe keys): a later edit queues nothing more.
-            if document.text.strip():
+            if not document.text.strip():
+                return
+            if mails is not None:  # once per visit (their dedupe keys): a later edit queues nothing more
                 await mails.summary_ready(member.appointment_id)
+            if webhooks is not None and document.updated_at is not None:  # every version with text
+                await webhooks.summary_published(member.appointment_id, document.version, document.updated_at)
 
         document = await self._save(caller, member, SUMMARY, data, if_match, then=then_mail)
-        await push(self.events, mails.pending)
+        if mails is not None:
+            await push(self.events, mails.pending)
         return document
 
     async def _read(self, caller: Caller, member: Membership, kind: Document) -> DocumentOut:

@@ -121,9 +121,10 @@ class PostgresClaims:
 class SqliteClaims:
     """One claimer at a time, the holder of the ``cc_outbox_lease`` row; ``holder`` names this worker."""
 
-    def __init__(self, engine: SQLiteEngine, holder: str) -> None:
+    def __init__(self, engine: SQLiteEngine, holder: str, lease: str = LEASE_NAME) -> None:
         self.engine = engine
         self.holder = holder
+        self.lease = lease
 
     async def waiting(self, now: dt.datetime, kinds: Sequence[str]) -> Waiting:
         return await waiting(now, kinds)
@@ -139,7 +140,7 @@ class SqliteClaims:
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until "
                 "WHERE cc_outbox_lease.holder = excluded.holder OR cc_outbox_lease.held_until IS NULL "
                 "OR cc_outbox_lease.held_until < {} RETURNING holder",
-                LEASE_NAME,
+                self.lease,
                 self.holder,
                 until,
                 now,
@@ -152,15 +153,17 @@ class SqliteClaims:
     async def release_claimer(self) -> None:
         """Let another worker claim at once (a clean shutdown); a crash lets the lease lapse instead."""
         await OutboxLease.update({OutboxLease.held_until: None}).where(
-            (OutboxLease.name == LEASE_NAME) & (OutboxLease.holder == self.holder)
+            (OutboxLease.name == self.lease) & (OutboxLease.holder == self.holder)
         )
 
 
-def claims_for(engine: Engine[Any], holder: str) -> JobClaims:
+def claims_for(engine: Engine[Any], holder: str, lease: str = LEASE_NAME) -> JobClaims:
+    """``lease`` names the SQLite claimer lease: a second worker for other kinds (webhooks) takes
+    its own, so it never waits for the mail worker's."""
     if isinstance(engine, PostgresEngine):
         return PostgresClaims()
     if isinstance(engine, SQLiteEngine):
-        return SqliteClaims(engine, holder)
+        return SqliteClaims(engine, holder, lease)
     raise TypeError(f"the outbox runs on PostgreSQL or SQLite, not {type(engine).__name__}")
 
 
@@ -197,6 +200,27 @@ async def retry_later(job: Job, run_at: dt.datetime, now: dt.datetime, error: st
                 OutboxJob.claimed_until: None,
                 OutboxJob.claim_token: None,
                 OutboxJob.last_error: error,
+            }
+        )
+        .where((OutboxJob.id == job.id) & (OutboxJob.claim_token == job.claim_token) & (OutboxJob.status == PENDING))
+        .returning(OutboxJob.id)
+    )
+    return bool(rows)
+
+
+async def postpone(job: Job, until: dt.datetime, now: dt.datetime, reason: str) -> bool:
+    """Put the job back until ``until`` as if it had not been tried (``NotYet``): the claim's
+    attempt is taken back and its first due time moves to ``until``; False when the claim was lost."""
+    rows = (
+        await OutboxJob.update(
+            {
+                OutboxJob.run_at: until,
+                OutboxJob.due_at: until,
+                OutboxJob.attempts: OutboxJob.attempts - 1,
+                OutboxJob.updated_at: now,
+                OutboxJob.claimed_until: None,
+                OutboxJob.claim_token: None,
+                OutboxJob.last_error: reason[:2000],
             }
         )
         .where((OutboxJob.id == job.id) & (OutboxJob.claim_token == job.claim_token) & (OutboxJob.status == PENDING))

@@ -5,6 +5,7 @@ A handler carries out one job and says how it went::
     async def handle(job: Job) -> Outcome:
         ...            # return Sent(), or Skipped("the visit was cancelled")
                        # raise GiveUp("...") when trying again cannot help
+                       # raise NotYet(at) when it must wait for another job (not an attempt)
                        # raise anything else to be tried again later, with backoff
 
 Mail is the first kind (``mailing.MailHandler``); webhooks and "close the visits nobody closed"
@@ -14,6 +15,7 @@ an older worker never takes a job a newer version invented.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
@@ -40,6 +42,16 @@ Outcome = Sent | Skipped
 class GiveUp(Exception):
     """Trying this job again cannot help (a payload that does not decode, a recipient the mail
     server refused for good): it is marked failed now, logged and counted."""
+
+
+class NotYet(Exception):
+    """The job must wait for another one (a webhook's earlier event for the same appointment):
+    it is put back until ``until`` without counting as an attempt, and its give-up clock starts
+    again from then (it has not been tried yet)."""
+
+    def __init__(self, until: dt.datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
 
 
 def appointment_key(value: str) -> uuid.UUID:

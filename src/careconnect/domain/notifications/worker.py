@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
-from careconnect.domain.notifications.claims import JobClaims, prune, retry_later, settle
-from careconnect.domain.notifications.jobs import GiveUp, JobHandler, Sent
+from careconnect.domain.notifications.claims import JobClaims, postpone, prune, retry_later, settle
+from careconnect.domain.notifications.jobs import GiveUp, JobHandler, NotYet, Sent
 from careconnect.domain.notifications.outbox import FAILED, SENT, SKIPPED, Job, JobStatus, OutboxStats, utc_now
 
 log = logging.getLogger("careconnect.outbox")
@@ -159,6 +159,8 @@ class OutboxWorker:
                 outcome = await handler(job)
         except GiveUp as exc:
             await self._fail(job, str(exc))
+        except NotYet as exc:
+            await postpone(job, exc.until, self.clock(), str(exc))
         except Exception as exc:  # noqa: BLE001 - any handler failure is retried with backoff
             await self._retry_or_fail(job, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
         else:
@@ -220,3 +222,52 @@ class OutboxWorker:
         self._pruned_at = now
         if removed := await prune(now - self.keep):
             log.info("outbox: removed %d jobs finished more than %s ago", removed, self.keep)
+
+
+class StreamingWorker(OutboxWorker):
+    """An ``OutboxWorker`` that claims whenever a slot is free instead of in rounds: a slow job
+    (a webhook receiver that takes its whole timeout) holds one slot, never the others, and the
+    next claim does not wait for it. Used for webhooks, beside the mail worker (its own kinds
+    and, on SQLite, its own claimer lease)."""
+
+    async def _loop(self) -> None:
+        running: set[asyncio.Task[None]] = set()
+        failures = 0
+        kinds = list(self.kinds)
+
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                log.warning("outbox: a job's outcome was not recorded: %s: %s", type(exc).__name__, exc)
+            self._wake.set()  # a slot is free
+
+        while not self._stopping.is_set():
+            self._wake.clear()
+            claimed = 0
+            try:
+                free = self.concurrency - len(running)
+                # The cheap read first: on SQLite a claim takes the write lock, so only when one is due.
+                if free > 0 and (await self.claims.waiting(self.clock(), kinds)).claimable > 0:
+                    jobs = await self.claims.claim(self.clock(), kinds, free, self.lease_s)
+                    claimed = len(jobs)
+                    for job in jobs:
+                        task = asyncio.create_task(self._carry_out(job), name=f"careconnect-{job.kind}-{job.id}")
+                        running.add(task)
+                        task.add_done_callback(done)
+                await self._prune_now_and_then()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - the loop must survive any round's failure
+                failures += 1
+                log.warning("outbox: a claim failed (%d in a row): %s: %s", failures, type(exc).__name__, exc)
+            if claimed and len(running) < self.concurrency:
+                continue  # there may be more waiting
+            pause = self.poll_s if failures == 0 else min(30.0, self.poll_s * 2**failures)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), pause)
+        if running:  # stopping: let the jobs in flight finish (``stop`` bounds the wait)
+            try:
+                await asyncio.wait(set(running))
+            except asyncio.CancelledError:
+                for task in running:
+                    task.cancel()
+                raise

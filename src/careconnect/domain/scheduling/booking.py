@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from piccolo.custom_types import Combinable
 
     from careconnect.domain.notifications.visit_mail import VisitMails
+    from careconnect.domain.webhooks.events import WebhookEvents
 
 UTC = dt.UTC
 
@@ -88,6 +89,7 @@ async def book(
     reason: str,
     idempotency_key: str | None = None,
     mails: VisitMails | None = None,
+    webhooks: WebhookEvents | None = None,
 ) -> tuple[AppointmentOut, bool]:
     """Book the slot starting at ``starts_at``; returns (appointment, created).
 
@@ -108,7 +110,7 @@ async def book(
     for attempt in range(_DEADLOCK_RETRIES + 1):
         try:
             await _insert_booking(
-                patient_id, doctor_id, slot, reason, appointment_id, now, idempotency_key, fingerprint, mails
+                patient_id, doctor_id, slot, reason, appointment_id, now, idempotency_key, fingerprint, mails, webhooks
             )
             break
         except Exception as exc:
@@ -143,6 +145,7 @@ async def _insert_booking(
     idempotency_key: str | None,
     fingerprint: str,
     mails: VisitMails | None = None,
+    webhooks: WebhookEvents | None = None,
 ) -> None:
     """One booking in one write transaction (its mails queued in it); the constraints refuse a
     clash the checks missed."""
@@ -172,10 +175,16 @@ async def _insert_booking(
             )
         if mails is not None:
             await mails.booked(appointment_id)
+        if webhooks is not None:
+            await webhooks.appointment("appointment.booked", appointment_id)
 
 
 async def reschedule(
-    appointment_id: str, patient_id: str, starts_at: dt.datetime, mails: VisitMails | None = None
+    appointment_id: str,
+    patient_id: str,
+    starts_at: dt.datetime,
+    mails: VisitMails | None = None,
+    webhooks: WebhookEvents | None = None,
 ) -> AppointmentOut:
     """Move the patient's booked appointment to another slot of the same doctor, atomically.
 
@@ -209,6 +218,8 @@ async def reschedule(
                 raise Conflict("This appointment has started or changed; it cannot be moved.", code="invalid_state")
             if mails is not None and slot[0] != row["starts_at"]:
                 await mails.rescheduled(appointment_id, row["starts_at"])
+            if webhooks is not None and slot[0] != row["starts_at"]:
+                await webhooks.appointment("appointment.rescheduled", appointment_id)
     except Exception as exc:
         refusal = exc if isinstance(exc, DomainError) else _refusal(exc)
         if refusal is None:
@@ -218,7 +229,11 @@ async def reschedule(
 
 
 async def cancel(
-    appointment_id: str, by_role: str, reason: str | None, mails: VisitMails | None = None
+    appointment_id: str,
+    by_role: str,
+    reason: str | None,
+    mails: VisitMails | None = None,
+    webhooks: WebhookEvents | None = None,
 ) -> AppointmentOut:
     """Cancel before the start (patient or doctor); the slot is free again at once. The other
     side's mail is queued in the same transaction."""
@@ -232,4 +247,6 @@ async def cancel(
         )
         if mails is not None:
             await mails.cancelled(appointment_id, by_role)
+        if webhooks is not None:
+            await webhooks.status_changed(appointment_id, "cancelled")
     return await appointment_out(appointment_id)

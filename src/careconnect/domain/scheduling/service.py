@@ -34,6 +34,7 @@ from careconnect.instants import instant
 if TYPE_CHECKING:
     from careconnect.domain.appointments.schemas import AppointmentOut
     from careconnect.domain.notifications.visit_mail import VisitMails
+    from careconnect.domain.webhooks.events import WebhookEvents
     from careconnect.events import Events
     from careconnect.principal import Principal
 
@@ -64,9 +65,10 @@ class SchedulingService:
         mails: the mails each of them queues inside its write transaction (none when omitted).
     """
 
-    def __init__(self, events: Events, mails: VisitMails | None = None) -> None:
+    def __init__(self, events: Events, mails: VisitMails | None = None, webhooks: WebhookEvents | None = None) -> None:
         self.events = events
         self.mails = mails
+        self.webhooks = webhooks  # webhook events, queued in the same transactions
 
     async def directory(
         self, *, q: str | None = None, specialty: str | None = None, limit: int | None = None, cursor: str | None = None
@@ -120,6 +122,7 @@ class SchedulingService:
             request.reason.strip(),
             _idempotency_key(idempotency_key),
             self.mails,
+            self.webhooks,
         )
         if created:
             await self._announce(appointment)
@@ -128,7 +131,9 @@ class SchedulingService:
     async def reschedule(self, patient: Principal, appointment_id: str, starts_at: dt.datetime) -> AppointmentOut:
         """Move the patient's booked appointment to another free slot of the same doctor, atomically."""
         row = await owned(patient, appointment_id)
-        appointment = await booking.reschedule(str(row["id"]), patient.id, instant(starts_at, "starts_at"), self.mails)
+        appointment = await booking.reschedule(
+            str(row["id"]), patient.id, instant(starts_at, "starts_at"), self.mails, self.webhooks
+        )
         await self._announce(appointment)
         return appointment
 
@@ -138,7 +143,7 @@ class SchedulingService:
         """Cancel before the start (the patient or the doctor); the slot is free again at once."""
         row = await owned(principal, appointment_id)
         reason = request.reason.strip() if request and request.reason else None
-        appointment = await booking.cancel(str(row["id"]), principal.role, reason, self.mails)
+        appointment = await booking.cancel(str(row["id"]), principal.role, reason, self.mails, self.webhooks)
         await self._announce(appointment)
         await self.events.room_state_changed(appointment.id, "cancelled")
         return appointment
