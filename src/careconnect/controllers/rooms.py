@@ -14,6 +14,7 @@ from careconnect.domain.consultations.deps import provide_server_messages
 from careconnect.domain.consultations.posting import AckOut, MessageIn, ServerMessages
 from careconnect.domain.consultations.service import Caller
 from careconnect.guards import current_principal, requires_auth
+from careconnect.openapi import problems
 
 
 class RoomsController(Controller):
@@ -27,6 +28,7 @@ class RoomsController(Controller):
         status_code=HTTP_201_CREATED,
         summary="Post a message into a room as the integration's bot (scope publish; idempotent by id)",
         description="201 with the ack when stored now; 200 with the original ack when this id was already stored.",
+        responses=problems(409, 429),
     )
     async def post_message(
         self, request: Request[Any, Any, Any], room: str, data: JSONBody[MessageIn], server_messages: ServerMessages
