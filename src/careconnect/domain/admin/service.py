@@ -87,7 +87,7 @@ class AdminService:
         # The bot user and its integration, or neither; on SQLite the write lock is taken first
         # (BEGIN IMMEDIATE), so the email check and the inserts after it cannot be refused as
         # "database is locked" when another writer commits in between.
-        async with _audited(scope, admin, "integration.create", "integration", client_id), write_transaction():
+        async with audited(scope, admin, "integration.create", "integration", client_id), write_transaction():
             bot = await create_user(
                 email=f"{client_id}@bots.careconnect.invalid",
                 password=None,
@@ -134,7 +134,7 @@ class AdminService:
 
     async def disable_user(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> UserOut:
         """Disable an account (never one's own): its sessions end and its sockets close at once."""
-        async with _audited(scope, admin, "user.disable", "user", user_id):
+        async with audited(scope, admin, "user.disable", "user", user_id):
             uid, row = await _user_row(user_id)
             if str(row["id"]) == admin.id:
                 raise Conflict("You cannot disable your own account.")
@@ -148,7 +148,7 @@ class AdminService:
 
     async def enable_user(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> UserOut:
         """Re-enable a disabled account (idempotent); it signs in again with its password."""
-        async with _audited(scope, admin, "user.enable", "user", user_id):
+        async with audited(scope, admin, "user.enable", "user", user_id):
             uid, row = await _user_row(user_id)
             if row["disabled_at"] is not None:
                 await User.update({User.disabled_at: None}).where(User.id == uid)
@@ -158,7 +158,7 @@ class AdminService:
 
     async def send_password_reset(self, admin: Principal, user_id: str, scope: Mapping[str, Any]) -> AcceptedOut:
         """Mail the account a reset link (it says an administrator asked); older links stop working."""
-        async with _audited(scope, admin, "user.password_reset", "user", user_id):
+        async with audited(scope, admin, "user.password_reset", "user", user_id):
             uid, row = await _user_row(user_id)
             if row["role"] == "bot":
                 raise Conflict("A bot has no password: rotate its integration's secret instead.")
@@ -172,13 +172,13 @@ class AdminService:
         return await vetting.doctors_page(verification, limit=limit, cursor=cursor)
 
     async def approve_doctor(self, admin: Principal, doctor_id: str, scope: Mapping[str, Any]) -> UserOut:
-        async with _audited(scope, admin, "doctor.approve", "user", doctor_id):
+        async with audited(scope, admin, "doctor.approve", "user", doctor_id):
             row = await vetting.decide(doctor_id, "approved")
         return await user_out(row)
 
     async def reject_doctor(self, admin: Principal, doctor_id: str, scope: Mapping[str, Any]) -> UserOut:
         """Reject a doctor: out of the directory, and out of every consultation room they are in."""
-        async with _audited(scope, admin, "doctor.reject", "user", doctor_id):
+        async with audited(scope, admin, "doctor.reject", "user", doctor_id):
             row = await vetting.decide(doctor_id, "rejected")
         for appointment_id in await vetting.live_appointments_of(str(row["id"])):
             await self.events.evict(str(row["id"]), room_name(appointment_id))
@@ -207,7 +207,7 @@ class AdminService:
 
 
 @asynccontextmanager
-async def _audited(
+async def audited(
     scope: Mapping[str, Any], admin: Principal, action: str, resource_type: str, resource_id: str | None
 ) -> AsyncIterator[None]:
     """Record one audit entry for the admin action inside, with its outcome (refusals included)."""

@@ -6,19 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from careconnect.domain.accounts.users import parse_uuid
-from careconnect.domain.audit.service import record
-from careconnect.domain.errors import DomainError, Invalid, NotFound, invalid, not_found
+from careconnect.domain.admin.service import audited
+from careconnect.domain.errors import invalid, not_found
 from careconnect.domain.webhooks.addresses import RefusedAddress, check_url, resolve
 from careconnect.domain.webhooks.schemas import EVENT_TYPES, WebhookCreated, WebhookIn, WebhookOut, WebhookPage
 from careconnect.pagination import clamp_limit, decode_time_cursor, encode_cursor
 from careconnect.tables import Webhook
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import Mapping
 
     from careconnect.domain.notifications.sealing import SecretBox
     from careconnect.principal import Principal
@@ -45,7 +44,7 @@ class WebhooksService:
 
     async def create(self, admin: Principal, data: WebhookIn, scope: Mapping[str, Any]) -> WebhookCreated:
         webhook_id = str(uuid.uuid4())
-        async with _audited(scope, admin, "webhook.create", webhook_id):
+        async with audited(scope, admin, "webhook.create", "webhook", webhook_id):
             events = list(dict.fromkeys(data.events))
             if not events:
                 raise invalid("events", f"name at least one of {', '.join(EVENT_TYPES)}")
@@ -91,7 +90,7 @@ class WebhooksService:
 
     async def delete(self, admin: Principal, webhook_id: str, scope: Mapping[str, Any]) -> None:
         """It takes no new events at once; deliveries already queued are skipped when they come up."""
-        async with _audited(scope, admin, "webhook.delete", webhook_id):
+        async with audited(scope, admin, "webhook.delete", "webhook", webhook_id):
             uid = parse_uuid(webhook_id, "webhook")
             gone = (
                 await Webhook.update({Webhook.deleted_at: dt.datetime.now(dt.UTC)})
@@ -100,31 +99,3 @@ class WebhooksService:
             )
             if not gone:
                 raise not_found("webhook")
-
-
-@asynccontextmanager
-async def _audited(scope: Mapping[str, Any], admin: Principal, action: str, webhook_id: str) -> AsyncIterator[None]:
-    outcome = "success"
-    try:
-        yield
-    except NotFound:
-        outcome = "not_found"
-        raise
-    except Invalid:
-        outcome = "invalid"
-        raise
-    except DomainError:
-        outcome = "denied"
-        raise
-    except Exception:
-        outcome = "error"
-        raise
-    finally:
-        await record(
-            actor=admin,
-            action=action,
-            resource_type="webhook",
-            resource_id=webhook_id[:200],
-            outcome=outcome,
-            scope=scope,
-        )
