@@ -164,3 +164,10 @@ def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last. Playwright's sync API keeps an event loop running in this thread
+    for as long as its session-wide browser lives, and an asyncio test collected after them (say
+    tests/webhooks, after tests/web) could not start its own loop."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -39,7 +39,13 @@ def frame_classes() -> tuple[list[type[Frame]], list[type[Frame]]]:
     import careconnect.realtime  # noqa: F401 - defines the application's event frames
 
     inbound = list(typing.get_args(protocol.Inbound))
-    outbound = [cls for cls in _subclasses(Frame) if cls not in inbound and cls.__struct_config__.tag is not None]
+    # The product's frames only: a test (or any importer) may define Frame subclasses of its own,
+    # even under the same names, and they are not part of the protocol.
+    outbound = [
+        cls
+        for cls in _subclasses(Frame)
+        if cls not in inbound and cls.__struct_config__.tag is not None and cls.__module__.startswith("careconnect.")
+    ]
     return inbound, sorted(dict.fromkeys(outbound), key=lambda cls: cls.__name__)
 
 
