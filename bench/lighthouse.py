@@ -181,8 +181,8 @@ def write_doc(rows: list[tuple[str, dict[str, int]]], command: str, version: str
     lines = [
         BEGIN,
         f"Measured {when} with `{command}` (Lighthouse {version}, mobile, Debian's Chromium, one",
-        "`careconnect serve` worker on loopback; the machine was shared with other work, and performance",
-        "moved by 10 to 20 points between back-to-back runs).",
+        f"`careconnect serve` worker on loopback, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
+        "when it started; performance moves with whatever else the machine runs).",
         "",
         "| Page | Performance | Accessibility | Best practices | SEO |",
         "| --- | ---: | ---: | ---: | ---: |",
