@@ -93,3 +93,22 @@ def test_redis_cluster_needs_a_node_to_start_from() -> None:
     assert load_settings({"REDIS_URL": "redis://127.0.0.1:7000/0", "REDIS_CLUSTER": "true"}).redis_cluster is True
     with pytest.raises(SettingsError, match="REDIS_CLUSTER"):
         load_settings({"REDIS_CLUSTER": "true"})
+
+
+async def test_the_sign_in_throttles_count_on_the_cluster_and_close_their_connections() -> None:
+    from careconnect.domain.accounts.throttle import throttle_storage
+    from tests.redis_cluster import cli
+
+    def connections(cluster_ports: list[int]) -> int:
+        # Every node's clients but the one asking (redis-cli itself).
+        return sum(max(0, len(cli(p, "client", "list").splitlines()) - 1) for p in cluster_ports)
+
+    with redis_cluster() as cluster:
+        idle = connections(cluster.ports)
+        storage, close = throttle_storage(cluster.url, cluster=True)
+        for key in ("login:a@example.org", "login:b@example.org", "address:203.0.113.7"):
+            assert await storage.incr(key, 60) == 1  # keys on different slots: the cluster routes them
+            assert await storage.incr(key, 60) == 2
+        assert connections(cluster.ports) > idle
+        await close()
+        assert connections(cluster.ports) == idle

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -219,9 +219,9 @@ def throttle_storage(redis_url: str | None, *, cluster: bool = False) -> tuple[S
         )
 
         async def close() -> None:
-            client = getattr(cluster_storage, "storage", None)
-            if client is not None:
-                await client.aclose()
+            # limits keeps its redis-py RedisCluster on the storage's bridge and offers no close.
+            bridge: Any = cluster_storage.bridge  # typed without it
+            await bridge.storage.aclose()
 
         return cluster_storage, close
     if redis_url:
