@@ -59,7 +59,7 @@ class TracedStore:
         with self._tracer.start_as_current_span(
             "store.commit", attributes={"store.messages": len(batch), "store.rooms": rooms}
         ):
-            return list(await self._inner.append_batch(batch))
+            return await self._inner.append_batch(batch)  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

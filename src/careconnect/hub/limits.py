@@ -15,8 +15,9 @@ import time
 from typing import Any, Protocol
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
+
+from careconnect.hub.brokers.redis import redis_client
 
 
 class LimiterUnavailable(Exception):
@@ -116,8 +117,8 @@ class RedisSendLimiter:
         # connections"), and the limit then failed open for every sender.
         self._redis: Any
         if cluster:  # each user's counter is one key: its own slot, a script per key
-            self._redis = RedisCluster.from_url(
-                url, max_connections=max_connections, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+            self._redis = redis_client(
+                url, True, max_connections=max_connections, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
             )
         else:
             pool = BlockingConnectionPool.from_url(

@@ -14,8 +14,7 @@ import asyncio
 import time
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
+from careconnect.hub.brokers.redis import redis_client
 
 
 class PresenceManager(Protocol):
@@ -85,11 +84,7 @@ CHUNK = 100
 class RedisPresence:
     def __init__(self, url: str, worker_id: str, ttl: float = 20.0, *, cluster: bool = False) -> None:
         # Each room's entries are one hash (one key, one slot), so a cluster serves them as is.
-        self.redis: Any = (
-            RedisCluster.from_url(url, socket_connect_timeout=2)
-            if cluster
-            else Redis.from_url(url, socket_connect_timeout=2)
-        )
+        self.redis: Any = redis_client(url, cluster, socket_connect_timeout=2)
         self.worker_id = worker_id
         self.ttl = ttl
         self.mine: dict[str, set[str]] = {}  # room -> fields this worker holds

@@ -49,19 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("careconnect.hub.session")
 
-# The span name of each inbound frame type (careconnect.hub.tracing).
-_KIND: dict[type, str] = {
-    Send: "send",
-    Ping: "ping",
-    Join: "join",
-    Leave: "leave",
-    TypingIn: "typing",
-    ReadIn: "read",
-    Refresh: "refresh",
-    SignalIn: "signal",
-    Hello: "hello",
-}
-
 
 _ORIGIN_REFUSED = {
     "type": "about:blank",
@@ -161,9 +148,8 @@ class Session:
                         await self._dispatch(frame)
                         continue
                     role = connection.principal.role if connection.principal is not None else ""
-                    with tracer.frame(
-                        _KIND.get(type(frame), "frame"), getattr(frame, "room", None), role, connection.id[:8]
-                    ):
+                    kind = str(frame.__struct_config__.tag)  # the frame's "type" on the wire
+                    with tracer.frame(kind, getattr(frame, "room", None), role, connection.id[:8]):
                         await self._dispatch(frame)
         except asyncio.CancelledError:
             connection.close(1012, "server restarting")

@@ -144,19 +144,16 @@ async def rotate_refresh(
     if row["revoked_at"] is not None:
         raise RefreshFailure("session revoked", "revoked", session_id)
     now = utcnow()
-    rotated_at = row["rotated_at"]
     if row["expires_at"] <= now:
         raise RefreshFailure("refresh token expired", "expired", session_id)
     last = row["last_refreshed_at"] or row["session_created_at"]
     ended = _ended_by_limit(row["session_expires_at"], last, idle_minutes, now)
     if ended is not None:
         await _end(session_id, ended, f"the session reached its limit ({ended})", session_check)
-    won = (
+    won = row["rotated_at"] is None and bool(
         await RefreshToken.update({RefreshToken.rotated_at: utcnow()})
         .where((RefreshToken.id == row["id"]) & RefreshToken.rotated_at.is_null())
         .returning(RefreshToken.id)
-        if rotated_at is None
-        else []
     )
     if not won and not await _lost_response(str(row["id"]), session_id, grace_seconds, now):
         # Rotated before (or a moment ago by another request): the same token presented twice.
@@ -186,6 +183,8 @@ async def _lost_response(token_id: str, session_id: str, grace_seconds: int, now
         return False
     if newest["rotated_at"] + dt.timedelta(seconds=grace_seconds) < now:
         return False
+    # Retired a moment after the presented token's rotation, so they are now the last rotated: the
+    # presented token, shown again, is an older one (a replay).
     retired = (
         await RefreshToken.update({RefreshToken.rotated_at: now + dt.timedelta(microseconds=1)})
         .where((RefreshToken.session == session_id) & RefreshToken.rotated_at.is_null())
