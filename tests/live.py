@@ -113,17 +113,32 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def sqlite_server(folder: Path, **env: str) -> Iterator[LiveServer]:
-    """A server on a fresh, migrated SQLite file in ``folder`` (its log there too), stopped
-    afterwards; whatever it logged must hold no traceback."""
-    from tests.infra import migrate  # noqa: PLC0415 - tests.infra is light, but keep this module's imports minimal
+def served(folder: Path, database: str = "sqlite", *, redis_db: int | None = None, **env: str) -> Iterator[LiveServer]:
+    """A server on a fresh, migrated database: ``sqlite``, a file in ``folder``, or ``postgres``,
+    a new PostgreSQL database (dropped afterwards); with Redis database ``redis_db`` of the test
+    Redis when given. Its log is in ``folder``; stopped afterwards, whatever it logged must hold
+    no traceback. Skips (fails under CI=true) when a service it needs is missing."""
+    from tests import infra  # noqa: PLC0415 - this module is imported by tests.infra's users first
 
-    url = f"sqlite:///{folder / 'careconnect.db'}"
-    migrate(url)
-    server = LiveServer(url, log_path=folder / "server.log", **env).start()
+    name = None
+    if database == "postgres":
+        infra.need_postgres()
+        url, name = infra.create_postgres_database()
+    else:
+        url = f"sqlite:///{folder / 'careconnect.db'}"
+    redis_url = None
+    if redis_db is not None:
+        infra.need_redis()
+        redis_url = infra.REDIS_URL.rsplit("/", 1)[0] + f"/{redis_db}"
     try:
-        yield server
+        infra.migrate(url)
+        server = LiveServer(url, redis_url=redis_url, log_path=folder / "server.log", **env).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+            log = (folder / "server.log").read_text()
+            assert "Traceback" not in log, log[-3000:]
     finally:
-        server.stop()
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+        if name:
+            infra.drop_postgres_database(name)

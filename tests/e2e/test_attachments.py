@@ -21,8 +21,7 @@ from tests.consult_helpers import open_consultation
 from tests.e2e.integrations import bot_token, new_integration
 from tests.e2e.test_hub_edge import hub_socket
 from tests.helpers import assert_problem, signed_in
-from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
-from tests.live import LiveServer
+from tests.live import LiveServer, served
 
 MAX = 10 * 1024 * 1024
 GPS_TAG = 0x8825
@@ -32,22 +31,11 @@ GPS_TAG = 0x8825
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live")
     if request.param == "sqlite+files":
-        url, redis, name, storage = f"sqlite:///{folder / 'cc.db'}", None, None, f"file://{folder / 'blobs'}"
+        with served(folder, STORAGE_URL=f"file://{folder / 'blobs'}") as server:
+            yield server
     else:
-        need_postgres()
-        need_redis()
-        url, name = create_postgres_database()
-        redis, storage = REDIS_URL.rsplit("/", 1)[0] + "/3", "postgres"
-    migrate(url)
-    server = LiveServer(url, redis_url=redis, log_path=folder / "server.log", STORAGE_URL=storage).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        if name:
-            drop_postgres_database(name)
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+        with served(folder, "postgres", redis_db=3, STORAGE_URL="postgres") as server:
+            yield server
 
 
 def jpeg_with_gps(size: tuple[int, int] = (640, 480), orientation: int = 1) -> bytes:

@@ -16,29 +16,13 @@ import pytest
 import websockets
 
 from tests.helpers import PASSWORD, email
-from tests.infra import create_postgres_database, drop_postgres_database, migrate, need_postgres
-from tests.live import LiveServer
+from tests.live import LiveServer, served
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def strict(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("mfa")
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'cc.db'}"
-    else:
-        need_postgres()
-        url, name = create_postgres_database()
-    migrate(url)
-    server = LiveServer(url, log_path=folder / "server.log", MFA_REQUIRED_ROLES="doctor,admin").start()
-    try:
+    with served(tmp_path_factory.mktemp("mfa"), request.param, MFA_REQUIRED_ROLES="doctor,admin") as server:
         yield server
-    finally:
-        server.stop()
-        if name:
-            drop_postgres_database(name)
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
 
 
 async def hello(live: LiveServer, token: str) -> tuple[str, int | None]:

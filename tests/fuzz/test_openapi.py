@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.hostile import hostile_case
-from tests.infra import create_postgres_database, drop_postgres_database, migrate, need_postgres
-from tests.live import LiveServer
+from tests.live import served
 
 ROLES = ("anonymous", "patient", "doctor", "admin")
 
@@ -23,60 +22,48 @@ ROLES = ("anonymous", "patient", "doctor", "admin")
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A seeded server on SQLite (or PostgreSQL, for the tests that ask: its text refuses NUL)."""
     folder = tmp_path_factory.mktemp("fuzz")
-    name = None
-    if request.param == "postgres":
-        need_postgres()
-        url, name = create_postgres_database()
-    else:
-        url = f"sqlite:///{folder / 'fuzz.db'}"
-    migrate(url)
-    server = LiveServer(url, log_path=folder / "server.log", LOG_LEVEL="WARNING").start()
-    env = server.env
-    subprocess.run([sys.executable, "-m", "careconnect", "seed"], env=env, check=True, capture_output=True, timeout=120)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "careconnect",
-            "create-admin",
-            "--email",
-            "fuzz-admin@example.com",
-            "--password",
-            "careconnect-demo",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    headers = {"anonymous": {}}
-    for role, address in (
-        ("patient", "patient1@example.com"),
-        ("doctor", "doctor1@example.com"),
-        ("admin", "fuzz-admin@example.com"),
-    ):
-        token = httpx.post(
-            f"{server.url}/api/v1/auth/login", json={"email": address, "password": "careconnect-demo"}
-        ).json()["access_token"]
-        headers[role] = {"Authorization": f"Bearer {token}"}
-    # Real ids, so hostile queries and bodies get past the 404 of a random id (tests/fuzz/hostile.py).
-    doctor = httpx.get(f"{server.url}/api/v1/doctors", headers=headers["patient"]).json()["items"][0]["id"]
-    visits = httpx.get(f"{server.url}/api/v1/appointments", params={"scope": "past"}, headers=headers["patient"])
-    visit = visits.json()["items"][0]
-    known = {
-        "doctor_id": doctor,
-        "appointment_id": visit["id"],
-        "consultation_id": visit["id"],
-        "patient_id": visit["patient"]["id"],
-    }
-    try:
+    with served(folder, request.param, LOG_LEVEL="WARNING") as server:
+        env = server.env
+        subprocess.run(
+            [sys.executable, "-m", "careconnect", "seed"], env=env, check=True, capture_output=True, timeout=120
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "careconnect",
+                "create-admin",
+                "--email",
+                "fuzz-admin@example.com",
+                "--password",
+                "careconnect-demo",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        headers = {"anonymous": {}}
+        for role, address in (
+            ("patient", "patient1@example.com"),
+            ("doctor", "doctor1@example.com"),
+            ("admin", "fuzz-admin@example.com"),
+        ):
+            token = httpx.post(
+                f"{server.url}/api/v1/auth/login", json={"email": address, "password": "careconnect-demo"}
+            ).json()["access_token"]
+            headers[role] = {"Authorization": f"Bearer {token}"}
+        # Real ids, so hostile queries and bodies get past the 404 of a random id (tests/fuzz/hostile.py).
+        doctor = httpx.get(f"{server.url}/api/v1/doctors", headers=headers["patient"]).json()["items"][0]["id"]
+        visits = httpx.get(f"{server.url}/api/v1/appointments", params={"scope": "past"}, headers=headers["patient"])
+        visit = visits.json()["items"][0]
+        known = {
+            "doctor_id": doctor,
+            "appointment_id": visit["id"],
+            "consultation_id": visit["id"],
+            "patient_id": visit["patient"]["id"],
+        }
         yield {"server": server, "headers": headers, "log": folder / "server.log", "known": known}
-    finally:
-        server.stop()
-        if name:
-            drop_postgres_database(name)
-        log = (folder / "server.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
 
 
 def test_no_server_errors(api):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import LiveServer, sqlite_server
+from tests.live import LiveServer, served
 from tests.web.conftest import PASSWORD, Contexts, describe_violations, run_axe, unique_email
 from tests.web.people import ApiUser
 
@@ -22,7 +22,7 @@ SMALL_PHONE = {"width": 360, "height": 740}
 
 @pytest.fixture(scope="module")
 def review_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with sqlite_server(tmp_path_factory.mktemp("review"), DOCTOR_REGISTRATION="review") as server:
+    with served(tmp_path_factory.mktemp("review"), DOCTOR_REGISTRATION="review") as server:
         yield server
 
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from websockets.sync.client import connect
 
-from tests.live import LiveServer, sqlite_server
+from tests.live import LiveServer, served
 from tests.web.conftest import PASSWORD, Contexts, console_errors, describe_violations, run_axe
 from tests.web.people import ApiUser, api_book_first_slot, api_open_every_hour
 from tests.web.test_admin_review import create_admin
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def assistants_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with sqlite_server(tmp_path_factory.mktemp("assistants")) as server:
+    with served(tmp_path_factory.mktemp("assistants")) as server:
         yield server
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import LiveServer, sqlite_server
+from tests.live import LiveServer, served
 from tests.web.conftest import PASSWORD, Contexts, console_errors, describe_violations, run_axe
 from tests.web.people import ApiUser
 from tests.web.test_admin_review import create_admin
@@ -34,7 +34,7 @@ MAIL_DIR: dict[str, Path] = {}
 def reset_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("live-reset")
     MAIL_DIR["path"] = folder / "mail"
-    with sqlite_server(
+    with served(
         folder,
         MAIL_DIR=str(folder / "mail"),
         OUTBOX_POLL_S="1",

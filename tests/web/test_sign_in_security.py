@@ -19,7 +19,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import sqlite_server
+from tests.live import served
 from tests.web.conftest import PASSWORD, Contexts, describe_violations, run_axe
 from tests.web.people import ApiUser, api_book_first_slot, api_open_every_hour
 
@@ -33,7 +33,7 @@ NARROW = {"width": 360, "height": 740}
 
 @pytest.fixture(scope="module")
 def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with sqlite_server(tmp_path_factory.mktemp("live-mfa"), MFA_REQUIRED_ROLES="doctor") as server:
+    with served(tmp_path_factory.mktemp("live-mfa"), MFA_REQUIRED_ROLES="doctor") as server:
         yield server.url
 
 
