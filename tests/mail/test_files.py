@@ -65,3 +65,16 @@ async def test_file_transport_writes_a_private_parseable_eml_and_logs_it(
     assert text is not None and "the link" in text.get_content()
     (line,) = [r.getMessage() for r in caplog.records if r.name == "careconnect.mail"]
     assert "pat@example.com" in line and "Reset your password" in line and str(path) in line
+
+
+def test_a_long_subject_reads_back_without_a_leading_space() -> None:
+    """The standard library's 78-column folding once moved a subject just past it onto a
+    continuation line, which reads back as " Reminder: ..." (seen in a visit-mail test)."""
+    subject = "Reminder: your visit on Thursday 3 December 2026 at 00:40 (Europe/Paris)"
+    message = compose(
+        MailContent(subject=subject, text="plain", html="<p>html</p>"),
+        to="pat@example.com",
+        sender="CareConnect Live <no-reply@clinic.example>",
+    )
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == subject

@@ -28,6 +28,12 @@ class MailContent(msgspec.Struct, frozen=True, kw_only=True):
     attachments: tuple[Attachment, ...] = ()
 
 
+# Headers folded at 998 characters (RFC 5322's limit; 78 is only advice): the standard library,
+# folding a subject just past 78, can move the whole text onto a continuation line
+# ("Subject:\r\n Reminder: …"), which readers then show with a leading space.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def compose(
     content: MailContent,
     *,
@@ -40,7 +46,7 @@ def compose(
     there are attachments. ``message_id`` (``<job-id@host>``) stays the same when a send is
     retried, so a mail client shows a duplicate once. A line break in the subject or the name
     becomes a space (a header is one line); an address that is not one raises ``ValueError``."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = _one_line(content.subject)
     message["From"] = sender
     message["To"] = Address(display_name=_one_line(to_name), addr_spec=to) if to_name else to
@@ -56,6 +62,12 @@ def compose(
             attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename, params=attachment.params
         )
     return message
+
+
+def wire_bytes(message: EmailMessage, *, utf8: bool = False) -> bytes:
+    """The message as it goes on the wire or into a file: CRLF, headers folded only past 998."""
+    policy = email.policy.SMTPUTF8.clone(max_line_length=998) if utf8 else _POLICY
+    return message.as_bytes(policy=policy)
 
 
 def address_of(sender: str) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import aiosmtplib
 import msgspec
 
-from careconnect.mail.message import address_of
+from careconnect.mail.message import address_of, wire_bytes
 from careconnect.mail.transport import MailError, MailRejected
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise MailError(f"could not connect to {config.host}:{config.port}: {_describe(exc)}") from exc
         try:
-            await client.send_message(message, sender=address_of(str(message["From"])))
+            sender, recipients, data, options = _envelope(message)
+            await client.sendmail(sender, recipients, data, mail_options=options)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refusal.code for refusal in exc.recipients]
             error = MailRejected if codes and all(code >= 500 for code in codes) else MailError
@@ -140,3 +141,12 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return f"{exc.code} {exc.message}"
     return str(exc) or type(exc).__name__
+
+
+def _envelope(message: EmailMessage) -> tuple[str, list[str], bytes, list[str]]:
+    """``sendmail``'s arguments: the bare sender and recipient, the message as
+    ``wire_bytes`` writes it (aiosmtplib's ``send_message`` would fold it again at 78 columns),
+    and SMTPUTF8 when an address needs it (as ``send_message`` decides)."""
+    sender, recipient = address_of(str(message["From"])), address_of(str(message["To"]))
+    utf8 = not (sender.isascii() and recipient.isascii())
+    return sender, [recipient], wire_bytes(message, utf8=utf8), ["SMTPUTF8"] if utf8 else []
