@@ -15,8 +15,7 @@ def uuid7(at: dt.datetime) -> uuid.UUID:
 
     Ids made in time order sort in time order, so an index on them grows at its right edge
     instead of touching a random page per row (each such page is written whole to PostgreSQL's
-    WAL once after every checkpoint). The ``messages.write`` entries made in SQL use the same
-    layout (``chat_store._AUDIT_ID_PG``).
+    WAL once after every checkpoint).
     """
     value = ((at - _EPOCH) // _MILLISECOND) << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7

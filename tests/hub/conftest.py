@@ -37,6 +37,7 @@ CHAT_TABLES = (
         body TEXT NOT NULL,
         kind VARCHAR(16) NOT NULL DEFAULT 'text',
         created_at TIMESTAMPTZ,
+        sender_address VARCHAR(64),
         UNIQUE (room, seq),
         UNIQUE (sender_id, room, client_id)
     )""",

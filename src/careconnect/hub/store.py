@@ -41,7 +41,7 @@ class NewMessage(msgspec.Struct, frozen=True):
     sender_role: str
     sender_name: str
     body: str
-    sender_address: str = ""  # the sender's client address, for the store's audit entry
+    sender_address: str = ""  # the sender's client address (a store may keep it, e.g. for an audit)
     kind: str = "text"  # "call": a video call's start or end (PROTOCOL.md 1.1)
     attachments: tuple[AttachmentRef, ...] = ()  # the files the message carries (PROTOCOL.md 1.1)
 

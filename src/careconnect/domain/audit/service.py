@@ -1,4 +1,7 @@
-"""The audit log: append-only records of who read or wrote clinical data, or signed in, with the outcome."""
+"""The audit log: append-only records of who read or wrote clinical data, or signed in, with the outcome.
+
+Two tables hold it: ``cc_audit_entry``, and the stored chat messages, each its own
+``messages.write`` entry (``messages.py``); the read side merges them."""
 
 from __future__ import annotations
 
@@ -102,10 +105,10 @@ async def audit_page(
         query = query.where(AuditEntry.at >= since)
     if action:
         query = query.where(AuditEntry.action == action)
-    if cursor:
-        at, last_id = decode_time_cursor(cursor)
+    before = decode_time_cursor(cursor) if cursor else None
+    if before:
+        at, last_id = before
         query = query.where((AuditEntry.at < at) | ((AuditEntry.at == at) & (AuditEntry.id < last_id)))
-    rows = await query.limit(size + 1)
     items = [
         AuditEntryOut(
             id=str(r["id"]),
@@ -119,10 +122,18 @@ async def audit_page(
             ip=r["ip"],
             request_id=r["request_id"],
         )
-        for r in rows[:size]
+        for r in await query.limit(size + 1)
     ]
+    # Imported here: it reads the rooms' names, and the rooms import the accounts, which import this.
+    from careconnect.domain.audit import messages
+
+    if action in (None, messages.ACTION):  # stored messages are their own entries (audit/messages.py)
+        items += await messages.message_entries(
+            limit=size + 1, patient_id=patient_id, actor_id=actor_id, since=since, before=before
+        )
+        items.sort(key=lambda e: (e.at, e.id), reverse=True)
     next_cursor = None
-    if len(rows) > size:
-        last = rows[size - 1]
-        next_cursor = encode_cursor(last["at"].isoformat(), str(last["id"]))
-    return AuditPage(items=items, next_cursor=next_cursor)
+    if len(items) > size:
+        last = items[size - 1]
+        next_cursor = encode_cursor(last.at.isoformat(), last.id)
+    return AuditPage(items=items[:size], next_cursor=next_cursor)

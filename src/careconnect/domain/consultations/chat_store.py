@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from careconnect.db import PoolMode, asyncpg_options, create_private_file
-from careconnect.domain.audit import writer as audit_writer
-from careconnect.domain.consultations.rooms import ROOM_PREFIX
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
 
 T = TypeVar("T")
@@ -58,6 +56,12 @@ def _fields(m: NewMessage) -> tuple[str, str, str, str, str, str]:
     return m.room, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body
 
 
+def _address(m: NewMessage, audit: bool) -> str | None:
+    """The address a message row carries: the sender's, making the row its own audit record, or
+    NULL for a store without the audit. The column holds 64 characters."""
+    return m.sender_address[:64] if audit else None
+
+
 def _first_of_each(batch: list[NewMessage]) -> list[NewMessage]:
     """The batch without repeats of a (sender, room, client id) (a resend queued twice)."""
     seen: set[tuple[str, str, str]] = set()
@@ -91,8 +95,9 @@ def _results(
 # A whole batch in one statement, so one round trip and an implicit transaction: resends are
 # found (``existing``), the rest deduplicated within the batch (first of each key), each room's
 # row upserted in name order (locks taken in one order: two workers cannot deadlock) to reserve
-# its seqs, the messages inserted with them and, with ``{audit}``, their audit entries written
-# (every message stored in a consultation room leaves one: ``domain/audit/writer.py``).
+# its seqs, and the messages inserted with them. Each message row is its own ``messages.write``
+# audit record when it carries the sender's address (``domain/audit/messages.py``); a store
+# without the audit passes NULL addresses.
 _BATCH_INPUT = """
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $8::text[], $9::text[])
         WITH ORDINALITY AS i(room, client_id, sender_id, sender_role, sender_name, body, sender_address, kind, ord)"""
@@ -122,41 +127,35 @@ WITH input AS ({input}
     ON CONFLICT (name) DO UPDATE SET last_seq = r.last_seq + EXCLUDED.last_seq
     RETURNING r.name, r.last_seq
 ), inserted AS (
-    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind)
+    INSERT INTO chat_message
+        (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind, sender_address)
     SELECT f.room, b.last_seq - c.n + row_number() OVER (PARTITION BY f.room ORDER BY f.ord),
-        f.client_id, f.sender_id, f.sender_role, f.sender_name, f.body, $7, f.kind
+        f.client_id, f.sender_id, f.sender_role, f.sender_name, f.body, $7, f.kind, f.sender_address
     FROM fresh f JOIN counts c ON c.room = f.room JOIN bumped b ON b.name = f.room
     RETURNING room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind
-){audit}
+)
 SELECT true, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind FROM inserted
 UNION ALL
 SELECT false, room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind FROM existing
 """
 # One new message in a room that exists, the usual case by far: no upsert, no deduplication, no
-# window: the room's row bumped unless the message is a resend, and the message (and its audit
-# entry) inserted. A resend or a missing room returns no row (and a resend racing its twin
-# breaks the unique index); either way the statement has changed nothing and the general
-# statement above answers instead. The audit entry's actor and consultation come in as
-# parameters ($8, $9), parsed by the caller; only the seq comes back (the rest is the caller's).
-_APPEND_NEW_ONE_PG = """
+# window: the room's row bumped unless the message is a resend, and the message inserted. A
+# resend or a missing room returns no row (and a resend racing its twin breaks the unique
+# index); either way the statement has changed nothing and the general statement above answers
+# instead. Only the seq comes back (the rest is the caller's).
+APPEND_NEW_ONE_PG = """
 WITH bumped AS (
     UPDATE chat_room SET last_seq = last_seq + 1 WHERE name = $1 AND NOT EXISTS (
         SELECT 1 FROM chat_message WHERE sender_id = $3 AND room = $1 AND client_id = $2)
     RETURNING last_seq
-), inserted AS (
-    INSERT INTO chat_message (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind)
-    SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, {kind}::text FROM bumped
-    RETURNING seq
-){audit}
-SELECT seq FROM inserted
+)
+INSERT INTO chat_message
+    (room, seq, client_id, sender_id, sender_role, sender_name, body, created_at, kind, sender_address)
+SELECT $1, last_seq, $2, $3, $4, $5, $6, $7, $8::text, $9::text FROM bumped
+RETURNING seq
 """
-# The message's kind comes last: $8 alone, $11 after the audit entry's three parameters.
-APPEND_NEW_ONE_PG = _APPEND_NEW_ONE_PG.format(audit="", kind="$8")
-APPEND_NEW_ONE_AND_AUDIT_PG = _APPEND_NEW_ONE_PG.format(audit=audit_writer.PG_ONE_ENTRY, kind="$11")
-APPEND_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit="")
-APPEND_AND_AUDIT_PG = _APPEND_PG.format(input=_BATCH_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
-APPEND_ONE_PG = _APPEND_PG.format(input=_ONE_INPUT, audit="")
-APPEND_ONE_AND_AUDIT_PG = _APPEND_PG.format(input=_ONE_INPUT, audit=audit_writer.pg_batch_entries(ROOM_PREFIX))
+APPEND_PG = _APPEND_PG.format(input=_BATCH_INPUT)
+APPEND_ONE_PG = _APPEND_PG.format(input=_ONE_INPUT)
 
 
 def _between(mark: Callable[[int], str], *, bounded: bool, newest: bool) -> str:
@@ -176,8 +175,8 @@ def sql_message_store(
 ) -> PostgresMessageStore | SqliteMessageStore:
     """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``.
 
-    ``audit``: also write a ``messages.write`` audit entry per stored consultation message, in the
-    same transaction (the application's hub does; the seed and the store's own tests do not).
+    ``audit``: store each message as its own ``messages.write`` audit record, with the sender's
+    address (the application's hub does; the seed and the store's own tests do not).
     ``pool_mode``: ``DATABASE_POOL_MODE`` (``transaction`` behind PgBouncer in transaction mode).
     """
     if database_url.startswith(("postgres://", "postgresql://")):
@@ -259,16 +258,10 @@ class PostgresMessageStore:
             [m] = batch
             if (fresh := await self._append_new_one(m)) is not None:
                 return [fresh]
-            rows = await self._write(
-                APPEND_ONE_AND_AUDIT_PG if self.audit else APPEND_ONE_PG,
-                *_fields(m),
-                _now(),
-                m.sender_address,
-                m.kind,
-            )
+            rows = await self._write(APPEND_ONE_PG, *_fields(m), _now(), _address(m, self.audit), m.kind)
         else:
             rows = await self._write(
-                APPEND_AND_AUDIT_PG if self.audit else APPEND_PG,
+                APPEND_PG,
                 [m.room for m in batch],
                 [m.client_id for m in batch],
                 [m.sender_id for m in batch],
@@ -276,7 +269,7 @@ class PostgresMessageStore:
                 [m.sender_name for m in batch],
                 [m.body for m in batch],
                 _now(),
-                [m.sender_address for m in batch],
+                [_address(m, self.audit) for m in batch],
                 [m.kind for m in batch],
             )
         created: dict[tuple[str, str, str], StoredMessage] = {}
@@ -292,18 +285,7 @@ class PostgresMessageStore:
 
         now = _now()
         try:
-            if self.audit:
-                rows = await self._write(
-                    APPEND_NEW_ONE_AND_AUDIT_PG,
-                    *_fields(m),
-                    now,
-                    audit_writer.actor_id(m.sender_id),
-                    audit_writer.consultation_id(m.room, ROOM_PREFIX),
-                    m.sender_address,
-                    m.kind,
-                )
-            else:
-                rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now, m.kind)
+            rows = await self._write(APPEND_NEW_ONE_PG, *_fields(m), now, m.kind, _address(m, self.audit))
         except asyncpg.UniqueViolationError:
             return None
         return Appended(stored_as(m, rows[0][0], now), True) if rows else None
@@ -429,25 +411,28 @@ class SqliteMessageStore:
                 next_seq[name] = int(row[0]) - n + 1
             created = {}
             rows = []
-            addresses = []
             for m in fresh:
                 seq = next_seq[m.room]
                 next_seq[m.room] = seq + 1
                 created[(m.sender_id, m.room, m.client_id)] = stored_as(m, seq, now)
                 rows.append(
-                    (m.room, seq, m.client_id, m.sender_id, m.sender_role, m.sender_name, m.body, stamp, m.kind)
-                )
-                addresses.append(m.sender_address)
-            if rows:
-                db.executemany(f"INSERT INTO chat_message ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                if self.audit:
-                    audit_writer.write_sqlite(
-                        db,
-                        now,
+                    (
+                        m.room,
+                        seq,
+                        m.client_id,
+                        m.sender_id,
+                        m.sender_role,
+                        m.sender_name,
+                        m.body,
                         stamp,
-                        ((r[0], r[3], r[4], address) for r, address in zip(rows, addresses, strict=True)),
-                        ROOM_PREFIX,
+                        m.kind,
+                        _address(m, self.audit),
                     )
+                )
+            if rows:
+                db.executemany(
+                    f"INSERT INTO chat_message ({COLUMNS}, sender_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -6,7 +6,7 @@ invited), only while the consultation is ``checked_in`` or ``in_progress``, a bo
 4,000 characters after trimming, the per-user send limit shared with the bot's sockets, and
 idempotent by ``id`` (the same id again answers the original ack and stores nothing). On top,
 the integration must have the ``publish`` scope. The message then takes the socket's path
-through the hub (``Hub.post``): stored with its ``messages.write`` audit entry, then broadcast
+through the hub (``Hub.post``): stored (the row is its own ``messages.write`` audit entry), then broadcast
 to the room on every worker.
 """
 
