@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, verdict
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -464,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
                     result["round"] = round_
                     doc["runs"].append(result)
                     print("bench:   " + report.one_line(result), file=sys.stderr)
+        if report.HUB in starts and report.CEILING in starts:  # the restated target's floor (bench/verdict.py)
+            try:
+                doc["commit_floor"] = verdict.commit_floor()
+            except Exception as exc:  # noqa: BLE001 - the points are kept; the verdict says it has no floor
+                print(f"bench: the durable-commit floor could not be measured: {exc}", file=sys.stderr)
     finally:
         if hub is not None and not args.keep_db and not args.reuse_rooms:
             hub.drop()
@@ -479,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         if plot.returncode != 0:
             print(f"bench: plot failed: {plot.stderr[-800:]}", file=sys.stderr)
     print(report.render(doc))
+    print(verdict.render(doc))
     print(
         f"\nresults: {os.path.relpath(out, REPO)}" + ("" if args.no_plot else f"   plot: {os.path.relpath(png, REPO)}")
     )
