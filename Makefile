@@ -24,7 +24,7 @@ test: $(VENV)/.synced web/out/index.html
 	cd web && npm run --silent lint && npm run --silent typecheck && npm run --silent types:check
 	$(VENV)/bin/ruff check src tests examples packages
 	$(VENV)/bin/mypy src
-	$(PY) -m pytest -m "not cluster" $(ARGS)
+	$(PY) -m pytest -m "not cluster" --durations=30 $(ARGS)
 
 # The scale-out topologies (two hosts behind HAProxy, a Redis Cluster with a failover, PgBouncer)
 # and the 5-minute bot run: slower, so a target of their own; .ci/run runs both.
