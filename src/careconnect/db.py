@@ -122,6 +122,11 @@ class ReplicaNode(PostgresEngine):
         self.resting_until = 0.0
         self.failing = False
 
+    async def check_version(self) -> None:
+        """Nothing: Piccolo connects at construction to check the version, but the replica runs
+        the primary's version and may be down when the server starts (its reads then go to the
+        primary until it answers)."""
+
     def usable(self) -> bool:
         return time.monotonic() >= self.resting_until
 
