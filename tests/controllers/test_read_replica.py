@@ -116,3 +116,20 @@ async def test_a_replica_that_is_down_hands_its_reads_to_the_primary(postgres_ur
         warnings = [r for r in caplog.records if "read replica failed" in r.getMessage()]
         assert len(warnings) == 1  # one line per outage, not per read
         assert REPLICA_REST_S > 0
+
+
+async def test_the_replica_has_its_own_pool_with_the_pool_mode_and_closes_it(
+    postgres_url: str, stand_in_replica: str
+) -> None:
+    settings = make_settings(postgres_url, database_replica_url=stand_in_replica, database_pool_mode="transaction")
+    async with app_client(settings) as client:
+        engine = ALL_TABLES[0]._meta.db
+        replica = replica_of(engine)
+        assert replica is not None and replica.pool is not None and replica.pool is not engine.pool
+        assert replica.config["statement_cache_size"] == 0  # PgBouncer in transaction mode: no named statements
+        await wipe(client.app)  # type: ignore[attr-defined]
+        _, ph = await signed_in(client, "patient")
+        assert (await client.get("/api/v1/doctors", headers=ph)).status_code == 200
+    assert replica.pool is None and engine.pool is None  # closed at shutdown
+    async with app_client(make_settings(postgres_url)) as client:
+        assert replica_of(ALL_TABLES[0]._meta.db) is None  # without the setting: no replica at all
