@@ -287,3 +287,25 @@ def test_storage_and_attachment_settings():
     ):
         with pytest.raises(SettingsError, match=named):
             load_settings(env)
+
+
+def test_the_read_replica_setting() -> None:
+    primary = {"DATABASE_URL": "postgresql://app@db:5432/cc"}
+    assert load_settings(primary).database_replica_url is None
+    assert load_settings({**primary, "DATABASE_REPLICA_URL": " "}).database_replica_url is None  # empty: off
+    url = "postgresql://app:pw@replica:5432/cc"
+    assert load_settings({**primary, "DATABASE_REPLICA_URL": url}).database_replica_url == url
+    with pytest.raises(SettingsError, match="needs a PostgreSQL DATABASE_URL") as sqlite:
+        load_settings({"DATABASE_REPLICA_URL": url})  # the SQLite default
+    assert "pw" not in str(sqlite.value)
+    for bad in ("sqlite:///var/r.db", "mysql://replica/cc", "postgresql://"):
+        with pytest.raises(SettingsError, match="DATABASE_REPLICA_URL") as error:
+            load_settings({**primary, "DATABASE_REPLICA_URL": bad})
+        assert "pw" not in str(error.value)
+
+
+def test_the_read_replica_url_may_come_from_a_file(tmp_path) -> None:
+    secret = tmp_path / "replica_url"
+    secret.write_text("postgresql://app:pw@replica:5432/cc\n")
+    env = process_environment({"DATABASE_URL": "postgresql://app@db:5432/cc", "DATABASE_REPLICA_URL_FILE": str(secret)})
+    assert load_settings(env).database_replica_url == "postgresql://app:pw@replica:5432/cc"

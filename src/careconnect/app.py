@@ -150,7 +150,9 @@ def hub_of(app: Litestar) -> Hub:
 
 def build_backends(settings: Settings) -> Backends:
     """The database engine, the Redis client (with ``REDIS_URL``), the throttles and the hub."""
-    engine = engine_from_url(settings.database_url, pool_mode=settings.database_pool_mode)
+    engine = engine_from_url(
+        settings.database_url, pool_mode=settings.database_pool_mode, replica_url=settings.database_replica_url
+    )
     redis_client: Redis | None = None
     if settings.redis_url:
         from careconnect.hub.brokers.redis import redis_client as make_redis

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str = DEFAULT_DATABASE_URL
     # "transaction" behind PgBouncer in transaction mode: asyncpg keeps no prepared statements
     database_pool_mode: Literal["session", "transaction"] = "session"
+    # a streaming replica of DATABASE_URL for reads that tolerate lag (careconnect.db.from_replica)
+    database_replica_url: str | None = None
     redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster (sharded pub/sub)
     redis_url: str | None = None
     secret_key: str = ""
@@ -188,6 +190,23 @@ def _check_database_url(url: str) -> str:
     )
 
 
+def _check_replica_url(url: str, database_url: str) -> str:
+    """``DATABASE_REPLICA_URL``: a PostgreSQL streaming replica of a PostgreSQL ``DATABASE_URL``."""
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        raise SettingsError(
+            "DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL (the replica copies it); "
+            "unset DATABASE_REPLICA_URL with SQLite"
+        )
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SettingsError(
+            "DATABASE_REPLICA_URL is not a postgresql:// URL (for example postgresql://app@replica.internal:5432/careconnect)"
+        )
+    parsed = urlparse(url)
+    if not parsed.hostname and not parsed.path.strip("/"):
+        raise SettingsError("DATABASE_REPLICA_URL names no host or database: postgresql://user@host:5432/db")
+    return url
+
+
 def _check_redis_url(url: str) -> str:
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(f"REDIS_URL {url!r} is not a redis:// or rediss:// URL")
@@ -230,6 +249,7 @@ def _check_trusted_proxies(raw: str) -> tuple[str, ...]:
 FILE_VARIANTS = (
     "SECRET_KEY",
     "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
     "REDIS_URL",
     "SMTP_URL",
     "TURN_SECRET",
@@ -402,6 +422,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if pool_mode not in ("session", "transaction"):
         raise SettingsError(f"DATABASE_POOL_MODE must be session or transaction, not {pool_mode!r}")
     values["database_pool_mode"] = pool_mode
+    if raw := env.get("DATABASE_REPLICA_URL", "").strip():
+        values["database_replica_url"] = _check_replica_url(raw, str(values.get("database_url", DEFAULT_DATABASE_URL)))
     tracing = env.get("TRACING", "off").strip().lower() or "off"
     if tracing not in ("off", "otlp", "console"):
         raise SettingsError(f"TRACING must be off, otlp or console, not {tracing!r}")

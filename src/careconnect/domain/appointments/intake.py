@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from careconnect.db import write_transaction
+from careconnect.db import from_replica, write_transaction
 from careconnect.domain.appointments.schemas import IntakeIn, IntakeOut
 from careconnect.domain.errors import Conflict, NotFound
 from careconnect.tables.scheduling import Appointment, Intake
@@ -23,9 +23,9 @@ __all__ = ("EDITABLE", "IntakeIn", "IntakeOut", "intake_out", "save_intake")
 EDITABLE = frozenset({"booked", "checked_in"})
 
 
-async def intake_out(appointment_id: str) -> IntakeOut | None:
-    """The submitted intake, or None when the patient has not filled it in yet."""
-    row = await Intake.select().where(Intake.appointment == appointment_id).first()
+async def intake_out(appointment_id: str, *, stale_ok: bool = False) -> IntakeOut | None:
+    """The submitted intake, or None when the patient has not filled it in yet (``stale_ok``: from the replica)."""
+    row = await from_replica(Intake.select().where(Intake.appointment == appointment_id).first(), stale_ok=stale_ok)
     if row is None:
         return None
     data: Any = row["data"]

@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from careconnect.db import from_replica
 from careconnect.domain.admin.vetting import approved_doctors
 from careconnect.domain.appointments.schemas import (
     AppointmentOut,
@@ -64,29 +65,26 @@ def _with_names() -> Select[Appointment]:
     )
 
 
-async def appointment_out(appointment_id: str | uuid.UUID) -> AppointmentOut:
-    """The API shape of one appointment (no ownership check: callers have done it)."""
-    row = await _with_names().where(Appointment.id == appointment_id).first()
+async def appointment_out(appointment_id: str | uuid.UUID, *, stale_ok: bool = False) -> AppointmentOut:
+    """The API shape of one appointment (no ownership check: callers have done it); ``stale_ok``
+    reads it from the replica."""
+    row = await from_replica(_with_names().where(Appointment.id == appointment_id).first(), stale_ok=stale_ok)
     if row is None:
         raise NotFound("No such appointment.")
-    return (await shape([row]))[0]
+    return (await shape([row], stale_ok=stale_ok))[0]
 
 
-async def shape(rows: list[dict[str, Any]]) -> list[AppointmentOut]:
+async def shape(rows: list[dict[str, Any]], *, stale_ok: bool = False) -> list[AppointmentOut]:
     """Rows selected with ``patient_name``/``doctor_name`` as API Structs (two extra queries in all)."""
     if not rows:
         return []
     doctor_ids = list({r["doctor"] for r in rows})
-    specialties = {
-        str(p["user"]): p["specialty"]
-        for p in await DoctorProfile.select(DoctorProfile.user, DoctorProfile.specialty).where(
-            DoctorProfile.user.is_in(doctor_ids)
-        )
-    }
-    with_intake = {
-        str(i["appointment"])
-        for i in await Intake.select(Intake.appointment).where(Intake.appointment.is_in([r["id"] for r in rows]))
-    }
+    profiles = DoctorProfile.select(DoctorProfile.user, DoctorProfile.specialty).where(
+        DoctorProfile.user.is_in(doctor_ids)
+    )
+    specialties = {str(p["user"]): p["specialty"] for p in await from_replica(profiles, stale_ok=stale_ok)}
+    intakes = Intake.select(Intake.appointment).where(Intake.appointment.is_in([r["id"] for r in rows]))
+    with_intake = {str(i["appointment"]) for i in await from_replica(intakes, stale_ok=stale_ok)}
     return [
         AppointmentOut(
             id=str(r["id"]),

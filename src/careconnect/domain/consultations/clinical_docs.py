@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from careconnect.db import from_replica
 from careconnect.domain.consultations.schemas import DocumentIn, DocumentOut
 from careconnect.domain.errors import Conflict, Invalid
 from careconnect.hub.bounds import MAX_COUNT
@@ -30,8 +31,8 @@ class Kind(Generic[T]):
     name: str
     author_column: str
 
-    async def read(self, appointment_id: str) -> DocumentOut:
-        return await read(self.table, appointment_id)
+    async def read(self, appointment_id: str, *, stale_ok: bool = False) -> DocumentOut:
+        return await read(self.table, appointment_id, stale_ok=stale_ok)
 
     async def write(self, appointment_id: str, *, author_id: str, text: str, version: int) -> DocumentOut:
         return await write(
@@ -76,12 +77,10 @@ def expected_version(data: DocumentIn, if_match: str | None) -> int:
     return data.version
 
 
-async def read(table: type[T], appointment_id: str) -> DocumentOut:
-    row = (
-        await table.select(table.text, table.version, table.updated_at)
-        .where(table.appointment == appointment_id)
-        .first()
-    )
+async def read(table: type[T], appointment_id: str, *, stale_ok: bool = False) -> DocumentOut:
+    """The stored text; ``stale_ok`` reads it from the replica (never for a version to edit from)."""
+    query = table.select(table.text, table.version, table.updated_at).where(table.appointment == appointment_id)
+    row = await from_replica(query.first(), stale_ok=stale_ok)
     if row is None:
         return DocumentOut(text="", version=0, updated_at=None)
     return DocumentOut(text=row["text"], version=row["version"], updated_at=row["updated_at"])

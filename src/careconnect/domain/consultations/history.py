@@ -9,13 +9,19 @@ The rule, as queries:
   doctor's own notes;
 - appointments with other doctors are listed (intake and summary, never their notes) only while
   the patient's ``share_history`` is on.
+
+The decision (``is_treating``, ``share_history``) is read from the primary, and so are the
+doctor's own visits, whose notes, summary and status they write themselves; other doctors'
+visits, listed only when the primary says the patient shares them, are read from the read
+replica when there is one (``careconnect.db.from_replica``): they may be a moment old.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from careconnect.db import from_replica
 from careconnect.domain.accounts.users import parse_uuid
 from careconnect.domain.admin.vetting import approved_doctor
 from careconnect.domain.appointments.intake import intake_out
@@ -28,6 +34,10 @@ from careconnect.domain.scheduling.availability import FREES_SLOT
 from careconnect.principal import Principal
 from careconnect.tables import User
 from careconnect.tables.scheduling import Appointment
+
+if TYPE_CHECKING:
+    from piccolo.custom_types import Combinable
+    from piccolo.query.methods.select import Select
 
 __all__ = ("HistoryOut", "HistoryService", "is_treating", "patient_history")
 
@@ -81,22 +91,29 @@ async def patient_history(doctor: Principal, patient_id: str) -> HistoryOut:
     patient = await User.select().where(User.id == patient_id).first()
     if patient is None:
         raise NotFound("No such patient among yours.")
-    query = Appointment.select(Appointment.id, Appointment.doctor).where(Appointment.patient == patient_id)
-    if not patient["share_history"]:
-        query = query.where(Appointment.doctor == doctor.id)
-    rows = await query.order_by(Appointment.starts_at, ascending=False).order_by(Appointment.id, ascending=False)
+
+    def visits(by: Combinable) -> Select[Appointment]:
+        return Appointment.select(Appointment.id, Appointment.doctor, Appointment.starts_at).where(
+            (Appointment.patient == patient_id) & by
+        )
+
+    rows = await visits(Appointment.doctor == doctor.id)  # their own: from the primary
+    if patient["share_history"]:  # decided on the primary; the other doctors' visits may lag
+        rows += await from_replica(visits(Appointment.doctor != doctor.id))
+    rows.sort(key=lambda r: (r["starts_at"], str(r["id"])), reverse=True)  # newest first, then by id
     entries = []
     for row in rows:
         aid = str(row["id"])
-        summary = await SUMMARY.read(aid)
+        theirs = str(row["doctor"]) != doctor.id  # another doctor's visit: shared, and may lag
+        summary = await SUMMARY.read(aid, stale_ok=theirs)
         notes = None
-        if str(row["doctor"]) == doctor.id:  # another doctor's notes are theirs alone, shared or not
+        if not theirs:  # another doctor's notes are theirs alone, shared or not
             own = await NOTES.read(aid)
             notes = own if own.version else None
         entries.append(
             HistoryEntry(
-                appointment=await appointment_out(aid),
-                intake=await intake_out(aid),
+                appointment=await appointment_out(aid, stale_ok=theirs),
+                intake=await intake_out(aid, stale_ok=theirs),
                 summary=summary if summary.version else None,
                 notes=notes,
             )

@@ -16,6 +16,7 @@ from typing import Literal
 
 import msgspec
 
+from careconnect.db import from_replica
 from careconnect.domain.admin.vetting import is_approved
 from careconnect.domain.errors import Conflict, Invalid
 from careconnect.domain.scheduling import slots
@@ -59,11 +60,13 @@ def patient_overlap() -> Conflict:
     return Conflict("You already have an appointment at that time; cancel or move it first.")
 
 
-async def rules_of(doctor_id: str) -> AvailabilityRules:
-    """The doctor's availability; before they set any, their own zone, 30-minute slots and no hours."""
-    row = await Availability.select().where(Availability.doctor == doctor_id).first()
+async def rules_of(doctor_id: str, *, stale_ok: bool = False) -> AvailabilityRules:
+    """The doctor's availability; before they set any, their own zone, 30-minute slots and no hours.
+
+    ``stale_ok``: read from the replica (the directory's reads, ``careconnect.db.from_replica``)."""
+    row = await from_replica(Availability.select().where(Availability.doctor == doctor_id).first(), stale_ok=stale_ok)
     if row is None:
-        user = await User.select(User.timezone).where(User.id == doctor_id).first()
+        user = await from_replica(User.select(User.timezone).where(User.id == doctor_id).first(), stale_ok=stale_ok)
         zone = user["timezone"] if user and slots.is_zone(user["timezone"]) else "UTC"
         return AvailabilityRules(timezone=zone, slot_minutes=30, weekly=[], exceptions=[])
     weekly, exceptions = row["weekly"], row["exceptions"]
@@ -113,7 +116,7 @@ async def save_rules(doctor_id: str, rules: AvailabilityRules) -> AvailabilityRu
 
 
 async def busy_intervals(
-    doctor_id: str, start: dt.datetime, end: dt.datetime, *, ignore: str | None = None
+    doctor_id: str, start: dt.datetime, end: dt.datetime, *, ignore: str | None = None, stale_ok: bool = False
 ) -> list[slots.Interval]:
     """The doctor's appointments (not cancelled) that overlap slots starting in [start, end)."""
     query = Appointment.select(Appointment.starts_at, Appointment.ends_at).where(
@@ -124,24 +127,26 @@ async def busy_intervals(
     )
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
-    return [(r["starts_at"], r["ends_at"]) for r in await query]
+    return [(r["starts_at"], r["ends_at"]) for r in await from_replica(query, stale_ok=stale_ok)]
 
 
 async def free_slots(
-    doctor_id: str, start: dt.datetime, end: dt.datetime, *, now: dt.datetime | None = None
+    doctor_id: str, start: dt.datetime, end: dt.datetime, *, now: dt.datetime | None = None, stale_ok: bool = False
 ) -> tuple[AvailabilityRules, list[slots.Interval]]:
     """The doctor's rules and their free, bookable slots starting in [start, end)."""
-    rules = await rules_of(doctor_id)
+    rules = await rules_of(doctor_id, stale_ok=stale_ok)
     now = now or dt.datetime.now(UTC)
-    return rules, slots.generate(rules, start, end, now=now, busy=await busy_intervals(doctor_id, start, end))
+    busy = await busy_intervals(doctor_id, start, end, stale_ok=stale_ok)
+    return rules, slots.generate(rules, start, end, now=now, busy=busy)
 
 
-async def next_available(doctor_id: str, days: int = 31) -> dt.datetime | None:
+async def next_available(doctor_id: str, days: int = 31, *, stale_ok: bool = False) -> dt.datetime | None:
     """The first free slot within ``days`` (bounded so a directory page stays cheap)."""
     now = dt.datetime.now(UTC)
     end = now + dt.timedelta(days=days)
-    rules = await rules_of(doctor_id)
-    found = slots.generate(rules, now, end, now=now, busy=await busy_intervals(doctor_id, now, end), limit=1)
+    rules = await rules_of(doctor_id, stale_ok=stale_ok)
+    busy = await busy_intervals(doctor_id, now, end, stale_ok=stale_ok)
+    found = slots.generate(rules, now, end, now=now, busy=busy, limit=1)
     return found[0][0] if found else None
 
 

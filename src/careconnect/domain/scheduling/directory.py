@@ -1,7 +1,8 @@
 """The doctor directory: who is listed, the search, the keyset pages, and one doctor's card.
 
 Listed means active (not disabled) and approved; a doctor also sees their own card while
-their review is pending or rejected. Search text is matched literally (LIKE's wildcards are
+their review is pending or rejected. The directory is read from the replica when there is one
+(``careconnect.db.from_replica``), except a doctor's own card, which they may just have edited. Search text is matched literally (LIKE's wildcards are
 taken out), case-insensitively on both engines: ``q`` is found anywhere in a name or at the
 start of a word of the specialty ("cardio" finds Cardiology, "general" General practice),
 ``specialty`` is one whole specialty as ``specialties()`` lists it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from careconnect.db import is_postgres
+from careconnect.db import from_replica, is_postgres
 from careconnect.domain.accounts.users import _languages, parse_uuid
 from careconnect.domain.admin.vetting import APPROVED
 from careconnect.domain.errors import NotFound, invalid
@@ -73,9 +74,9 @@ def _after(cursor: str) -> Combinable:
     )
 
 
-async def card(row: dict[str, Any]) -> DoctorCard:
+async def card(row: dict[str, Any], *, stale_ok: bool = False) -> DoctorCard:
     """A directory row (as ``listed()`` selects it) with the doctor's zone and first free slot."""
-    rules = await rules_of(str(row["user"]))
+    rules = await rules_of(str(row["user"]), stale_ok=stale_ok)
     return DoctorCard(
         id=str(row["user"]),
         full_name=row["full_name"],
@@ -83,7 +84,7 @@ async def card(row: dict[str, Any]) -> DoctorCard:
         bio=row["bio"],
         languages=_languages(row["languages"]),
         timezone=rules.timezone,
-        next_available_at=await next_available(str(row["user"])),
+        next_available_at=await next_available(str(row["user"]), stale_ok=stale_ok),
     )
 
 
@@ -106,8 +107,9 @@ async def search(q: str | None, specialty: str | None, *, limit: int | None, cur
         query = query.where(_contains(DoctorProfile.specialty, _literal(specialty)))
     if cursor:
         query = query.where(_after(cursor))
-    rows = await query.order_by(DoctorProfile.user.full_name).order_by(DoctorProfile.user.id).limit(size + 1)
-    items = [await card(r) for r in rows[:size]]
+    query = query.order_by(DoctorProfile.user.full_name).order_by(DoctorProfile.user.id).limit(size + 1)
+    rows = await from_replica(query)
+    items = [await card(r, stale_ok=True) for r in rows[:size]]
     next_cursor = encode_cursor(rows[size - 1]["full_name"], str(rows[size - 1]["user"])) if len(rows) > size else None
     return DoctorPage(items=items, next_cursor=next_cursor)
 
@@ -118,7 +120,7 @@ async def specialties() -> SpecialtyList:
     Each is named by its most common spelling (ties: the first in sort order), the list sorted
     by name, so a select offers "Cardiology" once even if one profile says "cardiology".
     """
-    rows = await _shown(DoctorProfile.select(DoctorProfile.specialty), None)
+    rows = await from_replica(_shown(DoctorProfile.select(DoctorProfile.specialty), None))
     spellings: dict[str, dict[str, int]] = {}
     for row in rows:
         name = " ".join(str(row["specialty"]).split())
@@ -132,9 +134,18 @@ async def specialties() -> SpecialtyList:
     return SpecialtyList(items=sorted(items, key=lambda s: s.name.casefold()))
 
 
-async def listed_doctor(viewer: str, doctor_id: str) -> dict[str, Any]:
+def seen_by_others(viewer: str, doctor_id: str) -> bool:
+    """Is ``viewer`` looking at someone else's card (a doctor's own may just have changed)?"""
+    try:
+        return uuid.UUID(viewer) != uuid.UUID(doctor_id)
+    except ValueError:
+        return True
+
+
+async def listed_doctor(viewer: str, doctor_id: str, *, stale_ok: bool = False) -> dict[str, Any]:
     """The directory row of ``doctor_id`` as ``viewer`` sees it, else ``NotFound`` (malformed ids too)."""
-    row = await listed(viewer).where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
+    query = listed(viewer).where(DoctorProfile.user == parse_uuid(doctor_id, "doctor")).first()
+    row: dict[str, Any] | None = await from_replica(query, stale_ok=stale_ok)
     if row is None:
         raise NotFound("No such doctor.")
     return row

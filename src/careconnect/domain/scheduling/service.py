@@ -81,8 +81,12 @@ class SchedulingService:
         return await directory.specialties()
 
     async def doctor(self, viewer: Principal, doctor_id: str) -> DoctorCard:
-        """One listed doctor's card (their own too, while under review); else ``NotFound``."""
-        return await directory.card(await directory.listed_doctor(viewer.id, doctor_id))
+        """One listed doctor's card (their own too, while under review); else ``NotFound``.
+
+        From the replica, except the doctor's own card (read-your-writes)."""
+        stale_ok = directory.seen_by_others(viewer.id, doctor_id)
+        row = await directory.listed_doctor(viewer.id, doctor_id, stale_ok=stale_ok)
+        return await directory.card(row, stale_ok=stale_ok)
 
     async def availability(self, doctor: Principal) -> AvailabilityRules:
         """The doctor's own hours, slot length and exceptions."""
@@ -95,15 +99,20 @@ class SchedulingService:
     async def slots(
         self, viewer: Principal, doctor_id: str, start: dt.datetime | None = None, end: dt.datetime | None = None
     ) -> SlotList:
-        """Free slots starting in [start, end): from now and for a week unless given, at most 31 days."""
-        row = await directory.listed_doctor(viewer.id, doctor_id)
+        """Free slots starting in [start, end): from now and for a week unless given, at most 31 days.
+
+        From the replica, except the doctor's own (their hours may just have changed): a slot
+        taken a moment ago may still show as free, and booking it answers 409 ``slot_taken``,
+        decided on the primary like any race."""
+        stale_ok = directory.seen_by_others(viewer.id, doctor_id)
+        row = await directory.listed_doctor(viewer.id, doctor_id, stale_ok=stale_ok)
         start = instant(start, "from") if start else dt.datetime.now(UTC)
         end = instant(end, "to") if end else start + DEFAULT_RANGE
         if end <= start:
             raise invalid("to", "must be after from")
         if end - start > MAX_RANGE:
             raise invalid("to", "at most 31 days after from")
-        rules, found = await free_slots(str(row["user"]), start, end)
+        rules, found = await free_slots(str(row["user"]), start, end, stale_ok=stale_ok)
         return SlotList(timezone=rules.timezone, slot_minutes=rules.slot_minutes, slots=[Slot(s, e) for s, e in found])
 
     async def book(
