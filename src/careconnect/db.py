@@ -26,6 +26,9 @@ REPLICA = "replica"
 """The read replica's name among the primary engine's ``extra_nodes`` (Piccolo's ``run(node=...)``)."""
 REPLICA_CONNECT_TIMEOUT_S = 3.0
 """How long a connection to the replica may take before the read goes to the primary instead."""
+REPLICA_COMMAND_TIMEOUT_S = 5.0
+"""How long one read on the replica may take (a replica that accepts connections but hangs, or
+holds a lock) before it counts as failed and the read goes to the primary."""
 REPLICA_REST_S = 5.0
 """After a failed replica read, how long reads go straight to the primary before the replica is tried again."""
 
@@ -118,7 +121,14 @@ class ReplicaNode(PostgresEngine):
     failure during which ``from_replica`` sends reads to the primary."""
 
     def __init__(self, url: str, pool_mode: PoolMode) -> None:
-        super().__init__(config={"dsn": url, "timeout": REPLICA_CONNECT_TIMEOUT_S, **asyncpg_options(pool_mode)})
+        super().__init__(
+            config={
+                "dsn": url,
+                "timeout": REPLICA_CONNECT_TIMEOUT_S,
+                "command_timeout": REPLICA_COMMAND_TIMEOUT_S,
+                **asyncpg_options(pool_mode),
+            }
+        )
         self.resting_until = 0.0
         self.failing = False
 
@@ -154,8 +164,9 @@ def replica_of(engine: Engine[Any]) -> ReplicaNode | None:
 
 
 def _replica_failure(exc: BaseException) -> bool:
-    """Anything the replica's server or connection raised (down, starting, a recovery conflict)."""
-    return isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError)) or is_unavailable(exc)
+    """Anything the replica's server or connection raised (down, starting, a recovery conflict),
+    or a read that took longer than ``REPLICA_COMMAND_TIMEOUT_S``."""
+    return isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)) or is_unavailable(exc)
 
 
 async def from_replica(query: Query[Any, Any] | Proxy[Any, Any], *, stale_ok: bool = True) -> Any:
@@ -174,7 +185,8 @@ async def from_replica(query: Query[Any, Any] | Proxy[Any, Any], *, stale_ok: bo
       caller writes themselves (read-your-writes: their own appointments, notes and summaries,
       their own card, hours and slots, the intake).
 
-    A replica read that fails (replica down, starting, cancelled by a recovery conflict) is
+    A replica read that fails (replica down, starting, cancelled by a recovery conflict, or
+    slower than ``REPLICA_COMMAND_TIMEOUT_S``) is
     answered by the primary, and the replica rests ``REPLICA_REST_S`` before it is tried again:
     the primary can always answer these reads, only fresher, and its pool caps what it takes on.
     With ``stale_ok=False`` (a shared read called from a path that must not lag), without a

@@ -118,6 +118,36 @@ async def test_a_replica_that_is_down_hands_its_reads_to_the_primary(postgres_ur
         assert REPLICA_REST_S > 0
 
 
+async def test_a_replica_that_hangs_hands_its_reads_to_the_primary(
+    postgres_url: str, stand_in_replica: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that accepts the connection but never answers (here: a lock held on the
+    directory's table) costs one read its timeout, then the primary answers."""
+    import asyncpg
+
+    import careconnect.db
+
+    monkeypatch.setattr(careconnect.db, "REPLICA_COMMAND_TIMEOUT_S", 1.0)
+    holder = await asyncpg.connect(stand_in_replica)
+    try:
+        async with app_client(make_settings(postgres_url, database_replica_url=stand_in_replica)) as client:
+            await wipe(client.app)  # type: ignore[attr-defined]
+            doctor, _, _, ph, _ = await _visit(client)
+            lock = holder.transaction()
+            await lock.start()
+            await holder.execute("LOCK TABLE cc_doctor_profile IN ACCESS EXCLUSIVE MODE")
+            try:
+                page = await client.get("/api/v1/doctors", headers=ph)
+                assert page.status_code == 200, page.text
+                assert [c["id"] for c in page.json()["items"]] == [doctor["id"]]  # the primary's rows
+                replica = replica_of(ALL_TABLES[0]._meta.db)
+                assert replica is not None and replica.failing
+            finally:
+                await lock.rollback()
+    finally:
+        await holder.close()
+
+
 async def test_the_replica_has_its_own_pool_with_the_pool_mode_and_closes_it(
     postgres_url: str, stand_in_replica: str
 ) -> None:
