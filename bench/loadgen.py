@@ -27,16 +27,32 @@ from careconnect.loadtest.workload import add_workload_arguments, workload_from_
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", required=True, choices=["ws", "litestar", "django", "socketio", "careconnect"])
-    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT/ws (socket.io: ws://127.0.0.1:PORT)")
+    parser.add_argument(
+        "--url",
+        required=True,
+        action="append",
+        help="ws://127.0.0.1:PORT/ws (socket.io: ws://127.0.0.1:PORT); the hub takes it repeated or as a comma "
+        "list: its members are spread round-robin over the URLs (hosts or workers of one deployment)",
+    )
+    parser.add_argument(
+        "--metrics-url",
+        action="append",
+        help="the hub's /metrics (repeat it: each host's, summed); default: beside each --url",
+    )
     add_workload_arguments(parser)
     parser.add_argument("--json-out", help="write the result here as well as to stdout")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.url = [u for given in args.url for u in given.split(",") if u]
+    if len(args.url) > 1 and args.target != "careconnect":
+        parser.error("only the careconnect target takes several --url")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workload = workload_from_args(args)
-    target = make_target(args.target, args.url, args.rooms_file)
+    hub = args.target == "careconnect"
+    target = make_target(args.target, args.url if hub else args.url[0], args.rooms_file)
     if workload.kind == "idle" and isinstance(target, HubTarget):
         target.wrap = True  # idle: many connections may share the rooms (nothing is sent)
     try:
@@ -44,7 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"loadgen: {exc}", file=sys.stderr)
         return 2
-    hub = args.target == "careconnect"
     budget = workload.duration + workload.hold + workload.drain + workload.settle + 180
     try:
         result, _ = run_loop(
@@ -54,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                     target,
                     room_of,
                     server_pid=args.server_pid,
-                    metrics_url=metrics_url(args.url) if hub else None,
+                    metrics_url=(args.metrics_url or [metrics_url(u) for u in args.url]) if hub else None,
                 ),
                 budget,
             )
@@ -62,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     except TimeoutError:
         print(f"loadgen: gave up after {budget:.0f} s", file=sys.stderr)
         return 1
+    if hub and isinstance(target, HubTarget) and len(target.urls) > 1:
+        result["connections"]["per_url"] = dict(target.per_url)
     text = json.dumps(result, indent=2)
     if args.json_out:
         with open(args.json_out, "w") as fh:

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.report import NAMES, chosen_runs  # noqa: E402
+from bench.report import chosen_runs, display_name, label, row_names  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -27,18 +27,18 @@ def main(argv: list[str]) -> int:
         return 1
     fig, axes = plt.subplots(1, len(workloads), figsize=(6.5 * len(workloads), 4.8), squeeze=False)
     for ax, workload in zip(axes[0], workloads, strict=True):
-        for target in ["careconnect", "socketio", "django", "litestar", "ws"]:
+        for target in row_names():
             runs = [
                 r
                 for r in chosen_runs(doc)  # with --repeat, each point's median round
-                if r.get("target") == target and r.get("workload") == workload and "error" not in r
+                if label(r) == target and r.get("workload") == workload and "error" not in r
             ]
             runs.sort(key=lambda r: r["offered_deliveries_per_s"])
             xs = [r["offered_deliveries_per_s"] for r in runs if r["delivery_latency_ms"]["p99"] is not None]
             ys = [r["delivery_latency_ms"]["p99"] for r in runs if r["delivery_latency_ms"]["p99"] is not None]
             if not xs:
                 continue
-            (line,) = ax.plot(xs, ys, marker="o", label=NAMES.get(target, target))
+            (line,) = ax.plot(xs, ys, marker="o", label=display_name(target))
             lossy = [(x, y) for r, x, y in zip(runs, xs, ys, strict=False) if r.get("lost")]
             if lossy:
                 ax.scatter(*zip(*lossy, strict=True), s=140, facecolors="none", edgecolors=line.get_color())

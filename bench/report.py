@@ -16,6 +16,26 @@ NAMES = {
 }
 
 
+TOPOLOGIES = ("one", "two-workers", "two-hosts", "two-hosts-direct")
+
+
+def label(run: dict[str, Any]) -> str:
+    """A run's row: its target, with the hub's topology when it is not one worker (``careconnect@two-hosts``)."""
+    topology = run.get("topology")
+    return run["target"] if topology in (None, "one") else f"{run['target']}@{topology}"
+
+
+def row_names() -> list[str]:
+    """Every row in the order printed: the hub in each topology, then the peers."""
+    return [HUB, *(f"{HUB}@{t}" for t in TOPOLOGIES[1:]), "socketio", "django", "litestar", "ws"]
+
+
+def display_name(row: str) -> str:
+    target, _, topology = row.partition("@")
+    name = NAMES.get(target, target)
+    return f"{name} [{topology}]" if topology else name
+
+
 def point_key(run: dict[str, Any]) -> str:
     p = run.get("params", {})
     if run.get("workload") == "broadcast":
@@ -47,7 +67,7 @@ def rounds(doc: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Every run, by workload point and target, in the order they ran."""
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for run in doc["runs"]:
-        groups.setdefault(point_key(run), {}).setdefault(run["target"], []).append(run)
+        groups.setdefault(point_key(run), {}).setdefault(label(run), []).append(run)
     return groups
 
 
@@ -80,12 +100,12 @@ def hub_inside(run: dict[str, Any]) -> str | None:
 
 def one_line(run: dict[str, Any]) -> str:
     if "error" in run:
-        return f"{run.get('target')}: ERROR {run['error'][:300]}"
+        return f"{label(run)}: ERROR {run['error'][:300]}"
     lat = run.get("delivery_latency_ms", {})
     conns = run.get("connections", {})
     server = run.get("server", {})
     text = (
-        f"{run['target']}: {conns.get('open')}/{conns.get('wanted')} conns, sent {run.get('sent')}, "
+        f"{label(run)}: {conns.get('open')}/{conns.get('wanted')} conns, sent {run.get('sent')}, "
         f"delivered {run.get('delivered')}/{run.get('expected_deliveries')} ({run.get('deliveries_per_s')}/s), "
         f"p50 {_fmt(lat.get('p50'), 2)} p99 {_fmt(lat.get('p99'), 2)} ms, lost {run.get('lost')}, "
         f"dup {run.get('duplicates')}, errors {run.get('errors')}, server CPU {server.get('cpu_percent')}%, "
@@ -95,6 +115,8 @@ def one_line(run: dict[str, Any]) -> str:
         text += f", ack p99 {_fmt(run['ack_latency_ms'].get('p99'), 2)} ms"
     if run.get("workload") == "idle":
         text += f", RSS/conn {server.get('rss_kib_per_connection')} KiB"
+    if "haproxy_cpu_percent" in run:
+        text += f", HAProxy CPU {run['haproxy_cpu_percent']}%"
     return text
 
 
@@ -121,27 +143,27 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(key)
         idle = key.startswith("idle")
         if idle:
-            header = f"{'target':<26}{'open':>7}{'RSS MiB':>9}{'KiB/conn':>10}{'x ceiling':>11}{'connect p99 ms':>16}"
+            header = f"{'target':<38}{'open':>7}{'RSS MiB':>9}{'KiB/conn':>10}{'x ceiling':>11}{'connect p99 ms':>16}"
         else:
             header = (
-                f"{'target':<26}{'deliv/s':>9}{'x ceil':>8}{'p50 ms':>8}{'p99 ms':>9}{'x ceil':>8}"
+                f"{'target':<38}{'deliv/s':>9}{'x ceil':>8}{'p50 ms':>8}{'p99 ms':>9}{'x ceil':>8}"
                 f"{'ack p99':>9}{'lost':>7}{'dup':>5}{'err':>5}{'srv CPU%':>9}{'gen CPU%':>9}{'steal%':>8}"
             )
         lines.append(header)
         ceiling = by_target.get(CEILING, {})
-        for target in ["careconnect", "socketio", "django", "litestar", "ws"]:
+        for target in row_names():
             run = by_target.get(target)
             if run is None:
                 continue
-            name = NAMES.get(target, target)
+            name = display_name(target)
             if "error" in run:
-                lines.append(f"{name:<26}ERROR {run['error'].splitlines()[0][:100]}")
+                lines.append(f"{name:<38}ERROR {run['error'].splitlines()[0][:100]}")
                 continue
             server = run.get("server", {})
             if idle:
                 per = server.get("rss_kib_per_connection")
                 lines.append(
-                    f"{name:<26}{run['connections']['open']:>7}{_fmt(server.get('rss_mib_connected')):>9}"
+                    f"{name:<38}{run['connections']['open']:>7}{_fmt(server.get('rss_mib_connected')):>9}"
                     f"{_fmt(per):>10}{_ratio(per, ceiling.get('server', {}).get('rss_kib_per_connection')):>11}"
                     f"{_fmt(run['connections']['connect_ms'].get('p99')):>16}"
                 )
@@ -150,7 +172,7 @@ def render(doc: dict[str, Any]) -> str:
             clat = ceiling.get("delivery_latency_ms", {})
             errors = sum(run.get("errors", {}).values()) + sum(run["connections"].get("closed_by_server", {}).values())
             lines.append(
-                f"{name:<26}{_fmt(run.get('deliveries_per_s'), 0):>9}"
+                f"{name:<38}{_fmt(run.get('deliveries_per_s'), 0):>9}"
                 f"{_ratio(run.get('deliveries_per_s'), ceiling.get('deliveries_per_s')):>8}"
                 f"{_fmt(lat.get('p50'), 2):>8}{_fmt(lat.get('p99'), 2):>9}{_ratio(lat.get('p99'), clat.get('p99')):>8}"
                 f"{_fmt(run.get('ack_latency_ms', {}).get('p99'), 2):>9}{run.get('lost', '-'):>7}"
@@ -177,11 +199,15 @@ def render(doc: dict[str, Any]) -> str:
                 lines.append("  CareConnect vs " + "; ".join(parts))
             if not idle and (inside := hub_inside(hub)):
                 lines.append(inside)
+        for row in row_names()[1:]:  # the hub in its other topologies
+            run = by_target.get(row)
+            if row.startswith(HUB) and run and "error" not in run and not idle and (inside := hub_inside(run)):
+                lines.append(inside.replace("CareConnect inside", f"{display_name(row)} inside"))
         if any(len(runs) > 1 for runs in by_rounds.values()):
             lines.append(
                 "  each round, in order (the table shows the median): "
                 + "; ".join(
-                    f"{NAMES.get(target, target)} "
+                    f"{display_name(target)} "
                     + " / ".join(_fmt(None if v == float("inf") else v, 2) for v in map(_rank_value, runs))
                     for target, runs in by_rounds.items()
                 )

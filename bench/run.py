@@ -1,7 +1,13 @@
 """Run every workload against every target in one go: ``make bench`` (``python -m bench.run``).
 
 Each target's server is started fresh for each workload point (one worker, on 127.0.0.1),
-driven by ``bench.loadgen`` in its own process, and stopped. Results go to
+driven by ``bench.loadgen`` in its own process, and stopped. CareConnect can also run in other
+topologies (``--topology``, a comma list, each a row of its own): ``two-workers`` (``serve
+--workers 2`` on one port), ``two-hosts`` (two network namespaces each running ``serve
+--workers 2``, HAProxy in front, as ``bench.netns`` makes them for the host-kill test; the load
+generator in the root namespace goes through HAProxy) and ``two-hosts-direct`` (the same hosts,
+the load generator's members spread over the two hosts' own addresses, no HAProxy on the path).
+Namespaces, HAProxy and servers are removed after each point, and on every way out. Results go to
 ``bench/results/<timestamp>.json``, the latency-vs-load plot beside it as a PNG, and a table
 with ratios to the ceiling and between the hub and each peer is printed.
 
@@ -30,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report, verdict
+from bench import netns, report, verdict
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -85,7 +91,11 @@ def machine() -> dict[str, Any]:
 class Server:
     """One server process on 127.0.0.1, its output kept in a log file."""
 
+    topology = "one"
+
     def __init__(self, argv: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> None:
+        if "--workers" in argv:
+            self.topology = "two-workers"
         self.port = port
         self.log = log
         self.fh = open(log, "ab")  # noqa: SIM115 - closed in stop()
@@ -109,6 +119,21 @@ class Server:
     def tail(self, lines: int = 15) -> str:
         self.fh.flush()
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def ws_urls(self, path: str) -> list[str]:
+        return [f"ws://127.0.0.1:{self.port}{path}"]
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
+    def metrics_urls(self) -> list[str]:
+        return []  # the loadgen's default: beside its one URL
+
+    def side_pids(self) -> dict[str, int]:
+        return {}  # processes on the path that are not the server (HAProxy)
+
+    def exit_code(self) -> int | None:
+        return self.proc.poll()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -210,6 +235,7 @@ class Hub:
         if migrate.returncode != 0:
             raise SkipTarget(f"careconnect migrate failed:\n{(migrate.stdout + migrate.stderr)[-1500:]}")
         server = self.start()
+        assert isinstance(server, Server)
         try:
             print(f"bench: careconnect: making {rooms} consultation rooms through the API …", file=sys.stderr)
             made = subprocess.run(
@@ -236,13 +262,17 @@ class Hub:
         print(f"bench: careconnect: {made.stderr.strip()}", file=sys.stderr)
         self.ready = True
 
-    def start(self) -> Server:
+    def start(self, topology: str = "one") -> Server | Hosts:
         # Flush the earlier points' WAL now, so no checkpoint's writes (the timed ones come 5 min
         # apart) compete with this point's commits: the store is the only target that writes.
         asyncio.run(self._admin("CHECKPOINT"))
+        if topology in ("two-hosts", "two-hosts-direct"):
+            folder = self.run_dir / f"{topology}-{secrets.token_hex(3)}"
+            return Hosts(self, folder, direct=topology == "two-hosts-direct")
         port = free_port()
+        workers = ["--workers", "2"] if topology == "two-workers" else []
         server = Server(
-            [str(MAIN_PY), "-m", "careconnect", "serve", "--port", str(port)],
+            [str(MAIN_PY), "-m", "careconnect", "serve", "--port", str(port), *workers],
             port,
             self.run_dir / "careconnect.log",
             self.env,
@@ -255,6 +285,65 @@ class Hub:
             asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)'))
         except Exception as exc:  # noqa: BLE001 - cleanup: report it, the results are kept
             print(f"bench: could not drop {self.db}: {exc}", file=sys.stderr)
+
+
+class Hosts:
+    """Two hosts (network namespaces, ``serve --workers 2`` each) behind HAProxy (``bench.netns``)
+    for the hub's database; ``direct`` spreads the members over the hosts' own addresses instead."""
+
+    def __init__(self, hub: Hub, folder: Path, *, direct: bool) -> None:
+        from contextlib import ExitStack
+        from urllib.parse import urlparse
+
+        self.topology = "two-hosts-direct" if direct else "two-hosts"
+        self.direct = direct
+        redis = urlparse(HUB_REDIS_URL)
+        postgres = urlparse(PG_ADMIN_URL)
+        folder.mkdir(parents=True)
+        keep = ("ACCESS_TOKEN_MINUTES", "LOG_LEVEL", "WS_SEND_LIMIT", "CARECONNECT_ENV")
+        self.stack = ExitStack()
+        try:
+            self.net = self.stack.enter_context(
+                netns.two_hosts(
+                    hub.db,
+                    int((redis.path or "/0").lstrip("/") or 0),
+                    folder,
+                    secret=hub.env["SECRET_KEY"],
+                    env={k: hub.env[k] for k in keep},
+                    postgres=(postgres.hostname or "127.0.0.1", postgres.port or 5432),
+                    redis=(redis.hostname or "127.0.0.1", redis.port or 6379),
+                    python=str(MAIN_PY),
+                    # each proxied socket is two descriptors; HAProxy refuses a maxconn over the limit
+                    maxconn=max(1000, min(10000, (resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 200) // 2)),
+                )
+            )
+        except netns.TopologyError as exc:
+            self.stack.close()
+            raise SkipTarget(f"the two-host topology did not come up: {exc}") from exc
+        except BaseException:
+            self.stack.close()
+            raise
+
+    def ws_urls(self, path: str) -> list[str]:
+        return [h.ws_url for h in self.net.hosts] if self.direct else [self.net.ws_url]
+
+    def pids(self) -> list[int]:
+        return [h.process.pid for h in self.net.hosts if h.process is not None]
+
+    def metrics_urls(self) -> list[str]:
+        return [f"{h.url}/metrics" for h in self.net.hosts]  # each host's workers, summed
+
+    def side_pids(self) -> dict[str, int]:
+        return {"haproxy": self.net.haproxy.pid} if self.net.haproxy is not None else {}
+
+    def exit_code(self) -> int | None:
+        for host in self.net.hosts:
+            if host.process is not None and host.process.poll() is not None:
+                return host.process.returncode
+        return None
+
+    def stop(self) -> None:
+        self.stack.close()
 
 
 def start_peer(name: str, run_dir: Path, args: argparse.Namespace) -> Server:
@@ -317,32 +406,34 @@ def points(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
 
 
 def run_point(target: str, start: Any, loadgen_args: list[str], run_dir: Path, extra: list[str]) -> dict[str, Any]:
+    from careconnect.loadtest.stats import read_proc
+
     server = start()
     try:
         kind, path = ("careconnect", "/ws") if target == "careconnect" else (PEERS[target][1], PEERS[target][2])
         out = run_dir / f"{target}-{secrets.token_hex(3)}.json"
-        argv = [
-            str(MAIN_PY),
-            "-m",
-            "bench.loadgen",
-            "--target",
-            kind,
-            "--url",
-            f"ws://127.0.0.1:{server.port}{path}",
-            "--server-pid",
-            str(server.proc.pid),
-            "--json-out",
-            str(out),
-            *loadgen_args,
-            *extra,
-        ]
+        argv = [str(MAIN_PY), "-m", "bench.loadgen", "--target", kind]
+        for url in server.ws_urls(path):
+            argv += ["--url", url]
+        for url in server.metrics_urls():
+            argv += ["--metrics-url", url]
+        argv += ["--server-pid", ",".join(map(str, server.pids())), "--json-out", str(out), *loadgen_args, *extra]
+        side0 = {name: read_proc(pid) for name, pid in server.side_pids().items()}
+        t0 = time.perf_counter()
         done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=900)
+        wall = time.perf_counter() - t0
+        side1 = {name: read_proc(pid) for name, pid in server.side_pids().items()}
         if done.returncode != 0 or not out.exists():
             return {"target": target, "error": f"loadgen exited {done.returncode}: {done.stderr[-1000:]}"}
         result: dict[str, Any] = json.loads(out.read_text())
         out.unlink()
-        if server.proc.poll() is not None:
-            result["server_died"] = server.proc.returncode
+        result["topology"] = server.topology
+        for name, before in side0.items():  # over the whole loadgen run: connecting, sending, draining
+            after = side1.get(name, {})
+            if before and after:
+                result[f"{name}_cpu_percent"] = round(100 * (after["cpu_s"] - before["cpu_s"]) / wall, 1)
+        if (code := server.exit_code()) is not None:
+            result["server_died"] = code
         return result
     finally:
         server.stop()
@@ -390,8 +481,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="rounds of every point; the tables and the plot show each point's median round",
     )
+    parser.add_argument(
+        "--topology",
+        default="one",
+        help=f"CareConnect's topologies, a comma list of {', '.join(report.TOPOLOGIES)} (each its own row); "
+        "two-hosts needs root (ip netns) and haproxy. Two cores cannot show scaling: every process shares them",
+    )
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
+    args.topology = [t for t in args.topology.split(",") if t]
+    if bad := [t for t in args.topology if t not in report.TOPOLOGIES] or not args.topology:
+        parser.error(f"unknown topologies {bad}; choose from {list(report.TOPOLOGIES)}")
     args.targets = [t for t in args.targets.split(",") if t]
     args.workloads = [w for w in args.workloads.split(",") if w]
     unknown = [t for t in args.targets if t not in ALL_TARGETS]
@@ -406,8 +506,16 @@ def ensure_peers_venv() -> None:
         raise SystemExit(f"bench: bench/setup.sh failed:\n{setup.stdout[-1500:]}{setup.stderr[-1500:]}")
 
 
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so every finally runs: servers, HAProxy and the
+    # hosts' network namespaces are removed and the results file is written on any way out.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupted)
     command = f"{os.path.relpath(MAIN_PY, REPO)} -m bench.run {shlex.join(sys.argv[1:] if argv is None else argv)}"
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it: 10k sockets need it
@@ -444,21 +552,24 @@ def main(argv: list[str] | None = None) -> int:
                     doc["skipped"][target] = str(exc)
                     print(f"bench: SKIP careconnect: {exc}", file=sys.stderr)
                     continue
-                starts[target] = (hub.start, ["--rooms-file", str(hub.rooms_file)])
+                for topology in args.topology:
+                    key = target if topology == "one" else f"{target}@{topology}"
+                    starts[key] = (lambda t=topology, h=hub: h.start(t), ["--rooms-file", str(hub.rooms_file)])
             else:
                 starts[target] = (lambda name=target: start_peer(name, run_dir, args), [])
         # Point by point, every target in turn: the servers meet the same minutes of the machine
         # (a burst of steal falls on one point, not on one target's whole series).
         for round_ in range(1, args.repeat + 1):
             for workload, loadgen_args in plan:
-                for target, (start, extra) in list(starts.items()):
-                    print(f"bench: {target} {' '.join(loadgen_args[:6])} …", file=sys.stderr)
+                for key, (start, extra) in list(starts.items()):
+                    target = key.partition("@")[0]
+                    print(f"bench: {key} {' '.join(loadgen_args[:6])} …", file=sys.stderr)
                     try:
                         result = run_point(target, start, loadgen_args, run_dir, extra)
                     except SkipTarget as exc:
-                        doc["skipped"][target] = str(exc)
-                        print(f"bench: SKIP {target}: {exc}", file=sys.stderr)
-                        del starts[target]
+                        doc["skipped"][key] = str(exc)
+                        print(f"bench: SKIP {key}: {exc}", file=sys.stderr)
+                        del starts[key]
                         continue
                     result.setdefault("workload", workload)
                     result["round"] = round_

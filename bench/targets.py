@@ -123,11 +123,14 @@ TARGET_KINDS = {
 }
 
 
-def make_target(kind: str, url: str, rooms_file: str | None = None) -> Target:
+def make_target(kind: str, url: str | list[str], rooms_file: str | None = None) -> Target:
+    """The target for ``kind`` at ``url`` (the hub: one URL or several, its members spread over them)."""
     if kind == "careconnect":
         if not rooms_file:
             raise SystemExit("the careconnect target needs --rooms-file (written by python -m bench.hub_setup)")
         return HubTarget(url, read_rooms_file(rooms_file))
+    if not isinstance(url, str):
+        raise SystemExit(f"the {kind} target takes one URL")
     target = TARGET_KINDS[kind](url)
     target.name = kind
     return target

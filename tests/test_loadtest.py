@@ -17,7 +17,7 @@ from careconnect.loadtest.rooms import Consultation, Person, RoomSpec, read_room
 from careconnect.loadtest.workload import Workload
 from tests.helpers import metric
 from tests.hub.harness import serve_hub
-from tests.infra import REPO_ROOT, migrate
+from tests.infra import REDIS_URL, REPO_ROOT, migrate, need_redis
 from tests.live import TEST_SECRET, LiveServer
 
 
@@ -72,6 +72,39 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
     )
     assert 0 < metric(metrics, "careconnect_hub_commit_seconds_sum") < 60
     assert metric(metrics, "careconnect_event_loop_lag_seconds_count") > 0
+
+
+def test_loadtest_spreads_its_members_over_two_servers_and_checks_every_delivery_across_them(tmp_path):
+    """Two servers of one deployment (one SQLite file, one Redis): ``--url`` twice (and as a comma
+    list) spreads the sockets and the setup's API calls round-robin, so the two members of each
+    room sit on different servers and every delivery the check counts crossed between them."""
+    need_redis()
+    url = f"sqlite:///{tmp_path / 'load.db'}"
+    migrate(url)
+    servers = [LiveServer(url, redis_url=REDIS_URL, log_path=tmp_path / f"server{i}.log").start() for i in (1, 2)]
+    try:
+        command = [sys.executable, "-m", "careconnect", "loadtest", "--url", servers[0].url, "--url", servers[1].url]
+        command += ["--workload", "clinic", "--rooms", "4", "--member-rate", "1", "--duration", "3", "--json"]
+        result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+        listed = [*command[:5], f"{servers[0].url},{servers[1].url}", *command[8:]]
+        again = subprocess.run(listed, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+        scraped = [_scrape(s.url) for s in servers]
+    finally:
+        for server in servers:
+            server.stop()
+    reports = []
+    for done in (result, again):
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        reports.append(json.loads(done.stdout[done.stdout.index("{") :]))
+    for report in reports:
+        assert report["connections_per_url"] == {servers[0].url: 4, servers[1].url: 4}
+        assert report["connections"] == 8 and report["acked"] == report["sent"] >= 8
+        check = report["delivery_check"]
+        assert check == {"checked": 2 * report["acked"], "lost": 0, "duplicated": 0, "out_of_order": 0}
+        assert report["delivered"] == 2 * report["acked"]
+    # Each server stored the messages sent through its sockets: both took a share of the load.
+    stored = [metric(text, "careconnect_hub_commit_messages_total") for text in scraped]
+    assert all(n > 0 for n in stored) and sum(stored) == sum(r["acked"] for r in reports)
 
 
 def _scrape(base: str) -> str:

@@ -25,10 +25,39 @@ if TYPE_CHECKING:
     from careconnect.loadtest.driver import Tally
 
 API_SETUP_CONCURRENCY = 16
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _urls(text: str) -> list[str]:
+    """One ``--url`` value: a base URL or a comma list of them, each http(s)://host[:port]."""
+    urls = [u.strip().rstrip("/") for u in text.split(",") if u.strip()]
+    if not urls:
+        raise argparse.ArgumentTypeError("an empty URL")
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise argparse.ArgumentTypeError(f"{url!r} is not an http:// or https:// base URL")
+    return urls
+
+
+def server_urls(args: argparse.Namespace) -> list[str]:
+    """Every ``--url`` given, in order, each once; the default when none."""
+    given = [url for group in args.url or [[DEFAULT_URL]] for url in group]
+    return list(dict.fromkeys(given))
+
+
+def ws_url(base: str) -> str:
+    return base.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/") + "/ws"
 
 
 def _args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server to load (HTTP base URL)")
+    parser.add_argument(
+        "--url",
+        action="append",
+        type=_urls,
+        help=f"the server to load (HTTP base URL; default {DEFAULT_URL}); repeat it or give a comma list to "
+        "spread the members' sockets and the API calls round-robin over several hosts or workers of one "
+        "deployment (or give one load balancer)",
+    )
     add_workload_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -72,17 +101,17 @@ async def _run(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
     from careconnect.loadtest.members import HubTarget
     from careconnect.loadtest.rooms import admin_headers, clean_up, open_consultations, read_rooms_file
 
-    admin = await admin_headers(args.url, args.admin_email, _admin_password()) if args.admin_email else None
+    urls = server_urls(args)
+    admin = await admin_headers(urls[0], args.admin_email, _admin_password()) if args.admin_email else None
     opened = []
     if args.rooms_file:
         specs = read_rooms_file(args.rooms_file)
     else:
         opened = await open_consultations(
-            args.url, workload.rooms_to_open(), concurrency=API_SETUP_CONCURRENCY, admin=admin
+            urls, workload.rooms_to_open(), concurrency=API_SETUP_CONCURRENCY, admin=admin
         )
         specs = [c.spec() for c in opened]
-    ws_url = args.url.replace("http://", "ws://").replace("https://", "wss://").rstrip("/") + "/ws"
-    target = HubTarget(ws_url, specs, client="careconnect-loadtest")
+    target = HubTarget([ws_url(url) for url in urls], specs, client="careconnect-loadtest")
     target.wrap = workload.kind == "idle"
     try:
         room_of = {target.room_name(r): r for r in range(workload.room_count())}
@@ -104,8 +133,10 @@ async def _run(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
             display.cancel()
         live.update(_progress(tally, workload, time.perf_counter() - started))
     report = _report(workload, len(room_of), result, delivery_check(tally, members, room_of))
+    if len(urls) > 1:  # how the members were spread: each URL's sockets
+        report["connections_per_url"] = {url: target.per_url[ws_url(url)] for url in urls}
     if args.cleanup and admin is not None:
-        report["cleaned_up_accounts"] = await clean_up(args.url, opened, admin, concurrency=API_SETUP_CONCURRENCY)
+        report["cleaned_up_accounts"] = await clean_up(urls, opened, admin, concurrency=API_SETUP_CONCURRENCY)
     return report
 
 

@@ -15,11 +15,11 @@ import secrets
 import time
 from array import array
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from careconnect.loadtest.members import Member, Target
-from careconnect.loadtest.stats import cpu_ticks, hub_histograms, hub_window, own_cpu, percentiles, read_proc
+from careconnect.loadtest.stats import cpu_ticks, hub_histograms_of, hub_window, own_cpu, percentiles, read_proc
 from careconnect.loadtest.workload import Workload
 
 NS = 1_000_000_000
@@ -164,16 +164,18 @@ async def run(
     room_of: dict[str, int],
     tally: Tally | None = None,
     *,
-    server_pid: int | None = None,
-    metrics_url: str | None = None,
+    server_pid: int | Sequence[int] | None = None,
+    metrics_url: str | Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], list[Member]]:
     """Run ``workload`` against ``target``: the result (JSON-ready) and the members, closed.
 
-    ``room_of`` maps the target's room names to workload rooms; ``server_pid`` adds the
-    server's RSS and CPU from /proc; ``metrics_url`` (the hub's /metrics) adds its commit and
-    event-loop-lag histograms over the sending window.
+    ``room_of`` maps the target's room names to workload rooms; ``server_pid`` (one or several,
+    each with its workers) adds the server's RSS and CPU from /proc; ``metrics_url`` (the hub's
+    /metrics, or each host's, summed) adds its commit and event-loop-lag histograms over the
+    sending window.
     """
     tally = tally or Tally()
+    metrics_urls = [metrics_url] if isinstance(metrics_url, str) else list(metrics_url or [])
     layout, rate = workload.layout()
     for room, _ in layout:
         tally.room_size[room] += 1
@@ -189,7 +191,7 @@ async def run(
     await asyncio.sleep(workload.settle)
     connected = read_proc(server_pid)
 
-    hub0 = await hub_histograms(metrics_url) if metrics_url else {}
+    hub0 = await hub_histograms_of(metrics_urls) if metrics_urls else {}
     cpu0, server0, ticks0 = own_cpu(), read_proc(server_pid), cpu_ticks()
     send_start = time.perf_counter()
     duration = workload.duration if rate else workload.hold
@@ -203,7 +205,7 @@ async def run(
         await asyncio.sleep(0.05)
     cpu1, server1, ticks1 = own_cpu(), read_proc(server_pid), cpu_ticks()
     window = time.perf_counter() - send_start
-    hub1 = await hub_histograms(metrics_url) if metrics_url else {}
+    hub1 = await hub_histograms_of(metrics_urls) if metrics_urls else {}
     busy_s = (tally.last_delivery / NS - send_start) if tally.delivered else send_s
 
     lost = expected - tally.delivered

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -54,10 +55,11 @@ class Member:
     without seqs leave it at 0).
     """
 
-    def __init__(self, ws: LightSocket, room: str, index: int) -> None:
+    def __init__(self, ws: LightSocket, room: str, index: int, url: str = "") -> None:
         self.ws = ws
         self.room = room
         self.index = index
+        self.url = url  # the server it is connected to (a load over several: HubTarget's urls)
         self.closing = False
         self.last_seq = 0
         self.out_of_order = 0
@@ -101,17 +103,27 @@ class HubTarget:
     """CareConnect's hub. Workload room ``i`` is ``rooms[i]``; member ``j`` authenticates with
     ``tokens[j % len(tokens)]`` (patient, doctor, patient, ...).
 
-    ``wrap`` lets more workload rooms than ``rooms`` share them (idle: nothing is sent).
+    ``url`` is one hub endpoint (``ws://host:port/ws``) or several (hosts, or workers, of one
+    deployment sharing its PostgreSQL and Redis): the members are spread round-robin over them
+    in the order they connect, each staying on its own (``Member.url``); ``per_url`` counts them.
+    With two endpoints the two members of a clinic room land on different ones, so every
+    delivery the check counts crossed between them. ``wrap`` lets more workload rooms than
+    ``rooms`` share them (idle: nothing is sent).
     """
 
     name = "careconnect"
     acks = True
 
-    def __init__(self, url: str, rooms: Sequence[RoomSpec], *, client: str = "bench/1") -> None:
-        self.url = url
+    def __init__(self, url: str | Sequence[str], rooms: Sequence[RoomSpec], *, client: str = "bench/1") -> None:
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("HubTarget needs at least one URL")
+        self.url = self.urls[0]
         self.rooms = list(rooms)
         self.client = client
         self.wrap = False
+        self.per_url: Counter[str] = Counter()
+        self._next = 0
 
     def room_name(self, room: int) -> str:
         if self.wrap:
@@ -123,7 +135,9 @@ class HubTarget:
     async def connect(self, room: int, member: int, sink: Sink) -> Member:
         name = self.room_name(room)
         tokens = self.rooms[room % len(self.rooms)].tokens
-        ws = await open_socket(self.url)
+        url = self.urls[self._next % len(self.urls)]
+        self._next += 1
+        ws = await open_socket(url)
         await ws.send(json.dumps({"type": "hello", "token": tokens[member % len(tokens)], "client": self.client}))
         frame = json.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT_S))
         if frame.get("type") != "welcome":
@@ -136,7 +150,8 @@ class HubTarget:
                 break
             if kind == "error":
                 raise RuntimeError(f"join {name} refused: {frame}")
-        m = Member(ws, name, member)
+        m = Member(ws, name, member, url)
+        self.per_url[url] += 1
         loop = asyncio.get_running_loop()
 
         def handle(raw: bytes, t: int) -> None:

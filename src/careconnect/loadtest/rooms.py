@@ -19,6 +19,7 @@ result to another process: ``seed --load --out``, ``bench.hub_setup --out``, ``-
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
 import uuid
@@ -268,8 +269,16 @@ async def open_consultation(
     return Consultation(id=str(appointment["id"]), patient=patient, doctor=doctor)
 
 
+def base_urls(base_url: str | Sequence[str]) -> list[str]:
+    """One server's base URL, or several's (hosts or workers of one deployment), as a list."""
+    urls = [base_url] if isinstance(base_url, str) else list(base_url)
+    if not urls:
+        raise SetupError("no server URL")
+    return urls
+
+
 async def open_consultations(
-    base_url: str,
+    base_url: str | Sequence[str],
     count: int,
     *,
     concurrency: int = 8,
@@ -279,19 +288,31 @@ async def open_consultations(
 ) -> list[Consultation]:
     """``count`` writable consultations on the server at ``base_url``, ``concurrency`` at a time.
 
+    With several base URLs (servers of one deployment) consultation ``i`` is made wholly through
+    ``base_url[i % n]``: the API calls are spread round-robin, one consultation's on one server.
     Registration and login hash passwords (argon2): about four hashes, half a second, per room.
     """
     import httpx
 
+    urls = base_urls(base_url)
     run = secrets.token_hex(3)
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60, limits=limits)) for url in urls
+        ]
 
         async def one(number: int) -> Consultation:
             async with gate:
                 return await open_consultation(
-                    http, label=label, number=number, run=run, password=password, forget_cookies=True, admin=admin
+                    clients[number % len(clients)],
+                    label=label,
+                    number=number,
+                    run=run,
+                    password=password,
+                    forget_cookies=True,
+                    admin=admin,
                 )
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
@@ -310,24 +331,32 @@ async def admin_headers(base_url: str, email: str, password: str) -> dict[str, s
 
 
 async def clean_up(
-    base_url: str, consultations: Sequence[Consultation], admin: Mapping[str, str], *, concurrency: int = 8
+    base_url: str | Sequence[str],
+    consultations: Sequence[Consultation],
+    admin: Mapping[str, str],
+    *,
+    concurrency: int = 8,
 ) -> int:
     """After a run: each consultation completed by its doctor, each of its people's accounts
     disabled by the admin (their sessions end). Accounts are not deleted: the audit trail and the
-    stored messages name them. Returns how many accounts were disabled."""
+    stored messages name them. Returns how many accounts were disabled. Several base URLs share
+    the calls round-robin, as ``open_consultations`` does."""
     import httpx
 
+    urls = base_urls(base_url)
     gate = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60)) for url in urls]
 
-        async def one(consultation: Consultation) -> int:
+        async def one(number: int, consultation: Consultation) -> int:
+            http = clients[number % len(clients)]
             async with gate:
                 await call(http, "POST", f"/consultations/{consultation.id}/complete", auth=consultation.doctor.headers)
                 for person in (consultation.patient, consultation.doctor):
                     await call(http, "POST", f"/admin/users/{person.id}/disable", auth=admin)
                 return 2
 
-        return sum(await asyncio.gather(*(one(c) for c in consultations)))
+        return sum(await asyncio.gather(*(one(i, c) for i, c in enumerate(consultations))))
 
 
 # -- straight into the tables --------------------------------------------------------------------

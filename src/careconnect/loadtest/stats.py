@@ -49,20 +49,49 @@ def bucket_quantile(buckets: Buckets, q: float) -> float:
     return lower
 
 
-def read_proc(pid: int | None) -> dict[str, float]:
-    """The server's RSS (MiB) and CPU seconds so far, from /proc; empty when unknown."""
-    if not pid:
+def read_proc(pid: int | Sequence[int] | None) -> dict[str, float]:
+    """The server's RSS (MiB) and CPU seconds so far, from /proc; empty when unknown.
+
+    ``pid`` is the server's process, or several (hosts of one deployment); each counts with its
+    descendants, so a ``serve --workers N`` supervisor counts its workers too.
+    """
+    roots = [pid] if isinstance(pid, int) else list(pid or [])
+    if not roots:
         return {}
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            rss_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        cpu = (int(fields[11]) + int(fields[12])) / ticks
-    except (OSError, StopIteration, ValueError):
-        return {}
+    rss_kb, cpu, ticks = 0, 0.0, os.sysconf("SC_CLK_TCK")
+    for one in _with_descendants(roots):
+        try:
+            with open(f"/proc/{one}/status") as fh:
+                rss_kb += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+            with open(f"/proc/{one}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, StopIteration, ValueError):
+            if one in roots:
+                return {}  # the server itself is gone; a worker that just exited is skipped
     return {"rss_mib": rss_kb / 1024, "cpu_s": cpu}
+
+
+def _with_descendants(roots: Sequence[int]) -> list[int]:
+    """``roots`` and every process below them, from each process's parent in /proc."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return list(roots)
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], list(roots)
+    while todo:
+        one = todo.pop()
+        found.append(one)
+        todo.extend(children.get(one, []))
+    return found
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -105,6 +134,27 @@ async def hub_histograms(metrics_url: str) -> HubReading:
         if name in HUB_COUNTERS:
             found[name] = float(value)
     return found
+
+
+async def hub_histograms_of(urls: Sequence[str]) -> HubReading:
+    """``hub_histograms`` summed over several hubs of one deployment (each host's /metrics);
+    empty when any is unreachable (a sum with a hole in it would mislead)."""
+    readings = await asyncio.gather(*(hub_histograms(url) for url in urls))
+    if not readings or any(not r for r in readings):
+        return {}
+    total: HubReading = {}
+    for reading in readings:
+        for key, value in reading.items():
+            if isinstance(value, list):
+                early = total.get(key)
+                counts = dict(early) if isinstance(early, list) else {}
+                for bound, n in value:
+                    counts[bound] = counts.get(bound, 0.0) + n
+                total[key] = sorted(counts.items())
+            else:
+                had = total.get(key, 0.0)
+                total[key] = (had if isinstance(had, float) else 0.0) + value
+    return total
 
 
 def hub_window(before: HubReading, after: HubReading) -> dict[str, object]:

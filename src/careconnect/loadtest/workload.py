@@ -82,7 +82,21 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         "--rooms-file",
         help="CareConnect's rooms and tokens as JSON (careconnect seed --load N --out F, or python -m bench.hub_setup)",
     )
-    parser.add_argument("--server-pid", type=int, help="the server process, for RSS and CPU from /proc")
+    parser.add_argument(
+        "--server-pid",
+        type=_pids,
+        help="the server process (or a comma list: several hosts), each with its workers, for RSS and CPU from /proc",
+    )
+
+
+def _pids(text: str) -> list[int]:
+    try:
+        pids = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a process id or a comma list of them") from exc
+    if not pids:
+        raise argparse.ArgumentTypeError("no process id")
+    return pids
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
