@@ -4,6 +4,7 @@ import type { ReactNode } from "react";
 import { AppShell } from "@/components/AppShell";
 
 import "./globals.css";
+import { useMessages } from "@/lib/i18n";
 
 export const metadata: Metadata = {
   title: { default: "CareConnect Live", template: "%s · CareConnect Live" },
@@ -20,6 +21,7 @@ export const viewport: Viewport = {
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
+  const t = useMessages();
   return (
     <html lang="en">
       <body className="min-h-screen">
@@ -28,7 +30,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           className="sr-only z-50 rounded-md bg-white px-4 py-2 font-semibold text-blue-800 focus:not-sr-only focus:absolute focus:left-2 focus:top-2"
           data-testid="skip-link"
         >
-          Skip to main content
+          {t.pages.skipToMainContent}
         </a>
         <AppShell>{children}</AppShell>
       </body>

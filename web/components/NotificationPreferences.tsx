@@ -5,6 +5,7 @@ import { useEffect, useState } from "react";
 
 import { api, paths } from "@/lib/api";
 import type { NotificationPreferences as Preferences } from "@/lib/types";
+import { useMessages } from "@/lib/i18n";
 
 const LABELS: Record<keyof Preferences, string> = {
   email_booking: "Bookings, changes and cancellations",
@@ -13,6 +14,7 @@ const LABELS: Record<keyof Preferences, string> = {
 };
 
 export function NotificationPreferences() {
+  const t = useMessages();
   const [prefs, setPrefs] = useState<Preferences | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -36,9 +38,9 @@ export function NotificationPreferences() {
   return (
     <section aria-labelledby="mail-prefs" className="mx-auto mt-6 max-w-2xl px-4" data-testid="notification-preferences">
       <h2 id="mail-prefs" className="text-lg font-semibold">
-        Email notifications
+        {t.notificationPreferences.emailNotifications}
       </h2>
-      <p className="text-sm text-slate-700">Sign-in and password mails are always sent.</p>
+      <p className="text-sm text-slate-700">{t.notificationPreferences.signInAndPassword}</p>
       {error ? <p role="alert">{error}</p> : null}
       {prefs
         ? (Object.keys(LABELS) as (keyof Preferences)[]).map((key) => (

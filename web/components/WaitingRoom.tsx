@@ -8,6 +8,7 @@ import { formatDateTime } from "@/lib/format";
 import type { components } from "@/lib/api-types";
 import type { Appointment } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
+import { useMessages } from "@/lib/i18n";
 
 
 type Queue = components["schemas"]["QueueOut"];
@@ -34,6 +35,7 @@ export function WaitingRoom({
   connection: ConnectionSnapshot;
   timeZone: string;
 }) {
+  const t = useMessages();
   // The place changes as the doctor admits others (their rooms are not ours): ask again now and
   // then, and whenever this room changes.
   const [tick, setTick] = useState(0);
@@ -60,11 +62,10 @@ export function WaitingRoom({
   return (
     <section aria-labelledby="waiting-title" className="flex flex-col gap-3 rounded-lg border border-amber-300 bg-amber-50 p-4" data-testid="waiting-room">
       <h2 id="waiting-title" className="text-xl font-semibold text-amber-950">
-        You are in the waiting room
+        {t.waitingRoom.youAreInThe}
       </h2>
       <p className="text-amber-950" aria-live="polite" data-testid="waiting-message">
-        {appointment.doctor.full_name} will let you in shortly. Your visit is booked for {formatDateTime(appointment.starts_at, timeZone)}.
-        Keep this page open; it changes by itself when the doctor admits you. You can write to the doctor below meanwhile.
+        {appointment.doctor.full_name}{t.waitingRoom.willLetYouIn}{formatDateTime(appointment.starts_at, timeZone)}{t.waitingRoom.keepThisPageOpen}
       </p>
       <p className="min-h-6 font-semibold text-amber-950" aria-live="polite" data-testid="queue-position" data-position={queue.data?.position ?? ""}>
         {place ?? ""}
