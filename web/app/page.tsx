@@ -17,8 +17,8 @@ export default function Home() {
   }, [session.status, session.user, router]);
   return (
     <div data-testid="home">
-      <h1 className="sr-only">{t.pages.careconnectLive}</h1>
-      <Loading label={t.pages.openingYourDashboard} />
+      <h1 className="sr-only">{t.app.name}</h1>
+      <Loading label={t.app.openingDashboard} />
     </div>
   );
 }

@@ -210,10 +210,11 @@ export function Section({
   );
 }
 
-export function Loading({ label = "Loading…" }: { label?: string }) {
+export function Loading({ label }: { label?: string }) {
+  const t = useMessages();
   return (
     <p role="status" className="text-sm text-slate-700">
-      {label}
+      {label ?? t.common.loading}
     </p>
   );
 }

@@ -18,12 +18,23 @@ export const en = {
     skipToMain: "Skip to main content",
     openingDashboard: "Opening your dashboard…",
   },
+  /** Page <title>s (shown as "Sign in · CareConnect Live"). */
+  titles: {
+    account: "Account settings",
+    accountSecurity: "Sign-in security",
+    admin: "Administration",
+    consultation: "Consultation",
+    doctorAvailability: "Availability",
+    doctorDashboard: "Doctor dashboard",
+    forgotPassword: "Forgot password",
+    login: "Sign in",
+    patientDashboard: "Your visits",
+    register: "Create an account",
+    resetPassword: "Choose a new password",
+    verifyEmail: "Confirm your email",
+  },
   common: {
     loading: "Loading…",
-    details: "Details",
-    referenceForClinic: "Reference for the clinic: ",
-    seeMarkedField: " See the marked field.",
-    seeMarkedFields: " See the marked fields.",
   },
   /** Appointment states (the server's `status`). */
   status: {
@@ -441,11 +452,6 @@ export const en = {
   notificationPreferences: {
     emailNotifications: "Email notifications",
     signInAndPassword: "Sign-in and password mails are always sent.",
-  },
-  pages: {
-    skipToMainContent: "Skip to main content",
-    careconnectLive: "CareConnect Live",
-    openingYourDashboard: "Opening your dashboard…",
   },
   patientDashboard: {
     moveTo: (when: string) => `Move to ${when}`,
