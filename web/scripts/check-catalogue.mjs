@@ -50,9 +50,11 @@ function leaves(checker, sourceFile) {
   return found;
 }
 
+const { options, fileNames } = compilerOptions();
+/** One program for the whole client; the checks below reuse its parsed files. */
+const program = ts.createProgram(fileNames, options);
+
 function deadKeys() {
-  const { options, fileNames } = compilerOptions();
-  const program = ts.createProgram(fileNames, options);
   const checker = program.getTypeChecker();
   const en = program.getSourceFile(enFile);
   const all = leaves(checker, en);
@@ -96,8 +98,6 @@ function deadKeys() {
 
 /** A catalogue in TypeScript source built from the type `Messages`, every string wrapped in ⟦…⟧. */
 function pseudoSource({ drop, extra } = {}) {
-  const { options } = compilerOptions();
-  const program = ts.createProgram([enFile], options);
   const checker = program.getTypeChecker();
   const en = program.getSourceFile(enFile);
   const messages = en.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === "Messages");
@@ -141,9 +141,8 @@ function typeErrors(source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "catalogue-"));
   const file = path.join(dir, "pseudo.ts");
   fs.writeFileSync(file, source);
-  const { options } = compilerOptions();
-  const program = ts.createProgram([file], options);
-  const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName === file);
+  const check = ts.createProgram([file], options, undefined, program);
+  const diagnostics = ts.getPreEmitDiagnostics(check, check.getSourceFile(file));
   fs.rmSync(dir, { recursive: true, force: true });
   return diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, " "));
 }
