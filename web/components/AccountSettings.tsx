@@ -36,7 +36,7 @@ function ProfileSection({ user }: { user: User }) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const invalid = check([rules.required("full_name", name, "your full name")]);
+    const invalid = check([rules.required("full_name", name, t.problems.yourFullName)]);
     setError(invalid);
     setSaved(null);
     if (invalid) return;
@@ -44,7 +44,7 @@ function ProfileSection({ user }: { user: User }) {
     try {
       const next = await api.patch<User>(paths.me(), { full_name: name.trim(), timezone: zone });
       updateSessionUser(next);
-      setSaved("Saved.");
+      setSaved(t.accountSettings.saved);
     } catch (e) {
       setError(e);
     } finally {
@@ -93,7 +93,7 @@ function PasswordSection() {
       setCurrent("");
       setPassword("");
       setAgain("");
-      setSaved("Password changed. Your other sessions were signed out.");
+      setSaved(t.accountSettings.passwordChanged);
     } catch (e) {
       setError(e);
     } finally {

@@ -71,15 +71,15 @@ export function AppointmentRow({
   const primary: { label: string; href: string; testId: string } =
     viewer === "doctor"
       ? a.status === "checked_in"
-        ? { label: "Open and admit", href: link, testId: "appointment-open" }
-        : { label: ACTIVE.has(a.status) ? "Open workspace" : "View visit", href: link, testId: "appointment-open" }
+        ? { label: t.appointmentRow.openAndAdmit, href: link, testId: "appointment-open" }
+        : { label: ACTIVE.has(a.status) ? t.appointmentRow.openWorkspace : t.appointmentRow.viewVisit, href: link, testId: "appointment-open" }
       : a.status === "in_progress" || a.status === "checked_in"
-        ? { label: "Join the visit", href: link, testId: "appointment-open" }
+        ? { label: t.appointmentRow.joinTheVisit, href: link, testId: "appointment-open" }
         : a.status === "booked" && !a.intake_submitted
-          ? { label: "Fill in the intake", href: `${link}#intake`, testId: "appointment-open" }
+          ? { label: t.appointmentRow.fillInTheIntake, href: `${link}#intake`, testId: "appointment-open" }
           : a.status === "booked"
-            ? { label: "Open visit and check in", href: link, testId: "appointment-open" }
-            : { label: "View visit", href: link, testId: "appointment-open" };
+            ? { label: t.appointmentRow.openAndCheckIn, href: link, testId: "appointment-open" }
+            : { label: t.appointmentRow.viewVisit, href: link, testId: "appointment-open" };
   const urgent = a.status === "checked_in" || a.status === "in_progress" || (viewer === "patient" && a.status === "booked");
   const hasMore = ACTIVE.has(a.status); // at least "Add to calendar"
 

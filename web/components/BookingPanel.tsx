@@ -57,7 +57,7 @@ export function BookingPanel({
   async function book(event: FormEvent) {
     event.preventDefault();
     if (!slot) return;
-    const invalid = check([rules.required("reason", reason, "the reason for the visit"), rules.max("reason", reason, REASON_MAX, "the reason")]);
+    const invalid = check([rules.required("reason", reason, t.problems.theReasonForTheVisit), rules.max("reason", reason, REASON_MAX, t.problems.theReason)]);
     setError(invalid);
     if (invalid) return;
     setBusy(true);

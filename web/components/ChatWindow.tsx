@@ -56,9 +56,9 @@ export function ChatWindow({
   useEffect(() => {
     if (!newest || newest.sender.id === myId || document.visibilityState !== "hidden") return;
     window.dispatchEvent(
-      new CustomEvent(CHAT_ALERT, { detail: { title: `New message from ${newest.sender.name}`, body: "" } }),
+      new CustomEvent(CHAT_ALERT, { detail: { title: t.chatWindow.newMessageFrom(newest.sender.name), body: "" } }),
     );
-  }, [newest, myId]);
+  }, [newest, myId, t]);
 
   // Keep the newest message in view, and tell the others what this person has read.
   useEffect(() => {
@@ -208,7 +208,7 @@ function MessageBubble({
   const t = useMessages();
   const m = message;
   if (m.kind === "call") return <CallLine message={m} timeZone={timeZone} />;
-  const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : null;
+  const status = m.status === "failed" ? t.chatWindow.notSent : m.status === "sending" ? t.chatWindow.sending : null;
   return (
     <>
       {day ? (

@@ -145,7 +145,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
             myId={user.id}
             timeZone={timeZone}
             writable={chatWritable}
-            closedReason={status === "booked" ? "The chat opens when the patient checks in." : "This visit has ended; the conversation is read-only."}
+            closedReason={status === "booked" ? t.consultationView.chatOpensAtCheckIn : t.consultationView.visitEndedReadOnly}
           />
           </VideoCall>
           <div className="flex flex-col gap-4">
@@ -228,7 +228,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
           <Section id="summary-section" title={t.consultationView.visitSummary}>
             <VersionedTextEditor path={paths.consultationSummary(id)} id="summary" label={t.consultationView.summary} testId="summary" timeZone={timeZone} readOnly />
           </Section>
-          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason="This visit has ended; the conversation is read-only." />
+          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason={t.consultationView.visitEndedReadOnly} />
         </>
       ) : null}
       {status === "cancelled" || status === "no_show" ? (

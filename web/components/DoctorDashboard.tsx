@@ -85,7 +85,7 @@ function DoctorHome({ profileZone, name }: { profileZone: string; name: string }
   async function cancel(appointment: Appointment, reason: string) {
     const updated = await api.post<Appointment>(paths.cancelAppointment(appointment.id), reason.trim() ? { reason: reason.trim() } : {});
     setUpcoming((page) => upsert(page, updated && updated.id ? updated : { ...appointment, status: "cancelled" }));
-    setNotice(`Cancelled the visit with ${appointment.patient.full_name}.`);
+    setNotice(t.doctorDashboard.cancelledWith(appointment.patient.full_name));
   }
 
   const list = (rows: Appointment[], empty: string, testId: string, skeletons = 1) =>
@@ -119,23 +119,23 @@ function DoctorHome({ profileZone, name }: { profileZone: string; name: string }
 
       <div className="grid gap-6 lg:grid-cols-2">
         <Section id="waiting-now" title={t.doctorDashboard.waitingNow(waiting.length)}>
-          <div aria-live="polite">{list(waiting, "Nobody is in the waiting room.", "waiting-list")}</div>
+          <div aria-live="polite">{list(waiting, t.doctorDashboard.nobodyWaiting, "waiting-list")}</div>
         </Section>
         <Section id="in-progress" title={t.doctorDashboard.inProgress}>
-          {list(inProgress, "No visit in progress.", "in-progress-list")}
+          {list(inProgress, t.doctorDashboard.noVisitInProgress, "in-progress-list")}
         </Section>
       </div>
 
       <Section id="next" title={next ? t.doctorDashboard.nextAt(formatTime(next.starts_at, timeZone)) : t.doctorDashboard.next}>
-        {list(next ? [next] : [], "No more booked visits.", "next-list")}
+        {list(next ? [next] : [], t.doctorDashboard.noMoreBooked, "next-list")}
       </Section>
 
       <Section id="today" title={t.doctorDashboard.laterToday}>
-        {list(today, "Nothing else booked today.", "today-list")}
+        {list(today, t.doctorDashboard.nothingElseToday, "today-list")}
       </Section>
 
       <Section id="upcoming" title={t.doctorDashboard.upcomingDays}>
-        {list(later, "No visits booked on later days.", "upcoming-list")}
+        {list(later, t.doctorDashboard.noLaterVisits, "upcoming-list")}
       </Section>
 
       <Section id="past" title={t.doctorDashboard.recentVisits}>

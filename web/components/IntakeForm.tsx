@@ -110,11 +110,11 @@ function IntakeEditor({
     event.preventDefault();
     const complaint = reason ? draft.chief_complaint.trim() || reason : draft.chief_complaint.trim();
     const invalid = check([
-      ...(reason ? [] : [rules.required("chief_complaint", complaint, "the main reason for this visit")]),
-      rules.max("chief_complaint", complaint, 500, "the main reason"),
-      rules.max("symptom_duration", draft.symptom_duration.trim(), 100, "how long"),
-      rules.max("notes", draft.notes.trim(), 4000, "the notes"),
-      ["consent_to_treatment", !draft.consent_to_treatment, "Tick the box to consent to treatment before sending."],
+      ...(reason ? [] : [rules.required("chief_complaint", complaint, t.problems.theMainReasonForThisVisit)]),
+      rules.max("chief_complaint", complaint, 500, t.problems.theMainReason),
+      rules.max("symptom_duration", draft.symptom_duration.trim(), 100, t.problems.howLong),
+      rules.max("notes", draft.notes.trim(), 4000, t.problems.theNotes),
+      ["consent_to_treatment", !draft.consent_to_treatment, t.problems.consent],
     ]);
     setError(invalid);
     setSaved(false);

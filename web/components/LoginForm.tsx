@@ -47,8 +47,8 @@ export function LoginForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     const invalid = check([
-      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
-      rules.required("password", password, "your password"),
+      email.trim() ? rules.email("email", email) : rules.required("email", email, t.problems.yourEmailAddress),
+      rules.required("password", password, t.problems.yourPassword),
     ]);
     setError(invalid);
     if (invalid) return;
@@ -162,7 +162,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
     event.preventDefault();
     const typed = code.trim();
     if (!typed) {
-      setError(recovery ? "Enter one of your recovery codes." : "Enter the 6-digit code from your authenticator app.");
+      setError(recovery ? t.loginForm.enterRecoveryCode : t.loginForm.enterAuthenticatorCode);
       input.current?.focus();
       return;
     }
@@ -175,19 +175,19 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
       if (e instanceof ApiError && e.code === "invalid_code") {
         const left = e.problem.attempts_left;
         if (left === 0) {
-          onRestart("Too many wrong codes. Enter your password again to get new tries.");
+          onRestart(t.loginForm.tooManyWrongCodes);
           return;
         }
         const tries = left === undefined ? "" : ` ${left} ${left === 1 ? "try" : "tries"} left.`;
         setError(
           (recovery
-            ? "That recovery code is not right, or it was already used."
-            : "That code is not right, or it was already used: wait for the next code in the app.") + tries,
+            ? t.loginForm.wrongRecoveryCode
+            : t.loginForm.wrongCode) + tries,
         );
         setCode("");
         input.current?.focus();
       } else if (e instanceof ApiError && e.code === "invalid_token") {
-        onRestart("That sign-in step expired. Enter your password again.");
+        onRestart(t.loginForm.stepExpired);
       } else {
         setError(plainError(e).summary);
       }

@@ -22,8 +22,8 @@ export function NotificationPreferences() {
     api
       .get<Preferences>(paths.notificationPreferences())
       .then(setPrefs)
-      .catch(() => setError("Could not load your mail preferences."));
-  }, []);
+      .catch(() => setError(t.notificationPreferences.loadFailed));
+  }, [t]);
 
   async function toggle(key: keyof Preferences) {
     if (!prefs) return;
@@ -31,7 +31,7 @@ export function NotificationPreferences() {
       setPrefs(await api.patch<Preferences>(paths.notificationPreferences(), { [key]: !prefs[key] }));
       setError(null);
     } catch {
-      setError("Could not save; try again.");
+      setError(t.notificationPreferences.saveFailed);
     }
   }
 

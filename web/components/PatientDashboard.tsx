@@ -57,7 +57,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
 
   async function cancel(appointment: Appointment, why = "") {
     await api.post<Appointment>(paths.cancelAppointment(appointment.id), why.trim() ? { reason: why.trim() } : {});
-    setNotice(`Cancelled your visit with ${appointment.doctor.full_name}.`);
+    setNotice(t.patientDashboard.cancelledWith(appointment.doctor.full_name));
     reloadLists();
     setSlotsVersion((v) => v + 1);
   }
@@ -74,7 +74,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
     setRescheduleError(null);
     try {
       const moved = await api.post<Appointment>(paths.rescheduleAppointment(rescheduling.id), { starts_at: rescheduleSlot.starts_at });
-      setNotice(`Moved your visit with ${moved.doctor.full_name} to ${formatDateTime(moved.starts_at, timeZone)}.`);
+      setNotice(t.patientDashboard.movedTo(moved.doctor.full_name, formatDateTime(moved.starts_at, timeZone)));
       setRescheduling(null);
       setRescheduleSlot(null);
       reloadLists();

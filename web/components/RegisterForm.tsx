@@ -42,10 +42,10 @@ export function RegisterForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     const invalid = check([
-      rules.required("full_name", fullName, "your full name"),
-      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
-      rules.length("password", password, 10, 128, "your password"),
-      ...(role === "doctor" ? [rules.required("doctor.specialty", specialty, "your specialty")] : []),
+      rules.required("full_name", fullName, t.problems.yourFullName),
+      email.trim() ? rules.email("email", email) : rules.required("email", email, t.problems.yourEmailAddress),
+      rules.length("password", password, 10, 128, t.problems.yourPassword),
+      ...(role === "doctor" ? [rules.required("doctor.specialty", specialty, t.problems.yourSpecialty)] : []),
     ]);
     setError(invalid);
     if (invalid) return;

@@ -109,7 +109,7 @@ function Security({ user }: { user: User }) {
       setCopied(true);
     } catch {
       setCopied(false);
-      setError(new Error("The browser did not allow copying: use Download, or write the codes down."));
+      setError(new Error(t.securitySettings.copyBlocked));
     }
   }
 

@@ -34,8 +34,8 @@ export function TimeZoneSwitch({ display }: { display: DisplayZone }) {
   return (
     <div role="group" aria-label={t.timeZoneSwitch.showTimesIn} className="flex flex-wrap items-center gap-2 text-sm" data-testid="zone-switch" data-zone={display.zone}>
       <span className="text-slate-800">{t.timeZoneSwitch.timesIn2}</span>
-      {option("device", "This device", display.deviceZone)}
-      {option("profile", "My profile", display.profileZone)}
+      {option("device", t.timeZoneSwitch.thisDevice, display.deviceZone)}
+      {option("profile", t.timeZoneSwitch.myProfile, display.profileZone)}
     </div>
   );
 }

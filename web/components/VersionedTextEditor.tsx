@@ -143,12 +143,12 @@ function Editor({
   }
 
   const statusText: Record<SaveState, string> = {
-    idle: base.updated_at ? `Saved at ${formatTime(base.updated_at, timeZone)}` : "Not saved yet",
-    dirty: "Unsaved changes…",
-    saving: "Saving…",
-    saved: base.updated_at ? `Saved at ${formatTime(base.updated_at, timeZone)}` : "Saved",
-    conflict: "Not saved: changed elsewhere",
-    error: "Not saved",
+    idle: base.updated_at ? t.versionedTextEditor.savedAt(formatTime(base.updated_at, timeZone)) : t.versionedTextEditor.notSavedYet,
+    dirty: t.versionedTextEditor.unsavedChanges,
+    saving: t.versionedTextEditor.saving,
+    saved: base.updated_at ? t.versionedTextEditor.savedAt(formatTime(base.updated_at, timeZone)) : t.versionedTextEditor.saved,
+    conflict: t.versionedTextEditor.changedElsewhere,
+    error: t.versionedTextEditor.notSaved,
   };
 
   return (

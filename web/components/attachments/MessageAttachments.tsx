@@ -55,7 +55,7 @@ export function FileDownload({ file }: { file: AttachmentMeta }) {
       <button
         type="button"
         className="min-h-11 rounded-md border border-slate-400 bg-white px-3 text-left text-sm font-medium text-slate-900 underline"
-        onClick={() => download(attachmentPath(file.id), file.filename).catch(() => setError("The download failed; try again."))}
+        onClick={() => download(attachmentPath(file.id), file.filename).catch(() => setError(t.messageAttachments.downloadFailed))}
         data-testid="attachment-download"
       >
         {t.messageAttachments.download}{file.filename} ({formatSize(file.size)})

@@ -152,10 +152,10 @@ function IdleBar({
 
 function CallStage({ call, controller }: { call: CallSnapshot; controller: CallController }) {
   const t = useMessages();
-  const name = call.peer?.name ?? "The other side";
+  const name = call.peer?.name ?? t.videoCall.theOtherSide;
   const status =
     call.phase === "calling"
-      ? `Calling ${name}…`
+      ? t.videoCall.calling(name)
       : call.phase === "connecting"
         ? "Connecting…"
         : call.phase === "reconnecting"

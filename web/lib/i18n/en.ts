@@ -56,6 +56,16 @@ export const en = {
   },
   /** Problem details (lib/problems.ts) as plain sentences. */
   problems: {
+    theReason: "the reason",
+    theReasonForTheVisit: "the reason for the visit",
+    theNotes: "the notes",
+    howLong: "how long",
+    theMainReason: "the main reason",
+    theMainReasonForThisVisit: "the main reason for this visit",
+    yourSpecialty: "your specialty",
+    yourPassword: "your password",
+    yourEmailAddress: "your email address",
+    yourFullName: "your full name",
     /** The words for a field in a sentence, by its last name in the problem's `field` path. */
     fields: {
       email: "email address",
@@ -133,6 +143,8 @@ export const en = {
     whatAtMost: (what: string, n: number) => `${what} can be at most ${n} characters; shorten it.`,
   },
   accountSettings: {
+    passwordChanged: "Password changed. Your other sessions were signed out.",
+    saved: "Saved.",
     yourProfile: "Your profile",
     email: "Email: ",
     confirmed: "(confirmed)",
@@ -199,6 +211,12 @@ export const en = {
     createAnAccount: "Create an account",
   },
   appointmentRow: {
+    openAndCheckIn: "Open visit and check in",
+    fillInTheIntake: "Fill in the intake",
+    joinTheVisit: "Join the visit",
+    viewVisit: "View visit",
+    openWorkspace: "Open workspace",
+    openAndAdmit: "Open and admit",
     reason: "Reason: ",
     intakeFormSubmitted: "Intake form submitted",
     intakeFormNotYet: "Intake form not yet filled in",
@@ -292,6 +310,9 @@ export const en = {
     bookAnotherVisit: "Book another visit",
   },
   chatWindow: {
+    newMessageFrom: (name: string) => `New message from ${name}`,
+    sending: "Sending…",
+    notSent: "Not sent",
     typing: (names: string[]) => count(names.length, { one: `${names.join(", ")} is typing…`, other: `${names.join(", ")} are typing…` }),
     conversation: "Conversation",
     peopleInThisConversation: "People in this conversation",
@@ -310,6 +331,8 @@ export const en = {
     seen: "Seen",
   },
   consultationView: {
+    visitEndedReadOnly: "This visit has ended; the conversation is read-only.",
+    chatOpensAtCheckIn: "The chat opens when the patient checks in.",
     yourVisitWith: (name: string) => `Your visit with ${name}`,
     consultationWith: (name: string) => `Consultation with ${name}`,
     noSuchConsultation: "No such consultation",
@@ -355,6 +378,12 @@ export const en = {
     noFreeTimesIn: "No free times in the coming weeks.",
   },
   doctorDashboard: {
+    noLaterVisits: "No visits booked on later days.",
+    nothingElseToday: "Nothing else booked today.",
+    noMoreBooked: "No more booked visits.",
+    noVisitInProgress: "No visit in progress.",
+    nobodyWaiting: "Nobody is in the waiting room.",
+    cancelledWith: (name: string) => `Cancelled the visit with ${name}.`,
     nextAt: (time: string) => `Next: ${time}`,
     waitingNow: (n: number) => `Waiting now (${n})`,
     yourAccountIsAwaiting: "Your account is awaiting review by an administrator. Until it is approved, patients cannot find or book you; you can already set your availability.",
@@ -413,6 +442,12 @@ export const en = {
     allergies2: "Allergies: ",
   },
   loginForm: {
+    stepExpired: "That sign-in step expired. Enter your password again.",
+    wrongCode: "That code is not right, or it was already used: wait for the next code in the app.",
+    wrongRecoveryCode: "That recovery code is not right, or it was already used.",
+    tooManyWrongCodes: "Too many wrong codes. Enter your password again to get new tries.",
+    enterAuthenticatorCode: "Enter the 6-digit code from your authenticator app.",
+    enterRecoveryCode: "Enter one of your recovery codes.",
     signIn: "Sign in",
     yourPasswordWasChanged: "Your password was changed and every session was signed out. Sign in with the new password.",
     email: "Email",
@@ -433,6 +468,7 @@ export const en = {
     startOver: "Start over",
   },
   messageAttachments: {
+    downloadFailed: "The download failed; try again.",
     loadingName: (name: string) => `Loading ${name}`,
     openName: (name: string) => `Open ${name}`,
     download: "Download ",
@@ -450,10 +486,14 @@ export const en = {
     desktopNotificationsAreBlocked: "Desktop notifications are blocked in this browser.",
   },
   notificationPreferences: {
+    saveFailed: "Could not save; try again.",
+    loadFailed: "Could not load your mail preferences.",
     emailNotifications: "Email notifications",
     signInAndPassword: "Sign-in and password mails are always sent.",
   },
   patientDashboard: {
+    movedTo: (name: string, when: string) => `Moved your visit with ${name} to ${when}.`,
+    cancelledWith: (name: string) => `Cancelled your visit with ${name}.`,
     moveTo: (when: string) => `Move to ${when}`,
     hello: "Hello, ",
     upcomingVisits: "Upcoming visits",
@@ -525,6 +565,7 @@ export const en = {
     signIn: "Sign in",
   },
   securitySettings: {
+    copyBlocked: "The browser did not allow copying: use Download, or write the codes down.",
     qrAlt: (email: string) => `QR code that adds CareConnect (${email}) to an authenticator app`,
     signInSecurity: "Sign-in security",
     accountsLikeYoursMust: "Accounts like yours must use two-step sign-in. Set it up here to continue to the rest of CareConnect.",
@@ -577,6 +618,8 @@ export const en = {
     tryLaterDaysWith: " Try later days with the arrow.",
   },
   timeZoneSwitch: {
+    myProfile: "My profile",
+    thisDevice: "This device",
     timesIn: "Times in ",
     showTimesIn: "Show times in",
     timesIn2: "Times in:",
@@ -588,6 +631,13 @@ export const en = {
     referenceForTheClinic: "Reference for the clinic: ",
   },
   versionedTextEditor: {
+    notSaved: "Not saved",
+    changedElsewhere: "Not saved: changed elsewhere",
+    saved: "Saved",
+    saving: "Saving…",
+    unsavedChanges: "Unsaved changes…",
+    notSavedYet: "Not saved yet",
+    savedAt: (time: string) => `Saved at ${time}`,
     nothingWrittenYet: "Nothing written yet.",
     lastUpdated: "Last updated ",
     saveNow: "Save now",
@@ -598,6 +648,8 @@ export const en = {
     useTheSavedVersion: "Use the saved version (discard mine)",
   },
   videoCall: {
+    theOtherSide: "The other side",
+    calling: (name: string) => `Calling ${name}…`,
     notInConsultation: (name: string) => `${name} is not in the consultation right now.`,
     videoOf: (name: string) => `Video of ${name}`,
     videoCall: "Video call",
