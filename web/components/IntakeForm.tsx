@@ -142,7 +142,7 @@ function IntakeEditor({
     }
   }
 
-  const listHint = "One per line (or separated by commas).";
+  const listHint = t.intakeForm.listHint;
   return (
     <form id="intake" onSubmit={submit} className="flex flex-col gap-4" data-testid="intake-form" noValidate>
       {reason ? (
@@ -215,14 +215,14 @@ export function IntakeView({ appointmentId, submitted = true }: { appointmentId:
 export function IntakeDetails({ intake }: { intake: Intake }) {
   const t = useMessages();
   const rows: [string, string][] = [
-    ["Main reason", intake.chief_complaint],
-    ["Symptoms", intake.symptoms.join(", ")],
-    ["Duration", intake.symptom_duration ?? ""],
-    ["Medications", intake.medications.join(", ")],
-    ["Allergies", intake.allergies.join(", ")],
-    ["Conditions", intake.conditions.join(", ")],
-    ["Other notes", intake.notes ?? ""],
-    ["Consent to treatment", intake.consent_to_treatment ? "Yes" : "No"],
+    [t.intakeForm.rows.mainReason, intake.chief_complaint],
+    [t.intakeForm.rows.symptoms, intake.symptoms.join(", ")],
+    [t.intakeForm.rows.duration, intake.symptom_duration ?? ""],
+    [t.intakeForm.rows.medications, intake.medications.join(", ")],
+    [t.intakeForm.rows.allergies, intake.allergies.join(", ")],
+    [t.intakeForm.rows.conditions, intake.conditions.join(", ")],
+    [t.intakeForm.rows.otherNotes, intake.notes ?? ""],
+    [t.intakeForm.rows.consent, intake.consent_to_treatment ? t.intakeForm.yes : t.intakeForm.no],
   ];
   return (
     <div className="flex flex-col gap-3">
@@ -237,9 +237,9 @@ export function IntakeDetails({ intake }: { intake: Intake }) {
             <dt className="font-semibold text-slate-900">{term}</dt>
             <dd
               className={`mb-2 whitespace-pre-wrap break-words sm:mb-0 ${
-                term === "Allergies" && value ? "font-semibold text-red-900" : "text-slate-800"
+                term === t.intakeForm.rows.allergies && value ? "font-semibold text-red-900" : "text-slate-800"
               }`}
-              data-testid={term === "Allergies" ? "intake-allergies" : undefined}
+              data-testid={term === t.intakeForm.rows.allergies ? "intake-allergies" : undefined}
             >
               {value || "—"}
             </dd>

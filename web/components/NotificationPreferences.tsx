@@ -7,12 +7,6 @@ import { api, paths } from "@/lib/api";
 import type { NotificationPreferences as Preferences } from "@/lib/types";
 import { useMessages } from "@/lib/i18n";
 
-const LABELS: Record<keyof Preferences, string> = {
-  email_booking: "Bookings, changes and cancellations",
-  email_reminders: "Reminders 24 hours and 1 hour before a visit",
-  email_summary: "When a visit summary is ready",
-};
-
 export function NotificationPreferences() {
   const t = useMessages();
   const [prefs, setPrefs] = useState<Preferences | null>(null);
@@ -43,10 +37,10 @@ export function NotificationPreferences() {
       <p className="text-sm text-slate-700">{t.notificationPreferences.signInAndPassword}</p>
       {error ? <p role="alert">{error}</p> : null}
       {prefs
-        ? (Object.keys(LABELS) as (keyof Preferences)[]).map((key) => (
+        ? (Object.keys(t.notificationPreferences.kinds) as (keyof Preferences)[]).map((key) => (
             <label key={key} className="mt-2 flex items-center gap-2">
               <input type="checkbox" checked={Boolean(prefs[key])} onChange={() => toggle(key)} data-testid={key} />
-              {LABELS[key]}
+              {t.notificationPreferences.kinds[key]}
             </label>
           ))
         : null}

@@ -15,7 +15,7 @@ import { useSession } from "@/lib/session";
 import type { Accepted, User } from "@/lib/types";
 
 import { buttonClass, ErrorMessage, Loading, TextField } from "./ui";
-import { useMessages } from "@/lib/i18n";
+import { t as messages, useMessages } from "@/lib/i18n";
 
 export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 128;
@@ -40,9 +40,10 @@ function useLinkToken(): string | null | undefined {
 
 /** The checks the server makes too (RegisterIn.password), said before a round trip. */
 export function passwordProblem(password: string, again: string): { password?: string; again?: string } {
-  if (password.length < MIN_PASSWORD) return { password: `Use at least ${MIN_PASSWORD} characters.` };
-  if (password.length > MAX_PASSWORD) return { password: `Use at most ${MAX_PASSWORD} characters.` };
-  if (password !== again) return { again: "The two passwords are not the same." };
+  const say = messages().recovery;
+  if (password.length < MIN_PASSWORD) return { password: say.useAtLeast(MIN_PASSWORD) };
+  if (password.length > MAX_PASSWORD) return { password: say.useAtMost(MAX_PASSWORD) };
+  if (password !== again) return { again: say.passwordsDiffer };
   return {};
 }
 
@@ -69,7 +70,7 @@ export function ForgotPasswordForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!email.trim()) {
-      setError(new ApiError({ title: "Enter your email", status: 400, code: "invalid", detail: "Enter the email you sign in with.", errors: [{ field: "email", message: "Enter the email you sign in with." }] }));
+      setError(new ApiError({ title: t.recovery.enterYourEmail, status: 400, code: "invalid", detail: t.recovery.enterSignInEmail, errors: [{ field: "email", message: t.recovery.enterSignInEmail }] }));
       return;
     }
     setBusy(true);

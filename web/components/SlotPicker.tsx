@@ -36,7 +36,7 @@ export function SlotPicker({
   onPick,
   refreshKey = 0,
   hidden,
-  label = "Choose a time",
+  label,
 }: {
   doctorId: string;
   timeZone: string;
@@ -88,7 +88,7 @@ export function SlotPicker({
   return (
     <div className="flex flex-col gap-3" data-testid="slot-picker">
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <h3 className="text-base font-semibold">{label}</h3>
+        <h3 className="text-base font-semibold">{label ?? t.slotPicker.chooseATime}</h3>
         <p className="text-xs text-slate-700" data-testid="slot-timezone">
           {t.slotPicker.timesShownIn}{timeZone.replace(/_/g, " ")}
         </p>

@@ -9,7 +9,6 @@ import type { RoomHandle } from "@/lib/useHub";
 import { buttonClass } from "../ui";
 import { useMessages } from "@/lib/i18n";
 
-const QUALITY_LABEL = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" } as const;
 
 /**
  * The consultation's video call around its chat: the doctor's call button, the patient's ringing
@@ -157,12 +156,12 @@ function CallStage({ call, controller }: { call: CallSnapshot; controller: CallC
     call.phase === "calling"
       ? t.videoCall.calling(name)
       : call.phase === "connecting"
-        ? "Connecting…"
+        ? t.videoCall.connecting
         : call.phase === "reconnecting"
-          ? "Reconnecting…"
+          ? t.videoCall.reconnecting
           : call.quality
-            ? QUALITY_LABEL[call.quality]
-            : "Connected";
+            ? t.videoCall.quality[call.quality]
+            : t.videoCall.connected;
   return (
     <div
       className="flex flex-col gap-2"

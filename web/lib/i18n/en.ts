@@ -421,6 +421,19 @@ export const en = {
     theySeeTheIntake: "They see the intake and the visit summary, never another doctor's private notes. You can turn this off at any time; every change is recorded.",
   },
   intakeForm: {
+    listHint: "One per line (or separated by commas).",
+    no: "No",
+    yes: "Yes",
+    rows: {
+      mainReason: "Main reason",
+      symptoms: "Symptoms",
+      duration: "Duration",
+      medications: "Medications",
+      allergies: "Allergies",
+      conditions: "Conditions",
+      otherNotes: "Other notes",
+      consent: "Consent to treatment",
+    },
     loadingYourIntakeForm: "Loading your intake form…",
     reasonForTheVisit: "Reason for the visit (from your booking)",
     whatIsTheMain: "What is the main reason for this visit?",
@@ -486,6 +499,11 @@ export const en = {
     desktopNotificationsAreBlocked: "Desktop notifications are blocked in this browser.",
   },
   notificationPreferences: {
+    kinds: {
+      email_booking: "Bookings, changes and cancellations",
+      email_reminders: "Reminders 24 hours and 1 hour before a visit",
+      email_summary: "When a visit summary is ready",
+    },
     saveFailed: "Could not save; try again.",
     loadFailed: "Could not load your mail preferences.",
     emailNotifications: "Email notifications",
@@ -519,6 +537,11 @@ export const en = {
     yourPrivateNotes: "Your private notes",
   },
   recovery: {
+    enterSignInEmail: "Enter the email you sign in with.",
+    enterYourEmail: "Enter your email",
+    passwordsDiffer: "The two passwords are not the same.",
+    useAtMost: (n: number) => `Use at most ${n} characters.`,
+    useAtLeast: (n: number) => `Use at least ${n} characters.`,
     confirmEmail: (email: string) => `Please confirm your email address (${email}): we use it to reach you about your visits and your account.`,
     forgotYourPassword: "Forgot your password?",
     checkYourInboxAnd: "Check your inbox (and the spam folder). The link works once.",
@@ -602,6 +625,7 @@ export const en = {
     turnOffTwoStep: "Turn off two-step sign-in",
   },
   slotPicker: {
+    chooseATime: "Choose a time",
     dayAtTime: (day: string, time: string) => `${day} at ${time}`,
     freeTimes: (n: number) => count(n, { one: `${n} free time`, other: `${n} free times` }),
     timesShownIn: "Times shown in ",
@@ -648,6 +672,10 @@ export const en = {
     useTheSavedVersion: "Use the saved version (discard mine)",
   },
   videoCall: {
+    quality: { good: "Good connection", fair: "Fair connection", poor: "Poor connection" },
+    connected: "Connected",
+    reconnecting: "Reconnecting…",
+    connecting: "Connecting…",
     theOtherSide: "The other side",
     calling: (name: string) => `Calling ${name}…`,
     notInConsultation: (name: string) => `${name} is not in the consultation right now.`,
@@ -684,6 +712,12 @@ export const en = {
     possibleFrom: "Possible from ",
   },
   waitingRoom: {
+    doctorNotOnline: (name: string) => `${name} is not online yet.`,
+    doctorOnline: (name: string) => `${name} is online.`,
+    doctorBusy: (name: string) => `${name} is with another patient.`,
+    connecting: "Connecting to the waiting room…",
+    patientsBefore: (n: number) => count(n, { one: `${n} patient is before you.`, other: `${n} patients are before you.` }),
+    youAreNext: "You are next.",
     youAreInThe: "You are in the waiting room",
     willLetYouIn: " will let you in shortly. Your visit is booked for ",
     keepThisPageOpen: ". Keep this page open; it changes by itself when the doctor admits you. You can write to the doctor below meanwhile.",
@@ -698,6 +732,9 @@ export const en = {
       ended: "Disconnected",
     } satisfies Record<ConnectionState, string>,
     nextTryIn: (s: number) => ` (next try in ${s} s)`,
+  },
+  timeZoneSelect: {
+    timeZone: "Time zone",
   },
 };
 
