@@ -736,6 +736,28 @@ export const en = {
   timeZoneSelect: {
     timeZone: "Time zone",
   },
+  uploads: {
+    tooMany: (n: number) => `At most ${n} files go with one message.`,
+    failed: "The upload failed.",
+    failedTryAgain: "The upload failed; try again.",
+    offline: "The upload failed: check your connection and try again.",
+    roomClosed: "This visit has ended: files can no longer be added.",
+    unsupported: "This file can't be sent: send a photo (JPEG, PNG, WebP or HEIC) or a PDF.",
+    tooLarge: "This file is too large: files can be at most 10 MB.",
+  },
+  session: {
+    unreachable: "The server could not be reached. Check your connection and try again.",
+    networkError: "Network error",
+    signedOutElsewhere: "You signed out in another tab.",
+    expired: "Your session expired, sign in again.",
+  },
+  hub: {
+    noAnswerYet: "No answer from the server yet; it will be sent again when the connection recovers.",
+    tooFast: "You are sending messages too quickly; wait a few seconds and try again.",
+    roomClosed: "This conversation is closed: messages can be sent only in the waiting room or during the visit.",
+    accountDisabled: "This account has been disabled.",
+    signInToConnect: "Sign in to connect.",
+  },
 };
 
 /** The shape every catalogue has: the same keys as `en`, with strings and the same parameters. */
