@@ -3,11 +3,13 @@ import type { ReactNode } from "react";
 
 import { AppShell } from "@/components/AppShell";
 
+import { LOCALE, t as messages, useMessages } from "@/lib/i18n";
+
 import "./globals.css";
 
 export const metadata: Metadata = {
-  title: { default: "CareConnect Live", template: "%s · CareConnect Live" },
-  description: "Book a doctor, wait in a virtual waiting room and chat live with your doctor.",
+  title: { default: messages().app.name, template: messages().app.titleTemplate },
+  description: messages().app.description,
 };
 
 export const viewport: Viewport = {
@@ -20,15 +22,16 @@ export const viewport: Viewport = {
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
+  const t = useMessages();
   return (
-    <html lang="en">
+    <html lang={LOCALE}>
       <body className="min-h-screen">
         <a
           href="#main"
           className="sr-only z-50 rounded-md bg-white px-4 py-2 font-semibold text-blue-800 focus:not-sr-only focus:absolute focus:left-2 focus:top-2"
           data-testid="skip-link"
         >
-          Skip to main content
+          {t.app.skipToMain}
         </a>
         <AppShell>{children}</AppShell>
       </body>

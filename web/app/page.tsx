@@ -5,9 +5,11 @@ import { useEffect } from "react";
 
 import { Loading } from "@/components/ui";
 import { dashboardFor, useSession } from "@/lib/session";
+import { useMessages } from "@/lib/i18n";
 
 /** "/" sends people to their dashboard, or to sign in. */
 export default function Home() {
+  const t = useMessages();
   const session = useSession();
   const router = useRouter();
   useEffect(() => {
@@ -15,8 +17,8 @@ export default function Home() {
   }, [session.status, session.user, router]);
   return (
     <div data-testid="home">
-      <h1 className="sr-only">CareConnect Live</h1>
-      <Loading label="Opening your dashboard…" />
+      <h1 className="sr-only">{t.app.name}</h1>
+      <Loading label={t.app.openingDashboard} />
     </div>
   );
 }

@@ -16,6 +16,7 @@ import { NotificationPreferences } from "./NotificationPreferences";
 import { passwordProblem } from "./Recovery";
 import { TimeZoneSelect } from "./TimeZoneSelect";
 import { buttonClass, ErrorMessage, Loading, Section, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 function Saved({ text }: { text: string | null }) {
   return text ? (
@@ -26,6 +27,7 @@ function Saved({ text }: { text: string | null }) {
 }
 
 function ProfileSection({ user }: { user: User }) {
+  const t = useMessages();
   const [name, setName] = useState(user.full_name);
   const [zone, setZone] = useState(user.timezone || "UTC");
   const [error, setError] = useState<unknown>(null);
@@ -34,7 +36,7 @@ function ProfileSection({ user }: { user: User }) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const invalid = check([rules.required("full_name", name, "your full name")]);
+    const invalid = check([rules.required("full_name", name, t.problems.yourFullName)]);
     setError(invalid);
     setSaved(null);
     if (invalid) return;
@@ -42,7 +44,7 @@ function ProfileSection({ user }: { user: User }) {
     try {
       const next = await api.patch<User>(paths.me(), { full_name: name.trim(), timezone: zone });
       updateSessionUser(next);
-      setSaved("Saved.");
+      setSaved(t.accountSettings.saved);
     } catch (e) {
       setError(e);
     } finally {
@@ -51,17 +53,17 @@ function ProfileSection({ user }: { user: User }) {
   }
 
   return (
-    <Section id="settings-profile" title="Your profile">
+    <Section id="settings-profile" title={t.accountSettings.yourProfile}>
       <form onSubmit={submit} noValidate className="flex flex-col gap-4">
         <p className="text-sm text-slate-700">
-          Email: <span className="font-medium">{user.email}</span> {user.email_verified ? "(confirmed)" : "(not confirmed yet)"}
+          {t.accountSettings.email}<span className="font-medium">{user.email}</span> {user.email_verified ? t.accountSettings.confirmed : t.accountSettings.notConfirmedYet}
         </p>
-        <TextField id="settings-name" label="Full name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, "full_name")} />
+        <TextField id="settings-name" label={t.accountSettings.fullName} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, "full_name")} />
         <TimeZoneSelect id="settings-timezone" value={zone} onChange={setZone} error={fieldError(error, "timezone")} />
         <ErrorMessage error={error} inline={["full_name", "timezone"]} />
         <Saved text={saved} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="settings-profile-save">
-          {busy ? "Saving…" : "Save profile"}
+          {busy ? t.accountSettings.saving : t.accountSettings.saveProfile}
         </button>
       </form>
     </Section>
@@ -69,6 +71,7 @@ function ProfileSection({ user }: { user: User }) {
 }
 
 function PasswordSection() {
+  const t = useMessages();
   const [current, setCurrent] = useState("");
   const [password, setPassword] = useState("");
   const [again, setAgain] = useState("");
@@ -90,7 +93,7 @@ function PasswordSection() {
       setCurrent("");
       setPassword("");
       setAgain("");
-      setSaved("Password changed. Your other sessions were signed out.");
+      setSaved(t.accountSettings.passwordChanged);
     } catch (e) {
       setError(e);
     } finally {
@@ -99,15 +102,15 @@ function PasswordSection() {
   }
 
   return (
-    <Section id="settings-password" title="Password">
+    <Section id="settings-password" title={t.accountSettings.password}>
       <form onSubmit={submit} noValidate className="flex flex-col gap-4">
-        <TextField id="settings-current-password" label="Current password" type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={fieldError(error, "current_password")} />
-        <TextField id="settings-new-password" label="New password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={problems.password ?? fieldError(error, "new_password")} />
-        <TextField id="settings-new-password-again" label="New password again" type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
+        <TextField id="settings-current-password" label={t.accountSettings.currentPassword} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} error={fieldError(error, "current_password")} />
+        <TextField id="settings-new-password" label={t.accountSettings.newPassword} type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} error={problems.password ?? fieldError(error, "new_password")} />
+        <TextField id="settings-new-password-again" label={t.accountSettings.newPasswordAgain} type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
         <ErrorMessage error={error} inline={["current_password", "new_password"]} />
         <Saved text={saved} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="settings-password-save">
-          {busy ? "Changing…" : "Change password"}
+          {busy ? t.accountSettings.changing : t.accountSettings.changePassword}
         </button>
       </form>
     </Section>
@@ -115,12 +118,13 @@ function PasswordSection() {
 }
 
 function SecuritySection() {
+  const t = useMessages();
   return (
-    <Section id="settings-security" title="Two-step sign-in">
+    <Section id="settings-security" title={t.accountSettings.twoStepSignIn}>
       <p className="text-sm text-slate-700">
-        Protect your account with a code from an authenticator app.{" "}
+        {t.accountSettings.protectYourAccountWith}{" "}
         <Link href={SECURITY_PAGE} className="font-semibold text-blue-800 underline" data-testid="settings-mfa-link">
-          Manage two-step sign-in
+          {t.accountSettings.manageTwoStepSign}
         </Link>
       </p>
     </Section>
@@ -136,11 +140,12 @@ const SECTIONS: ((props: { user: User }) => React.ReactNode)[] = [
 ];
 
 export function AccountSettings() {
+  const t = useMessages();
   const { user } = useRequireUser();
   if (!user) return <Loading />;
   return (
     <div className="mx-auto flex max-w-2xl flex-col gap-6" data-testid="account-settings">
-      <h1 className="text-2xl font-bold">Account settings</h1>
+      <h1 className="text-2xl font-bold">{t.accountSettings.accountSettings}</h1>
       {SECTIONS.map((Part, i) => (
         <Part key={i} user={user} />
       ))}

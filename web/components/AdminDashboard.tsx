@@ -12,6 +12,7 @@ import { useApi } from "@/lib/useApi";
 import { AdminUsers } from "./AdminUsers";
 import { SkeletonRows } from "./ListStates";
 import { buttonClass, ErrorMessage, Loading, Section } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function AdminDashboard() {
   const { user } = useRequireUser(["admin"]);
@@ -29,6 +30,7 @@ export function AdminDashboard() {
 type Decision = "approve" | "reject";
 
 function ReviewQueue({ timeZone }: { timeZone: string }) {
+  const t = useMessages();
   const [cursor, setCursor] = useState<string | null>(null);
   const page = useApi<Page<User>>(paths.adminDoctors({ verification: "pending", limit: 100, cursor }));
   const shown = page.data?.items ?? [];
@@ -60,8 +62,8 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
 
   return (
     <div className="flex flex-col gap-6" data-testid="admin-dashboard">
-      <h1 className="text-2xl font-bold">Administration</h1>
-      <Section id="doctor-review" title={`Doctors awaiting review (${shown.length}${page.data?.next_cursor ? "+" : ""})`}>
+      <h1 className="text-2xl font-bold">{t.adminDashboard.administration}</h1>
+      <Section id="doctor-review" title={t.adminDashboard.awaitingReview(shown.length, Boolean(page.data?.next_cursor))}>
         {notice ? (
           <p
             ref={noticeRef}
@@ -74,10 +76,10 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
           </p>
         ) : null}
         <ErrorMessage error={error ?? page.error} />
-        {page.loading ? <SkeletonRows count={2} className="h-28" label="Loading the doctors awaiting review…" /> : null}
+        {page.loading ? <SkeletonRows count={2} className="h-28" label={t.adminDashboard.loadingTheDoctorsAwaiting} /> : null}
         {!page.loading && shown.length === 0 && !page.error ? (
           <p className="text-sm text-slate-700" data-testid="review-empty">
-            No doctor is waiting for review.
+            {t.adminDashboard.noDoctorIsWaiting}
           </p>
         ) : null}
         <ul className="flex flex-col gap-3" data-testid="review-list">
@@ -93,13 +95,13 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
                   {doctor.full_name}
                 </h3>
                 <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5 text-sm text-slate-800">
-                  <dt className="text-slate-600">Email</dt>
+                  <dt className="text-slate-600">{t.adminDashboard.email}</dt>
                   <dd className="break-all">{doctor.email}</dd>
-                  <dt className="text-slate-600">Specialty</dt>
+                  <dt className="text-slate-600">{t.adminDashboard.specialty}</dt>
                   <dd>{doctor.doctor?.specialty || "—"}</dd>
-                  <dt className="text-slate-600">License number</dt>
-                  <dd data-testid="review-license">{doctor.doctor?.license_number || "not given"}</dd>
-                  <dt className="text-slate-600">Registered</dt>
+                  <dt className="text-slate-600">{t.adminDashboard.licenseNumber}</dt>
+                  <dd data-testid="review-license">{doctor.doctor?.license_number || t.adminDashboard.notGiven}</dd>
+                  <dt className="text-slate-600">{t.adminDashboard.registered}</dt>
                   <dd>
                     <time dateTime={doctor.created_at}>{formatDateTime(doctor.created_at, timeZone)}</time>
                   </dd>
@@ -111,20 +113,20 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
                   className={buttonClass("primary", "grow sm:grow-0")}
                   disabled={busy !== null}
                   onClick={() => decide(doctor, "approve")}
-                  aria-label={`Approve ${doctor.full_name}`}
+                  aria-label={t.adminDashboard.approveName(doctor.full_name)}
                   data-testid="review-approve"
                 >
-                  Approve
+                  {t.adminDashboard.approve}
                 </button>
                 <button
                   type="button"
                   className={buttonClass("danger", "grow sm:grow-0")}
                   disabled={busy !== null}
                   onClick={() => decide(doctor, "reject")}
-                  aria-label={`Reject ${doctor.full_name}`}
+                  aria-label={t.adminDashboard.rejectName(doctor.full_name)}
                   data-testid="review-reject"
                 >
-                  Reject
+                  {t.adminDashboard.reject}
                 </button>
               </div>
             </li>
@@ -138,7 +140,7 @@ function ReviewQueue({ timeZone }: { timeZone: string }) {
             onClick={() => setCursor(page.data?.next_cursor ?? null)}
             data-testid="review-more"
           >
-            Show the next doctors
+            {t.adminDashboard.showTheNextDoctors}
           </button>
         ) : null}
       </Section>

@@ -9,10 +9,12 @@ import { useApi } from "@/lib/useApi";
 
 import { SkeletonRows } from "./ListStates";
 import { buttonClass, ErrorMessage, Section } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 type Action = "enable" | "disable" | "password-reset";
 
 export function AdminUsers({ selfId }: { selfId: string }) {
+  const t = useMessages();
   const [cursor, setCursor] = useState<string | null>(null);
   const page = useApi<Page<User>>(paths.adminUsers({ limit: 50, cursor }));
   const setPage = page.setData;
@@ -42,14 +44,14 @@ export function AdminUsers({ selfId }: { selfId: string }) {
   }
 
   return (
-    <Section id="admin-users" title="User accounts">
+    <Section id="admin-users" title={t.adminUsers.userAccounts}>
       {notice ? (
         <p role="status" data-testid="users-notice" className="mb-3 rounded-md border border-green-300 bg-green-50 p-3 text-sm text-green-900">
           {notice}
         </p>
       ) : null}
       <ErrorMessage error={error ?? page.error} />
-      {page.loading ? <SkeletonRows count={3} className="h-16" label="Loading the accounts…" /> : null}
+      {page.loading ? <SkeletonRows count={3} className="h-16" label={t.adminUsers.loadingTheAccounts} /> : null}
       <ul className="flex flex-col gap-2" data-testid="users-list">
         {people.map((user) => (
           <li key={user.id} data-testid="user-row" data-user-email={user.email} className="flex flex-col gap-2 rounded-md border border-slate-200 p-3 sm:flex-row sm:items-center sm:justify-between">
@@ -59,24 +61,24 @@ export function AdminUsers({ selfId }: { selfId: string }) {
               </p>
               <p className="break-all text-slate-800">{user.email}</p>
               <p className="text-slate-700" data-testid="user-state">
-                {user.disabled ? "Disabled" : "Active"} · email {user.email_verified ? "confirmed" : "not confirmed"}
+                {user.disabled ? t.adminUsers.disabled : t.adminUsers.active}{t.adminUsers.email}{user.email_verified ? t.adminUsers.confirmed : t.adminUsers.notConfirmed}
               </p>
             </div>
             {user.id === selfId ? (
-              <p className="text-sm text-slate-700">This is you.</p>
+              <p className="text-sm text-slate-700">{t.adminUsers.thisIsYou}</p>
             ) : (
               <div className="flex flex-wrap gap-2">
                 {user.disabled ? (
-                  <button type="button" className={buttonClass("primary")} disabled={busy !== null} onClick={() => act(user, "enable")} aria-label={`Enable ${user.full_name}`} data-testid="user-enable">
-                    Enable
+                  <button type="button" className={buttonClass("primary")} disabled={busy !== null} onClick={() => act(user, "enable")} aria-label={t.adminUsers.enableName(user.full_name)} data-testid="user-enable">
+                    {t.adminUsers.enable}
                   </button>
                 ) : (
                   <>
-                    <button type="button" className={buttonClass("secondary")} disabled={busy !== null} onClick={() => act(user, "password-reset")} aria-label={`Send password reset to ${user.full_name}`} data-testid="user-reset">
-                      Send password reset
+                    <button type="button" className={buttonClass("secondary")} disabled={busy !== null} onClick={() => act(user, "password-reset")} aria-label={t.adminUsers.sendResetName(user.full_name)} data-testid="user-reset">
+                      {t.adminUsers.sendPasswordReset}
                     </button>
-                    <button type="button" className={buttonClass("danger")} disabled={busy !== null} onClick={() => act(user, "disable")} aria-label={`Disable ${user.full_name}`} data-testid="user-disable">
-                      Disable
+                    <button type="button" className={buttonClass("danger")} disabled={busy !== null} onClick={() => act(user, "disable")} aria-label={t.adminUsers.disableName(user.full_name)} data-testid="user-disable">
+                      {t.adminUsers.disable}
                     </button>
                   </>
                 )}
@@ -87,7 +89,7 @@ export function AdminUsers({ selfId }: { selfId: string }) {
       </ul>
       {page.data?.next_cursor ? (
         <button type="button" className={buttonClass("secondary", "mt-3")} disabled={page.loading} onClick={() => setCursor(page.data?.next_cursor ?? null)} data-testid="users-more">
-          Show the next accounts
+          {t.adminUsers.showTheNextAccounts}
         </button>
       ) : null}
     </Section>

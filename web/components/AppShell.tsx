@@ -15,8 +15,10 @@ import { DoctorInWaitingRooms } from "./DoctorWaiting";
 import { VerifyEmailBanner } from "./Recovery";
 import { buttonClass, ErrorMessage } from "./ui";
 import { NotificationBell } from "./NotificationBell";
+import { useMessages } from "@/lib/i18n";
 
 export function AppShell({ children }: { children: ReactNode }) {
+  const t = useMessages();
   const session = useSession();
   const router = useRouter();
   const [error, setError] = useState<unknown>(null);
@@ -54,12 +56,12 @@ export function AppShell({ children }: { children: ReactNode }) {
       <header className="border-b border-slate-200 bg-white">
         <div className="relative mx-auto flex max-w-6xl flex-nowrap items-center justify-between gap-2 px-4 py-2">
           <Link href={user ? dashboardFor(user) : "/login"} className="shrink-0 text-lg font-bold text-blue-800" data-testid="brand">
-            CareConnect<span className="hidden min-[420px]:inline"> Live</span>
+            {t.appShell.careconnect}<span className="hidden min-[420px]:inline">{t.appShell.live}</span>
           </Link>
           {user ? (
             <div className="flex items-center gap-1 sm:gap-2">
               <nav
-                aria-label="Main"
+                aria-label={t.appShell.main}
                 id="main-nav"
                 className={`${menuOpen ? "flex" : "hidden"} absolute inset-x-0 top-full z-30 flex-col items-stretch gap-1 border-b border-slate-200 bg-white p-2 shadow-lg sm:static sm:flex sm:flex-row sm:items-center sm:gap-2 sm:border-0 sm:p-0 sm:shadow-none text-sm`}
                 onClick={(e) => {
@@ -67,24 +69,24 @@ export function AppShell({ children }: { children: ReactNode }) {
                 }}
               >
                 <Link href={dashboardFor(user)} className={buttonClass("ghost", "justify-start")} data-testid="nav-dashboard">
-                  Dashboard
+                  {t.appShell.dashboard}
                 </Link>
                 {user.role === "doctor" ? (
                   <Link href="/doctor/availability" className={buttonClass("ghost", "justify-start")} data-testid="nav-availability">
-                    Availability
+                    {t.appShell.availability}
                   </Link>
                 ) : null}
                 <Link href="/account" className={buttonClass("ghost", "justify-start")} data-testid="nav-account">
-                  Settings
+                  {t.appShell.settings}
                 </Link>
                 <Link href="/account/security" className={buttonClass("ghost", "justify-start")} data-testid="nav-security">
-                  Security
+                  {t.appShell.security}
                 </Link>
                 <span className="hidden text-slate-700 lg:inline" data-testid="nav-user">
                   {user.full_name} ({user.role})
                 </span>
                 <button type="button" onClick={signOut} disabled={busy} className={buttonClass("secondary")} data-testid="logout">
-                  Sign out
+                  {t.appShell.signOut}
                 </button>
               </nav>
               <NotificationBell />
@@ -96,17 +98,17 @@ export function AppShell({ children }: { children: ReactNode }) {
                 onClick={() => setMenuOpen((open) => !open)}
                 data-testid="nav-menu"
               >
-                Menu
+                {t.appShell.menu}
               </button>
             </div>
           ) : session.status === "anonymous" ? (
-            <nav aria-label="Main" className="flex items-center gap-1 text-sm">
+            <nav aria-label={t.appShell.main} className="flex items-center gap-1 text-sm">
               <Link href="/login" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
-                Sign in
+                {t.appShell.signIn}
               </Link>
               <Link href="/register" className={buttonClass("ghost", "whitespace-nowrap px-2 sm:px-4")}>
-                <span className="sm:hidden">Register</span>
-                <span className="hidden sm:inline">Create an account</span>
+                <span className="sm:hidden">{t.appShell.register}</span>
+                <span className="hidden sm:inline">{t.appShell.createAnAccount}</span>
               </Link>
             </nav>
           ) : null}

@@ -8,6 +8,7 @@ import { formatDateTime, formatTime } from "@/lib/format";
 import type { Appointment, Role } from "@/lib/types";
 
 import { buttonClass, ErrorMessage, StatusBadge, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const ACTIVE = new Set(["booked", "checked_in", "in_progress"]);
 
@@ -33,6 +34,7 @@ export function AppointmentRow({
   onCancel?: (appointment: Appointment, reason: string) => Promise<void>;
   onReschedule?: (appointment: Appointment) => void;
 }) {
+  const t = useMessages();
   const [confirming, setConfirming] = useState(false);
   const [reason, setReason] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -69,15 +71,15 @@ export function AppointmentRow({
   const primary: { label: string; href: string; testId: string } =
     viewer === "doctor"
       ? a.status === "checked_in"
-        ? { label: "Open and admit", href: link, testId: "appointment-open" }
-        : { label: ACTIVE.has(a.status) ? "Open workspace" : "View visit", href: link, testId: "appointment-open" }
+        ? { label: t.appointmentRow.openAndAdmit, href: link, testId: "appointment-open" }
+        : { label: ACTIVE.has(a.status) ? t.appointmentRow.openWorkspace : t.appointmentRow.viewVisit, href: link, testId: "appointment-open" }
       : a.status === "in_progress" || a.status === "checked_in"
-        ? { label: "Join the visit", href: link, testId: "appointment-open" }
+        ? { label: t.appointmentRow.joinTheVisit, href: link, testId: "appointment-open" }
         : a.status === "booked" && !a.intake_submitted
-          ? { label: "Fill in the intake", href: `${link}#intake`, testId: "appointment-open" }
+          ? { label: t.appointmentRow.fillInTheIntake, href: `${link}#intake`, testId: "appointment-open" }
           : a.status === "booked"
-            ? { label: "Open visit and check in", href: link, testId: "appointment-open" }
-            : { label: "View visit", href: link, testId: "appointment-open" };
+            ? { label: t.appointmentRow.openAndCheckIn, href: link, testId: "appointment-open" }
+            : { label: t.appointmentRow.viewVisit, href: link, testId: "appointment-open" };
   const urgent = a.status === "checked_in" || a.status === "in_progress" || (viewer === "patient" && a.status === "booked");
   const hasMore = ACTIVE.has(a.status); // at least "Add to calendar"
 
@@ -96,13 +98,13 @@ export function AppointmentRow({
           <StatusBadge status={a.status} />
         </div>
         <p className="text-sm text-slate-800">{other}</p>
-        {a.reason ? <p className="break-words text-sm text-slate-700">Reason: {a.reason}</p> : null}
+        {a.reason ? <p className="break-words text-sm text-slate-700">{t.appointmentRow.reason}{a.reason}</p> : null}
         {ACTIVE.has(a.status) ? (
           <p className="text-xs text-slate-700" data-testid="intake-state">
-            {a.intake_submitted ? "Intake form submitted" : "Intake form not yet filled in"}
+            {a.intake_submitted ? t.appointmentRow.intakeFormSubmitted : t.appointmentRow.intakeFormNotYet}
           </p>
         ) : null}
-        {a.cancelled_reason ? <p className="text-xs text-slate-700">Cancelled: {a.cancelled_reason}</p> : null}
+        {a.cancelled_reason ? <p className="text-xs text-slate-700">{t.appointmentRow.cancelled}{a.cancelled_reason}</p> : null}
       </div>
       <div className="flex flex-wrap items-start gap-2 sm:justify-end">
         <Link href={primary.href} className={buttonClass(urgent ? "primary" : "secondary")} data-testid={primary.testId}>
@@ -111,7 +113,7 @@ export function AppointmentRow({
         {hasMore ? (
           <details className="relative" data-testid="appointment-more">
             <summary className={buttonClass("secondary", "cursor-pointer list-none [&::-webkit-details-marker]:hidden")}>
-              More<span className="sr-only"> actions for this visit</span>
+              {t.appointmentRow.more}<span className="sr-only">{t.appointmentRow.actionsForThisVisit}</span>
               <span aria-hidden="true">▾</span>
             </summary>
             <div className="absolute right-0 z-10 mt-1 flex w-56 flex-col gap-1 rounded-md border border-slate-300 bg-white p-1 shadow-lg">
@@ -120,7 +122,7 @@ export function AppointmentRow({
                   void calendar();
                 }}
                 data-testid="appointment-calendar">
-                Add to calendar (.ics)
+                {t.appointmentRow.addToCalendarIcs}
               </button>
               {viewer === "patient" && canChange && onReschedule ? (
                 <button type="button" className={buttonClass("ghost", "justify-start")} onClick={(e) => {
@@ -128,7 +130,7 @@ export function AppointmentRow({
                     onReschedule(a);
                   }}
                   data-testid="appointment-reschedule">
-                  Reschedule
+                  {t.appointmentRow.reschedule}
                 </button>
               ) : null}
               {canChange && onCancel && !confirming ? (
@@ -137,7 +139,7 @@ export function AppointmentRow({
                     setConfirming(true);
                   }}
                   data-testid="appointment-cancel">
-                  Cancel visit
+                  {t.appointmentRow.cancelVisit}
                 </button>
               ) : null}
             </div>
@@ -146,13 +148,13 @@ export function AppointmentRow({
       </div>
       {confirming ? (
         <div className="flex w-full flex-col gap-2 rounded-md border border-red-200 bg-red-50 p-3 sm:basis-full" data-testid="cancel-confirm">
-          <TextField id={`cancel-reason-${a.id}`} label="Reason for cancelling (optional)" value={reason} onChange={(e) => setReason(e.target.value)} />
+          <TextField id={`cancel-reason-${a.id}`} label={t.appointmentRow.reasonForCancellingOptional} value={reason} onChange={(e) => setReason(e.target.value)} />
           <div className="flex flex-wrap gap-2">
             <button type="button" className={buttonClass("danger")} onClick={cancel} disabled={busy} data-testid="cancel-confirm-button">
-              {busy ? "Cancelling…" : "Yes, cancel this visit"}
+              {busy ? t.appointmentRow.cancelling : t.appointmentRow.yesCancelThisVisit}
             </button>
             <button type="button" className={buttonClass("secondary")} onClick={() => setConfirming(false)}>
-              Keep it
+              {t.appointmentRow.keepIt}
             </button>
           </div>
         </div>

@@ -8,6 +8,7 @@ import type { Invitable, Participant } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { buttonClass, ErrorMessage, Loading } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 /**
  * The doctor's assistants in a consultation: the bots invited into its room (a scribe, a
@@ -15,6 +16,7 @@ import { buttonClass, ErrorMessage, Loading } from "./ui";
  * and writes the room's chat until the doctor removes it.
  */
 export function AssistantsPanel({ consultationId, timeZone }: { consultationId: string; timeZone: string }) {
+  const t = useMessages();
   const participants = useApi<Participant[]>(paths.consultationParticipants(consultationId));
   const invitable = useApi<Invitable[]>(paths.invitableIntegrations());
   const [choice, setChoice] = useState("");
@@ -22,7 +24,7 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
   const [error, setError] = useState<unknown>(null);
 
   if ((participants.loading && !participants.data) || (invitable.loading && !invitable.data)) {
-    return <Loading label="Loading the assistants…" />;
+    return <Loading label={t.assistantsPanel.loadingTheAssistants} />;
   }
   if (!participants.data || !invitable.data) return <ErrorMessage error={participants.error ?? invitable.error} />;
   const inRoom = new Set(participants.data.map((p) => p.client_id));
@@ -45,7 +47,7 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
   return (
     <div className="flex flex-col gap-3" data-testid="assistants">
       {participants.data.length === 0 ? (
-        <p className="text-sm text-slate-800">No assistant is in this consultation.</p>
+        <p className="text-sm text-slate-800">{t.assistantsPanel.noAssistantIsIn}</p>
       ) : (
         <ul className="flex flex-col gap-2">
           {participants.data.map((p) => (
@@ -53,7 +55,7 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
               <span className="text-sm">
                 <span className="font-semibold">{p.name}</span>{" "}
                 <span className="text-slate-800">
-                  invited <time dateTime={p.invited_at}>{formatDateTime(p.invited_at, timeZone)}</time>
+                  {t.assistantsPanel.invited}<time dateTime={p.invited_at}>{formatDateTime(p.invited_at, timeZone)}</time>
                 </span>
               </span>
               <button
@@ -62,16 +64,16 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
                 disabled={busy}
                 onClick={() => change(() => api.delete(paths.consultationParticipant(consultationId, p.client_id)))}
                 data-testid="assistant-remove"
-                aria-label={`Remove ${p.name}`}
+                aria-label={t.assistantsPanel.removeName(p.name)}
               >
-                Remove
+                {t.assistantsPanel.remove}
               </button>
             </li>
           ))}
         </ul>
       )}
       {invitable.data.length === 0 ? (
-        <p className="text-sm text-slate-800">No integration is set up yet; an administrator creates them.</p>
+        <p className="text-sm text-slate-800">{t.assistantsPanel.noIntegrationIsSet}</p>
       ) : available.length === 0 ? null : (
         <form
           className="flex flex-wrap items-end gap-2"
@@ -81,7 +83,7 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
           }}
         >
           <label className="flex flex-col gap-1 text-sm font-semibold" htmlFor="assistant-choice">
-            Invite an assistant
+            {t.assistantsPanel.inviteAnAssistant}
             <select
               id="assistant-choice"
               className="min-h-11 rounded-md border border-slate-400 bg-white px-3 text-base font-normal"
@@ -97,7 +99,7 @@ export function AssistantsPanel({ consultationId, timeZone }: { consultationId: 
             </select>
           </label>
           <button type="submit" className={buttonClass("primary")} disabled={busy || !selected} data-testid="assistant-invite">
-            {busy ? "Inviting…" : "Invite"}
+            {busy ? t.assistantsPanel.inviting : t.assistantsPanel.invite}
           </button>
         </form>
       )}

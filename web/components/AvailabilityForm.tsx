@@ -4,12 +4,12 @@ import { useState, type FormEvent } from "react";
 
 import { api, paths } from "@/lib/api";
 import { fieldError } from "@/lib/problems";
-import { WEEKDAYS } from "@/lib/format";
 import type { Availability, AvailabilityException, WeeklyHours } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { TimeZoneSelect } from "./TimeZoneSelect";
 import { buttonClass, ErrorMessage, Loading, Notice, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const DEFAULT: Availability = {
   timezone: "UTC",
@@ -22,15 +22,17 @@ const DEFAULT: Availability = {
 
 /** A doctor's weekly hours, slot length, notice, horizon and days off. */
 export function AvailabilityForm({ fallbackTimeZone }: { fallbackTimeZone: string }) {
+  const t = useMessages();
   const availability = useApi<Availability>(paths.myAvailability(), {
     fallbackOn404: { ...DEFAULT, timezone: fallbackTimeZone },
   });
-  if (availability.loading && !availability.data) return <Loading label="Loading your availability…" />;
+  if (availability.loading && !availability.data) return <Loading label={t.availabilityForm.loadingYourAvailability} />;
   if (!availability.data) return <ErrorMessage error={availability.error} />;
   return <AvailabilityEditor initial={availability.data} onSaved={(saved) => availability.setData(() => saved)} />;
 }
 
 function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSaved: (saved: Availability) => void }) {
+  const t = useMessages();
   const [form, setForm] = useState<Availability>(initial);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
@@ -72,7 +74,7 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
         <TimeZoneSelect id="avail-timezone" value={form.timezone} onChange={(timezone) => update({ timezone })} error={fieldError(error, "timezone")} />
         <TextField
           id="avail-slot"
-          label="Slot length (minutes)"
+          label={t.availabilityForm.slotLengthMinutes}
           type="number"
           inputMode="numeric"
           min={10}
@@ -81,35 +83,35 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
           value={form.slot_minutes}
           onChange={(e) => update({ slot_minutes: Number(e.target.value) })}
           error={fieldError(error, "slot_minutes")}
-          hint="10 to 120 minutes."
+          hint={t.availabilityForm.n10To120Minutes}
         />
         <TextField
           id="avail-notice"
-          label="Minimum notice (minutes)"
+          label={t.availabilityForm.minimumNoticeMinutes}
           type="number"
           inputMode="numeric"
           min={0}
           value={form.min_notice_minutes}
           onChange={(e) => update({ min_notice_minutes: Number(e.target.value) })}
           error={fieldError(error, "min_notice_minutes")}
-          hint="How soon before a slot patients can still book it."
+          hint={t.availabilityForm.howSoonBeforeA}
         />
         <TextField
           id="avail-horizon"
-          label="Booking horizon (days)"
+          label={t.availabilityForm.bookingHorizonDays}
           type="number"
           inputMode="numeric"
           min={1}
           value={form.horizon_days}
           onChange={(e) => update({ horizon_days: Number(e.target.value) })}
           error={fieldError(error, "horizon_days")}
-          hint="How far ahead patients can book."
+          hint={t.availabilityForm.howFarAheadPatients}
         />
       </div>
 
       <fieldset className="flex flex-col gap-3" data-testid="weekly-hours">
-        <legend className="mb-2 text-base font-semibold">Weekly hours</legend>
-        {WEEKDAYS.map((dayName, weekday) => {
+        <legend className="mb-2 text-base font-semibold">{t.availabilityForm.weeklyHours}</legend>
+        {t.weekdays.map((dayName, weekday) => {
           const rows = form.weekly.map((w, index) => ({ w, index })).filter(({ w }) => w.weekday === weekday);
           return (
             <div key={dayName} className="flex flex-col gap-2 rounded-md border border-slate-200 p-3" data-testid={`weekday-${weekday}`}>
@@ -121,26 +123,26 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
                   onClick={() => setWeekly([...form.weekly, { weekday, start: "09:00", end: "17:00" }])}
                   data-testid={`weekday-${weekday}-add`}
                 >
-                  Add hours<span className="sr-only"> on {dayName}</span>
+                  {t.availabilityForm.addHours}<span className="sr-only">{t.availabilityForm.on}{dayName}</span>
                 </button>
               </div>
-              {rows.length === 0 ? <p className="text-sm text-slate-700">Closed</p> : null}
+              {rows.length === 0 ? <p className="text-sm text-slate-700">{t.availabilityForm.closed}</p> : null}
               {rows.map(({ w, index }, n) => (
                 <div key={index} className="flex flex-wrap items-end gap-2">
                   <TimeInput
                     id={`weekly-${weekday}-${n}-start`}
-                    label={`${dayName} from`}
+                    label={t.availabilityForm.dayFrom(dayName)}
                     value={w.start}
                     onChange={(start) => setWeekly(form.weekly.map((x, i) => (i === index ? { ...x, start } : x)))}
                   />
                   <TimeInput
                     id={`weekly-${weekday}-${n}-end`}
-                    label={`${dayName} until`}
+                    label={t.availabilityForm.dayUntil(dayName)}
                     value={w.end}
                     onChange={(end) => setWeekly(form.weekly.map((x, i) => (i === index ? { ...x, end } : x)))}
                   />
                   <button type="button" className={buttonClass("secondary")} onClick={() => setWeekly(form.weekly.filter((_, i) => i !== index))}>
-                    Remove<span className="sr-only"> {dayName} hours {w.start} to {w.end}</span>
+                    {t.availabilityForm.remove}<span className="sr-only"> {dayName}{t.availabilityForm.hours}{w.start}{t.availabilityForm.to}{w.end}</span>
                   </button>
                 </div>
               ))}
@@ -150,13 +152,13 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
       </fieldset>
 
       <fieldset className="flex flex-col gap-3" data-testid="exceptions">
-        <legend className="mb-2 text-base font-semibold">Days off and special hours</legend>
-        <p className="text-sm text-slate-700">Leave the times empty to close the whole day; with times, they replace that day&apos;s hours.</p>
+        <legend className="mb-2 text-base font-semibold">{t.availabilityForm.daysOffAndSpecial}</legend>
+        <p className="text-sm text-slate-700">{t.availabilityForm.leaveTheTimesEmpty}</p>
         {form.exceptions.map((exception, index) => (
           <div key={index} className="flex flex-wrap items-end gap-2 rounded-md border border-slate-200 p-3">
             <TextField
               id={`exception-${index}-date`}
-              label="Date"
+              label={t.availabilityForm.date}
               type="date"
               value={exception.date}
               onChange={(e) => setExceptions(form.exceptions.map((x, i) => (i === index ? { ...x, date: e.target.value } : x)))}
@@ -164,18 +166,18 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
             />
             <TimeInput
               id={`exception-${index}-start`}
-              label="From (optional)"
+              label={t.availabilityForm.fromOptional}
               value={exception.start ?? ""}
               onChange={(start) => setExceptions(form.exceptions.map((x, i) => (i === index ? { ...x, start: start || null } : x)))}
             />
             <TimeInput
               id={`exception-${index}-end`}
-              label="Until (optional)"
+              label={t.availabilityForm.untilOptional}
               value={exception.end ?? ""}
               onChange={(end) => setExceptions(form.exceptions.map((x, i) => (i === index ? { ...x, end: end || null } : x)))}
             />
             <button type="button" className={buttonClass("secondary")} onClick={() => setExceptions(form.exceptions.filter((_, i) => i !== index))}>
-              Remove<span className="sr-only"> the exception on {exception.date || "this date"}</span>
+              {t.availabilityForm.remove}<span className="sr-only">{t.availabilityForm.theExceptionOn}{exception.date || t.availabilityForm.thisDate}</span>
             </button>
           </div>
         ))}
@@ -186,16 +188,16 @@ function AvailabilityEditor({ initial, onSaved }: { initial: Availability; onSav
             onClick={() => setExceptions([...form.exceptions, { date: "", start: null, end: null }])}
             data-testid="exception-add"
           >
-            Add a day off or special hours
+            {t.availabilityForm.addADayOff}
           </button>
         </div>
       </fieldset>
 
       <ErrorMessage error={error} inline={["timezone", "slot_minutes", "min_notice_minutes", "horizon_days"]} />
-      {saved ? <Notice testId="availability-saved">Your availability is saved. Patients now see the new times.</Notice> : null}
+      {saved ? <Notice testId="availability-saved">{t.availabilityForm.yourAvailabilityIsSaved}</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="availability-save">
-          {busy ? "Saving…" : "Save availability"}
+          {busy ? t.availabilityForm.saving : t.availabilityForm.saveAvailability}
         </button>
       </div>
     </form>

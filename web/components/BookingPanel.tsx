@@ -11,6 +11,7 @@ import { CHECK_IN_OPENS_MINUTES, checkInOpensAt } from "@/lib/visitRules";
 
 import { SlotPicker } from "./SlotPicker";
 import { buttonClass, ErrorMessage, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const REASON_MAX = 1000;
 
@@ -35,6 +36,7 @@ export function BookingPanel({
   onReschedule: (appointment: Appointment) => void;
   onCancel: (appointment: Appointment) => Promise<void>;
 }) {
+  const t = useMessages();
   const [slot, setSlot] = useState<Slot | null>(null);
   const [reason, setReason] = useState("");
   const [key, setKey] = useState(() => newId());
@@ -55,7 +57,7 @@ export function BookingPanel({
   async function book(event: FormEvent) {
     event.preventDefault();
     if (!slot) return;
-    const invalid = check([rules.required("reason", reason, "the reason for the visit"), rules.max("reason", reason, REASON_MAX, "the reason")]);
+    const invalid = check([rules.required("reason", reason, t.problems.theReasonForTheVisit), rules.max("reason", reason, REASON_MAX, t.problems.theReason)]);
     setError(invalid);
     if (invalid) return;
     setBusy(true);
@@ -116,7 +118,7 @@ export function BookingPanel({
         onPick={pick}
         refreshKey={refreshKey + reload}
         hidden={taken}
-        label={`Free times with ${doctor.full_name}`}
+        label={t.bookingPanel.freeTimesWith(doctor.full_name)}
       />
       {slot ? (
         <form
@@ -124,10 +126,10 @@ export function BookingPanel({
           noValidate
           className="sticky bottom-0 z-20 -mx-4 flex flex-col gap-3 border-t-2 border-blue-700 bg-white px-4 py-3 shadow-[0_-4px_12px_rgba(15,23,42,0.15)] sm:flex-row sm:items-end"
           data-testid="booking-bar"
-          aria-label="Your booking"
+          aria-label={t.bookingPanel.yourBooking}
         >
           <div className="flex min-w-0 flex-col sm:w-64">
-            <p className="text-xs text-slate-700">Your choice</p>
+            <p className="text-xs text-slate-700">{t.bookingPanel.yourChoice}</p>
             <p className="font-semibold text-slate-900" data-testid="booking-summary">
               {formatDateTime(slot.starts_at, timeZone)}
             </p>
@@ -136,7 +138,7 @@ export function BookingPanel({
           <div className="min-w-0 flex-1">
             <TextField
               id="booking-reason"
-              label="Reason for the visit"
+              label={t.bookingPanel.reasonForTheVisit}
               required
               maxLength={REASON_MAX}
               autoComplete="off"
@@ -146,7 +148,7 @@ export function BookingPanel({
             />
           </div>
           <button type="submit" className={buttonClass("primary", "sm:w-40")} disabled={busy} data-testid="booking-submit">
-            {busy ? "Booking…" : "Book this time"}
+            {busy ? t.bookingPanel.booking : t.bookingPanel.bookThisTime}
           </button>
           {error ? (
             <div className="sm:basis-full">
@@ -174,6 +176,7 @@ function Confirmation({
   onReschedule: () => void;
   onCancel: () => Promise<void>;
 }) {
+  const t = useMessages();
   const heading = useRef<HTMLHeadingElement>(null);
   const [error, setError] = useState<unknown>(null);
   const [confirmCancel, setConfirmCancel] = useState(false);
@@ -211,49 +214,49 @@ function Confirmation({
   return (
     <div className="flex flex-col gap-4 rounded-lg border border-green-300 bg-green-50 p-4" data-testid="booking-confirmation" data-appointment-id={a.id}>
       <h3 ref={heading} tabIndex={-1} className="scroll-mt-4 text-xl font-bold text-green-900 focus:outline-none">
-        You are booked
+        {t.bookingPanel.youAreBooked}
       </h3>
       <p className="text-base text-slate-900" data-testid="notice">
-        Booked with {a.doctor.full_name} on <time dateTime={a.starts_at}>{formatDateTime(a.starts_at, timeZone)}</time>.
+        {t.bookingPanel.bookedWith}{a.doctor.full_name}{t.bookingPanel.on}<time dateTime={a.starts_at}>{formatDateTime(a.starts_at, timeZone)}</time>.
       </p>
       <ol className="flex list-decimal flex-col gap-3 pl-5 text-sm text-slate-900" data-testid="next-steps">
         <li>
-          <span className="font-semibold">Fill in the intake form</span> so {a.doctor.full_name} can prepare.{" "}
+          <span className="font-semibold">{t.bookingPanel.fillInTheIntake}</span>{t.bookingPanel.so}{a.doctor.full_name}{t.bookingPanel.canPrepare}{" "}
           <Link href={`${link}#intake`} className={buttonClass("primary", "mt-1 flex w-full sm:inline-flex sm:w-auto")} data-testid="confirmation-intake">
-            Fill in the intake form
+            {t.bookingPanel.fillInTheIntake}
           </Link>
         </li>
         <li>
-          <span className="font-semibold">Check in</span> on the visit page from{" "}
+          <span className="font-semibold">{t.bookingPanel.checkIn}</span>{t.bookingPanel.onTheVisitPage}{" "}
           <time dateTime={opens.toISOString()} data-testid="confirmation-check-in">
             {formatDateTime(opens.toISOString(), timeZone)}
           </time>{" "}
-          ({CHECK_IN_OPENS_MINUTES} minutes before), then wait until the doctor lets you in.
+          ({CHECK_IN_OPENS_MINUTES}{t.bookingPanel.minutesBeforeThenWait}
         </li>
         <li>
-          <span className="font-semibold">Add it to your calendar.</span>{" "}
+          <span className="font-semibold">{t.bookingPanel.addItToYour}</span>{" "}
           <button type="button" className={buttonClass("secondary", "mt-1")} onClick={calendar} data-testid="confirmation-calendar">
-            Download calendar file (.ics)
+            {t.bookingPanel.downloadCalendarFileIcs}
           </button>
         </li>
         <li>
-          <span className="font-semibold">Plans changed?</span> You can move or cancel the visit until it starts.
+          <span className="font-semibold">{t.bookingPanel.plansChanged}</span>{t.bookingPanel.youCanMoveOr}
           <div className="mt-1 flex flex-wrap gap-2">
             <button type="button" className={buttonClass("secondary")} onClick={onReschedule} data-testid="confirmation-reschedule">
-              Choose another time
+              {t.bookingPanel.chooseAnotherTime}
             </button>
             {confirmCancel ? (
               <>
                 <button type="button" className={buttonClass("danger")} onClick={cancel} disabled={busy} data-testid="confirmation-cancel-confirm">
-                  {busy ? "Cancelling…" : "Yes, cancel this visit"}
+                  {busy ? t.bookingPanel.cancelling : t.bookingPanel.yesCancelThisVisit}
                 </button>
                 <button type="button" className={buttonClass("secondary")} onClick={() => setConfirmCancel(false)}>
-                  Keep it
+                  {t.bookingPanel.keepIt}
                 </button>
               </>
             ) : (
               <button type="button" className={buttonClass("secondary")} onClick={() => setConfirmCancel(true)} data-testid="confirmation-cancel">
-                Cancel the visit
+                {t.bookingPanel.cancelTheVisit}
               </button>
             )}
           </div>
@@ -262,7 +265,7 @@ function Confirmation({
       <ErrorMessage error={error} />
       <div>
         <button type="button" className={buttonClass("ghost")} onClick={onAnother} data-testid="book-another">
-          Book another visit
+          {t.bookingPanel.bookAnotherVisit}
         </button>
       </div>
     </div>

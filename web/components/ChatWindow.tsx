@@ -15,6 +15,7 @@ import { ConnectionBadge } from "./ConnectionBadge";
 import { CallLine } from "./video/CallLine";
 import { buttonClass } from "./ui";
 import { CHAT_ALERT } from "./NotificationBell";
+import { useMessages } from "@/lib/i18n";
 
 const MAX_BODY = 4000;
 
@@ -37,6 +38,7 @@ export function ChatWindow({
   writable: boolean;
   closedReason?: string;
 }) {
+  const t = useMessages();
   const snapshot = room.snapshot;
   const messages = snapshot?.messages ?? [];
   const members = snapshot?.members ?? [];
@@ -54,9 +56,9 @@ export function ChatWindow({
   useEffect(() => {
     if (!newest || newest.sender.id === myId || document.visibilityState !== "hidden") return;
     window.dispatchEvent(
-      new CustomEvent(CHAT_ALERT, { detail: { title: `New message from ${newest.sender.name}`, body: "" } }),
+      new CustomEvent(CHAT_ALERT, { detail: { title: t.chatWindow.newMessageFrom(newest.sender.name), body: "" } }),
     );
-  }, [newest, myId]);
+  }, [newest, myId, t]);
 
   // Keep the newest message in view, and tell the others what this person has read.
   useEffect(() => {
@@ -98,14 +100,14 @@ export function ChatWindow({
     <section aria-labelledby="chat-title" className="flex min-h-[24rem] flex-col rounded-lg border border-slate-200 bg-white shadow-sm" data-testid="chat-window">
       <header className="flex flex-wrap items-center justify-between gap-2 border-b border-slate-200 p-3">
         <h2 id="chat-title" className="text-lg font-semibold">
-          Conversation
+          {t.chatWindow.conversation}
         </h2>
         <ConnectionBadge state={connection.state} retryAt={connection.retryAt} error={connection.error} />
-        <ul className="flex w-full flex-wrap gap-3 text-xs text-slate-800" aria-label="People in this conversation" data-testid="presence">
+        <ul className="flex w-full flex-wrap gap-3 text-xs text-slate-800" aria-label={t.chatWindow.peopleInThisConversation} data-testid="presence">
           {members.map((m) => (
             <li key={m.id} className="flex items-center gap-1" data-testid="presence-member" data-online={m.online} data-user-id={m.id}>
               <span aria-hidden="true" className={`h-2 w-2 rounded-full ${m.online ? "bg-green-700" : "bg-slate-400"}`} />
-              {m.id === myId ? "You" : m.name} ({m.role}): {m.online ? "online" : "offline"}
+              {m.id === myId ? t.chatWindow.you : m.name} ({m.role}): {m.online ? t.chatWindow.online : t.chatWindow.offline}
             </li>
           ))}
         </ul>
@@ -120,12 +122,12 @@ export function ChatWindow({
         role="log"
         aria-live="polite"
         aria-relevant="additions"
-        aria-label="Conversation history"
+        aria-label={t.chatWindow.conversationHistory}
         tabIndex={0}
         className="max-h-[60vh] min-h-48 flex-1 overflow-y-auto p-3"
         data-testid="message-list"
       >
-        {messages.length === 0 ? <p className="text-sm text-slate-700">No messages yet.</p> : null}
+        {messages.length === 0 ? <p className="text-sm text-slate-700">{t.chatWindow.noMessagesYet}</p> : null}
         <ol className="flex flex-col">
           {layOut(messages, timeZone).map(({ message: m, day, continues }) => (
             <MessageBubble
@@ -142,21 +144,21 @@ export function ChatWindow({
         </ol>
       </div>
       <p className="min-h-6 px-3 text-xs italic text-slate-700" data-testid="typing-indicator" aria-live="polite">
-        {typing.length > 0 ? `${typing.map((t) => t.name).join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : ""}
+        {typing.length > 0 ? t.chatWindow.typing(typing.map((person) => person.name)) : ""}
       </p>
       {writable ? (
         <form onSubmit={submit} className="flex flex-wrap items-end gap-2 border-t border-slate-200 p-3" data-testid="chat-form">
           <AttachmentPicker files={files} />
           <div className="flex flex-1 flex-col gap-1">
             <label htmlFor="chat-input" className="sr-only">
-              Message
+              {t.chatWindow.message}
             </label>
             <textarea
               id="chat-input"
               rows={2}
               maxLength={MAX_BODY}
               value={draft}
-              placeholder="Write a message…"
+              placeholder={t.chatWindow.writeAMessage}
               onChange={(e) => {
                 setDraft(e.target.value);
                 if (e.target.value) room.notifyTyping();
@@ -167,16 +169,16 @@ export function ChatWindow({
               aria-describedby="chat-input-hint"
             />
             <p id="chat-input-hint" className="sr-only">
-              Enter sends; Shift and Enter starts a new line.
+              {t.chatWindow.enterSendsShiftAnd}
             </p>
           </div>
           <button type="submit" className={buttonClass("primary")} disabled={(!draft.trim() && files.ready.length === 0) || files.busy} data-testid="chat-send">
-            Send
+            {t.chatWindow.send}
           </button>
         </form>
       ) : (
         <p className="border-t border-slate-200 p-3 text-sm text-slate-700" data-testid="chat-closed">
-          {closedReason ?? "This conversation is read-only."}
+          {closedReason ?? t.chatWindow.thisConversationIsRead}
         </p>
       )}
     </section>
@@ -203,9 +205,10 @@ function MessageBubble({
   onRetry: (id: string) => void;
   onDiscard: (id: string) => void;
 }) {
+  const t = useMessages();
   const m = message;
   if (m.kind === "call") return <CallLine message={m} timeZone={timeZone} />;
-  const status = m.status === "failed" ? "Not sent" : m.status === "sending" ? "Sending…" : null;
+  const status = m.status === "failed" ? t.chatWindow.notSent : m.status === "sending" ? t.chatWindow.sending : null;
   return (
     <>
       {day ? (
@@ -227,7 +230,7 @@ function MessageBubble({
       data-continues={continues}
     >
       <span className={continues ? "sr-only" : `text-xs font-semibold ${m.mine ? "text-blue-50" : "text-slate-800"}`} data-testid="chat-message-header">
-        {m.mine ? "You" : m.sender.name}
+        {m.mine ? t.chatWindow.you : m.sender.name}
         {m.ts ? (
           <>
             {" · "}
@@ -249,10 +252,10 @@ function MessageBubble({
           {m.error ? <span>{m.error}</span> : null}
           <span className="flex gap-2">
             <button type="button" className="font-semibold underline" onClick={() => onRetry(m.id)} data-testid="chat-retry">
-              Try again
+              {t.chatWindow.tryAgain}
             </button>
             <button type="button" className="font-semibold underline" onClick={() => onDiscard(m.id)}>
-              Discard
+              {t.chatWindow.discard}
             </button>
           </span>
         </span>
@@ -260,7 +263,7 @@ function MessageBubble({
     </li>
       {seen ? (
         <li className="self-end pr-1 text-xs text-slate-700" data-testid="chat-seen">
-          Seen
+          {t.chatWindow.seen}
         </li>
       ) : null}
     </>

@@ -3,15 +3,7 @@
 import { useEffect, useState } from "react";
 
 import type { ConnectionState } from "@/lib/hub";
-
-const LABEL: Record<ConnectionState, string> = {
-  idle: "Not connected",
-  connecting: "Connecting…",
-  open: "Live",
-  reconnecting: "Reconnecting…",
-  offline: "Offline: waiting for the network",
-  ended: "Disconnected",
-};
+import { useMessages } from "@/lib/i18n";
 
 const STYLE: Record<ConnectionState, string> = {
   idle: "border-slate-300 bg-slate-100 text-slate-800",
@@ -24,6 +16,7 @@ const STYLE: Record<ConnectionState, string> = {
 
 /** The live connection's state, in words (with a coloured dot that is never the only cue). */
 export function ConnectionBadge({ state, retryAt, error }: { state: ConnectionState; retryAt?: number | null; error?: string | null }) {
+  const t = useMessages();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (state !== "reconnecting" || !retryAt) return;
@@ -39,8 +32,8 @@ export function ConnectionBadge({ state, retryAt, error }: { state: ConnectionSt
       className={`inline-flex items-center gap-2 rounded-full border px-3 py-1 text-xs font-semibold ${STYLE[state]}`}
     >
       <span aria-hidden="true" className={`h-2 w-2 rounded-full ${state === "open" ? "bg-green-700" : state === "reconnecting" || state === "connecting" ? "bg-amber-600" : "bg-red-700"}`} />
-      {LABEL[state]}
-      {retryIn !== null && retryIn > 0 ? ` (next try in ${retryIn} s)` : ""}
+      {t.connectionBadge.states[state]}
+      {retryIn !== null && retryIn > 0 ? t.connectionBadge.nextTryIn(retryIn) : ""}
       {error && state !== "open" ? ` — ${error}` : ""}
     </p>
   );

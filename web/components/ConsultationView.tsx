@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useState, useSyncExternalStore } from "react";
 
 import { api, paths } from "@/lib/api";
-import { formatDateTime, STATUS_LABEL } from "@/lib/format";
+import { formatDateTime } from "@/lib/format";
 import { dashboardFor, useRequireUser } from "@/lib/session";
 import type { Appointment, AppointmentStatus, User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
@@ -21,6 +21,7 @@ import { buttonClass, ErrorMessage, Loading, Section, StatusBadge } from "./ui";
 import { VersionedTextEditor } from "./VersionedTextEditor";
 import { CheckInButton, NoShowButton } from "./VisitStepButtons";
 import { WaitingRoom } from "./WaitingRoom";
+import { useMessages } from "@/lib/i18n";
 
 const noSubscribe = () => () => undefined;
 
@@ -43,15 +44,16 @@ function latestStatus(fromApi: AppointmentStatus, live: string | null): Appointm
 }
 
 export function ConsultationView() {
+  const t = useMessages();
   const id = useConsultationId();
   const { user } = useRequireUser(["patient", "doctor"]);
   if (id === null || !user) return <Loading />;
   if (!id || id === "_") {
     return (
       <div role="alert" data-testid="consultation-missing">
-        <h1 className="text-2xl font-bold">No such consultation</h1>
+        <h1 className="text-2xl font-bold">{t.consultationView.noSuchConsultation}</h1>
         <Link href={dashboardFor(user)} className="text-blue-800 underline">
-          Back to your dashboard
+          {t.consultationView.backToYourDashboard}
         </Link>
       </div>
     );
@@ -60,6 +62,7 @@ export function ConsultationView() {
 }
 
 function Consultation({ id, user }: { id: string; user: User }) {
+  const t = useMessages();
   const appointment = useApi<Appointment>(paths.appointment(id));
   const connection = useHubConnection();
   // The room is named by the id the server gave (its one spelling), not the one typed in the URL.
@@ -68,14 +71,14 @@ function Consultation({ id, user }: { id: string; user: User }) {
   const [busy, setBusy] = useState<string | null>(null);
   const timeZone = user.timezone || "UTC";
 
-  if (appointment.loading && !appointment.data) return <Loading label="Opening the consultation…" />;
+  if (appointment.loading && !appointment.data) return <Loading label={t.consultationView.openingTheConsultation} />;
   if (!appointment.data) {
     return (
       <div className="flex flex-col gap-3">
-        <h1 className="text-2xl font-bold">Consultation</h1>
+        <h1 className="text-2xl font-bold">{t.consultationView.consultation}</h1>
         <ErrorMessage error={appointment.error} />
         <Link href={dashboardFor(user)} className="text-blue-800 underline">
-          Back to your dashboard
+          {t.consultationView.backToYourDashboard}
         </Link>
       </div>
     );
@@ -103,7 +106,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
     <header className="flex flex-col gap-2">
       <div className="flex flex-wrap items-center gap-2">
         <h1 className="text-2xl font-bold" data-testid="consultation-title">
-          {isDoctor ? `Consultation with ${a.patient.full_name}` : `Your visit with ${a.doctor.full_name}`}
+          {isDoctor ? t.consultationView.consultationWith(a.patient.full_name) : t.consultationView.yourVisitWith(a.doctor.full_name)}
         </h1>
         <StatusBadge status={status} />
       </div>
@@ -112,7 +115,7 @@ function Consultation({ id, user }: { id: string; user: User }) {
         {a.reason ? ` · ${a.reason}` : ""}
       </p>
       <p className="sr-only" aria-live="polite" data-testid="consultation-status" data-status={status}>
-        Status: {STATUS_LABEL[status] ?? status}
+        {t.consultationView.status}{t.status[status] ?? status}
       </p>
     </header>
   );
@@ -126,10 +129,10 @@ function Consultation({ id, user }: { id: string; user: User }) {
         <NextPatientBanner currentId={a.id} timeZone={timeZone} />
         <div className="flex flex-wrap gap-2" data-testid="consultation-actions">
           <button type="button" className={buttonClass("primary")} disabled={status !== "checked_in" || busy !== null} onClick={() => act("start")} data-testid="admit">
-            {busy === "start" ? "Admitting…" : "Admit patient"}
+            {busy === "start" ? t.consultationView.admitting : t.consultationView.admitPatient}
           </button>
           <button type="button" className={buttonClass("primary")} disabled={status !== "in_progress" || busy !== null} onClick={() => act("complete")} data-testid="complete">
-            {busy === "complete" ? "Completing…" : "Complete visit"}
+            {busy === "complete" ? t.consultationView.completing : t.consultationView.completeVisit}
           </button>
           <NoShowButton startsAt={a.starts_at} timeZone={timeZone} busy={busy === "no-show"} disabled={!(status === "booked" || status === "checked_in") || busy !== null} onNoShow={() => act("no-show")} />
         </div>
@@ -142,40 +145,40 @@ function Consultation({ id, user }: { id: string; user: User }) {
             myId={user.id}
             timeZone={timeZone}
             writable={chatWritable}
-            closedReason={status === "booked" ? "The chat opens when the patient checks in." : "This visit has ended; the conversation is read-only."}
+            closedReason={status === "booked" ? t.consultationView.chatOpensAtCheckIn : t.consultationView.visitEndedReadOnly}
           />
           </VideoCall>
           <div className="flex flex-col gap-4">
-            <Section id="files-panel" title="Files">
+            <Section id="files-panel" title={t.consultationView.files}>
               <VisitFiles consultationId={id} refresh={room.snapshot?.lastSeq} />
             </Section>
-            <Section id="intake-panel" title="Intake">
+            <Section id="intake-panel" title={t.consultationView.intake}>
               <IntakeView appointmentId={id} submitted={a.intake_submitted} />
             </Section>
-            <Section id="notes-panel" title="Private notes">
+            <Section id="notes-panel" title={t.consultationView.privateNotes}>
               <VersionedTextEditor
                 path={paths.consultationNotes(id)}
                 id="notes"
-                label="Clinical notes (only you can read these)"
-                hint="Saved automatically as you type."
+                label={t.consultationView.clinicalNotesOnlyYou}
+                hint={t.consultationView.savedAutomaticallyAsYou}
                 testId="notes"
                 timeZone={timeZone}
               />
             </Section>
-            <Section id="summary-panel" title="Visit summary">
+            <Section id="summary-panel" title={t.consultationView.visitSummary}>
               <VersionedTextEditor
                 path={paths.consultationSummary(id)}
                 id="summary"
-                label="Summary for the patient"
-                hint="The patient reads this after the visit. Saved automatically."
+                label={t.consultationView.summaryForThePatient}
+                hint={t.consultationView.thePatientReadsThis}
                 testId="summary"
                 timeZone={timeZone}
               />
             </Section>
-            <Section id="assistants-panel" title="Assistants">
+            <Section id="assistants-panel" title={t.consultationView.assistants}>
               <AssistantsPanel consultationId={id} timeZone={timeZone} />
             </Section>
-            <Section id="history-panel" title="Patient history">
+            <Section id="history-panel" title={t.consultationView.patientHistory}>
               <PatientHistoryPanel patientId={a.patient.id} currentId={id} timeZone={timeZone} />
             </Section>
           </div>
@@ -191,13 +194,13 @@ function Consultation({ id, user }: { id: string; user: User }) {
       <ErrorMessage error={actionError} testId="action-error" />
       {status === "booked" ? (
         <>
-          <Section id="check-in-section" title="Check in">
+          <Section id="check-in-section" title={t.consultationView.checkIn}>
             <p className="mb-3 text-sm text-slate-800">
-              You can check in from 15 minutes before your visit. You then wait in the waiting room until {a.doctor.full_name} lets you in.
+              {t.consultationView.youCanCheckIn}{a.doctor.full_name}{t.consultationView.letsYouIn}
             </p>
             <CheckInButton startsAt={a.starts_at} timeZone={timeZone} busy={busy === "check-in"} disabled={busy !== null} onCheckIn={() => act("check-in")} />
           </Section>
-          <Section id="intake-section" title="Before your visit: intake form">
+          <Section id="intake-section" title={t.consultationView.beforeYourVisitIntake}>
             <IntakeForm
               appointmentId={id}
               reason={a.reason}
@@ -216,23 +219,23 @@ function Consultation({ id, user }: { id: string; user: User }) {
         </VideoCall>
       ) : null}
       {status === "checked_in" ? (
-        <Section id="intake-section" title="Your intake form">
+        <Section id="intake-section" title={t.consultationView.yourIntakeForm}>
           <IntakeForm appointmentId={id} reason={a.reason} submitted={a.intake_submitted} />
         </Section>
       ) : null}
       {status === "completed" ? (
         <>
-          <Section id="summary-section" title="Visit summary">
-            <VersionedTextEditor path={paths.consultationSummary(id)} id="summary" label="Summary" testId="summary" timeZone={timeZone} readOnly />
+          <Section id="summary-section" title={t.consultationView.visitSummary}>
+            <VersionedTextEditor path={paths.consultationSummary(id)} id="summary" label={t.consultationView.summary} testId="summary" timeZone={timeZone} readOnly />
           </Section>
-          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason="This visit has ended; the conversation is read-only." />
+          <ChatWindow room={room} connection={connection} myId={user.id} timeZone={timeZone} writable={false} closedReason={t.consultationView.visitEndedReadOnly} />
         </>
       ) : null}
       {status === "cancelled" || status === "no_show" ? (
         <p className="rounded-md border border-slate-300 bg-white p-3" data-testid="visit-closed">
-          {status === "cancelled" ? "This visit was cancelled." : "This visit was marked as missed."}{" "}
+          {status === "cancelled" ? t.consultationView.thisVisitWasCancelled : t.consultationView.thisVisitWasMarked}{" "}
           <Link href="/patient/dashboard" className="text-blue-800 underline">
-            Book another time
+            {t.consultationView.bookAnotherTime}
           </Link>
         </p>
       ) : null}

@@ -5,6 +5,7 @@ import { languageList } from "@/lib/languages";
 import type { DoctorCardData } from "@/lib/types";
 
 import { buttonClass } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 /** "Dr Grace Hopper" -> "GH" (titles left out). */
 export function initials(name: string): string {
@@ -42,6 +43,7 @@ export function DoctorCard({
   selected: boolean;
   onChoose: (doctor: DoctorCardData) => void;
 }) {
+  const t = useMessages();
   const headingId = `doctor-${doctor.id}-name`;
   return (
     <article
@@ -61,15 +63,15 @@ export function DoctorCard({
       </div>
       {doctor.languages?.length ? (
         <p className="text-sm text-slate-700" data-testid="doctor-languages">
-          Speaks {languageList(doctor.languages)}
+          {t.doctorCard.speaks}{languageList(doctor.languages)}
         </p>
       ) : null}
       {doctor.bio ? <p className="line-clamp-3 text-sm text-slate-700">{doctor.bio}</p> : null}
       <p className="text-sm text-slate-700">
         {doctor.next_available_at ? (
-          <>Next available: {formatDateTime(doctor.next_available_at, timeZone)}</>
+          <>{t.doctorCard.nextAvailable}{formatDateTime(doctor.next_available_at, timeZone)}</>
         ) : (
-          <>No free times in the coming weeks.</>
+          <>{t.doctorCard.noFreeTimesIn}</>
         )}
       </p>
       <button
@@ -79,7 +81,7 @@ export function DoctorCard({
         onClick={() => onChoose(doctor)}
         data-testid="doctor-choose"
       >
-        {selected ? `Showing times for ${doctor.full_name}` : `See times for ${doctor.full_name}`}
+        {selected ? t.doctorCard.showingTimesFor(doctor.full_name) : t.doctorCard.seeTimesFor(doctor.full_name)}
       </button>
     </article>
   );

@@ -16,8 +16,10 @@ import { ConnectionBadge } from "./ConnectionBadge";
 import { ListState, SkeletonRows } from "./ListStates";
 import { TimeZoneSwitch } from "./TimeZoneSwitch";
 import { buttonClass, ErrorMessage, Loading, Notice, Section } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function DoctorDashboard() {
+  const t = useMessages();
   const { user } = useRequireUser(["doctor"]);
   if (!user) return <Loading />;
   const verification = user.doctor?.verification ?? "approved";
@@ -26,8 +28,8 @@ export function DoctorDashboard() {
       {verification !== "approved" ? (
         <p role="status" className="mb-4 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="verification-notice">
           {verification === "pending"
-            ? "Your account is awaiting review by an administrator. Until it is approved, patients cannot find or book you; you can already set your availability."
-            : "Your registration was not approved: patients cannot find or book you. Contact the clinic's administrator."}
+            ? t.doctorDashboard.yourAccountIsAwaiting
+            : t.doctorDashboard.yourRegistrationWasNot}
         </p>
       ) : null}
       <DoctorHome profileZone={user.timezone || "UTC"} name={user.full_name} />
@@ -61,6 +63,7 @@ export function splitDay(items: Appointment[], now: Date, timeZone: string) {
 }
 
 function DoctorHome({ profileZone, name }: { profileZone: string; name: string }) {
+  const t = useMessages();
   const display = useDisplayZone(profileZone);
   const timeZone = display.zone;
   const upcoming = useApi<Page<Appointment>>(paths.appointmentList("upcoming"));
@@ -82,12 +85,12 @@ function DoctorHome({ profileZone, name }: { profileZone: string; name: string }
   async function cancel(appointment: Appointment, reason: string) {
     const updated = await api.post<Appointment>(paths.cancelAppointment(appointment.id), reason.trim() ? { reason: reason.trim() } : {});
     setUpcoming((page) => upsert(page, updated && updated.id ? updated : { ...appointment, status: "cancelled" }));
-    setNotice(`Cancelled the visit with ${appointment.patient.full_name}.`);
+    setNotice(t.doctorDashboard.cancelledWith(appointment.patient.full_name));
   }
 
   const list = (rows: Appointment[], empty: string, testId: string, skeletons = 1) =>
     loading ? (
-      <SkeletonRows count={skeletons} label="Loading your appointments…" />
+      <SkeletonRows count={skeletons} label={t.doctorDashboard.loadingYourAppointments} />
     ) : (
       <>
         <ListState loading={false} error={null} empty={rows.length === 0} emptyText={empty} testId={`${testId}-empty`} />
@@ -102,11 +105,11 @@ function DoctorHome({ profileZone, name }: { profileZone: string; name: string }
   return (
     <div className="flex flex-col gap-6" data-testid="doctor-dashboard">
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <h1 className="text-2xl font-bold">Dr. {name.replace(/^Dr\.?\s+/i, "")}</h1>
+        <h1 className="text-2xl font-bold">{t.doctorDashboard.dr}{name.replace(/^Dr\.?\s+/i, "")}</h1>
         <div className="flex flex-wrap items-center gap-2">
           <ConnectionBadge state={connection.state} retryAt={connection.retryAt} />
           <Link href="/doctor/availability" className={buttonClass("secondary")} data-testid="availability-link">
-            Set availability
+            {t.doctorDashboard.setAvailability}
           </Link>
         </div>
       </div>
@@ -115,34 +118,34 @@ function DoctorHome({ profileZone, name }: { profileZone: string; name: string }
       <ErrorMessage error={upcoming.error} />
 
       <div className="grid gap-6 lg:grid-cols-2">
-        <Section id="waiting-now" title={`Waiting now (${waiting.length})`}>
-          <div aria-live="polite">{list(waiting, "Nobody is in the waiting room.", "waiting-list")}</div>
+        <Section id="waiting-now" title={t.doctorDashboard.waitingNow(waiting.length)}>
+          <div aria-live="polite">{list(waiting, t.doctorDashboard.nobodyWaiting, "waiting-list")}</div>
         </Section>
-        <Section id="in-progress" title="In progress">
-          {list(inProgress, "No visit in progress.", "in-progress-list")}
+        <Section id="in-progress" title={t.doctorDashboard.inProgress}>
+          {list(inProgress, t.doctorDashboard.noVisitInProgress, "in-progress-list")}
         </Section>
       </div>
 
-      <Section id="next" title={next ? `Next: ${formatTime(next.starts_at, timeZone)}` : "Next"}>
-        {list(next ? [next] : [], "No more booked visits.", "next-list")}
+      <Section id="next" title={next ? t.doctorDashboard.nextAt(formatTime(next.starts_at, timeZone)) : t.doctorDashboard.next}>
+        {list(next ? [next] : [], t.doctorDashboard.noMoreBooked, "next-list")}
       </Section>
 
-      <Section id="today" title="Later today">
-        {list(today, "Nothing else booked today.", "today-list")}
+      <Section id="today" title={t.doctorDashboard.laterToday}>
+        {list(today, t.doctorDashboard.nothingElseToday, "today-list")}
       </Section>
 
-      <Section id="upcoming" title="Upcoming days">
-        {list(later, "No visits booked on later days.", "upcoming-list")}
+      <Section id="upcoming" title={t.doctorDashboard.upcomingDays}>
+        {list(later, t.doctorDashboard.noLaterVisits, "upcoming-list")}
       </Section>
 
-      <Section id="past" title="Recent visits">
+      <Section id="past" title={t.doctorDashboard.recentVisits}>
         <ListState
           loading={past.loading && !past.data}
           error={past.data ? null : past.error}
           empty={Boolean(past.data && past.data.items.length === 0)}
-          emptyText="No past visits yet."
+          emptyText={t.doctorDashboard.noPastVisitsYet}
           testId="past-empty"
-          skeleton={<SkeletonRows count={1} label="Loading recent visits…" />}
+          skeleton={<SkeletonRows count={1} label={t.doctorDashboard.loadingRecentVisits} />}
         />
         <ul className="flex flex-col gap-3" data-testid="past-list">
           {past.data?.items.map((a) => (

@@ -10,6 +10,7 @@ import { BookingPanel } from "./BookingPanel";
 import { DoctorCard } from "./DoctorCard";
 import { ListState, SkeletonRows } from "./ListStates";
 import { buttonClass, Section, SelectField, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 /**
  * "Find a doctor": a keyword (part of a name, or a word of a specialty such as "cardio"), a
@@ -28,6 +29,7 @@ export function DoctorSearch({
   onReschedule: (appointment: Appointment) => void;
   onCancel: (appointment: Appointment) => Promise<void>;
 }) {
+  const t = useMessages();
   const [q, setQ] = useState("");
   const [specialty, setSpecialty] = useState("");
   const [search, setSearch] = useState({ q: "", specialty: "" });
@@ -45,12 +47,12 @@ export function DoctorSearch({
   const filtered = Boolean(search.q || search.specialty);
 
   return (
-    <Section id="find-doctor" title="Find a doctor">
+    <Section id="find-doctor" title={t.doctorSearch.findADoctor}>
       <form onSubmit={submit} className="mb-4 grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-start" role="search" data-testid="doctor-search">
         <TextField
           id="search-q"
-          label="Name or keyword"
-          hint="A name, or a specialty such as “cardio”."
+          label={t.doctorSearch.nameOrKeyword}
+          hint={t.doctorSearch.aNameOrA}
           type="search"
           maxLength={100}
           value={q}
@@ -58,7 +60,7 @@ export function DoctorSearch({
         />
         <SelectField
           id="search-specialty"
-          label="Specialty"
+          label={t.doctorSearch.specialty}
           value={specialty}
           onChange={(e) => {
             setSpecialty(e.target.value);
@@ -66,7 +68,7 @@ export function DoctorSearch({
           }}
           data-testid="specialty-select"
         >
-          <option value="">All specialties</option>
+          <option value="">{t.doctorSearch.allSpecialties}</option>
           {specialties.data?.items.map((s) => (
             <option key={s.name} value={s.name}>
               {s.name} ({s.doctors})
@@ -74,7 +76,7 @@ export function DoctorSearch({
           ))}
         </SelectField>
         <button type="submit" className={buttonClass("primary", "sm:mt-6")} data-testid="doctor-search-submit">
-          Search
+          {t.doctorSearch.search}
         </button>
       </form>
       <div aria-live="polite" className="min-h-40">
@@ -82,10 +84,10 @@ export function DoctorSearch({
           loading={loading}
           error={doctors.data ? null : doctors.error}
           empty={Boolean(doctors.data && items.length === 0)}
-          emptyText={filtered ? "No doctor matches that search. Try a shorter word or “All specialties”." : "No doctors are taking bookings yet."}
+          emptyText={filtered ? t.doctorSearch.noDoctorMatchesThat : t.doctorSearch.noDoctorsAreTaking}
           skeleton={
             <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
-              <SkeletonRows count={1} className="h-44" label="Loading doctors…" />
+              <SkeletonRows count={1} className="h-44" label={t.doctorSearch.loadingDoctors} />
             </div>
           }
           testId="doctors-empty"

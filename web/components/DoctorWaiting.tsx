@@ -20,6 +20,7 @@ import { getHub } from "@/lib/hub";
 import type { Appointment, Page } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 import { useAppointmentEvents } from "@/lib/useHub";
+import { useMessages } from "@/lib/i18n";
 
 const REFRESH_MS = 60_000;
 
@@ -57,17 +58,18 @@ export function DoctorInWaitingRooms() {
 
 /** "Next patient waiting" inside a consultation: the first other checked-in patient. */
 export function NextPatientBanner({ currentId, timeZone }: { currentId: string; timeZone: string }) {
+  const t = useMessages();
   const next = useWaitingPatients().filter((a) => a.id !== currentId);
   const first = next[0];
   if (!first) return null;
   return (
     <p role="status" className="flex flex-wrap items-center gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950" data-testid="next-patient-banner">
       <span>
-        <strong>{first.patient.full_name}</strong> is waiting (booked for {formatTime(first.starts_at, timeZone)})
-        {next.length > 1 ? `, and ${next.length - 1} more` : ""}.
+        <strong>{first.patient.full_name}</strong>{t.doctorWaiting.isWaitingBookedFor}{formatTime(first.starts_at, timeZone)})
+        {next.length > 1 ? t.doctorWaiting.andMore(next.length - 1) : ""}.
       </span>
       <Link href={`/consultation/${first.id}`} className="font-semibold text-blue-800 underline" data-testid="next-patient-open">
-        Open their visit
+        {t.doctorWaiting.openTheirVisit}
       </Link>
     </p>
   );

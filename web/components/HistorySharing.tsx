@@ -8,8 +8,10 @@ import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { ErrorMessage, Section } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function HistorySharing() {
+  const t = useMessages();
   const me = useApi<User>(paths.me());
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -34,7 +36,7 @@ export function HistorySharing() {
   }
 
   return (
-    <Section id="history-sharing" title="Sharing your history">
+    <Section id="history-sharing" title={t.historySharing.sharingYourHistory}>
       <div className="flex items-start gap-3">
         <input
           id="share-history"
@@ -48,11 +50,10 @@ export function HistorySharing() {
         />
         <div>
           <label htmlFor="share-history" className="text-sm font-medium text-slate-900">
-            Let each doctor I have a visit with see my visits with other doctors
+            {t.historySharing.letEachDoctorI}
           </label>
           <p id="share-history-hint" className="text-xs text-slate-600">
-            They see the intake and the visit summary, never another doctor&apos;s private notes. You can turn this off at any
-            time; every change is recorded.
+            {t.historySharing.theySeeTheIntake}
           </p>
         </div>
       </div>

@@ -10,6 +10,7 @@ import type { Intake } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { buttonClass, ErrorMessage, Loading, Notice, TextArea, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const EMPTY: Intake = {
   chief_complaint: "",
@@ -42,10 +43,11 @@ export function IntakeForm({
   /** False when the appointment says no intake was sent yet: nothing to fetch (no 404 to log). */
   submitted?: boolean;
 }) {
+  const t = useMessages();
   // Decided once: after this form sends the answers, the editor stays (with its "saved" notice).
   const [fetchSaved] = useState(submitted);
   const intake = useApi<Intake | null>(fetchSaved ? paths.intake(appointmentId) : null, { fallbackOn404: null });
-  if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading your intake form…" />;
+  if (intake.loading && intake.data === null && !intake.error) return <Loading label={t.intakeForm.loadingYourIntakeForm} />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
   return <IntakeEditor appointmentId={appointmentId} reason={reason.trim()} initial={intake.data ?? EMPTY} existed={intake.data !== null} onSaved={onSaved} />;
 }
@@ -87,6 +89,7 @@ function IntakeEditor({
   existed: boolean;
   onSaved?: (intake: Intake) => void;
 }) {
+  const t = useMessages();
   const draftKey = `intake:${appointmentId}`;
   // What was typed before a session ended comes back (lib/drafts.ts); it is kept until saved.
   const [restored] = useState(() => loadDraft<Draft>(draftKey) !== null);
@@ -107,11 +110,11 @@ function IntakeEditor({
     event.preventDefault();
     const complaint = reason ? draft.chief_complaint.trim() || reason : draft.chief_complaint.trim();
     const invalid = check([
-      ...(reason ? [] : [rules.required("chief_complaint", complaint, "the main reason for this visit")]),
-      rules.max("chief_complaint", complaint, 500, "the main reason"),
-      rules.max("symptom_duration", draft.symptom_duration.trim(), 100, "how long"),
-      rules.max("notes", draft.notes.trim(), 4000, "the notes"),
-      ["consent_to_treatment", !draft.consent_to_treatment, "Tick the box to consent to treatment before sending."],
+      ...(reason ? [] : [rules.required("chief_complaint", complaint, t.problems.theMainReasonForThisVisit)]),
+      rules.max("chief_complaint", complaint, 500, t.problems.theMainReason),
+      rules.max("symptom_duration", draft.symptom_duration.trim(), 100, t.problems.howLong),
+      rules.max("notes", draft.notes.trim(), 4000, t.problems.theNotes),
+      ["consent_to_treatment", !draft.consent_to_treatment, t.problems.consent],
     ]);
     setError(invalid);
     setSaved(false);
@@ -139,31 +142,31 @@ function IntakeEditor({
     }
   }
 
-  const listHint = "One per line (or separated by commas).";
+  const listHint = t.intakeForm.listHint;
   return (
     <form id="intake" onSubmit={submit} className="flex flex-col gap-4" data-testid="intake-form" noValidate>
       {reason ? (
         <div className="rounded-md border border-slate-200 bg-slate-50 p-3 text-sm" data-testid="intake-reason">
-          <p className="font-medium text-slate-900">Reason for the visit (from your booking)</p>
+          <p className="font-medium text-slate-900">{t.intakeForm.reasonForTheVisit}</p>
           <p className="break-words text-slate-800">{draft.chief_complaint.trim() || reason}</p>
           {fieldError(error, "chief_complaint") ? <p className="mt-1 text-red-800">{fieldError(error, "chief_complaint")}</p> : null}
         </div>
       ) : (
         <TextField
           id="intake-complaint"
-          label="What is the main reason for this visit?"
+          label={t.intakeForm.whatIsTheMain}
           required
           value={draft.chief_complaint}
           onChange={(e) => set({ chief_complaint: e.target.value })}
           error={fieldError(error, "chief_complaint")}
         />
       )}
-      <TextArea id="intake-symptoms" label="Symptoms" rows={3} hint={listHint} value={draft.symptoms} onChange={(e) => set({ symptoms: e.target.value })} error={fieldError(error, "symptoms")} />
-      <TextField id="intake-duration" label="For how long?" hint="For example: 3 days" value={draft.symptom_duration} onChange={(e) => set({ symptom_duration: e.target.value })} error={fieldError(error, "symptom_duration")} />
-      <TextArea id="intake-medications" label="Medications you take" rows={2} hint={listHint} value={draft.medications} onChange={(e) => set({ medications: e.target.value })} error={fieldError(error, "medications")} />
-      <TextArea id="intake-allergies" label="Allergies" rows={2} hint={listHint} value={draft.allergies} onChange={(e) => set({ allergies: e.target.value })} error={fieldError(error, "allergies")} />
-      <TextArea id="intake-conditions" label="Known conditions" rows={2} hint={listHint} value={draft.conditions} onChange={(e) => set({ conditions: e.target.value })} error={fieldError(error, "conditions")} />
-      <TextArea id="intake-notes" label="Anything else the doctor should know" rows={3} value={draft.notes} onChange={(e) => set({ notes: e.target.value })} error={fieldError(error, "notes")} />
+      <TextArea id="intake-symptoms" label={t.intakeForm.symptoms} rows={3} hint={listHint} value={draft.symptoms} onChange={(e) => set({ symptoms: e.target.value })} error={fieldError(error, "symptoms")} />
+      <TextField id="intake-duration" label={t.intakeForm.forHowLong} hint={t.intakeForm.forExample3Days} value={draft.symptom_duration} onChange={(e) => set({ symptom_duration: e.target.value })} error={fieldError(error, "symptom_duration")} />
+      <TextArea id="intake-medications" label={t.intakeForm.medicationsYouTake} rows={2} hint={listHint} value={draft.medications} onChange={(e) => set({ medications: e.target.value })} error={fieldError(error, "medications")} />
+      <TextArea id="intake-allergies" label={t.intakeForm.allergies} rows={2} hint={listHint} value={draft.allergies} onChange={(e) => set({ allergies: e.target.value })} error={fieldError(error, "allergies")} />
+      <TextArea id="intake-conditions" label={t.intakeForm.knownConditions} rows={2} hint={listHint} value={draft.conditions} onChange={(e) => set({ conditions: e.target.value })} error={fieldError(error, "conditions")} />
+      <TextArea id="intake-notes" label={t.intakeForm.anythingElseTheDoctor} rows={3} value={draft.notes} onChange={(e) => set({ notes: e.target.value })} error={fieldError(error, "notes")} />
       <div className="flex flex-col gap-1">
         <label className="flex items-start gap-3 text-sm">
           <input
@@ -175,7 +178,7 @@ function IntakeEditor({
             aria-describedby={fieldError(error, "consent_to_treatment") ? "intake-consent-error" : undefined}
             data-testid="intake-consent"
           />
-          <span>I consent to be treated by the doctor through this online consultation.</span>
+          <span>{t.intakeForm.iConsentToBe}</span>
         </label>
         {fieldError(error, "consent_to_treatment") ? (
           <p id="intake-consent-error" className="text-sm text-red-800">
@@ -186,13 +189,13 @@ function IntakeEditor({
       <ErrorMessage error={error} inline={INLINE} />
       {restored && !saved ? (
         <p className="text-sm text-slate-800" data-testid="intake-draft-restored">
-          We kept what you had typed. Send it when you are ready.
+          {t.intakeForm.weKeptWhatYou}
         </p>
       ) : null}
-      {saved ? <Notice testId="intake-saved">Your answers are saved; the doctor will read them before the visit.</Notice> : null}
+      {saved ? <Notice testId="intake-saved">{t.intakeForm.yourAnswersAreSaved}</Notice> : null}
       <div>
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="intake-submit">
-          {busy ? "Saving…" : existed ? "Update answers" : "Send answers"}
+          {busy ? t.intakeForm.saving : existed ? t.intakeForm.updateAnswers : t.intakeForm.sendAnswers}
         </button>
       </div>
     </form>
@@ -201,29 +204,31 @@ function IntakeEditor({
 
 /** The intake as the doctor reads it. */
 export function IntakeView({ appointmentId, submitted = true }: { appointmentId: string; submitted?: boolean }) {
+  const t = useMessages();
   const intake = useApi<Intake | null>(submitted ? paths.intake(appointmentId) : null, { fallbackOn404: null });
-  if (intake.loading && intake.data === null && !intake.error) return <Loading label="Loading the intake…" />;
+  if (intake.loading && intake.data === null && !intake.error) return <Loading label={t.intakeForm.loadingTheIntake} />;
   if (intake.error) return <ErrorMessage error={intake.error} />;
-  if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">The patient has not filled in the intake form.</p>;
+  if (!intake.data) return <p className="text-sm text-slate-700" data-testid="intake-view">{t.intakeForm.thePatientHasNot}</p>;
   return <IntakeDetails intake={intake.data} />;
 }
 
 export function IntakeDetails({ intake }: { intake: Intake }) {
+  const t = useMessages();
   const rows: [string, string][] = [
-    ["Main reason", intake.chief_complaint],
-    ["Symptoms", intake.symptoms.join(", ")],
-    ["Duration", intake.symptom_duration ?? ""],
-    ["Medications", intake.medications.join(", ")],
-    ["Allergies", intake.allergies.join(", ")],
-    ["Conditions", intake.conditions.join(", ")],
-    ["Other notes", intake.notes ?? ""],
-    ["Consent to treatment", intake.consent_to_treatment ? "Yes" : "No"],
+    [t.intakeForm.rows.mainReason, intake.chief_complaint],
+    [t.intakeForm.rows.symptoms, intake.symptoms.join(", ")],
+    [t.intakeForm.rows.duration, intake.symptom_duration ?? ""],
+    [t.intakeForm.rows.medications, intake.medications.join(", ")],
+    [t.intakeForm.rows.allergies, intake.allergies.join(", ")],
+    [t.intakeForm.rows.conditions, intake.conditions.join(", ")],
+    [t.intakeForm.rows.otherNotes, intake.notes ?? ""],
+    [t.intakeForm.rows.consent, intake.consent_to_treatment ? t.intakeForm.yes : t.intakeForm.no],
   ];
   return (
     <div className="flex flex-col gap-3">
       {intake.allergies.length > 0 ? (
         <p className="rounded-md border-2 border-red-700 bg-red-50 p-2 text-sm font-semibold text-red-900" data-testid="intake-allergies-alert">
-          <span aria-hidden="true">⚠ </span>Allergies: {intake.allergies.join(", ")}
+          <span aria-hidden="true">⚠ </span>{t.intakeForm.allergies2}{intake.allergies.join(", ")}
         </p>
       ) : null}
       <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[10rem_1fr]" data-testid="intake-view">
@@ -232,9 +237,9 @@ export function IntakeDetails({ intake }: { intake: Intake }) {
             <dt className="font-semibold text-slate-900">{term}</dt>
             <dd
               className={`mb-2 whitespace-pre-wrap break-words sm:mb-0 ${
-                term === "Allergies" && value ? "font-semibold text-red-900" : "text-slate-800"
+                term === t.intakeForm.rows.allergies && value ? "font-semibold text-red-900" : "text-slate-800"
               }`}
-              data-testid={term === "Allergies" ? "intake-allergies" : undefined}
+              data-testid={term === t.intakeForm.rows.allergies ? "intake-allergies" : undefined}
             >
               {value || "—"}
             </dd>

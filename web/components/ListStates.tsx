@@ -6,11 +6,14 @@
  */
 import type { ReactNode } from "react";
 
+import { useMessages } from "@/lib/i18n";
+
 import { ErrorMessage } from "./ui";
 
-export function SkeletonRows({ count = 2, className = "h-24", label = "Loading…" }: { count?: number; className?: string; label?: string }) {
+export function SkeletonRows({ count = 2, className = "h-24", label }: { count?: number; className?: string; label?: string }) {
+  const t = useMessages();
   return (
-    <div role="status" aria-label={label} data-testid="list-loading" className="flex flex-col gap-3">
+    <div role="status" aria-label={label ?? t.common.loading} data-testid="list-loading" className="flex flex-col gap-3">
       {Array.from({ length: count }, (_, i) => (
         <div key={i} aria-hidden="true" className={`animate-pulse rounded-lg border border-slate-200 bg-slate-100 ${className}`} />
       ))}

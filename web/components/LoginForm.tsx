@@ -10,8 +10,10 @@ import { dashboardFor, safeNext, SECURITY_PAGE, useSession } from "@/lib/session
 
 import { RESET_NOTICE, useQueryParam } from "./Recovery";
 import { buttonClass, ErrorMessage, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function LoginForm() {
+  const t = useMessages();
   const router = useRouter();
   const session = useSession();
   const [email, setEmail] = useState("");
@@ -45,8 +47,8 @@ export function LoginForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     const invalid = check([
-      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
-      rules.required("password", password, "your password"),
+      email.trim() ? rules.email("email", email) : rules.required("email", email, t.problems.yourEmailAddress),
+      rules.required("password", password, t.problems.yourPassword),
     ]);
     setError(invalid);
     if (invalid) return;
@@ -78,7 +80,7 @@ export function LoginForm() {
 
   return (
     <div className="mx-auto max-w-md">
-      <h1 className="mb-4 text-2xl font-bold">Sign in</h1>
+      <h1 className="mb-4 text-2xl font-bold">{t.loginForm.signIn}</h1>
       {session.endedReason && !error ? (
         <p role="status" className="mb-3 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="session-ended">
           {session.endedReason}
@@ -86,7 +88,7 @@ export function LoginForm() {
       ) : null}
       {resetDone && !error ? (
         <p role="status" className="mb-3 rounded-md border border-green-300 bg-green-50 p-3 text-sm text-green-900" data-testid="reset-notice">
-          Your password was changed and every session was signed out. Sign in with the new password.
+          {t.loginForm.yourPasswordWasChanged}
         </p>
       ) : null}
       {restartNote ? (
@@ -97,7 +99,7 @@ export function LoginForm() {
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="login-form" noValidate>
         <TextField
           id="login-email"
-          label="Email"
+          label={t.loginForm.email}
           type="email"
           autoComplete="email"
           required
@@ -107,7 +109,7 @@ export function LoginForm() {
         />
         <TextField
           id="login-password"
-          label="Password"
+          label={t.loginForm.password}
           type="password"
           autoComplete="current-password"
           required
@@ -117,18 +119,18 @@ export function LoginForm() {
         />
         <ErrorMessage error={error} inline={["email", "password"]} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="login-submit">
-          {busy ? "Signing in…" : "Sign in"}
+          {busy ? t.loginForm.signingIn : t.loginForm.signIn}
         </button>
       </form>
       <p className="mt-4 text-sm text-slate-700">
         <Link href="/forgot-password" className="font-semibold text-blue-800 underline" data-testid="forgot-link">
-          Forgot password?
+          {t.loginForm.forgotPassword}
         </Link>
       </p>
       <p className="mt-2 text-sm text-slate-700">
-        New here?{" "}
+        {t.loginForm.newHere}{" "}
         <Link href="/register" className="font-semibold text-blue-800 underline">
-          Create an account
+          {t.loginForm.createAnAccount}
         </Link>
       </p>
     </div>
@@ -137,6 +139,7 @@ export function LoginForm() {
 
 /** The second sign-in step: a code from the authenticator app, or one recovery code. */
 function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note: string | null) => void }) {
+  const t = useMessages();
   const [code, setCode] = useState("");
   const [recovery, setRecovery] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -159,7 +162,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
     event.preventDefault();
     const typed = code.trim();
     if (!typed) {
-      setError(recovery ? "Enter one of your recovery codes." : "Enter the 6-digit code from your authenticator app.");
+      setError(recovery ? t.loginForm.enterRecoveryCode : t.loginForm.enterAuthenticatorCode);
       input.current?.focus();
       return;
     }
@@ -172,19 +175,19 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
       if (e instanceof ApiError && e.code === "invalid_code") {
         const left = e.problem.attempts_left;
         if (left === 0) {
-          onRestart("Too many wrong codes. Enter your password again to get new tries.");
+          onRestart(t.loginForm.tooManyWrongCodes);
           return;
         }
         const tries = left === undefined ? "" : ` ${left} ${left === 1 ? "try" : "tries"} left.`;
         setError(
           (recovery
-            ? "That recovery code is not right, or it was already used."
-            : "That code is not right, or it was already used: wait for the next code in the app.") + tries,
+            ? t.loginForm.wrongRecoveryCode
+            : t.loginForm.wrongCode) + tries,
         );
         setCode("");
         input.current?.focus();
       } else if (e instanceof ApiError && e.code === "invalid_token") {
-        onRestart("That sign-in step expired. Enter your password again.");
+        onRestart(t.loginForm.stepExpired);
       } else {
         setError(plainError(e).summary);
       }
@@ -197,12 +200,12 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
   return (
     <div className="mx-auto max-w-md">
       <h1 ref={heading} tabIndex={-1} className="mb-2 text-2xl font-bold focus:outline-none" data-testid="mfa-step">
-        Two-step sign-in
+        {t.loginForm.twoStepSignIn}
       </h1>
       <p className="mb-4 text-sm text-slate-700">
         {recovery
-          ? "Enter one of the recovery codes you saved when you set up two-step sign-in. Each works once."
-          : "Open your authenticator app and enter the 6-digit code it shows for CareConnect."}
+          ? t.loginForm.enterOneOfThe
+          : t.loginForm.openYourAuthenticatorApp}
       </p>
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="mfa-form" noValidate>
         {recovery ? (
@@ -210,7 +213,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
             key={id}
             ref={input}
             id={id}
-            label="Recovery code"
+            label={t.loginForm.recoveryCode}
             autoComplete="off"
             autoCapitalize="none"
             spellCheck={false}
@@ -223,7 +226,7 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
             key={id}
             ref={input}
             id={id}
-            label="6-digit code"
+            label={t.loginForm.n6DigitCode}
             autoComplete="one-time-code"
             inputMode="numeric"
             pattern="[0-9]*"
@@ -234,14 +237,14 @@ function CodeStep({ mfaToken, onRestart }: { mfaToken: string; onRestart: (note:
           />
         )}
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="mfa-submit">
-          {busy ? "Checking…" : "Verify and sign in"}
+          {busy ? t.loginForm.checking : t.loginForm.verifyAndSignIn}
         </button>
         <div className="flex flex-wrap justify-between gap-2">
           <button type="button" className={buttonClass("ghost")} onClick={switchKind} data-testid="mfa-switch">
-            {recovery ? "Use the code from my app" : "Use a recovery code"}
+            {recovery ? t.loginForm.useTheCodeFrom : t.loginForm.useARecoveryCode}
           </button>
           <button type="button" className={buttonClass("ghost")} onClick={() => onRestart(null)}>
-            Start over
+            {t.loginForm.startOver}
           </button>
         </div>
       </form>

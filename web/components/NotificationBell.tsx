@@ -14,6 +14,7 @@ import { getHub } from "@/lib/hub";
 import type { NotificationItem, NotificationPage } from "@/lib/types";
 
 import { buttonClass } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const SOUND_KEY = "careconnect.notification-sound";
 /** A window event other components raise for what is shown live but not stored (a chat message). */
@@ -35,6 +36,7 @@ function beep(): void {
 }
 
 export function NotificationBell() {
+  const t = useMessages();
   const [items, setItems] = useState<NotificationItem[]>([]);
   const [unread, setUnread] = useState(0);
   const [open, setOpen] = useState(false);
@@ -138,7 +140,7 @@ export function NotificationBell() {
         type="button"
         className={buttonClass("ghost")}
         aria-expanded={open}
-        aria-label={`Notifications, ${unread} unread`}
+        aria-label={t.notificationBell.unreadLabel(unread)}
         onClick={() => setOpen(!open)}
         data-testid="bell"
       >
@@ -153,12 +155,12 @@ export function NotificationBell() {
           data-testid="bell-list"
         >
           <div className="mb-2 flex items-center justify-between">
-            <strong>Notifications</strong>
+            <strong>{t.notificationBell.notifications}</strong>
             <button type="button" className={buttonClass("ghost")} onClick={markAll} disabled={unread === 0}>
-              Mark all read
+              {t.notificationBell.markAllRead}
             </button>
           </div>
-          {items.length === 0 ? <p className="text-slate-700">Nothing yet.</p> : null}
+          {items.length === 0 ? <p className="text-slate-700">{t.notificationBell.nothingYet}</p> : null}
           <ul className="max-h-80 space-y-1 overflow-y-auto">
             {items.map((item) => (
               <li key={item.id} className={item.read_at ? "text-slate-600" : "font-semibold text-slate-900"}>
@@ -168,7 +170,7 @@ export function NotificationBell() {
                 <div className="font-normal">{item.body}</div>
                 {item.read_at ? null : (
                   <button type="button" className="text-xs text-blue-800 underline" onClick={() => markRead(item.id)}>
-                    Mark read
+                    {t.notificationBell.markRead}
                   </button>
                 )}
               </li>
@@ -176,15 +178,14 @@ export function NotificationBell() {
           </ul>
           <div className="mt-2 flex flex-col gap-1 border-t border-slate-200 pt-2">
             <label className="flex items-center gap-2">
-              <input type="checkbox" checked={sound} onChange={toggleSound} data-testid="bell-sound" /> Play a sound
-              while this tab is hidden
+              <input type="checkbox" checked={sound} onChange={toggleSound} data-testid="bell-sound" />{t.notificationBell.playASoundWhile}
             </label>
             {desktop === "default" ? (
               <button type="button" className={buttonClass("secondary")} onClick={askDesktop}>
-                Turn on desktop notifications
+                {t.notificationBell.turnOnDesktopNotifications}
               </button>
             ) : desktop === "denied" ? (
-              <p className="text-slate-700">Desktop notifications are blocked in this browser.</p>
+              <p className="text-slate-700">{t.notificationBell.desktopNotificationsAreBlocked}</p>
             ) : null}
           </div>
         </div>

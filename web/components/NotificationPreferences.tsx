@@ -5,14 +5,10 @@ import { useEffect, useState } from "react";
 
 import { api, paths } from "@/lib/api";
 import type { NotificationPreferences as Preferences } from "@/lib/types";
-
-const LABELS: Record<keyof Preferences, string> = {
-  email_booking: "Bookings, changes and cancellations",
-  email_reminders: "Reminders 24 hours and 1 hour before a visit",
-  email_summary: "When a visit summary is ready",
-};
+import { useMessages } from "@/lib/i18n";
 
 export function NotificationPreferences() {
+  const t = useMessages();
   const [prefs, setPrefs] = useState<Preferences | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -20,8 +16,8 @@ export function NotificationPreferences() {
     api
       .get<Preferences>(paths.notificationPreferences())
       .then(setPrefs)
-      .catch(() => setError("Could not load your mail preferences."));
-  }, []);
+      .catch(() => setError(t.notificationPreferences.loadFailed));
+  }, [t]);
 
   async function toggle(key: keyof Preferences) {
     if (!prefs) return;
@@ -29,22 +25,22 @@ export function NotificationPreferences() {
       setPrefs(await api.patch<Preferences>(paths.notificationPreferences(), { [key]: !prefs[key] }));
       setError(null);
     } catch {
-      setError("Could not save; try again.");
+      setError(t.notificationPreferences.saveFailed);
     }
   }
 
   return (
     <section aria-labelledby="mail-prefs" className="mx-auto mt-6 max-w-2xl px-4" data-testid="notification-preferences">
       <h2 id="mail-prefs" className="text-lg font-semibold">
-        Email notifications
+        {t.notificationPreferences.emailNotifications}
       </h2>
-      <p className="text-sm text-slate-700">Sign-in and password mails are always sent.</p>
+      <p className="text-sm text-slate-700">{t.notificationPreferences.signInAndPassword}</p>
       {error ? <p role="alert">{error}</p> : null}
       {prefs
-        ? (Object.keys(LABELS) as (keyof Preferences)[]).map((key) => (
+        ? (Object.keys(t.notificationPreferences.kinds) as (keyof Preferences)[]).map((key) => (
             <label key={key} className="mt-2 flex items-center gap-2">
               <input type="checkbox" checked={Boolean(prefs[key])} onChange={() => toggle(key)} data-testid={key} />
-              {LABELS[key]}
+              {t.notificationPreferences.kinds[key]}
             </label>
           ))
         : null}

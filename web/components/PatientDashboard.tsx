@@ -17,6 +17,7 @@ import { ListState, SkeletonRows } from "./ListStates";
 import { SlotPicker } from "./SlotPicker";
 import { TimeZoneSwitch } from "./TimeZoneSwitch";
 import { buttonClass, ErrorMessage, Loading, Notice, Section } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function PatientDashboard() {
   const { user } = useRequireUser(["patient"]);
@@ -25,6 +26,7 @@ export function PatientDashboard() {
 }
 
 function PatientHome({ profileZone, name }: { profileZone: string; name: string }) {
+  const t = useMessages();
   const display = useDisplayZone(profileZone);
   const timeZone = display.zone;
   const upcoming = useApi<Page<Appointment>>(paths.appointmentList("upcoming"));
@@ -55,7 +57,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
 
   async function cancel(appointment: Appointment, why = "") {
     await api.post<Appointment>(paths.cancelAppointment(appointment.id), why.trim() ? { reason: why.trim() } : {});
-    setNotice(`Cancelled your visit with ${appointment.doctor.full_name}.`);
+    setNotice(t.patientDashboard.cancelledWith(appointment.doctor.full_name));
     reloadLists();
     setSlotsVersion((v) => v + 1);
   }
@@ -72,7 +74,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
     setRescheduleError(null);
     try {
       const moved = await api.post<Appointment>(paths.rescheduleAppointment(rescheduling.id), { starts_at: rescheduleSlot.starts_at });
-      setNotice(`Moved your visit with ${moved.doctor.full_name} to ${formatDateTime(moved.starts_at, timeZone)}.`);
+      setNotice(t.patientDashboard.movedTo(moved.doctor.full_name, formatDateTime(moved.starts_at, timeZone)));
       setRescheduling(null);
       setRescheduleSlot(null);
       reloadLists();
@@ -95,18 +97,18 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
   return (
     <div className="flex flex-col gap-6" data-testid="patient-dashboard">
       <div className="flex flex-col gap-2 sm:flex-row sm:items-center sm:justify-between">
-        <h1 className="text-2xl font-bold">Hello, {name}</h1>
+        <h1 className="text-2xl font-bold">{t.patientDashboard.hello}{name}</h1>
         <TimeZoneSwitch display={display} />
       </div>
       {notice ? <Notice testId="dashboard-notice">{notice}</Notice> : null}
 
-      <Section id="upcoming" title="Upcoming visits">
+      <Section id="upcoming" title={t.patientDashboard.upcomingVisits}>
         <ListState
           loading={upcomingLoading}
           error={upcoming.data ? null : upcoming.error}
           empty={Boolean(upcoming.data && upcoming.data.items.length === 0)}
-          emptyText="No upcoming visits. Find a doctor below and book a time."
-          skeleton={<SkeletonRows count={1} label="Loading your visits…" />}
+          emptyText={t.patientDashboard.noUpcomingVisitsFind}
+          skeleton={<SkeletonRows count={1} label={t.patientDashboard.loadingYourVisits} />}
           testId="upcoming-empty"
         />
         {upcoming.data ? <ErrorMessage error={upcoming.error} /> : null}
@@ -118,7 +120,7 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
         {rescheduling ? (
           <div id="reschedule-panel" className="mt-4 flex scroll-mt-4 flex-col gap-3 rounded-lg border border-blue-200 bg-blue-50 p-3" data-testid="reschedule-panel">
             <h3 className="font-semibold">
-              Move your visit with {rescheduling.doctor.full_name} (now {formatDateTime(rescheduling.starts_at, timeZone)})
+              {t.patientDashboard.moveYourVisitWith}{rescheduling.doctor.full_name}{t.patientDashboard.now}{formatDateTime(rescheduling.starts_at, timeZone)})
             </h3>
             <SlotPicker
               doctorId={rescheduling.doctor.id}
@@ -130,15 +132,15 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
               }}
               refreshKey={slotsVersion}
               hidden={takenTimes}
-              label="Choose the new time"
+              label={t.patientDashboard.chooseTheNewTime}
             />
             <ErrorMessage error={rescheduleError} />
             <div className="sticky bottom-0 flex flex-wrap gap-2 bg-blue-50 py-2">
               <button type="button" className={buttonClass("primary")} disabled={!rescheduleSlot} onClick={reschedule} data-testid="reschedule-confirm">
-                {rescheduleSlot ? `Move to ${formatDateTime(rescheduleSlot.starts_at, timeZone)}` : "Pick a new time"}
+                {rescheduleSlot ? t.patientDashboard.moveTo(formatDateTime(rescheduleSlot.starts_at, timeZone)) : t.patientDashboard.pickANewTime}
               </button>
               <button type="button" className={buttonClass("secondary")} onClick={() => setRescheduling(null)}>
-                Keep the current time
+                {t.patientDashboard.keepTheCurrentTime}
               </button>
             </div>
           </div>
@@ -157,13 +159,13 @@ function PatientHome({ profileZone, name }: { profileZone: string; name: string 
         onCancel={(a) => cancel(a)}
       />
 
-      <Section id="past" title="Past visits">
+      <Section id="past" title={t.patientDashboard.pastVisits}>
         <ListState
           loading={pastLoading}
           error={past.data ? null : past.error}
           empty={Boolean(past.data && past.data.items.length === 0)}
-          emptyText="No past visits yet."
-          skeleton={<SkeletonRows count={1} label="Loading past visits…" />}
+          emptyText={t.patientDashboard.noPastVisitsYet}
+          skeleton={<SkeletonRows count={1} label={t.patientDashboard.loadingPastVisits} />}
           testId="past-empty"
         />
         <ul className="flex flex-col gap-3">

@@ -7,6 +7,7 @@ import { useApi } from "@/lib/useApi";
 
 import { IntakeDetails } from "./IntakeForm";
 import { ErrorMessage, Loading, StatusBadge } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 function textOf(value: VersionedText | string | null | undefined): string {
   if (!value) return "";
@@ -15,8 +16,9 @@ function textOf(value: VersionedText | string | null | undefined): string {
 
 /** The patient's visits with this doctor: dates, reasons, intakes, summaries and own notes. */
 export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patientId: string; currentId: string; timeZone: string }) {
+  const t = useMessages();
   const history = useApi<PatientHistory>(paths.patientHistory(patientId));
-  if (history.loading && !history.data) return <Loading label="Loading the patient's history…" />;
+  if (history.loading && !history.data) return <Loading label={t.patientHistoryPanel.loadingThePatientsHistory} />;
   if (!history.data) return <ErrorMessage error={history.error} />;
   const entries = history.data.appointments.filter((e) => e.appointment.id !== currentId);
   return (
@@ -25,7 +27,7 @@ export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patien
         {history.data.patient.full_name}
         {history.data.patient.email ? ` · ${history.data.patient.email}` : ""}
       </p>
-      {entries.length === 0 ? <p className="text-sm text-slate-700">No earlier visits with you.</p> : null}
+      {entries.length === 0 ? <p className="text-sm text-slate-700">{t.patientHistoryPanel.noEarlierVisitsWith}</p> : null}
       <ol className="flex flex-col gap-3">
         {entries.map(({ appointment: a, intake, summary, notes }) => (
           <li key={a.id} className="rounded-md border border-slate-200 p-3" data-testid="history-entry">
@@ -35,16 +37,16 @@ export function PatientHistoryPanel({ patientId, currentId, timeZone }: { patien
                 <StatusBadge status={a.status} />
                 <span className="font-normal text-slate-800">{a.reason}</span>
                 <span className="font-normal text-slate-800" data-testid="history-doctor">
-                  with {a.doctor?.full_name ?? "another doctor"}
+                  {t.patientHistoryPanel.with}{a.doctor?.full_name ?? t.patientHistoryPanel.anotherDoctor}
                 </span>
               </summary>
               <div className="mt-2 flex flex-col gap-2 text-sm">
-                {intake ? <IntakeDetails intake={intake} /> : <p className="text-slate-700">No intake.</p>}
-                <h4 className="font-semibold">Summary</h4>
-                <p className="whitespace-pre-wrap break-words text-slate-800">{textOf(summary) || "No summary."}</p>
+                {intake ? <IntakeDetails intake={intake} /> : <p className="text-slate-700">{t.patientHistoryPanel.noIntake}</p>}
+                <h4 className="font-semibold">{t.patientHistoryPanel.summary}</h4>
+                <p className="whitespace-pre-wrap break-words text-slate-800">{textOf(summary) || t.patientHistoryPanel.noSummary}</p>
                 {textOf(notes) ? (
                   <>
-                    <h4 className="font-semibold">Your private notes</h4>
+                    <h4 className="font-semibold">{t.patientHistoryPanel.yourPrivateNotes}</h4>
                     <p className="whitespace-pre-wrap break-words text-slate-800">{textOf(notes)}</p>
                   </>
                 ) : null}

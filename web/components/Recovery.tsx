@@ -15,6 +15,7 @@ import { useSession } from "@/lib/session";
 import type { Accepted, User } from "@/lib/types";
 
 import { buttonClass, ErrorMessage, Loading, TextField } from "./ui";
+import { t as messages, useMessages } from "@/lib/i18n";
 
 export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 128;
@@ -39,9 +40,10 @@ function useLinkToken(): string | null | undefined {
 
 /** The checks the server makes too (RegisterIn.password), said before a round trip. */
 export function passwordProblem(password: string, again: string): { password?: string; again?: string } {
-  if (password.length < MIN_PASSWORD) return { password: `Use at least ${MIN_PASSWORD} characters.` };
-  if (password.length > MAX_PASSWORD) return { password: `Use at most ${MAX_PASSWORD} characters.` };
-  if (password !== again) return { again: "The two passwords are not the same." };
+  const say = messages().recovery;
+  if (password.length < MIN_PASSWORD) return { password: say.useAtLeast(MIN_PASSWORD) };
+  if (password.length > MAX_PASSWORD) return { password: say.useAtMost(MAX_PASSWORD) };
+  if (password !== again) return { again: say.passwordsDiffer };
   return {};
 }
 
@@ -59,6 +61,7 @@ function StatusBox({ children, testId, tone = "green" }: { children: React.React
 }
 
 export function ForgotPasswordForm() {
+  const t = useMessages();
   const [email, setEmail] = useState("");
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -67,7 +70,7 @@ export function ForgotPasswordForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (!email.trim()) {
-      setError(new ApiError({ title: "Enter your email", status: 400, code: "invalid", detail: "Enter the email you sign in with.", errors: [{ field: "email", message: "Enter the email you sign in with." }] }));
+      setError(new ApiError({ title: t.recovery.enterYourEmail, status: 400, code: "invalid", detail: t.recovery.enterSignInEmail, errors: [{ field: "email", message: t.recovery.enterSignInEmail }] }));
       return;
     }
     setBusy(true);
@@ -84,27 +87,27 @@ export function ForgotPasswordForm() {
 
   return (
     <div className="mx-auto max-w-md">
-      <h1 className="mb-2 text-2xl font-bold">Forgot your password?</h1>
+      <h1 className="mb-2 text-2xl font-bold">{t.recovery.forgotYourPassword}</h1>
       {sent ? (
         <StatusBox testId="forgot-sent">
           <p>{sent}</p>
-          <p className="mt-2">Check your inbox (and the spam folder). The link works once.</p>
+          <p className="mt-2">{t.recovery.checkYourInboxAnd}</p>
         </StatusBox>
       ) : (
         <>
-          <p className="mb-4 text-sm text-slate-700">Enter the email you sign in with and we will mail you a link to choose a new password.</p>
+          <p className="mb-4 text-sm text-slate-700">{t.recovery.enterTheEmailYou}</p>
           <form onSubmit={submit} noValidate className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="forgot-form">
-            <TextField id="forgot-email" label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, "email")} />
+            <TextField id="forgot-email" label={t.recovery.email} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, "email")} />
             <ErrorMessage error={error} inline={["email"]} />
             <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="forgot-submit">
-              {busy ? "Sending…" : "Send me a reset link"}
+              {busy ? t.recovery.sending : t.recovery.sendMeAReset}
             </button>
           </form>
         </>
       )}
       <p className="mt-4 text-sm text-slate-700">
         <Link href="/login" className="font-semibold text-blue-800 underline">
-          Back to sign in
+          {t.recovery.backToSignIn}
         </Link>
       </p>
     </div>
@@ -112,6 +115,7 @@ export function ForgotPasswordForm() {
 }
 
 export function ResetPasswordForm() {
+  const t = useMessages();
   const router = useRouter();
   const token = useLinkToken();
   const [password, setPassword] = useState("");
@@ -146,11 +150,11 @@ export function ResetPasswordForm() {
   if (!token || expired) {
     return (
       <div className="mx-auto max-w-md">
-        <h1 className="mb-2 text-2xl font-bold">Choose a new password</h1>
+        <h1 className="mb-2 text-2xl font-bold">{t.recovery.chooseANewPassword}</h1>
         <StatusBox testId="reset-invalid" tone="amber">
-          This link is invalid, expired (links work for 30 minutes) or already used.{" "}
+          {t.recovery.thisLinkIsInvalid}{" "}
           <Link href="/forgot-password" className="font-semibold underline">
-            Ask for a new link
+            {t.recovery.askForANew}
           </Link>
           .
         </StatusBox>
@@ -159,12 +163,12 @@ export function ResetPasswordForm() {
   }
   return (
     <div className="mx-auto max-w-md">
-      <h1 className="mb-2 text-2xl font-bold">Choose a new password</h1>
-      <p className="mb-4 text-sm text-slate-700">At least {MIN_PASSWORD} characters. You will be signed out everywhere, then sign in with the new password.</p>
+      <h1 className="mb-2 text-2xl font-bold">{t.recovery.chooseANewPassword}</h1>
+      <p className="mb-4 text-sm text-slate-700">{t.recovery.atLeast}{MIN_PASSWORD}{t.recovery.charactersYouWillBe}</p>
       <form onSubmit={submit} noValidate className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="reset-form">
         <TextField
           id="reset-password"
-          label="New password"
+          label={t.recovery.newPassword}
           type="password"
           autoComplete="new-password"
           required
@@ -172,10 +176,10 @@ export function ResetPasswordForm() {
           onChange={(e) => setPassword(e.target.value)}
           error={problems.password ?? fieldError(error, "new_password")}
         />
-        <TextField id="reset-password-again" label="New password again" type="password" autoComplete="new-password" required value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
+        <TextField id="reset-password-again" label={t.recovery.newPasswordAgain} type="password" autoComplete="new-password" required value={again} onChange={(e) => setAgain(e.target.value)} error={problems.again} />
         <ErrorMessage error={error} inline={["new_password"]} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="reset-submit">
-          {busy ? "Saving…" : "Set the new password"}
+          {busy ? t.recovery.saving : t.recovery.setTheNewPassword}
         </button>
       </form>
     </div>
@@ -185,6 +189,7 @@ export function ResetPasswordForm() {
 type VerifyState = "checking" | "done" | "invalid" | "error";
 
 export function VerifyEmail() {
+  const t = useMessages();
   const token = useLinkToken();
   const session = useSession();
   const [state, setState] = useState<VerifyState>("checking");
@@ -211,19 +216,19 @@ export function VerifyEmail() {
 
   return (
     <div className="mx-auto max-w-md">
-      <h1 className="mb-2 text-2xl font-bold">Confirm your email address</h1>
-      {shown === "checking" ? <Loading label="Confirming your email address…" /> : null}
+      <h1 className="mb-2 text-2xl font-bold">{t.recovery.confirmYourEmailAddress}</h1>
+      {shown === "checking" ? <Loading label={t.recovery.confirmingYourEmailAddress} /> : null}
       {shown === "done" ? (
         <StatusBox testId="verify-done">
-          Your email address is confirmed. Thank you.{" "}
+          {t.recovery.yourEmailAddressIs}{" "}
           <Link href={session.user ? "/account" : "/login"} className="font-semibold underline">
-            {session.user ? "Go to your account" : "Sign in"}
+            {session.user ? t.recovery.goToYourAccount : t.recovery.signIn}
           </Link>
         </StatusBox>
       ) : null}
       {shown === "invalid" ? (
         <StatusBox testId="verify-invalid" tone="amber">
-          This link is invalid, expired (links work for 24 hours) or already used. Sign in and choose &quot;Resend&quot; on the banner to get a new one.
+          {t.recovery.thisLinkIsInvalid2}
         </StatusBox>
       ) : null}
       {shown === "error" ? <ErrorMessage error={error} /> : null}
@@ -233,6 +238,7 @@ export function VerifyEmail() {
 
 /** For signed-in users whose address is not proven yet: say so, and offer to resend the link. */
 export function VerifyEmailBanner({ user }: { user: User }) {
+  const t = useMessages();
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -253,10 +259,10 @@ export function VerifyEmailBanner({ user }: { user: User }) {
   return (
     <div className="border-b border-amber-300 bg-amber-50" data-testid="verify-banner">
       <div className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-2 text-sm text-amber-900">
-        <p role="status">{sent ?? `Please confirm your email address (${user.email}): we use it to reach you about your visits and your account.`}</p>
+        <p role="status">{sent ?? t.recovery.confirmEmail(user.email)}</p>
         {sent ? null : (
           <button type="button" className={buttonClass("secondary")} onClick={resend} disabled={busy} data-testid="verify-resend">
-            {busy ? "Sending…" : "Resend the link"}
+            {busy ? t.recovery.sending : t.recovery.resendTheLink}
           </button>
         )}
         {error ? <ErrorMessage error={error} testId="verify-banner-error" /> : null}

@@ -12,11 +12,13 @@ import type { User } from "@/lib/types";
 
 import { TimeZoneSelect, useBrowserTimeZone } from "./TimeZoneSelect";
 import { buttonClass, ErrorMessage, TextArea, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 /** The fields that show their own error next to the input. */
 const INLINE = ["full_name", "email", "password", "timezone", "specialty", "doctor", "bio", "languages", "license_number"];
 
 export function RegisterForm() {
+  const t = useMessages();
   const router = useRouter();
   const session = useSession();
   const browserZone = useBrowserTimeZone();
@@ -40,10 +42,10 @@ export function RegisterForm() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     const invalid = check([
-      rules.required("full_name", fullName, "your full name"),
-      email.trim() ? rules.email("email", email) : rules.required("email", email, "your email address"),
-      rules.length("password", password, 10, 128, "your password"),
-      ...(role === "doctor" ? [rules.required("doctor.specialty", specialty, "your specialty")] : []),
+      rules.required("full_name", fullName, t.problems.yourFullName),
+      email.trim() ? rules.email("email", email) : rules.required("email", email, t.problems.yourEmailAddress),
+      rules.length("password", password, 10, 128, t.problems.yourPassword),
+      ...(role === "doctor" ? [rules.required("doctor.specialty", specialty, t.problems.yourSpecialty)] : []),
     ]);
     setError(invalid);
     if (invalid) return;
@@ -69,10 +71,10 @@ export function RegisterForm() {
 
   return (
     <div className="mx-auto max-w-xl">
-      <h1 className="mb-4 text-2xl font-bold">Create an account</h1>
+      <h1 className="mb-4 text-2xl font-bold">{t.registerForm.createAnAccount}</h1>
       <form onSubmit={submit} className="flex flex-col gap-4 rounded-lg border border-slate-200 bg-white p-4 shadow-sm" data-testid="register-form" noValidate>
         <fieldset className="flex flex-col gap-2">
-          <legend className="mb-1 text-sm font-medium">I am a</legend>
+          <legend className="mb-1 text-sm font-medium">{t.registerForm.iAmA}</legend>
           <div className="flex flex-wrap gap-4">
             {(["patient", "doctor"] as const).map((r) => (
               <label key={r} className="flex min-h-11 items-center gap-2 text-base">
@@ -85,22 +87,22 @@ export function RegisterForm() {
                   className="h-5 w-5"
                   data-testid={`role-${r}`}
                 />
-                {r === "patient" ? "Patient" : "Doctor"}
+                {r === "patient" ? t.registerForm.patient : t.registerForm.doctor}
               </label>
             ))}
           </div>
         </fieldset>
-        <TextField id="reg-name" label="Full name" autoComplete="name" required value={fullName} onChange={(e) => setFullName(e.target.value)} error={fieldError(error, "full_name")} />
-        <TextField id="reg-email" label="Email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, "email")} />
+        <TextField id="reg-name" label={t.registerForm.fullName} autoComplete="name" required value={fullName} onChange={(e) => setFullName(e.target.value)} error={fieldError(error, "full_name")} />
+        <TextField id="reg-email" label={t.registerForm.email} type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldError(error, "email")} />
         <TextField
           id="reg-password"
-          label="Password"
+          label={t.registerForm.password}
           type="password"
           autoComplete="new-password"
           required
           minLength={10}
           maxLength={128}
-          hint="10 to 128 characters."
+          hint={t.registerForm.n10To128Characters}
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={fieldError(error, "password")}
@@ -108,22 +110,22 @@ export function RegisterForm() {
         <TimeZoneSelect id="reg-timezone" value={timezone} onChange={setZone} error={fieldError(error, "timezone")} />
         {role === "doctor" && (
           <fieldset className="flex flex-col gap-4 border-t border-slate-200 pt-4" data-testid="doctor-fields">
-            <legend className="text-sm font-semibold">Your practice</legend>
-            <TextField id="reg-specialty" label="Specialty" required value={specialty} onChange={(e) => setSpecialty(e.target.value)} error={fieldError(error, "specialty") ?? fieldError(error, "doctor")} />
-            <TextArea id="reg-bio" label="Short bio" rows={3} value={bio} onChange={(e) => setBio(e.target.value)} error={fieldError(error, "bio")} />
-            <TextField id="reg-languages" label="Languages" hint="Separate with commas, e.g. English, French." value={languages} onChange={(e) => setLanguages(e.target.value)} error={fieldError(error, "languages")} />
-            <TextField id="reg-license" label="License number" value={license} onChange={(e) => setLicense(e.target.value)} error={fieldError(error, "license_number")} />
+            <legend className="text-sm font-semibold">{t.registerForm.yourPractice}</legend>
+            <TextField id="reg-specialty" label={t.registerForm.specialty} required value={specialty} onChange={(e) => setSpecialty(e.target.value)} error={fieldError(error, "specialty") ?? fieldError(error, "doctor")} />
+            <TextArea id="reg-bio" label={t.registerForm.shortBio} rows={3} value={bio} onChange={(e) => setBio(e.target.value)} error={fieldError(error, "bio")} />
+            <TextField id="reg-languages" label={t.registerForm.languages} hint={t.registerForm.separateWithCommasE} value={languages} onChange={(e) => setLanguages(e.target.value)} error={fieldError(error, "languages")} />
+            <TextField id="reg-license" label={t.registerForm.licenseNumber} value={license} onChange={(e) => setLicense(e.target.value)} error={fieldError(error, "license_number")} />
           </fieldset>
         )}
         <ErrorMessage error={error} inline={INLINE} />
         <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="register-submit">
-          {busy ? "Creating your account…" : "Create account"}
+          {busy ? t.registerForm.creatingYourAccount : t.registerForm.createAccount}
         </button>
       </form>
       <p className="mt-4 text-sm text-slate-700">
-        Already registered?{" "}
+        {t.registerForm.alreadyRegistered}{" "}
         <Link href="/login" className="font-semibold text-blue-800 underline">
-          Sign in
+          {t.registerForm.signIn}
         </Link>
       </p>
     </div>

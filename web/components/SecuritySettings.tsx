@@ -16,6 +16,7 @@ import type { User } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { buttonClass, ErrorMessage, Loading, Notice, Section, TextField } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 interface Enrolment {
   secret: string;
@@ -48,6 +49,7 @@ function useFocusOnChange<T extends HTMLElement>(key: unknown) {
 }
 
 function Security({ user }: { user: User }) {
+  const t = useMessages();
   const router = useRouter();
   const resource = useApi<MfaStatus>(paths.mfa());
   const status = resource.data;
@@ -107,7 +109,7 @@ function Security({ user }: { user: User }) {
       setCopied(true);
     } catch {
       setCopied(false);
-      setError(new Error("The browser did not allow copying: use Download, or write the codes down."));
+      setError(new Error(t.securitySettings.copyBlocked));
     }
   }
 
@@ -141,32 +143,31 @@ function Security({ user }: { user: User }) {
 
   return (
     <div className="mx-auto flex max-w-xl flex-col gap-4">
-      <h1 className="text-2xl font-bold">Sign-in security</h1>
+      <h1 className="text-2xl font-bold">{t.securitySettings.signInSecurity}</h1>
       {notice ? <Notice testId="mfa-notice">{notice}</Notice> : null}
       {status.required && !status.enabled && !codes ? (
         <p role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900" data-testid="mfa-required">
-          Accounts like yours must use two-step sign-in. Set it up here to continue to the rest of CareConnect.
+          {t.securitySettings.accountsLikeYoursMust}
         </p>
       ) : null}
 
       {step === "off" && (
-        <Section title="Two-step sign-in is off" id="mfa-off" headingRef={heading}>
+        <Section title={t.securitySettings.twoStepSignIn} id="mfa-off" headingRef={heading}>
           <p className="mb-3 text-sm text-slate-700">
-            After your password, you will also enter a 6-digit code from an authenticator app on your phone (for
-            example Google Authenticator, Microsoft Authenticator, 1Password or FreeOTP).
+            {t.securitySettings.afterYourPasswordYou}
           </p>
           <ErrorMessage error={error} />
           <button type="button" className={buttonClass("primary", "mt-3")} onClick={start} disabled={busy} data-testid="mfa-start">
-            {busy ? "Preparing…" : "Set up two-step sign-in"}
+            {busy ? t.securitySettings.preparing : t.securitySettings.setUpTwoStep}
           </button>
         </Section>
       )}
 
       {step === "scan" && enrolment && (
-        <Section title="Add CareConnect to your authenticator app" id="mfa-scan" headingRef={heading}>
+        <Section title={t.securitySettings.addCareconnectToYour} id="mfa-scan" headingRef={heading}>
           <ol className="mb-3 list-decimal pl-5 text-sm text-slate-800">
-            <li>In the app, add an account and scan this QR code.</li>
-            <li>Enter the 6-digit code the app then shows.</li>
+            <li>{t.securitySettings.inTheAppAdd}</li>
+            <li>{t.securitySettings.enterThe6Digit}</li>
           </ol>
           {/* A data: URL drawn in this browser; next/image has nothing to optimize here. */}
           {/* eslint-disable-next-line @next/next/no-img-element */}
@@ -174,18 +175,18 @@ function Security({ user }: { user: User }) {
             src={enrolment.qr}
             width={240}
             height={240}
-            alt={`QR code that adds CareConnect (${user.email}) to an authenticator app`}
+            alt={t.securitySettings.qrAlt(user.email)}
             className="mx-auto rounded border border-slate-200"
             data-testid="mfa-qr"
           />
-          <p className="mt-3 text-sm text-slate-700">Cannot scan it? Type this key into the app instead (time-based):</p>
+          <p className="mt-3 text-sm text-slate-700">{t.securitySettings.cannotScanItType}</p>
           <p className="mt-1 break-all rounded bg-slate-100 p-2 text-center font-mono text-base tracking-wide" data-testid="mfa-secret">
             {grouped(enrolment.secret)}
           </p>
           <form onSubmit={confirm} className="mt-4 flex flex-col gap-3" noValidate data-testid="mfa-confirm-form">
             <TextField
               id="mfa-confirm-code"
-              label="6-digit code from the app"
+              label={t.securitySettings.n6DigitCodeFrom}
               autoComplete="one-time-code"
               inputMode="numeric"
               pattern="[0-9]*"
@@ -197,10 +198,10 @@ function Security({ user }: { user: User }) {
             <ErrorMessage error={error} inline={["code"]} />
             <div className="flex flex-wrap gap-2">
               <button type="submit" className={buttonClass("primary")} disabled={busy} data-testid="mfa-confirm">
-                {busy ? "Checking…" : "Turn on two-step sign-in"}
+                {busy ? t.securitySettings.checking : t.securitySettings.turnOnTwoStep}
               </button>
               <button type="button" className={buttonClass("secondary")} onClick={() => setEnrolment(null)} disabled={busy}>
-                Cancel
+                {t.securitySettings.cancel}
               </button>
             </div>
           </form>
@@ -208,11 +209,9 @@ function Security({ user }: { user: User }) {
       )}
 
       {step === "codes" && codes && (
-        <Section title="Save your recovery codes" id="mfa-codes" headingRef={heading}>
+        <Section title={t.securitySettings.saveYourRecoveryCodes} id="mfa-codes" headingRef={heading}>
           <p className="mb-3 text-sm text-slate-800">
-            Two-step sign-in is on. If you lose your phone, each of these codes signs you in once instead of an app
-            code. <strong>They are shown only now</strong>: copy them, download them or write them down, and keep
-            them somewhere safe.
+            {t.securitySettings.twoStepSignIn2}<strong>{t.securitySettings.theyAreShownOnly}</strong>{t.securitySettings.copyThemDownloadThem}
           </p>
           <ol className="grid grid-cols-1 gap-1 font-mono text-base sm:grid-cols-2" data-testid="recovery-codes">
             {codes.map((c) => (
@@ -224,17 +223,17 @@ function Security({ user }: { user: User }) {
           <ErrorMessage error={error} />
           <div className="mt-3 flex flex-wrap gap-2">
             <button type="button" className={buttonClass("secondary")} onClick={copyCodes} data-testid="mfa-copy">
-              {copied ? "Copied" : "Copy codes"}
+              {copied ? t.securitySettings.copied : t.securitySettings.copyCodes}
             </button>
             <button type="button" className={buttonClass("secondary")} onClick={downloadCodes} data-testid="mfa-download">
-              Download codes
+              {t.securitySettings.downloadCodes}
             </button>
             <button type="button" className={buttonClass("primary")} onClick={finish} data-testid="mfa-done">
-              I have saved them: continue
+              {t.securitySettings.iHaveSavedThem}
             </button>
           </div>
           <p aria-live="polite" className="sr-only">
-            {copied ? "The recovery codes were copied." : ""}
+            {copied ? t.securitySettings.theRecoveryCodesWere : ""}
           </p>
         </Section>
       )}
@@ -253,6 +252,7 @@ function TurnOff({
   headingRef: RefObject<HTMLHeadingElement | null>;
   onOff: () => void;
 }) {
+  const t = useMessages();
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -273,15 +273,15 @@ function TurnOff({
   }
 
   return (
-    <Section title="Two-step sign-in is on" id="mfa-on" headingRef={headingRef}>
+    <Section title={t.securitySettings.twoStepSignIn3} id="mfa-on" headingRef={headingRef}>
       <p className="mb-3 text-sm text-slate-700" data-testid="recovery-left">
-        {left} unused recovery {left === 1 ? "code" : "codes"} left.
+        {left}{t.securitySettings.unusedRecovery}{left === 1 ? t.securitySettings.code : t.securitySettings.codes}{t.securitySettings.left}
       </p>
       <form onSubmit={submit} className="flex flex-col gap-3" noValidate data-testid="mfa-off-form">
-        <p className="text-sm text-slate-700">To turn it off, enter your password and a code from the app (or a recovery code).</p>
+        <p className="text-sm text-slate-700">{t.securitySettings.toTurnItOff}</p>
         <TextField
           id="mfa-off-password"
-          label="Password"
+          label={t.securitySettings.password}
           type="password"
           autoComplete="current-password"
           value={password}
@@ -290,7 +290,7 @@ function TurnOff({
         />
         <TextField
           id="mfa-off-code"
-          label="Code from the app or a recovery code"
+          label={t.securitySettings.codeFromTheApp}
           autoComplete="one-time-code"
           value={code}
           onChange={(e) => setCode(e.target.value)}
@@ -298,7 +298,7 @@ function TurnOff({
         />
         <ErrorMessage error={error} inline={["password", "code"]} />
         <button type="submit" className={buttonClass("danger")} disabled={busy} data-testid="mfa-turn-off">
-          {busy ? "Turning off…" : "Turn off two-step sign-in"}
+          {busy ? t.securitySettings.turningOff : t.securitySettings.turnOffTwoStep}
         </button>
       </form>
     </Section>

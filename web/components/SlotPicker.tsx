@@ -8,6 +8,7 @@ import type { Slot, SlotList } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { ErrorMessage } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const DAY_MS = 86_400_000;
 const WINDOW_DAYS = 7;
@@ -35,7 +36,7 @@ export function SlotPicker({
   onPick,
   refreshKey = 0,
   hidden,
-  label = "Choose a time",
+  label,
 }: {
   doctorId: string;
   timeZone: string;
@@ -46,6 +47,7 @@ export function SlotPicker({
   hidden?: ReadonlySet<string>;
   label?: string;
 }) {
+  const t = useMessages();
   const [start] = useState(() => Date.now());
   const [week, setWeek] = useState(0);
   const [chosenDay, setChosenDay] = useState<string | null>(null);
@@ -86,9 +88,9 @@ export function SlotPicker({
   return (
     <div className="flex flex-col gap-3" data-testid="slot-picker">
       <div className="flex flex-wrap items-center justify-between gap-2">
-        <h3 className="text-base font-semibold">{label}</h3>
+        <h3 className="text-base font-semibold">{label ?? t.slotPicker.chooseATime}</h3>
         <p className="text-xs text-slate-700" data-testid="slot-timezone">
-          Times shown in {timeZone.replace(/_/g, " ")}
+          {t.slotPicker.timesShownIn}{timeZone.replace(/_/g, " ")}
         </p>
       </div>
       <div className="flex items-stretch gap-1">
@@ -97,12 +99,12 @@ export function SlotPicker({
           className="min-h-11 min-w-8 rounded-md border border-slate-400 bg-white px-1 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
           disabled={week === 0}
           onClick={() => moveWeek(-1)}
-          aria-label="Earlier days"
+          aria-label={t.slotPicker.earlierDays}
           data-testid="days-earlier"
         >
           ‹
         </button>
-        <div className="grid min-w-0 flex-1 grid-cols-7 gap-1" role="group" aria-label="Days" data-testid="day-strip">
+        <div className="grid min-w-0 flex-1 grid-cols-7 gap-1" role="group" aria-label={t.slotPicker.days} data-testid="day-strip">
           {days.map((key) => {
             const count = byDay.get(key)?.length ?? 0;
             const { weekday, day: dayNumber, date } = dayParts(key);
@@ -135,7 +137,7 @@ export function SlotPicker({
                   {loading ? "…" : count === 0 ? "–" : count}
                 </span>
                 <span className="sr-only">
-                  {date}: {loading ? "loading" : count === 0 ? "no free times" : `${count} free ${count === 1 ? "time" : "times"}`}
+                  {date}: {loading ? t.slotPicker.loading : count === 0 ? t.slotPicker.noFreeTimes : t.slotPicker.freeTimes(count)}
                 </span>
               </button>
             );
@@ -146,7 +148,7 @@ export function SlotPicker({
           className="min-h-11 min-w-8 rounded-md border border-slate-400 bg-white px-1 text-lg font-semibold text-slate-900 hover:bg-slate-100 disabled:text-slate-400"
           disabled={week >= MAX_WEEKS - 1}
           onClick={() => moveWeek(1)}
-          aria-label="Later days"
+          aria-label={t.slotPicker.laterDays}
           data-testid="days-later"
         >
           ›
@@ -164,7 +166,7 @@ export function SlotPicker({
         ) : day ? (
           <fieldset className="flex flex-col gap-2">
             <legend className="mb-2 text-sm font-semibold text-slate-900" data-testid="day-title">
-              {formatDay(times[0]!.starts_at, timeZone)}: {times.length} free {times.length === 1 ? "time" : "times"}
+              {formatDay(times[0]!.starts_at, timeZone)}: {times.length}{t.slotPicker.free}{times.length === 1 ? t.slotPicker.time : t.slotPicker.times}
             </legend>
             <div className="grid grid-cols-3 gap-2 sm:grid-cols-4 lg:grid-cols-6">
               {times.map((slot) => {
@@ -174,7 +176,7 @@ export function SlotPicker({
                     key={slot.starts_at}
                     type="button"
                     aria-pressed={isSelected}
-                    aria-label={`${formatDay(slot.starts_at, timeZone)} at ${formatTime(slot.starts_at, timeZone)}`}
+                    aria-label={t.slotPicker.dayAtTime(formatDay(slot.starts_at, timeZone), formatTime(slot.starts_at, timeZone))}
                     onClick={() => onPick(slot)}
                     data-testid="slot"
                     data-starts-at={slot.starts_at}
@@ -190,8 +192,8 @@ export function SlotPicker({
           </fieldset>
         ) : slots.data ? (
           <p className="text-sm text-slate-700" data-testid="no-slots">
-            No free times between {formatDay(from.toISOString(), timeZone)} and {formatDay(new Date(to.getTime() - 1).toISOString(), timeZone)}.
-            {week < MAX_WEEKS - 1 ? " Try later days with the arrow." : ""}
+            {t.slotPicker.noFreeTimesBetween}{formatDay(from.toISOString(), timeZone)}{t.slotPicker.and}{formatDay(new Date(to.getTime() - 1).toISOString(), timeZone)}.
+            {week < MAX_WEEKS - 1 ? t.slotPicker.tryLaterDaysWith : ""}
           </p>
         ) : null}
       </div>

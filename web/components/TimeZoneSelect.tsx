@@ -3,6 +3,7 @@
 import { useSyncExternalStore } from "react";
 
 import { allTimeZones, browserTimeZone } from "@/lib/format";
+import { useMessages } from "@/lib/i18n";
 
 import { SelectField } from "./ui";
 
@@ -18,7 +19,7 @@ export function useBrowserTimeZone(): string {
 
 export function TimeZoneSelect({
   id,
-  label = "Time zone",
+  label,
   value,
   onChange,
   error,
@@ -29,10 +30,11 @@ export function TimeZoneSelect({
   onChange: (zone: string) => void;
   error?: string;
 }) {
+  const t = useMessages();
   const list = useSyncExternalStore(noSubscribe, zones, () => serverZones);
   const options = list.includes(value) ? list : [value, ...list];
   return (
-    <SelectField id={id} label={label} value={value} onChange={(e) => onChange(e.target.value)} error={error}>
+    <SelectField id={id} label={label ?? t.timeZoneSelect.timeZone} value={value} onChange={(e) => onChange(e.target.value)} error={error}>
       {options.map((zone) => (
         <option key={zone} value={zone}>
           {zone.replace(/_/g, " ")}

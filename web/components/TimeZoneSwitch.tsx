@@ -1,15 +1,17 @@
 "use client";
 
 import type { DisplayZone } from "@/lib/displayZone";
+import { useMessages } from "@/lib/i18n";
 
 const label = (zone: string) => zone.replace(/_/g, " ");
 
 /** "Times in: This device (New York) | My profile (Paris)", shown only when the two differ. */
 export function TimeZoneSwitch({ display }: { display: DisplayZone }) {
+  const t = useMessages();
   if (!display.differs) {
     return (
       <p className="text-xs text-slate-700" data-testid="zone-note">
-        Times in {label(display.zone)}
+        {t.timeZoneSwitch.timesIn}{label(display.zone)}
       </p>
     );
   }
@@ -30,10 +32,10 @@ export function TimeZoneSwitch({ display }: { display: DisplayZone }) {
     );
   };
   return (
-    <div role="group" aria-label="Show times in" className="flex flex-wrap items-center gap-2 text-sm" data-testid="zone-switch" data-zone={display.zone}>
-      <span className="text-slate-800">Times in:</span>
-      {option("device", "This device", display.deviceZone)}
-      {option("profile", "My profile", display.profileZone)}
+    <div role="group" aria-label={t.timeZoneSwitch.showTimesIn} className="flex flex-wrap items-center gap-2 text-sm" data-testid="zone-switch" data-zone={display.zone}>
+      <span className="text-slate-800">{t.timeZoneSwitch.timesIn2}</span>
+      {option("device", t.timeZoneSwitch.thisDevice, display.deviceZone)}
+      {option("profile", t.timeZoneSwitch.myProfile, display.profileZone)}
     </div>
   );
 }

@@ -9,6 +9,7 @@ import type { VersionedText } from "@/lib/types";
 import { useApi } from "@/lib/useApi";
 
 import { buttonClass, ErrorMessage, Loading } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 const EMPTY: VersionedText = { text: "", version: 0, updated_at: null };
 const AUTOSAVE_MS = 1_200;
@@ -73,6 +74,7 @@ function Editor({
   readOnly: boolean;
   initial: VersionedText;
 }) {
+  const t = useMessages();
   // Unsaved text from before a session ended (lib/drafts.ts) comes back and is saved against
   // the version it was written on, so a change made elsewhere meanwhile shows as a conflict.
   const draftKey = readOnly ? null : `text:${path}`;
@@ -133,20 +135,20 @@ function Editor({
     return (
       <div data-testid={testId}>
         <p className="whitespace-pre-wrap break-words text-sm text-slate-900" data-testid={`${testId}-text`}>
-          {text || "Nothing written yet."}
+          {text || t.versionedTextEditor.nothingWrittenYet}
         </p>
-        {base.updated_at ? <p className="mt-1 text-xs text-slate-700">Last updated {formatTime(base.updated_at, timeZone)}</p> : null}
+        {base.updated_at ? <p className="mt-1 text-xs text-slate-700">{t.versionedTextEditor.lastUpdated}{formatTime(base.updated_at, timeZone)}</p> : null}
       </div>
     );
   }
 
   const statusText: Record<SaveState, string> = {
-    idle: base.updated_at ? `Saved at ${formatTime(base.updated_at, timeZone)}` : "Not saved yet",
-    dirty: "Unsaved changes…",
-    saving: "Saving…",
-    saved: base.updated_at ? `Saved at ${formatTime(base.updated_at, timeZone)}` : "Saved",
-    conflict: "Not saved: changed elsewhere",
-    error: "Not saved",
+    idle: base.updated_at ? t.versionedTextEditor.savedAt(formatTime(base.updated_at, timeZone)) : t.versionedTextEditor.notSavedYet,
+    dirty: t.versionedTextEditor.unsavedChanges,
+    saving: t.versionedTextEditor.saving,
+    saved: base.updated_at ? t.versionedTextEditor.savedAt(formatTime(base.updated_at, timeZone)) : t.versionedTextEditor.saved,
+    conflict: t.versionedTextEditor.changedElsewhere,
+    error: t.versionedTextEditor.notSaved,
   };
 
   return (
@@ -183,24 +185,23 @@ function Editor({
           disabled={state === "saving" || state === "conflict"}
           data-testid={`${testId}-save`}
         >
-          Save now
+          {t.versionedTextEditor.saveNow}
         </button>
       </div>
       {state === "conflict" ? (
         <div role="alert" className="flex flex-col gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950" data-testid={`${testId}-conflict`}>
           <p>
-            Someone (perhaps you, in another tab) changed this text after you opened it. Your version is still in the box above and was not
-            saved.
+            {t.versionedTextEditor.someonePerhapsYouIn}
           </p>
           {theirs ? (
             <details>
-              <summary className="cursor-pointer font-semibold">Show the saved version</summary>
-              <p className="mt-1 whitespace-pre-wrap break-words">{theirs.text || "(empty)"}</p>
+              <summary className="cursor-pointer font-semibold">{t.versionedTextEditor.showTheSavedVersion}</summary>
+              <p className="mt-1 whitespace-pre-wrap break-words">{theirs.text || t.versionedTextEditor.empty}</p>
             </details>
           ) : null}
           <div className="flex flex-wrap gap-2">
             <button type="button" className={buttonClass("primary")} disabled={!theirs} onClick={() => theirs && void save(theirs)} data-testid={`${testId}-keep-mine`}>
-              Keep mine (replace the saved version)
+              {t.versionedTextEditor.keepMineReplaceThe}
             </button>
             <button
               type="button"
@@ -216,7 +217,7 @@ function Editor({
               }}
               data-testid={`${testId}-take-theirs`}
             >
-              Use the saved version (discard mine)
+              {t.versionedTextEditor.useTheSavedVersion}
             </button>
           </div>
         </div>

@@ -9,6 +9,7 @@ import { useNow } from "@/lib/useNow";
 import { checkInOpensAt, noShowAllowedAt, untilText } from "@/lib/visitRules";
 
 import { buttonClass } from "./ui";
+import { useMessages } from "@/lib/i18n";
 
 export function CheckInButton({
   startsAt,
@@ -23,6 +24,7 @@ export function CheckInButton({
   disabled?: boolean;
   onCheckIn: () => void;
 }) {
+  const t = useMessages();
   const opens = checkInOpensAt(startsAt);
   const now = useNow(opens);
   const early = now < opens.getTime();
@@ -36,11 +38,11 @@ export function CheckInButton({
         aria-describedby={early ? "check-in-opens" : undefined}
         data-testid="check-in"
       >
-        {busy ? "Checking in…" : "Check in now"}
+        {busy ? t.visitStepButtons.checkingIn : t.visitStepButtons.checkInNow}
       </button>
       {early ? (
         <p id="check-in-opens" className="text-sm text-slate-800" data-testid="check-in-opens" data-opens-at={opens.toISOString()}>
-          Check-in opens at <time dateTime={opens.toISOString()}>{formatTime(opens.toISOString(), timeZone)}</time>,{" "}
+          {t.visitStepButtons.checkInOpensAt}<time dateTime={opens.toISOString()}>{formatTime(opens.toISOString(), timeZone)}</time>,{" "}
           <span data-testid="check-in-countdown">{untilText(opens, now)}</span>.
         </p>
       ) : null}
@@ -61,6 +63,7 @@ export function NoShowButton({
   disabled?: boolean;
   onNoShow: () => void;
 }) {
+  const t = useMessages();
   const allowed = noShowAllowedAt(startsAt);
   const now = useNow(allowed, 15_000);
   const early = now < allowed.getTime();
@@ -74,11 +77,11 @@ export function NoShowButton({
         aria-describedby={early && !disabled ? "no-show-allowed" : undefined}
         data-testid="no-show"
       >
-        {busy ? "Marking…" : "Mark as no-show"}
+        {busy ? t.visitStepButtons.marking : t.visitStepButtons.markAsNoShow}
       </button>
       {early && !disabled ? (
         <span id="no-show-allowed" className="text-xs text-slate-700" data-testid="no-show-allowed">
-          Possible from {formatTime(allowed.toISOString(), timeZone)}, {untilText(allowed, now)}
+          {t.visitStepButtons.possibleFrom}{formatTime(allowed.toISOString(), timeZone)}, {untilText(allowed, now)}
         </span>
       ) : null}
     </span>

@@ -3,8 +3,8 @@
 /** Small building blocks: buttons, fields with their errors, error and status messages. */
 import type { InputHTMLAttributes, ReactNode, Ref, SelectHTMLAttributes, TextareaHTMLAttributes } from "react";
 
-import { STATUS_LABEL } from "@/lib/format";
 import { otherFields, plainError } from "@/lib/problems";
+import { useMessages } from "@/lib/i18n";
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 
@@ -25,6 +25,7 @@ export function buttonClass(variant: Variant = "primary", extra = ""): string {
  * inside "Details", for when a person contacts the clinic.
  */
 export function ErrorMessage({ error, testId = "error", inline = [] }: { error: unknown; testId?: string; inline?: readonly string[] }) {
+  const t = useMessages();
   if (!error) return null;
   const plain = plainError(error);
   const listed = otherFields(plain, inline);
@@ -33,7 +34,7 @@ export function ErrorMessage({ error, testId = "error", inline = [] }: { error: 
     <div role="alert" data-testid={testId} className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900">
       <p>
         {plain.summary}
-        {marked > 0 ? (marked === 1 ? " See the marked field." : " See the marked fields.") : null}
+        {marked > 0 ? (marked === 1 ? t.ui.seeTheMarkedField : t.ui.seeTheMarkedFields) : null}
       </p>
       {listed.length > 0 ? (
         <ul className="mt-1 list-disc pl-5" data-testid={`${testId}-fields`}>
@@ -44,9 +45,9 @@ export function ErrorMessage({ error, testId = "error", inline = [] }: { error: 
       ) : null}
       {plain.requestId ? (
         <details className="mt-2 text-xs text-red-900" data-testid={`${testId}-details`}>
-          <summary className="cursor-pointer">Details</summary>
+          <summary className="cursor-pointer">{t.ui.details}</summary>
           <p className="mt-1">
-            Reference for the clinic: <code>{plain.requestId}</code>
+            {t.ui.referenceForTheClinic}<code>{plain.requestId}</code>
           </p>
         </details>
       ) : null}
@@ -72,13 +73,14 @@ const BADGE: Record<string, string> = {
 };
 
 export function StatusBadge({ status }: { status: string }) {
+  const t = useMessages();
   return (
     <span
       data-testid="status-badge"
       data-status={status}
       className={`inline-flex items-center rounded-full border px-2 py-0.5 text-xs font-semibold ${BADGE[status] ?? BADGE.booked}`}
     >
-      {STATUS_LABEL[status] ?? status}
+      {t.status[status] ?? status}
     </span>
   );
 }
@@ -208,10 +210,11 @@ export function Section({
   );
 }
 
-export function Loading({ label = "Loading…" }: { label?: string }) {
+export function Loading({ label }: { label?: string }) {
+  const t = useMessages();
   return (
     <p role="status" className="text-sm text-slate-700">
-      {label}
+      {label ?? t.common.loading}
     </p>
   );
 }

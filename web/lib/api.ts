@@ -8,6 +8,7 @@
  * of presenting the cookie again, so rotation never revokes the session family.
  */
 import type { TokenResponse, User } from "./types";
+import { t } from "./i18n";
 
 export const API_BASE = "/api/v1";
 const LOCK_NAME = "cc-refresh";
@@ -16,8 +17,6 @@ const CHANNEL_NAME = "cc-session";
 const EARLY_REFRESH_S = 60;
 /** Readable twin of the HttpOnly refresh cookie (no secret): a page load probes only with it. */
 const SESSION_HINT = "cc_session";
-export const SESSION_EXPIRED = "Your session expired, sign in again.";
-export const SIGNED_OUT_ELSEWHERE = "You signed out in another tab.";
 
 function hasSessionHint(): boolean {
   return typeof document !== "undefined" && document.cookie.split(";").some((c) => c.trim().startsWith(`${SESSION_HINT}=1`));
@@ -161,7 +160,7 @@ function ensureChannel(): BroadcastChannel | null {
       // Another tab renewed the session: use its token (the cookie it got is ours too).
       adoptToken(msg.token, msg.expiresAt, msg.user, false);
     } else if (msg.type === "logout") {
-      clearSession(msg.reason ?? SIGNED_OUT_ELSEWHERE, false);
+      clearSession(msg.reason ?? t().session.signedOutElsewhere, false);
     }
   };
   return channel;
@@ -193,7 +192,7 @@ function clearSession(reason: string | null, announce: boolean): void {
   refreshTimer = null;
   setSnapshot({ status: "anonymous", user: null, endedReason: reason });
   // The other tabs hear why: an expiry is an expiry there too; a sign-out came from this tab.
-  if (announce) broadcast({ type: "logout", reason: reason ?? SIGNED_OUT_ELSEWHERE });
+  if (announce) broadcast({ type: "logout", reason: reason ?? t().session.signedOutElsewhere });
 }
 
 /** The signed-in user changed (a saved profile, a verified email): every view of the session sees it. */
@@ -258,7 +257,7 @@ export function refreshSession(): Promise<string | null> {
       const hadSession = snapshot.status === "authenticated";
       const hinted = hasSessionHint(); // a session this browser had (also after a reload) has expired
       dropSessionHint();
-      clearSession(hadSession || hinted ? SESSION_EXPIRED : null, hadSession);
+      clearSession(hadSession || hinted ? t().session.expired : null, hadSession);
       return null;
     }
     if (!response.ok) throw await problemFrom(response);
@@ -354,10 +353,10 @@ export interface RequestOptions {
 
 function networkError(): ApiError {
   return new ApiError({
-    title: "Network error",
+    title: t().session.networkError,
     status: 0,
     code: "network",
-    detail: "The server could not be reached. Check your connection and try again.",
+    detail: t().session.unreachable,
   });
 }
 

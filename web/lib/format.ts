@@ -74,17 +74,6 @@ export function relativeMinutes(iso: string, now = Date.now()): number {
   return Math.round((new Date(iso).getTime() - now) / 60_000);
 }
 
-export const STATUS_LABEL: Record<string, string> = {
-  booked: "Booked",
-  checked_in: "Waiting",
-  in_progress: "In progress",
-  completed: "Completed",
-  cancelled: "Cancelled",
-  no_show: "No-show",
-};
-
-export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-
 /** Lines of a textarea as a list, and back. */
 export function toList(text: string): string[] {
   return text

@@ -9,42 +9,7 @@
  * own checks and the server's answer the same way.
  */
 import { ApiError, type FieldError } from "./api";
-
-/** The words for a field in a sentence, by its last name in the problem's `field` path. */
-const LABELS: Record<string, string> = {
-  email: "email address",
-  password: "password",
-  new_password: "new password",
-  current_password: "current password",
-  full_name: "full name",
-  timezone: "time zone",
-  role: "account type",
-  specialty: "specialty",
-  bio: "short bio",
-  languages: "languages",
-  license_number: "license number",
-  reason: "reason for the visit",
-  starts_at: "time",
-  doctor_id: "doctor",
-  doctor: "doctor details",
-  chief_complaint: "main reason for the visit",
-  symptoms: "symptoms",
-  symptom_duration: "how long you have had them",
-  medications: "medications",
-  allergies: "allergies",
-  conditions: "known conditions",
-  notes: "notes",
-  consent_to_treatment: "consent",
-  code: "code",
-  token: "link",
-  slot_minutes: "slot length",
-  min_notice_minutes: "minimum notice",
-  horizon_days: "booking horizon",
-  weekly: "weekly hours",
-  exceptions: "exceptions",
-  q: "search",
-  cursor: "page",
-};
+import { t } from "./i18n";
 
 /** "$.doctor.license_number" or "body.weekly[0].start" -> "doctor.license_number", "weekly[0].start". */
 function normalize(field: string): string {
@@ -62,9 +27,10 @@ function lastName(field: string): string {
 /** A field's name for a sentence: "license number"; a list item says which one ("weekly hours, row 2"). */
 export function fieldLabel(field: string): string {
   const name = lastName(field);
-  const label = LABELS[name] ?? (name ? name.replace(/_/g, " ") : "this form");
+  const m = t().problems;
+  const label = m.fields[name] ?? (name ? name.replace(/_/g, " ") : m.thisForm);
   const index = /\[(\d+)\]/.exec(field);
-  return index ? `${label} (item ${Number(index[1]) + 1})` : label;
+  return index ? m.item(label, Number(index[1]) + 1) : label;
 }
 
 function capitalize(text: string): string {
@@ -102,36 +68,37 @@ export function plainFieldMessage(field: string, message: string): string {
   const name = lastName(field);
   const label = fieldLabel(field);
   const m = message;
-  if (name === "consent_to_treatment") return "Tick the box to consent to treatment before sending.";
-  if (name === "email" && /regex|valid|email|format/i.test(m)) return "Enter an email address like name@example.com.";
-  if (name === "timezone" && /zone|regex|valid/i.test(m)) return "Choose a time zone from the list.";
-  if (/missing required field/i.test(m) || /got `null`/.test(m)) return `Fill in your ${label}.`;
+  const say = t().problems;
+  if (name === "consent_to_treatment") return say.consent;
+  if (name === "email" && /regex|valid|email|format/i.test(m)) return say.emailForm;
+  if (name === "timezone" && /zone|regex|valid/i.test(m)) return say.timezoneList;
+  if (/missing required field/i.test(m) || /got `null`/.test(m)) return say.fillIn(label);
   let found = /length >= (\d+)/.exec(m);
   if (found) {
     const n = Number(found[1]);
-    return n <= 1 ? `Fill in your ${label}.` : `Your ${label} must be at least ${n} characters.`;
+    return n <= 1 ? say.fillIn(label) : say.atLeast(label, n);
   }
   found = /length <= (\d+)/.exec(m);
-  if (found) return `Your ${label} can be at most ${found[1]} characters; shorten it.`;
+  if (found) return say.atMost(label, found[1]!);
   found = /`(?:int|float|number)` >= (-?\d+)/.exec(m);
-  if (found) return `The ${label} must be ${found[1]} or more.`;
+  if (found) return say.numberAtLeast(label, found[1]!);
   found = /`(?:int|float|number)` <= (-?\d+)/.exec(m);
-  if (found) return `The ${label} must be ${found[1]} or less.`;
+  if (found) return say.numberAtMost(label, found[1]!);
   found = /`array` of length <= (\d+)/.exec(m);
-  if (found) return `List at most ${found[1]} ${label}.`;
+  if (found) return say.listAtMost(label, found[1]!);
   if (/regex|\\S|\(\?=/.test(m)) {
-    return /\\S|\(\?=/.test(m)
-      ? `Fill in your ${label} (not only spaces).`
-      : `Your ${label} contains characters that cannot be used; remove them.`;
+    return /\\S|\(\?=/.test(m) ? say.notOnlySpaces(label) : say.badCharacters(label);
   }
-  if (/Invalid enum value|Expected `bool`|Expected `true`/i.test(m)) return `Choose one of the options for ${label}.`;
-  if (/Expected `(str|int|array|object)`/.test(m)) return `Check your ${label}: it is not in the expected form.`;
+  if (/Invalid enum value|Expected `bool`|Expected `true`/i.test(m)) return say.chooseOption(label);
+  if (/Expected `(str|int|array|object)`/.test(m)) return say.notExpectedForm(label);
   const plain = plainText(m);
   if (plain) {
     // "wrong password" -> "Password: wrong password." reads badly; the label first, then the words.
-    return plain.toLowerCase().includes(lastName(field).replace(/_/g, " ")) ? plain : `${capitalize(label)}: ${plain[0]!.toLowerCase()}${plain.slice(1)}`;
+    return plain.toLowerCase().includes(lastName(field).replace(/_/g, " "))
+      ? plain
+      : say.labelled(capitalize(label), `${plain[0]!.toLowerCase()}${plain.slice(1)}`);
   }
-  return `Check your ${label}.`;
+  return say.checkField(label);
 }
 
 /** What a person reads for an error: one summary sentence, each field's sentence, the request id. */
@@ -141,46 +108,37 @@ export interface PlainError {
   requestId: string | null;
 }
 
-const BY_CODE: Record<string, string> = {
-  slot_taken: "Someone else booked that time a moment ago. It is gone from the list: please pick another time.",
-  rate_limited: "Too many tries in a short time. Wait a minute, then try again.",
-  unavailable: "The service is busy for a moment. Try again in a few seconds.",
-  internal: "Something went wrong on our side. Please try again; if it keeps happening, contact the clinic.",
-  mfa_enrollment_required: "Your account needs a second sign-in step first: set it up under Security.",
-};
+/** The summary for a problem's `code`, or for its status when the code says nothing more. */
+function byCode(code: string): string | undefined {
+  return t().problems.byCode[code];
+}
 
-const BY_STATUS: Record<number, string> = {
-  400: "That request could not be handled. Please check what you entered and try again.",
-  401: "Your session has ended. Please sign in again.",
-  403: "Your account may not do this.",
-  404: "We could not find that. It may have been cancelled or removed.",
-  409: "That changed a moment ago. Reload the page and try again.",
-  413: "That is too large to send.",
-  429: BY_CODE.rate_limited!,
-  500: BY_CODE.internal!,
-  503: BY_CODE.unavailable!,
-};
+function byStatus(status: number): string | undefined {
+  const m = t().problems;
+  const code = { 429: "rate_limited", 500: "internal", 503: "unavailable" }[status];
+  return code ? m.byCode[code] : m.byStatus[status];
+}
 
 export function plainError(error: unknown): PlainError {
   if (!(error instanceof ApiError)) {
     const message = error instanceof Error ? plainText(error.message) : null;
-    return { summary: message ?? "Something went wrong. Please try again.", fields: [], requestId: null };
+    return { summary: message ?? t().problems.generic, fields: [], requestId: null };
   }
   const p = error.problem;
   const fields = (p.errors ?? []).map((e) => ({ field: normalize(e.field), message: messageOf(p.type, e.field, e.message) }));
   const requestId = p.request_id ?? null;
   if (p.status === 0) {
-    return { summary: "We could not reach CareConnect. Check your internet connection and try again.", fields, requestId };
+    return { summary: t().problems.offline, fields, requestId };
   }
   let summary: string;
   if (fields.length > 0 && (p.status === 422 || p.code === "validation_error")) {
-    summary = fields.length === 1 ? "One answer needs a change." : `${fields.length} answers need a change.`;
-  } else if (BY_CODE[p.code]) {
-    summary = BY_CODE[p.code]!;
+    summary = t().problems.answersNeedChange(fields.length);
+  } else if (byCode(p.code)) {
+    summary = byCode(p.code)!;
   } else if (p.status >= 500) {
-    summary = BY_STATUS[p.status] ?? BY_CODE.internal!;
+    summary = byStatus(p.status) ?? byCode("internal")!;
   } else {
-    summary = plainText(p.detail) ?? BY_STATUS[p.status] ?? "Something went wrong. Please try again.";
+    summary = plainText(p.detail) ?? byStatus(p.status) ?? t().problems.generic;
   }
   return { summary, fields, requestId };
 }
@@ -212,25 +170,21 @@ export type Rule = [field: string, failed: boolean, message: string];
 export function check(rules: Rule[]): ApiError | null {
   const errors: FieldError[] = rules.filter(([, failed]) => failed).map(([field, , message]) => ({ field, message }));
   if (errors.length === 0) return null;
-  return new ApiError({ type: CLIENT_CHECK, title: "Check your answers", status: 422, code: "validation_error", errors });
+  return new ApiError({ type: CLIENT_CHECK, title: t().problems.checkAnswers, status: 422, code: "validation_error", errors });
 }
 
-/** The usual checks, phrased once. */
+/** The usual checks, phrased once; `what` is the catalogue's phrase ("your password"). */
 export const rules = {
-  required: (field: string, value: string, what: string): Rule => [field, value.trim() === "", `Fill in ${what}.`],
-  email: (field: string, value: string): Rule => [
-    field,
-    !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value.trim()),
-    "Enter an email address like name@example.com.",
-  ],
+  required: (field: string, value: string, what: string): Rule => [field, value.trim() === "", t().problems.required(what)],
+  email: (field: string, value: string): Rule => [field, !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value.trim()), t().problems.emailForm],
   length: (field: string, value: string, min: number, max: number, what: string): Rule => [
     field,
     value.length < min || value.length > max,
-    value.length < min ? `${capitalize(what)} must be at least ${min} characters.` : `${capitalize(what)} can be at most ${max} characters; shorten it.`,
+    value.length < min ? t().problems.whatAtLeast(capitalize(what), min) : t().problems.whatAtMost(capitalize(what), max),
   ],
   max: (field: string, value: string, max: number, what: string): Rule => [
     field,
     value.length > max,
-    `${capitalize(what)} can be at most ${max} characters; shorten it.`,
+    t().problems.whatAtMost(capitalize(what), max),
   ],
 };

@@ -4,6 +4,8 @@
  * stay equal). The buttons use them to stay disabled, with a countdown, until the server would
  * accept the step.
  */
+import { t } from "./i18n";
+
 export const CHECK_IN_OPENS_MINUTES = 15;
 export const NO_SHOW_AFTER_MINUTES = 10;
 
@@ -18,9 +20,10 @@ export function noShowAllowedAt(startsAt: string): Date {
 /** "in 12 min", "in 1 h 5 min", "in 2 days": how long until `at`, rounded up to the minute. */
 export function untilText(at: Date, now: number): string {
   const minutes = Math.max(0, Math.ceil((at.getTime() - now) / 60_000));
-  if (minutes < 1) return "in less than a minute";
-  if (minutes < 60) return `in ${minutes} min`;
+  const say = t().until;
+  if (minutes < 1) return say.lessThanMinute;
+  if (minutes < 60) return say.minutes(minutes);
   const hours = Math.floor(minutes / 60);
-  if (hours < 48) return minutes % 60 ? `in ${hours} h ${minutes % 60} min` : `in ${hours} h`;
-  return `in ${Math.round(hours / 24)} days`;
+  if (hours < 48) return minutes % 60 ? say.hoursMinutes(hours, minutes % 60) : say.hours(hours);
+  return say.days(Math.round(hours / 24));
 }

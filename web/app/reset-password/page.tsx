@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
 
+import { t } from "@/lib/i18n";
+
 import { ResetPasswordForm } from "@/components/Recovery";
 
-export const metadata: Metadata = { title: "Choose a new password" };
+export const metadata: Metadata = { title: t().titles.resetPassword };
 
 export default function Page() {
   return <ResetPasswordForm />;

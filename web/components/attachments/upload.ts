@@ -4,6 +4,7 @@
  */
 import { API_BASE, getAccessToken, refreshSession } from "@/lib/api";
 import type { AttachmentMeta } from "@/lib/hub";
+import { t } from "@/lib/i18n";
 
 export const ACCEPTED = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif,application/pdf";
 export const MAX_BYTES = 10 * 1024 * 1024;
@@ -17,11 +18,12 @@ export class UploadCancelled extends Error {}
 
 /** Words for a refused upload, from its status and problem code. */
 export function explainUploadError(status: number, code: string | undefined, detail: string | undefined): string {
-  if (status === 413) return "This file is too large: files can be at most 10 MB.";
-  if (code === "unsupported_file") return "This file can't be sent: send a photo (JPEG, PNG, WebP or HEIC) or a PDF.";
-  if (code === "room_closed") return "This visit has ended: files can no longer be added.";
-  if (status === 0) return "The upload failed: check your connection and try again.";
-  return detail || "The upload failed; try again.";
+  const say = t().uploads;
+  if (status === 413) return say.tooLarge;
+  if (code === "unsupported_file") return say.unsupported;
+  if (code === "room_closed") return say.roomClosed;
+  if (status === 0) return say.offline;
+  return detail || say.failedTryAgain;
 }
 
 export function uploadAttachment(

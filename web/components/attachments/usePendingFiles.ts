@@ -4,6 +4,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import type { AttachmentMeta } from "@/lib/hub";
+import { t } from "@/lib/i18n";
 
 import { UploadCancelled, uploadAttachment, type UploadHandle } from "./upload";
 
@@ -43,7 +44,7 @@ export function usePendingFiles(consultationId: string | null): PendingFiles {
         chosen.forEach((file, index) => {
           const key = `${Date.now()}-${index}-${file.name}`;
           if (index >= room) {
-            next.push({ key, name: file.name, progress: 0, error: `At most ${MAX_FILES} files go with one message.` });
+            next.push({ key, name: file.name, progress: 0, error: t().uploads.tooMany(MAX_FILES) });
             return;
           }
           next.push({ key, name: file.name, progress: 0 });
@@ -53,7 +54,7 @@ export function usePendingFiles(consultationId: string | null): PendingFiles {
             .then((meta) => patch(key, { meta, progress: 1 }))
             .catch((error: unknown) => {
               if (error instanceof UploadCancelled) return;
-              patch(key, { error: error instanceof Error ? error.message : "The upload failed." });
+              patch(key, { error: error instanceof Error ? error.message : t().uploads.failed });
             })
             .finally(() => uploads.current.delete(key));
         });

@@ -7,8 +7,8 @@ import type { Person } from "@/lib/hub";
 import type { RoomHandle } from "@/lib/useHub";
 
 import { buttonClass } from "../ui";
+import { useMessages } from "@/lib/i18n";
 
-const QUALITY_LABEL = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" } as const;
 
 /**
  * The consultation's video call around its chat: the doctor's call button, the patient's ringing
@@ -85,21 +85,22 @@ function CallPanel({
   peerOnline: boolean;
   active: boolean;
 }) {
+  const t = useMessages();
   return (
-      <section aria-label="Video call" className="flex flex-col gap-3" data-testid="video-call" data-phase={call.phase}>
+      <section aria-label={t.videoCall.videoCall} className="flex flex-col gap-3" data-testid="video-call" data-phase={call.phase}>
         {call.phase === "idle" ? (
           <IdleBar call={call} isDoctor={isDoctor} peer={peer} peerOnline={peerOnline} onCall={() => peer && void controller.start(peer)} />
         ) : null}
         {call.phase === "ringing" ? (
           <div role="alertdialog" aria-labelledby="ring-title" className="flex flex-wrap items-center gap-3 rounded-md border border-blue-300 bg-blue-50 p-3" data-testid="call-ringing">
             <p id="ring-title" className="font-semibold text-slate-900">
-              {call.peer?.name ?? "Your doctor"} is calling you (video)
+              {call.peer?.name ?? t.videoCall.yourDoctor}{t.videoCall.isCallingYouVideo}
             </p>
             <button type="button" className={buttonClass("primary")} onClick={() => void controller.accept()} data-testid="call-accept">
-              Accept
+              {t.videoCall.accept}
             </button>
             <button type="button" className={buttonClass("danger")} onClick={() => controller.decline()} data-testid="call-decline">
-              Decline
+              {t.videoCall.decline}
             </button>
           </div>
         ) : null}
@@ -126,21 +127,22 @@ function IdleBar({
   peerOnline: boolean;
   onCall: () => void;
 }) {
+  const t = useMessages();
   if (!isDoctor) {
     return call.message ? null : (
       <p className="text-sm text-slate-800" data-testid="call-hint">
-        Your doctor can start a video call; you will be asked to accept it.
+        {t.videoCall.yourDoctorCanStart}
       </p>
     );
   }
   return (
     <div className="flex flex-wrap items-center gap-3">
       <button type="button" className={buttonClass("primary")} disabled={!peer || !peerOnline} onClick={onCall} data-testid="call-start">
-        Start video call
+        {t.videoCall.startVideoCall}
       </button>
       {!peerOnline ? (
         <span className="text-sm text-slate-800" data-testid="call-hint">
-          {peer ? `${peer.name} is not in the consultation right now.` : "Waiting for the patient."}
+          {peer ? t.videoCall.notInConsultation(peer.name) : t.videoCall.waitingForThePatient}
         </span>
       ) : null}
     </div>
@@ -148,17 +150,18 @@ function IdleBar({
 }
 
 function CallStage({ call, controller }: { call: CallSnapshot; controller: CallController }) {
-  const name = call.peer?.name ?? "The other side";
+  const t = useMessages();
+  const name = call.peer?.name ?? t.videoCall.theOtherSide;
   const status =
     call.phase === "calling"
-      ? `Calling ${name}…`
+      ? t.videoCall.calling(name)
       : call.phase === "connecting"
-        ? "Connecting…"
+        ? t.videoCall.connecting
         : call.phase === "reconnecting"
-          ? "Reconnecting…"
+          ? t.videoCall.reconnecting
           : call.quality
-            ? QUALITY_LABEL[call.quality]
-            : "Connected";
+            ? t.videoCall.quality[call.quality]
+            : t.videoCall.connected;
   return (
     <div
       className="flex flex-col gap-2"
@@ -170,19 +173,19 @@ function CallStage({ call, controller }: { call: CallSnapshot; controller: CallC
       data-ice={call.iceState}
     >
       <div className="relative overflow-hidden rounded-lg bg-slate-900">
-        <Video stream={call.remoteStream} muted={false} label={`Video of ${name}`} testId="remote-video" className="aspect-video w-full object-cover" />
+        <Video stream={call.remoteStream} muted={false} label={t.videoCall.videoOf(name)} testId="remote-video" className="aspect-video w-full object-cover" />
         {!call.remoteStream ? <p className="absolute inset-0 flex items-center justify-center text-sm text-white">{status}</p> : null}
         <div className="absolute bottom-2 right-2 w-1/4 min-w-24 overflow-hidden rounded-md border border-white/60 bg-slate-800">
-          <Video stream={call.localStream} muted label="Your camera" testId="local-video" className="aspect-video w-full -scale-x-100 object-cover" />
+          <Video stream={call.localStream} muted label={t.videoCall.yourCamera} testId="local-video" className="aspect-video w-full -scale-x-100 object-cover" />
         </div>
       </div>
       <p className="text-sm text-slate-800" aria-live="polite" data-testid="call-status">
         {status}
-        {call.audioOnly ? " · audio only" : ""}
+        {call.audioOnly ? t.videoCall.audioOnly : ""}
       </p>
-      <div className="flex flex-wrap gap-2" role="group" aria-label="Call controls">
+      <div className="flex flex-wrap gap-2" role="group" aria-label={t.videoCall.callControls}>
         <button type="button" className={buttonClass("secondary")} onClick={() => controller.toggleMute()} aria-pressed={call.muted} data-testid="call-mute">
-          {call.muted ? "Unmute" : "Mute"}
+          {call.muted ? t.videoCall.unmute : t.videoCall.mute}
         </button>
         <button
           type="button"
@@ -192,15 +195,15 @@ function CallStage({ call, controller }: { call: CallSnapshot; controller: CallC
           disabled={!call.localStream?.getVideoTracks().length}
           data-testid="call-camera"
         >
-          {call.cameraOff || call.audioOnly ? "Turn camera on" : "Turn camera off"}
+          {call.cameraOff || call.audioOnly ? t.videoCall.turnCameraOn : t.videoCall.turnCameraOff}
         </button>
         {call.canSwitchCamera ? (
           <button type="button" className={buttonClass("secondary")} onClick={() => void controller.switchCamera()} data-testid="call-switch-camera">
-            Switch camera
+            {t.videoCall.switchCamera}
           </button>
         ) : null}
         <button type="button" className={buttonClass("danger")} onClick={() => controller.hangup()} data-testid="call-hangup">
-          {call.phase === "calling" ? "Cancel" : "Hang up"}
+          {call.phase === "calling" ? t.videoCall.cancel : t.videoCall.hangUp}
         </button>
       </div>
     </div>

@@ -9,6 +9,7 @@ import type { Appointment, NotificationItem } from "../types";
 import type { AttachmentMeta, ErrorFrame, ServerFrame, SignalFrame, SignalKind } from "./frames";
 import { Room, type RoomSnapshot } from "./room";
 import { HubTransport, type ConnectionSnapshot } from "./transport";
+import { t } from "../i18n";
 
 const TYPING_SEND_EVERY_MS = 3_000;
 const READ_ANSWER_EVERY_MS = 1_500;
@@ -327,9 +328,9 @@ export class HubClient {
 export function explainHubError(code: string, message: string): string {
   switch (code) {
     case "room_closed":
-      return "This conversation is closed: messages can be sent only in the waiting room or during the visit.";
+      return t().hub.roomClosed;
     case "rate_limited":
-      return "You are sending messages too quickly; wait a few seconds and try again.";
+      return t().hub.tooFast;
     case "too_large":
       return "That message is too long.";
     case "forbidden":

@@ -8,6 +8,7 @@
  */
 import type { ClientFrame } from "./frames";
 import type { ChatMessage } from "./room";
+import { t } from "../i18n";
 
 const ACK_TIMEOUT_MS = 15_000;
 
@@ -138,7 +139,7 @@ export class Outbox {
       entry.message = {
         ...entry.message,
         status: "failed",
-        error: "No answer from the server yet; it will be sent again when the connection recovers.",
+        error: t().hub.noAnswerYet,
       };
       this.changed();
     }, ACK_TIMEOUT_MS);

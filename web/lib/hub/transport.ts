@@ -5,6 +5,7 @@
  */
 import { getAccessToken, getSession, onTokenChange, refreshSession, restoreSession, subscribeSession } from "../api";
 import { parseServerFrame, type ClientFrame, type Person, type ServerFrame, type WelcomeFrame } from "./frames";
+import { t } from "../i18n";
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "offline" | "ended";
 
@@ -106,7 +107,7 @@ export class HubTransport {
       token = getAccessToken();
     }
     if (!token) {
-      this.setConnection({ state: "ended", error: "Sign in to connect." });
+      this.setConnection({ state: "ended", error: t().hub.signInToConnect });
       return;
     }
     if (this.ws) return;
@@ -168,13 +169,13 @@ export class HubTransport {
       refreshSession()
         .then((token) => {
           if (token) this.scheduleReconnect(this.attempt === 0);
-          else this.setConnection({ state: "ended", error: "Your session has ended. Please sign in again." });
+          else this.setConnection({ state: "ended", error: t().problems.byStatus[401] });
         })
         .catch(() => this.scheduleReconnect());
       return;
     }
     if (code === 4403) {
-      this.setConnection({ state: "ended", error: "This account has been disabled." });
+      this.setConnection({ state: "ended", error: t().hub.accountDisabled });
       return;
     }
     if (this.connection.state === "ended" || this.connection.state === "idle") return;
