@@ -107,7 +107,7 @@ export function ChatWindow({
           {members.map((m) => (
             <li key={m.id} className="flex items-center gap-1" data-testid="presence-member" data-online={m.online} data-user-id={m.id}>
               <span aria-hidden="true" className={`h-2 w-2 rounded-full ${m.online ? "bg-green-700" : "bg-slate-400"}`} />
-              {m.id === myId ? t.chatWindow.you : m.name} ({m.role}): {m.online ? t.chatWindow.online : t.chatWindow.offline}
+              {m.id === myId ? t.chatWindow.you : m.name} ({t.chatWindow.roles[m.role] ?? m.role}): {m.online ? t.chatWindow.online : t.chatWindow.offline}
             </li>
           ))}
         </ul>

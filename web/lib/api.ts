@@ -72,16 +72,16 @@ export class ApiError extends Error {
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     const p = error.problem;
-    if (p.status === 0) return p.detail ?? "The server could not be reached. Check your connection and try again.";
-    const base = p.detail && p.detail !== p.title ? `${p.title}: ${p.detail}` : p.title || "Something went wrong.";
+    if (p.status === 0) return p.detail ?? t().errors.unreachable;
+    const base = p.detail && p.detail !== p.title ? `${p.title}: ${p.detail}` : p.title || t().errors.generic;
     const withFields =
       p.errors && p.errors.length > 0 && !p.detail?.includes(p.errors[0]?.message ?? "\u0000")
         ? `${base} (${p.errors.map((e) => `${humanField(e.field)}: ${e.message}`).join("; ")})`
         : base;
-    return p.request_id ? `${withFields} [request ${p.request_id}]` : withFields;
+    return p.request_id ? t().errors.withRequest(withFields, p.request_id) : withFields;
   }
   if (error instanceof Error) return error.message;
-  return "Something went wrong.";
+  return t().errors.generic;
 }
 
 /** "doctor.license_number" -> "license number"; "$.weekly[0].start" -> "weekly 1 start". */
@@ -372,8 +372,8 @@ async function problemFrom(response: Response): Promise<ApiError> {
   const detail =
     body?.detail ??
     (response.status === 429 && retryAfter
-      ? `Too many requests; try again in ${retryAfter} seconds.`
-      : `The server answered ${response.status} ${response.statusText}.`);
+      ? t().errors.tooManyRequests(retryAfter)
+      : t().errors.serverAnswered(response.status, response.statusText));
   return new ApiError({
     mfa_token: typeof body?.mfa_token === "string" ? body.mfa_token : undefined,
     attempts_left: typeof body?.attempts_left === "number" ? body.attempts_left : undefined,

@@ -16,6 +16,7 @@
 import { api, paths } from "./api";
 import type { components } from "./api-types";
 import { getHub, type Person, type SignalFrame, type SignalKind } from "./hub";
+import { t } from "./i18n";
 
 export type CallPhase = "idle" | "calling" | "ringing" | "connecting" | "connected" | "reconnecting";
 export type Quality = "good" | "fair" | "poor";
@@ -102,7 +103,7 @@ function isConnected(pc: RTCPeerConnection): boolean {
 /** Camera and microphone, or the microphone alone when there is no camera; clear words otherwise. */
 export async function openMedia(): Promise<{ stream: MediaStream; audioOnly: boolean }> {
   if (typeof navigator === "undefined" || !navigator.mediaDevices?.getUserMedia) {
-    throw new CallError("Video calls need a secure (https) page and a browser with camera support.");
+    throw new CallError(t().call.needsSecurePage);
   }
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { facingMode: "user" } });
@@ -111,14 +112,14 @@ export async function openMedia(): Promise<{ stream: MediaStream; audioOnly: boo
     const name = error instanceof DOMException ? error.name : "";
     if (name === "NotAllowedError" || name === "SecurityError") {
       throw new CallError(
-        "Camera and microphone access was denied. Allow them for this site in your browser's settings, then try again. The chat keeps working.",
+        t().call.accessDenied,
       );
     }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       return { stream, audioOnly: true };
     } catch {
-      throw new CallError("No microphone or camera was found (or another app is using them). The chat keeps working.");
+      throw new CallError(t().call.noDevices);
     }
   }
 }
@@ -245,11 +246,11 @@ export class CallController {
   async resume(): Promise<void> {
     const saved = loadSaved(this.room);
     if (!saved || this.snap.phase !== "idle") return;
-    this.set({ ...IDLE, phase: "connecting", callId: saved.call, peer: saved.peer, message: "Rejoining the call…" });
+    this.set({ ...IDLE, phase: "connecting", callId: saved.call, peer: saved.peer, message: t().call.rejoining });
     if (!(await this.withMedia())) return;
     this.signal("ring", { resume: true });
     this.after("resume", RESUME_TIMEOUT_MS, () => {
-      if (this.snap.phase === "connecting" && !this.pc) this.end("The call could not be resumed: it has ended.", null);
+      if (this.snap.phase === "connecting" && !this.pc) this.end(t().call.couldNotResume, null);
     });
   }
 
@@ -295,7 +296,7 @@ export class CallController {
       this.videoTrack = track;
       this.set({ localStream: local ? new MediaStream(local.getTracks()) : stream, cameraOff: false });
     } catch {
-      this.set({ message: "That camera could not be opened." });
+      this.set({ message: t().call.cameraFailed });
     }
   }
 
@@ -308,8 +309,8 @@ export class CallController {
     }
     if (this.timers.has("gone")) return;
     this.after("gone", PEER_GONE_MS, () => {
-      const name = this.snap.peer?.name ?? "The other side";
-      this.end(`${name} left the call.`, null);
+      const name = this.snap.peer?.name ?? t().call.otherSide;
+      this.end(t().call.left(name), null);
     });
   }
 
@@ -326,7 +327,7 @@ export class CallController {
     if (kind !== "ice") this.debug("sent", kind, JSON.stringify({ ...data, description: undefined }));
     if (!getHub().signal(this.room, peer.id, kind, { ...data, call: callId })) {
       this.debug("not sent (offline)", kind);
-      this.set({ message: "You are offline: the call continues once you reconnect." });
+      this.set({ message: t().call.offline });
     }
   }
 
@@ -334,14 +335,14 @@ export class CallController {
     this.debug("refused", code, message);
     if (this.snap.phase === "idle") return;
     if (code === "not_found") {
-      const name = this.snap.peer?.name ?? "The other side";
+      const name = this.snap.peer?.name ?? t().call.otherSide;
       if (this.snap.phase === "calling" || (this.snap.phase === "connecting" && !this.pc)) {
-        this.end(`${name} is not in the consultation right now.`, null);
+        this.end(t().call.notHere(name), null);
       }
       return;
     }
     if (code === "room_closed") {
-      this.end("The visit has ended, and so has the call.", null);
+      this.end(t().call.visitEnded, null);
       return;
     }
     this.set({ message });
@@ -396,12 +397,12 @@ export class CallController {
       this.set({
         message:
           reason === "declined"
-            ? `${name} declined the call.`
+            ? t().call.declined(name)
             : reason === "busy"
-              ? `${name} is in another call.`
+              ? t().call.busy(name)
               : reason === "no_answer"
-                ? `You missed a call from ${name}.`
-                : `${name} ended the call.`,
+                ? t().call.missed(name)
+                : t().call.ended(name),
       });
       return;
     }
@@ -469,11 +470,11 @@ export class CallController {
         localStream: stream,
         audioOnly,
         canSwitchCamera: cameras > 1,
-        message: audioOnly ? "No camera was found: this call is audio only." : this.snap.message,
+        message: audioOnly ? t().call.audioOnly : this.snap.message,
       });
       return true;
     } catch (error) {
-      const message = error instanceof CallError ? error.message : "The camera or microphone could not be opened.";
+      const message = error instanceof CallError ? error.message : t().call.devicesFailed;
       const ringing = this.snap.phase === "ringing" || this.snap.phase === "connecting";
       if (ringing && this.snap.peer) this.signal("hangup", { reason: "declined" });
       this.teardown(true);
@@ -571,10 +572,10 @@ export class CallController {
         this.clear("polite-restart");
         this.set({ phase: "connected", message: null });
       } else if (state === "failed") {
-        this.set({ phase: "reconnecting", message: "The connection dropped: reconnecting…" });
+        this.set({ phase: "reconnecting", message: t().call.reconnecting });
         this.restartIce(pc);
       } else if (state === "disconnected") {
-        this.set({ phase: "reconnecting", message: "The connection dropped: reconnecting…" });
+        this.set({ phase: "reconnecting", message: t().call.reconnecting });
         this.after("restart", DISCONNECTED_RESTART_MS, () => {
           if (this.pc === pc && !isConnected(pc)) this.restartIce(pc);
         });
@@ -637,7 +638,7 @@ export class CallController {
     this.set({ phase: "connecting", remoteStream: null });
     this.signal("ring", { resume: true });
     this.after("resume", RESUME_TIMEOUT_MS, () => {
-      if (this.snap.phase === "connecting" && !this.pc) this.end("The call could not be resumed: it has ended.", null);
+      if (this.snap.phase === "connecting" && !this.pc) this.end(t().call.couldNotResume, null);
     });
   }
 
@@ -685,7 +686,7 @@ export class CallController {
       // Keep the sound going: stop sending video until the person turns the camera back on.
       await this.videoSender()?.replaceTrack(null).catch(() => undefined);
       patch.audioOnly = true;
-      patch.message = "The connection is poor: your video is paused so the sound keeps going. Turn the camera back on to retry.";
+      patch.message = t().call.poorConnection;
     }
     this.set(patch);
   }

@@ -29,7 +29,7 @@ export class HubClient {
     closed: () => {
       for (const room of this.rooms.values()) room.disconnected();
     },
-    signedOut: () => this.shutdown("Signed out."),
+    signedOut: () => this.shutdown(t().hub.signedOut),
   });
 
   // ----- lifecycle -----------------------------------------------------------------------
@@ -332,15 +332,15 @@ export function explainHubError(code: string, message: string): string {
     case "rate_limited":
       return t().hub.tooFast;
     case "too_large":
-      return "That message is too long.";
+      return t().hub.tooLong;
     case "forbidden":
-      return "You are not a member of this conversation.";
+      return t().hub.notMember;
     case "not_found":
-      return "This conversation does not exist.";
+      return t().hub.noConversation;
     case "unauthorized":
-      return "Your session has expired; reconnecting.";
+      return t().hub.sessionExpired;
     default:
-      return message || "The chat server reported an error.";
+      return message || t().hub.serverError;
   }
 }
 

@@ -316,6 +316,8 @@ export const en = {
     typing: (names: string[]) => count(names.length, { one: `${names.join(", ")} is typing…`, other: `${names.join(", ")} are typing…` }),
     conversation: "Conversation",
     peopleInThisConversation: "People in this conversation",
+    /** A member's role in the presence list (a role the catalogue does not know shows as sent). */
+    roles: { patient: "patient", doctor: "doctor", bot: "assistant", admin: "admin" } as Record<string, string>,
     you: "You",
     online: "online",
     offline: "offline",
@@ -757,6 +759,44 @@ export const en = {
     roomClosed: "This conversation is closed: messages can be sent only in the waiting room or during the visit.",
     accountDisabled: "This account has been disabled.",
     signInToConnect: "Sign in to connect.",
+    signedOut: "Signed out.",
+    tooLong: "That message is too long.",
+    notMember: "You are not a member of this conversation.",
+    noConversation: "This conversation does not exist.",
+    sessionExpired: "Your session has expired; reconnecting.",
+    serverError: "The chat server reported an error.",
+  },
+  /** A video call's states and errors (`lib/call.ts`). */
+  call: {
+    needsSecurePage: "Video calls need a secure (https) page and a browser with camera support.",
+    accessDenied:
+      "Camera and microphone access was denied. Allow them for this site in your browser's settings, then try again. The chat keeps working.",
+    noDevices: "No microphone or camera was found (or another app is using them). The chat keeps working.",
+    rejoining: "Rejoining the call…",
+    couldNotResume: "The call could not be resumed: it has ended.",
+    cameraFailed: "That camera could not be opened.",
+    otherSide: "The other side",
+    offline: "You are offline: the call continues once you reconnect.",
+    visitEnded: "The visit has ended, and so has the call.",
+    declined: (name: string) => `${name} declined the call.`,
+    busy: (name: string) => `${name} is in another call.`,
+    missed: (name: string) => `You missed a call from ${name}.`,
+    ended: (name: string) => `${name} ended the call.`,
+    left: (name: string) => `${name} left the call.`,
+    notHere: (name: string) => `${name} is not in the consultation right now.`,
+    audioOnly: "No camera was found: this call is audio only.",
+    devicesFailed: "The camera or microphone could not be opened.",
+    reconnecting: "The connection dropped: reconnecting…",
+    poorConnection:
+      "The connection is poor: your video is paused so the sound keeps going. Turn the camera back on to retry.",
+  },
+  /** Errors from the REST API as a person reads them (`lib/api.ts`). */
+  errors: {
+    unreachable: "The server could not be reached. Check your connection and try again.",
+    generic: "Something went wrong.",
+    withRequest: (text: string, requestId: string) => `${text} [request ${requestId}]`,
+    tooManyRequests: (seconds: string) => `Too many requests; try again in ${seconds} seconds.`,
+    serverAnswered: (status: number, text: string) => `The server answered ${status} ${text}.`,
   },
 };
 
