@@ -26,7 +26,8 @@ test: $(VENV)/.synced web/out/index.html
 	$(VENV)/bin/mypy src
 	$(PY) -m pytest -m "not cluster" --durations=30 $(ARGS)
 
-# The scale-out topologies (two hosts behind HAProxy, a Redis Cluster with a failover, PgBouncer)
+# The scale-out topologies (two hosts behind HAProxy, a Redis Cluster with a failover, PgBouncer,
+# a streaming replica, several servers or workers on one database)
 # and the 5-minute bot run: slower, so a target of their own; .ci/run runs both.
 test-cluster: $(VENV)/.synced web/out/index.html
 	$(PY) -m pytest -m cluster $(ARGS)

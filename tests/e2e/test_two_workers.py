@@ -14,7 +14,8 @@ from tests.consult_helpers import open_visit
 from tests.infra import REDIS_URL, create_postgres_database, drop_postgres_database, migrate, need_postgres, need_redis
 from tests.live import LiveServer
 
-pytestmark = pytest.mark.slow
+# Several servers at once: `make test-cluster` (keeps `make test` inside its 20 minutes).
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
 async def test_two_workers_share_a_room_and_survive_a_sigkill(tmp_path):

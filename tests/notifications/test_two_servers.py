@@ -24,7 +24,8 @@ from tests.mail.servers import MailServer, SilentServer
 from tests.notifications.conftest import PUBLIC, add_visit, bound
 from tests.notifications.test_worker import summary_job
 
-pytestmark = pytest.mark.slow
+# Several servers at once: `make test-cluster` (keeps `make test` inside its 20 minutes).
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 REDIS = REDIS_URL.rsplit("/", 1)[0] + "/6"
 FAST = {"OUTBOX_POLL_S": "1", "PUBLIC_URL": PUBLIC}
 

@@ -18,7 +18,8 @@ from tests.infra import migrated_postgres_database
 from tests.live import LiveServer
 from tests.webhooks.receiver import Receiver
 
-pytestmark = pytest.mark.slow
+# Several servers at once: `make test-cluster` (keeps `make test` inside its 20 minutes).
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 ENV = {
     "WEBHOOK_ALLOW_PRIVATE": "true",
     "WEBHOOK_TIMEOUT_S": "1",
