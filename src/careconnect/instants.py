@@ -15,6 +15,12 @@ from careconnect.domain.errors import invalid
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
+def stored_instant(value: object) -> dt.datetime:
+    """A timestamp as either engine returns it (SQLite gives text, sometimes without a zone: UTC)."""
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
 def instant(value: dt.datetime, field: str, *, zone: bool = True) -> dt.datetime:
     """``value`` checked (in range; with a zone unless ``zone=False``), in UTC when it has a zone."""
     if value.tzinfo is None and zone:

@@ -24,6 +24,7 @@ from typing import Any
 
 from careconnect.domain.audit.schemas import AuditActor, AuditEntryOut
 from careconnect.domain.consultations.rooms import ROOM_PREFIX
+from careconnect.instants import stored_instant
 from careconnect.tables import ChatMessage
 
 __all__ = ("ACTION", "entry_id", "message_entries")
@@ -61,11 +62,6 @@ _DIALECT = {
         f"SELECT '{ROOM_PREFIX}' || p.id FROM cc_appointment p WHERE p.patient = {{}}",
     ),
 }
-
-
-def _parse_at(value: Any) -> dt.datetime:
-    at = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def _actor(sender_id: str) -> str | None:
@@ -129,7 +125,7 @@ async def message_entries(
     return [
         AuditEntryOut(
             id=entry_id(int(r["id"])),
-            at=_parse_at(r["created_at"]),
+            at=stored_instant(r["created_at"]),
             actor=AuditActor(id=_actor(r["sender_id"]), role=r["sender_role"]),
             action=ACTION,
             resource_type="messages",

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from careconnect.db import PoolMode, asyncpg_options, create_private_file
 from careconnect.hub.store import Appended, NewMessage, StoredMessage, UnstorableMessage, stored_as
+from careconnect.instants import stored_instant
 
 T = TypeVar("T")
 SEQ_MAX = 2**31 - 1  # the seq columns are INTEGER: a larger number in a query fails on PostgreSQL
@@ -28,13 +29,6 @@ COLUMNS = "room, seq, client_id, sender_id, sender_role, sender_name, body, crea
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _parse_ts(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _stored(row: Any) -> StoredMessage:
@@ -46,7 +40,7 @@ def _stored(row: Any) -> StoredMessage:
         sender_role=row[4],
         sender_name=row[5],
         body=row[6],
-        created_at=_parse_ts(row[7]),
+        created_at=stored_instant(row[7]),
         kind=row[8] if len(row) > 8 else "text",
     )
 

@@ -23,6 +23,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from careconnect.domain.notifications.outbox import FAILED, PENDING, Job, JobStatus
+from careconnect.instants import stored_instant
 from careconnect.tables.outbox import OutboxJob, OutboxLease
 
 LEASE_NAME = "outbox"
@@ -62,7 +63,7 @@ async def waiting(now: dt.datetime, kinds: Sequence[str]) -> Waiting:
         now,
         *kinds,
     )
-    oldest = [_instant(row["oldest"]) for row in rows if row["oldest"] is not None]
+    oldest = [stored_instant(row["oldest"]) for row in rows if row["oldest"] is not None]
     return Waiting(
         by_kind={str(row["kind"]): int(row["due"]) for row in rows},
         oldest_due_at=min(oldest) if oldest else None,
@@ -89,8 +90,8 @@ def _jobs(rows: Sequence[Mapping[str, object]]) -> list[Job]:
             dedupe_key=str(row["dedupe_key"]),
             topic=None if row["topic"] is None else str(row["topic"]),
             attempts=int(str(row["attempts"])),
-            due_at=_instant(row["due_at"]),
-            run_at=_instant(row["run_at"]),
+            due_at=stored_instant(row["due_at"]),
+            run_at=stored_instant(row["run_at"]),
             claim_token=str(row["claim_token"]),
         )
         for row in rows
@@ -237,9 +238,3 @@ async def prune(before: dt.datetime) -> int:
         .returning(OutboxJob.id)
     )
     return len(rows)
-
-
-def _instant(value: object) -> dt.datetime:
-    """A timestamp as either engine returns it (SQLite gives text for an aggregate)."""
-    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
