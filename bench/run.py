@@ -309,7 +309,8 @@ class Hosts:
                     int((redis.path or "/0").lstrip("/") or 0),
                     folder,
                     secret=hub.env["SECRET_KEY"],
-                    env={k: hub.env[k] for k in keep},
+                    # four workers on the one PostgreSQL: 4 × 16 connections stay under its 100
+                    env={**{k: hub.env[k] for k in keep}, "DATABASE_POOL_SIZE": "16"},
                     postgres=(postgres.hostname or "127.0.0.1", postgres.port or 5432),
                     redis=(redis.hostname or "127.0.0.1", redis.port or 6379),
                     python=str(MAIN_PY),

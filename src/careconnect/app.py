@@ -40,7 +40,7 @@ from careconnect.controllers.rooms import RoomsController
 from careconnect.controllers.users import UsersController
 from careconnect.controllers.video import VideoController
 from careconnect.controllers.webhooks import WebhooksController
-from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine
+from careconnect.db import bind_tables, close_engine, engine_from_url, open_engine, split_pool
 from careconnect.domain.accounts.sessions import SessionCheck
 from careconnect.domain.accounts.throttle import Throttles, default_policies, throttle_storage
 from careconnect.domain.appointments.backfill import BACKFILL, VisitJobsBackfill, queue_backfill
@@ -250,7 +250,7 @@ def _lifespan(settings: Settings, backends: Backends) -> Callable[[Litestar], Ab
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         bind_tables(backends.engine)
-        await open_engine(backends.engine)
+        await open_engine(backends.engine, pool_max=split_pool(settings.database_pool_size)[0])
         hub_metrics.register()
         outbox_metrics.register()
         database_metrics.register()

@@ -95,6 +95,22 @@ def is_postgres(engine: Engine[Any]) -> bool:
     return isinstance(engine, PostgresEngine)
 
 
+# ``DATABASE_POOL_SIZE``: the most PostgreSQL connections one worker opens (its replica pool aside).
+DEFAULT_POOL_SIZE = 26
+MIN_POOL_SIZE = 6
+
+
+def split_pool(size: int) -> tuple[int, int]:
+    """``DATABASE_POOL_SIZE`` shared between the ORM's pool and the message store's.
+
+    The store takes a quarter, between 3 (its two kept writer connections and one for history
+    reads) and 6 (what two writers and a few history pages at once can use); the ORM takes the
+    rest. The default 26 is 20 and 6, what every worker opened before the setting existed.
+    """
+    store = min(6, max(3, size // 4))
+    return size - store, store
+
+
 async def open_engine(engine: Engine[Any], *, pool_min: int = 2, pool_max: int = 20) -> None:
     """Ready ``engine`` to serve: PostgreSQL's connection pool (and the replica's own, which
     connects on first use, so a replica that is down does not stop the server starting),

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from careconnect.db import split_pool
 from careconnect.domain.accounts.sessions import SessionCheck, SessionStatus
 from careconnect.domain.attachments.messages import AttachingStore, AttachmentClaims
 from careconnect.domain.audit import service as audit
@@ -312,7 +313,14 @@ def build_hub(settings: Settings, session_check: SessionCheck, tracing: Tracing 
         client_address=partial(client_address, trusted),
         store=_traced(
             tracing,
-            AttachingStore(sql_message_store(settings.database_url, audit=True, pool_mode=settings.database_pool_mode)),
+            AttachingStore(
+                sql_message_store(
+                    settings.database_url,
+                    audit=True,
+                    pool_mode=settings.database_pool_mode,
+                    pool_size=split_pool(settings.database_pool_size)[1],
+                )
+            ),
         ),
         attachments=AttachmentClaims(),  # issue 20: files in messages
         broker=broker,

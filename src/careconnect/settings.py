@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     database_url: str = DEFAULT_DATABASE_URL
     # "transaction" behind PgBouncer in transaction mode: asyncpg keeps no prepared statements
     database_pool_mode: Literal["session", "transaction"] = "session"
+    # the most PostgreSQL connections one worker opens: the ORM's pool and the message store's
+    database_pool_size: int = 26
     # a streaming replica of DATABASE_URL for reads that tolerate lag (careconnect.db.from_replica)
     database_replica_url: str | None = None
     redis_cluster: bool = False  # REDIS_URL names one node of a Redis Cluster (sharded pub/sub)
@@ -422,6 +424,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if pool_mode not in ("session", "transaction"):
         raise SettingsError(f"DATABASE_POOL_MODE must be session or transaction, not {pool_mode!r}")
     values["database_pool_mode"] = pool_mode
+    if raw := env.get("DATABASE_POOL_SIZE", "").strip():
+        values["database_pool_size"] = _int("DATABASE_POOL_SIZE", raw, 6, 1000)
     if raw := env.get("DATABASE_REPLICA_URL", "").strip():
         values["database_replica_url"] = _check_replica_url(raw, str(values.get("database_url", DEFAULT_DATABASE_URL)))
     tracing = env.get("TRACING", "off").strip().lower() or "off"

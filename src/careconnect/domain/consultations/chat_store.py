@@ -165,16 +165,18 @@ _BETWEEN_SQLITE = {(b, n): _between(lambda i: "?", bounded=b, newest=n) for b in
 
 
 def sql_message_store(
-    database_url: str, *, audit: bool = False, pool_mode: PoolMode = "session"
+    database_url: str, *, audit: bool = False, pool_mode: PoolMode = "session", pool_size: int = 6
 ) -> PostgresMessageStore | SqliteMessageStore:
     """The store for a ``DATABASE_URL``: ``postgresql://…`` or ``sqlite:///path/to/file.db``.
 
     ``audit``: store each message as its own ``messages.write`` audit record, with the sender's
     address (the application's hub does; the seed and the store's own tests do not).
     ``pool_mode``: ``DATABASE_POOL_MODE`` (``transaction`` behind PgBouncer in transaction mode).
+    ``pool_size``: the most PostgreSQL connections the store opens (its share of
+    ``DATABASE_POOL_SIZE``, ``careconnect.db.split_pool``).
     """
     if database_url.startswith(("postgres://", "postgresql://")):
-        return PostgresMessageStore(database_url, audit=audit, options=asyncpg_options(pool_mode))
+        return PostgresMessageStore(database_url, pool_size, audit=audit, options=asyncpg_options(pool_mode))
     if database_url.startswith("sqlite://"):
         return SqliteMessageStore(database_url, audit=audit)
     raise ValueError("DATABASE_URL is not a postgresql:// or sqlite:/// URL")
