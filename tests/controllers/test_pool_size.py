@@ -66,9 +66,7 @@ async def _peak_under_load(url: str, **overrides: object) -> tuple[int, object]:
         watcher = asyncio.create_task(watch())
         try:
             for _ in range(3):
-                answers = await asyncio.gather(
-                    *(http.get("/api/v1/appointments", headers=headers) for _ in range(40))
-                )
+                answers = await asyncio.gather(*(http.get("/api/v1/appointments", headers=headers) for _ in range(40)))
                 assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200]
         finally:
             watcher.cancel()
