@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -20,15 +23,31 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-but-same-cost")
 
 
-def hash_password(password: str) -> str:
+# Argon2 takes 50-200 ms of CPU and 64 MiB per hash, and argon2-cffi lets go of the GIL while it
+# works: the server hashes on these threads, never on the event loop, where one sign-in would
+# stall every socket of the worker for that long. The pool's size bounds the memory a storm of
+# sign-ins can take (queued requests wait their turn; the throttles refuse the storm itself).
+_HASHING = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="careconnect-argon2")
+
+
+def _hash(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
+    """An unknown user (``password_hash`` None or empty) costs what a wrong password does, and fails."""
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, _hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, _verify, password_hash, password)
 
 
 def new_opaque_token() -> str:

@@ -159,7 +159,7 @@ async def disable_factor(
     user = await _user(user_id)
     if user["mfa_enabled_at"] is None:
         raise Conflict("No second factor is active.", code="invalid_state")
-    if not verify_password(user["password_hash"], password):
+    if not await verify_password(user["password_hash"], password):
         await _record(user, "mfa.totp.disable", "denied", scope)
         raise invalid("password", "wrong password")
     found = await _check_code(settings, user, code)

@@ -211,7 +211,7 @@ class RecoveryService:
 
     async def reset_password(self, data: PasswordResetIn, scope: Mapping[str, Any]) -> None:
         """Set a new password with a reset link; every session of the account ends, its sockets close."""
-        password_hash = hash_password(data.new_password)  # before the transaction: no lock held while hashing
+        password_hash = await hash_password(data.new_password)  # before the transaction: no lock held while hashing
         async with write_transaction():
             user_id = await _spend(data.token, "password_reset")
             user = await User.select().where(User.id == user_id).first() if user_id else None

@@ -95,7 +95,7 @@ class AccountsService:
             await _audit_sign_in(scope, "rate_limited", attempted=str(known["id"]) if known else None)
             raise
         user = await User.select().where(User.email == email).first()
-        ok = verify_password(user["password_hash"] if user else None, data.password)
+        ok = await verify_password(user["password_hash"] if user else None, data.password)
         if not ok or user is None or user["role"] == "bot":
             await self.throttles.failed("login", email, ip)
             await _audit_sign_in(scope, "denied", attempted=str(user["id"]) if user else None)
@@ -139,7 +139,7 @@ class AccountsService:
             .first()
         )
         attempted = str(row["bot_user_id"]) if row else None
-        if not verify_password(row["secret_hash"] if row else None, data.client_secret) or row is None:
+        if not await verify_password(row["secret_hash"] if row else None, data.client_secret) or row is None:
             await _audit_sign_in(scope, "denied", attempted=attempted, action="auth.token")
             raise Unauthenticated("Unknown client or wrong secret.")
         if row["disabled_at"] is not None:
@@ -203,12 +203,12 @@ class AccountsService:
         # A stolen access token must not become a password-guessing oracle.
         await self.throttles.check("password_change", principal.id, ip)
         row = await User.select(User.password_hash).where(User.id == principal.id).first()
-        if row is None or not verify_password(row["password_hash"], data.current_password):
+        if row is None or not await verify_password(row["password_hash"], data.current_password):
             await self.throttles.failed("password_change", principal.id, ip)
             await _audit_password_change(principal, scope, "denied")
             raise invalid("current_password", "wrong password", detail="The current password is wrong.")
         await self.throttles.succeeded("password_change", principal.id, ip)
-        await User.update({User.password_hash: hash_password(data.new_password)}).where(User.id == principal.id)
+        await User.update({User.password_hash: await hash_password(data.new_password)}).where(User.id == principal.id)
         await sessions.revoke_user_sessions(
             principal.id, reason="password_change", keep=principal.session_id, session_check=self.session_check
         )

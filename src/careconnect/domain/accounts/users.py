@@ -62,6 +62,7 @@ async def create_user(
     if await User.exists().where(User.email == email):
         raise Conflict(_EMAIL_TAKEN)
     user_id = uuid.uuid4()
+    password_hash = await hash_password(password) if password else ""  # no lock held while hashing
     engine: Engine[Any] = User._meta.db
     try:
         async with engine.transaction():
@@ -69,7 +70,7 @@ async def create_user(
                 User(
                     id=user_id,
                     email=email,
-                    password_hash=hash_password(password) if password else "",
+                    password_hash=password_hash,
                     full_name=full_name.strip(),
                     role=role,
                     timezone=timezone,

@@ -82,7 +82,7 @@ class AdminService:
         """A bot user and its client credentials, in one transaction; the secret is shown only here."""
         client_id = "cc_" + secrets.token_hex(12)
         secret = secrets.token_urlsafe(32)
-        secret_hash = hash_password(secret)  # before the transaction: no lock is held while hashing
+        secret_hash = await hash_password(secret)  # before the transaction: no lock is held while hashing
 
         # The bot user and its integration, or neither; on SQLite the write lock is taken first
         # (BEGIN IMMEDIATE), so the email check and the inserts after it cannot be refused as
