@@ -138,7 +138,8 @@ async def _seed(settings: Settings, load: int, out: str) -> int:
                     ),
                 ]
             )
-        rooms = await open_in_database(settings, load, password=PASSWORD)
+        # PostgreSQL takes several at once; SQLite has one writer, and a second would wait or fail
+        rooms = await open_in_database(settings, load, password=PASSWORD, concurrency=8 if is_postgres(engine) else 1)
     finally:
         await store.close()
         if is_postgres(engine):

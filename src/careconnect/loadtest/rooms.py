@@ -399,7 +399,9 @@ async def add_appointment(patient: str, doctor: str, starts: dt.datetime, status
     return appointment_id
 
 
-async def open_in_database(settings: Settings, count: int, *, password: str = PASSWORD) -> list[Consultation]:
+async def open_in_database(
+    settings: Settings, count: int, *, password: str = PASSWORD, concurrency: int = 8
+) -> list[Consultation]:
     """``count`` consultations in progress, written to the tables the caller has bound.
 
     Repeatable: the ``i``-th doctor and patient (``load-doctor-<i>@example.com``,
@@ -411,8 +413,7 @@ async def open_in_database(settings: Settings, count: int, *, password: str = PA
     from careconnect.security import issue_access_token
     from careconnect.tables import Appointment
 
-    opened = []
-    for i in range(count):
+    async def one(i: int) -> Consultation:
         doctor_email, patient_email = f"load-doctor-{i}@example.com", f"load-patient-{i}@example.com"
         doctor_name, patient_name = f"Load Doctor {i}", f"Load Patient {i}"
         doctor = await ensure_user(
@@ -439,8 +440,16 @@ async def open_in_database(settings: Settings, count: int, *, password: str = PA
             session_id, _ = await sessions.open_session(user_id, kind="client", refresh_days=1)
             token, _ = issue_access_token(settings, user_id=user_id, role=role, session_id=session_id, name=name)
             people.append(Person(id=user_id, email=email, token=token))
-        opened.append(Consultation(id=appointment_id, patient=people[0], doctor=people[1]))
-    return opened
+        return Consultation(id=appointment_id, patient=people[0], doctor=people[1])
+
+    # A few at once: each costs two password hashes (on their own threads) and a dozen queries.
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated(i: int) -> Consultation:
+        async with gate:
+            return await one(i)
+
+    return list(await asyncio.gather(*(gated(i) for i in range(count))))
 
 
 # -- rooms files ---------------------------------------------------------------------------------
