@@ -6,7 +6,8 @@
 #
 # Checks REV out into a temporary git worktree and runs `python -m bench.run --targets
 # careconnect --reuse-rooms --no-plot ARGS` PAIRS times for each version, alternating (REV
-# first), with REV's `src/` first on PYTHONPATH for its runs; prints the hub's result line of
+# first), with REV's `src/` first on the hub's PYTHONPATH for its runs (HUB_PYTHONPATH: the server's
+processes only; the load generator is the working tree's); prints the hub's result line of
 # each run. Alternating pairs, because one VM moves by 1.5-3x at p99 from minute to minute:
 # compare within a pair. The bench code itself is the working tree's for both.
 set -euo pipefail
@@ -19,7 +20,7 @@ git worktree add --detach -f "$old" "$rev" >/dev/null 2>&1
 for _ in $(seq 1 "$pairs"); do
   for side in old new; do
     if [ "$side" = old ]; then pp="$old/src"; label="$rev"; else pp=""; label="working tree"; fi
-    line=$(PYTHONPATH="$pp" .venv/bin/python -m bench.run --targets careconnect --reuse-rooms --no-plot "$@" 2>&1 \
+    line=$(HUB_PYTHONPATH="$pp" .venv/bin/python -m bench.run --targets careconnect --reuse-rooms --no-plot "$@" 2>&1 \
       | grep "^CareConnect hub" || echo "(no result)")
     printf '%-14s %s\n' "$label" "$line"
   done

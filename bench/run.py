@@ -164,6 +164,10 @@ class Hub:
             LOG_LEVEL="WARNING",
             WS_SEND_LIMIT=str(args.hub_send_limit),
         )
+        # bench/ab.sh: an earlier commit's src/ for the hub's own processes (server, migrate,
+        # seed), never for the load generator, which is this tree's
+        if os.environ.get("HUB_PYTHONPATH"):
+            self.env["PYTHONPATH"] = os.environ["HUB_PYTHONPATH"]
         self.rooms_file = run_dir / "hub-rooms.json"
         self.ready = False
         self.reused = False
@@ -291,7 +295,7 @@ class Hosts:
         redis = urlparse(HUB_REDIS_URL)
         postgres = urlparse(PG_ADMIN_URL)
         folder.mkdir(parents=True)
-        keep = ("ACCESS_TOKEN_MINUTES", "LOG_LEVEL", "WS_SEND_LIMIT", "CARECONNECT_ENV")
+        keep = ("ACCESS_TOKEN_MINUTES", "LOG_LEVEL", "WS_SEND_LIMIT", "CARECONNECT_ENV", "PYTHONPATH")
         self.stack = ExitStack()
         try:
             self.net = self.stack.enter_context(
@@ -301,7 +305,7 @@ class Hosts:
                     folder,
                     secret=hub.env["SECRET_KEY"],
                     # four workers on the one PostgreSQL: 4 × 16 connections stay under its 100
-                    env={**{k: hub.env[k] for k in keep}, "DATABASE_POOL_SIZE": "16"},
+                    env={**{k: hub.env[k] for k in keep if k in hub.env}, "DATABASE_POOL_SIZE": "16"},
                     postgres=(postgres.hostname or "127.0.0.1", postgres.port or 5432),
                     redis=(redis.hostname or "127.0.0.1", redis.port or 6379),
                     python=str(MAIN_PY),
@@ -394,6 +398,19 @@ def points(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
                     ],
                 )
             )
+    return out
+
+
+def params_of(loadgen_args: list[str]) -> dict[str, float]:
+    """A point's parameters from its loadgen arguments (``--member-rate 2.0`` is ``member_rate``),
+    for a run that failed before the loadgen wrote its own: the report still files it under its point."""
+    out: dict[str, float] = {}
+    for flag, value in zip(loadgen_args, loadgen_args[1:], strict=False):
+        if flag.startswith("--"):
+            try:
+                out[flag[2:].replace("-", "_")] = float(value)
+            except ValueError:
+                continue
     return out
 
 
@@ -564,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
                         del starts[key]
                         continue
                     result.setdefault("workload", workload)
+                    result.setdefault("params", params_of(loadgen_args))  # a failed run has none of its own
                     result["round"] = round_
                     doc["runs"].append(result)
                     print("bench:   " + report.one_line(result), file=sys.stderr)
