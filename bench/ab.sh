@@ -7,7 +7,7 @@
 # Checks REV out into a temporary git worktree and runs `python -m bench.run --targets
 # careconnect --reuse-rooms --no-plot ARGS` PAIRS times for each version, alternating (REV
 # first), with REV's `src/` first on the hub's PYTHONPATH for its runs (HUB_PYTHONPATH: the server's
-processes only; the load generator is the working tree's); prints the hub's result line of
+# processes only; the load generator is the working tree's); prints the hub's result line of
 # each run. Alternating pairs, because one VM moves by 1.5-3x at p99 from minute to minute:
 # compare within a pair. The bench code itself is the working tree's for both.
 set -euo pipefail
