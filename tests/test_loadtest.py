@@ -10,6 +10,8 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from careconnect.hub import HubSettings
 from careconnect.loadtest.driver import Tally, delivery_check, run
 from careconnect.loadtest.members import HubTarget, Member
@@ -74,6 +76,7 @@ def test_clinic_loadtest_delivers_everything_once(tmp_path):
     assert metric(metrics, "careconnect_event_loop_lag_seconds_count") > 0
 
 
+@pytest.mark.cluster  # several servers or workers: make test-cluster
 def test_loadtest_spreads_its_members_over_two_servers_and_checks_every_delivery_across_them(tmp_path):
     """Two servers of one deployment (one SQLite file, one Redis): ``--url`` twice (and as a comma
     list) spreads the sockets and the setup's API calls round-robin, so the two members of each

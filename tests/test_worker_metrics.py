@@ -17,7 +17,7 @@ from tests.helpers import metric
 from tests.infra import migrate
 from tests.live import LiveServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.cluster, pytest.mark.timeout(300)]  # two workers: make test-cluster
 
 
 def _connections_per_worker(folder: Path) -> dict[str, float]:

@@ -108,6 +108,7 @@ async def test_behind_a_trusted_tls_proxy_the_forwarded_origin_counts(tmp_path: 
 
 
 @pytest.mark.slow
+@pytest.mark.cluster  # several servers or workers: make test-cluster
 async def test_one_users_sockets_on_two_workers_share_the_user_limit(tmp_path: Path):
     """Six sockets of one patient, three on each worker, 10 sends each (within the per-socket 20):
     together at most WS_USER_SEND_LIMIT (30) are acked; the doctor is unaffected."""

@@ -74,6 +74,7 @@ async def test_a_posted_message_reaches_the_rooms_sockets_once(live: LiveServer)
 
 
 @pytest.mark.slow
+@pytest.mark.cluster  # several servers or workers: make test-cluster
 async def test_a_message_posted_to_one_server_reaches_a_socket_on_another(tmp_path: Any) -> None:
     need_postgres()
     need_redis()
