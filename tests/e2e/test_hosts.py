@@ -47,7 +47,17 @@ async def test_a_host_dies_mid_chat_and_its_clients_carry_on_through_the_balance
     redis_db = 7
     try:
         migrate(direct)
-        with two_hosts(name, redis_db, tmp_path, WS_SEND_LIMIT="1000", WS_USER_SEND_LIMIT="5000") as topology:
+        # A short outbox lease: a mail the killed host had claimed but not yet sent is the other
+        # host's 10 s later, inside the test (the default is 120 s).
+        short_lease = {
+            "OUTBOX_LEASE_S": "10",
+            "SMTP_CONNECT_TIMEOUT_S": "2",
+            "SMTP_TIMEOUT_S": "3",
+            "OUTBOX_POLL_S": "1",
+        }
+        with two_hosts(
+            name, redis_db, tmp_path, WS_SEND_LIMIT="1000", WS_USER_SEND_LIMIT="5000", **short_lease
+        ) as topology:
             first, second = topology.hosts
             async with httpx.AsyncClient(base_url=topology.url, timeout=30) as http:
                 doctor, patient, aid = await open_visit(http)
@@ -123,12 +133,19 @@ async def test_a_host_dies_mid_chat_and_its_clients_carry_on_through_the_balance
             items = [m for m in stored.json()["items"] if m.get("kind", "text") == "text"]
             assert sorted(m["id"] for m in items) == sorted(sent)
 
-            # Each mail the visit caused went out once, whichever host's outbox worker took it.
-            ids = [
-                email.message_from_bytes(path.read_bytes())["Message-ID"]
-                for host in topology.hosts
-                for path in (host.folder / "mail").rglob("*.eml")
-            ]
+            # Each mail the visit caused went out once, whichever host's outbox worker took it
+            # (one the killed host had claimed goes out from the other when its lease lapses).
+            def mail_ids() -> list[str]:
+                return [
+                    email.message_from_bytes(path.read_bytes())["Message-ID"]
+                    for host in topology.hosts
+                    for path in (host.folder / "mail").rglob("*.eml")
+                ]
+
+            for _ in range(80):  # 40 s: the files appear on disk, nothing to await
+                if len(ids := mail_ids()) >= 2:
+                    break
+                await asyncio.sleep(0.5)
             assert len(ids) >= 2 and len(ids) == len(set(ids)), ids
             logs = second.log_text()
         assert "Traceback" not in logs, logs[-3000:]
