@@ -147,6 +147,10 @@ class ReplicaNode(PostgresEngine):
         )
         self.resting_until = 0.0
         self.failing = False
+        # /metrics (careconnect.metrics.DatabaseMetrics): reads the replica answered, and reads
+        # meant for it that the primary answered (it failed, or was resting after a failure)
+        self.reads = 0
+        self.handed_to_primary = 0
 
     async def check_version(self) -> None:
         """Nothing: Piccolo connects at construction to check the version, but the replica runs
@@ -210,7 +214,10 @@ async def from_replica(query: Query[Any, Any] | Proxy[Any, Any], *, stale_ok: bo
     """
     engine = query.table._meta.db
     replica = replica_of(engine)
-    if not stale_ok or replica is None or not replica.usable() or engine.current_transaction.get() is not None:
+    if not stale_ok or replica is None or engine.current_transaction.get() is not None:
+        return await query.run()
+    if not replica.usable():
+        replica.handed_to_primary += 1
         return await query.run()
     try:
         result = await query.run(node=REPLICA)
@@ -218,6 +225,8 @@ async def from_replica(query: Query[Any, Any] | Proxy[Any, Any], *, stale_ok: bo
         if not _replica_failure(exc):
             raise
         replica.failed(exc)
+        replica.handed_to_primary += 1
         return await query.run()
     replica.answered()
+    replica.reads += 1
     return result

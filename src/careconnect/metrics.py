@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 
+from careconnect.db import replica_of
 from careconnect.hub.config import Histogram
 
 if TYPE_CHECKING:
@@ -157,7 +158,8 @@ class OutboxMetrics(AppCollector):
 
 
 class DatabaseMetrics(AppCollector):
-    """The PostgreSQL connection pool's size, idle connections and limit (nothing on SQLite)."""
+    """The PostgreSQL connection pool's size, idle connections and limit (nothing on SQLite),
+    and with ``DATABASE_REPLICA_URL`` the replica's pool, whether it rests, and where its reads went."""
 
     def __init__(self, engine: Engine[Any], registry: CollectorRegistry = REGISTRY) -> None:
         super().__init__(registry)
@@ -175,3 +177,44 @@ class DatabaseMetrics(AppCollector):
             gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], read())
             yield gauge
+        replica = replica_of(self.engine)
+        if replica is None:
+            return
+        if replica.pool is not None:  # opened at startup; connects on first use
+            for name, doc, read in (
+                (
+                    "careconnect_db_replica_pool_connections",
+                    "Connections the replica's pool holds open",
+                    replica.pool.get_size,
+                ),
+                (
+                    "careconnect_db_replica_pool_idle",
+                    "Replica connections waiting for a query",
+                    replica.pool.get_idle_size,
+                ),
+                (
+                    "careconnect_db_replica_pool_max",
+                    "The most connections the replica's pool opens",
+                    replica.pool.get_max_size,
+                ),
+            ):
+                gauge = GaugeMetricFamily(name, doc)
+                gauge.add_metric([], read())
+                yield gauge
+        resting = GaugeMetricFamily(
+            "careconnect_db_replica_resting",
+            "1 while the replica rests after a failure and its reads go to the primary",
+        )
+        resting.add_metric([], 0.0 if replica.usable() else 1.0)
+        yield resting
+        for name, doc, value in (
+            ("careconnect_db_replica_reads", "Lag-tolerant reads the replica answered", replica.reads),
+            (
+                "careconnect_db_replica_handed_to_primary",
+                "Lag-tolerant reads the primary answered because the replica failed or was resting",
+                replica.handed_to_primary,
+            ),
+        ):
+            counter = CounterMetricFamily(name, doc)
+            counter.add_metric([], float(value))
+            yield counter

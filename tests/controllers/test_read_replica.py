@@ -17,7 +17,7 @@ from careconnect.loadtest.rooms import book
 from careconnect.tables import ALL_TABLES, DoctorProfile
 from tests.conftest import app_client, make_settings, wipe
 from tests.consult_helpers import next_slot, open_doctor
-from tests.helpers import assert_problem, signed_in
+from tests.helpers import assert_problem, metric, signed_in
 from tests.infra import migrated_postgres_database
 from tests.live import free_port
 
@@ -115,6 +115,10 @@ async def test_a_replica_that_is_down_hands_its_reads_to_the_primary(postgres_ur
         assert replica is not None and replica.failing and not replica.usable()
         warnings = [r for r in caplog.records if "read replica failed" in r.getMessage()]
         assert len(warnings) == 1  # one line per outage, not per read
+        scraped = (await client.get("/metrics")).text  # what an operator's alert reads
+        assert metric(scraped, "careconnect_db_replica_resting") == 1
+        assert metric(scraped, "careconnect_db_replica_handed_to_primary_total") >= 4  # 3 pages + the slots
+        assert metric(scraped, "careconnect_db_replica_reads_total") == 0
         assert REPLICA_REST_S > 0
 
 
@@ -160,6 +164,11 @@ async def test_the_replica_has_its_own_pool_with_the_pool_mode_and_closes_it(
         await wipe(client.app)  # type: ignore[attr-defined]
         _, ph = await signed_in(client, "patient")
         assert (await client.get("/api/v1/doctors", headers=ph)).status_code == 200
+        scraped = (await client.get("/metrics")).text
+        assert metric(scraped, "careconnect_db_replica_reads_total") >= 1
+        assert metric(scraped, "careconnect_db_replica_handed_to_primary_total") == 0
+        assert metric(scraped, "careconnect_db_replica_resting") == 0
+        assert metric(scraped, "careconnect_db_replica_pool_max") == metric(scraped, "careconnect_db_pool_max") == 20
     assert replica.pool is None and engine.pool is None  # closed at shutdown
     async with app_client(make_settings(postgres_url)) as client:
         assert replica_of(ALL_TABLES[0]._meta.db) is None  # without the setting: no replica at all
