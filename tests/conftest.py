@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 
+from careconnect import security
 from careconnect.app import create_app
 from careconnect.settings import Settings
 from careconnect.tables import ALL_TABLES
@@ -19,6 +21,14 @@ from tests.error_contract import CHECKED, ErrorContract
 from tests.infra import migrate, migrated_postgres_database
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
+
+# The apps these tests build in-process hash passwords with argon2id at its lowest cost (1 pass,
+# 1 MiB) instead of the server's (3 passes, 64 MiB: 50-200 ms a hash here, and a test signs in
+# several people): `make test` spent minutes hashing. Same algorithm, same code paths, same
+# verification of either cost's hashes; every server a test starts as a process (tests/live.py,
+# the e2e, browser and cluster tests) keeps the real cost, and tests/test_password_cost.py pins it.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("not-a-real-password-but-same-cost")
 TESTS = Path(__file__).resolve().parent
 _contract = {"on": False}  # per test: check its error responses (tests/error_contract.py)
 
