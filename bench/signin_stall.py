@@ -6,7 +6,7 @@ Starts ``careconnect serve`` (one worker, a fresh SQLite file), registers one pa
 probes ``/healthz`` every 10 ms, first alone, then while ``--logins`` logins at a time run
 ``--rounds`` times. Each login verifies an argon2 hash (50-200 ms of CPU here); a probe waits for
 whatever the worker's event loop is doing, as every chat socket on that worker would. Prints the
-probes' p50, p99 and max in ms, idle and during the logins, as one JSON line.
+probes' p50, p90, p99, max and mean in ms, idle and during the logins, as one JSON line.
 """
 
 from __future__ import annotations
@@ -23,26 +23,18 @@ from pathlib import Path
 
 import httpx
 
-from bench.run import free_port
+from bench.run import Server, free_port
+from careconnect.loadtest.stats import percentiles
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-0123"
-
-
-def _quantiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
-
-    return {"n": len(ordered), "p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": round(ordered[-1] * 1000, 1)}
 
 
 async def _probe(http: httpx.AsyncClient, until: asyncio.Event, out: list[float]) -> None:
     while not until.is_set():
         started = time.perf_counter()
         assert (await http.get("/healthz")).status_code == 200
-        out.append(time.perf_counter() - started)
+        out.append((time.perf_counter() - started) * 1000)
         await asyncio.sleep(0.01)
 
 
@@ -51,13 +43,6 @@ async def measure(base: str, logins: int, rounds: int) -> dict[str, object]:
         httpx.AsyncClient(base_url=base, timeout=60) as http,
         httpx.AsyncClient(base_url=base, timeout=60) as probe_http,
     ):
-        for _ in range(300):
-            try:
-                if (await http.get("/healthz")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
         email = "stall@example.com"
         body = {"email": email, "password": PASSWORD, "full_name": "Stall Probe", "role": "patient"}
         assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
@@ -82,8 +67,8 @@ async def measure(base: str, logins: int, rounds: int) -> dict[str, object]:
     return {
         "logins": logins * rounds,
         "logins_per_s": round(logins * rounds / elapsed, 1),
-        "idle": _quantiles(idle),
-        "during_logins": _quantiles(busy),
+        "idle_ms": {"n": len(idle), **percentiles(idle)},
+        "during_logins_ms": {"n": len(busy), **percentiles(busy)},
     }
 
 
@@ -106,18 +91,12 @@ def main() -> int:
         "THROTTLE_PER_PAIR": "1000",
     }
     subprocess.run([sys.executable, "-m", "careconnect", "migrate"], env=env, cwd=REPO, check=True, capture_output=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "careconnect", "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = Server([sys.executable, "-m", "careconnect", "serve", "--port", str(port)], port, work / "server.log", env)
     try:
+        server.wait_ready(60)
         result = asyncio.run(measure(f"http://127.0.0.1:{port}", args.logins, args.rounds))
     finally:
-        server.terminate()
-        server.wait(15)
+        server.stop()
     print(json.dumps(result))
     return 0
 

@@ -95,13 +95,9 @@ def is_postgres(engine: Engine[Any]) -> bool:
     return isinstance(engine, PostgresEngine)
 
 
-# ``DATABASE_POOL_SIZE``: the most PostgreSQL connections one worker opens (its replica pool aside).
-DEFAULT_POOL_SIZE = 26
-MIN_POOL_SIZE = 6
-
-
 def split_pool(size: int) -> tuple[int, int]:
-    """``DATABASE_POOL_SIZE`` shared between the ORM's pool and the message store's.
+    """``DATABASE_POOL_SIZE`` (the most PostgreSQL connections one worker opens, its replica pool
+    aside) shared between the ORM's pool and the message store's.
 
     The store takes a quarter, between 3 (its two kept writer connections and one for history
     reads) and 6 (what two writers and a few history pages at once can use); the ORM takes the

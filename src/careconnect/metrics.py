@@ -157,6 +157,21 @@ class OutboxMetrics(AppCollector):
         yield oldest
 
 
+# Each asyncpg pool's gauges: (name suffix, help, the pool's reader).
+_POOL_GAUGES = (
+    ("connections", "Connections the pool holds open", "get_size"),
+    ("idle", "Open connections waiting for a query", "get_idle_size"),
+    ("max", "The most connections the pool opens", "get_max_size"),
+)
+
+
+def _pool_gauges(prefix: str, pool: Any, whose: str = "") -> Iterator[Metric]:
+    for suffix, doc, read in _POOL_GAUGES:
+        gauge = GaugeMetricFamily(f"{prefix}_{suffix}", doc + whose)
+        gauge.add_metric([], getattr(pool, read)())
+        yield gauge
+
+
 class DatabaseMetrics(AppCollector):
     """The PostgreSQL connection pool's size, idle connections and limit (nothing on SQLite),
     and with ``DATABASE_REPLICA_URL`` the replica's pool, whether it rests, and where its reads went."""
@@ -169,38 +184,12 @@ class DatabaseMetrics(AppCollector):
         pool = getattr(self.engine, "pool", None)
         if pool is None:
             return
-        for name, doc, read in (
-            ("careconnect_db_pool_connections", "Connections the pool holds open", pool.get_size),
-            ("careconnect_db_pool_idle", "Open connections waiting for a query", pool.get_idle_size),
-            ("careconnect_db_pool_max", "The most connections the pool opens", pool.get_max_size),
-        ):
-            gauge = GaugeMetricFamily(name, doc)
-            gauge.add_metric([], read())
-            yield gauge
+        yield from _pool_gauges("careconnect_db_pool", pool)
         replica = replica_of(self.engine)
         if replica is None:
             return
         if replica.pool is not None:  # opened at startup; connects on first use
-            for name, doc, read in (
-                (
-                    "careconnect_db_replica_pool_connections",
-                    "Connections the replica's pool holds open",
-                    replica.pool.get_size,
-                ),
-                (
-                    "careconnect_db_replica_pool_idle",
-                    "Replica connections waiting for a query",
-                    replica.pool.get_idle_size,
-                ),
-                (
-                    "careconnect_db_replica_pool_max",
-                    "The most connections the replica's pool opens",
-                    replica.pool.get_max_size,
-                ),
-            ):
-                gauge = GaugeMetricFamily(name, doc)
-                gauge.add_metric([], read())
-                yield gauge
+            yield from _pool_gauges("careconnect_db_replica_pool", replica.pool, " (the read replica's)")
         resting = GaugeMetricFamily(
             "careconnect_db_replica_resting",
             "1 while the replica rests after a failure and its reads go to the primary",

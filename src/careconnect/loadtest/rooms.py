@@ -23,9 +23,9 @@ import contextlib
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import msgspec
 
@@ -43,6 +43,7 @@ CHECK_IN_WITHIN = dt.timedelta(minutes=14)
 RATE_LIMIT_RETRIES = 8
 
 Role = Literal["patient", "doctor"]
+T = TypeVar("T")
 
 
 class SetupError(RuntimeError):
@@ -296,7 +297,6 @@ async def open_consultations(
 
     urls = base_urls(base_url)
     run = secrets.token_hex(3)
-    gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with contextlib.AsyncExitStack() as stack:
         clients = [
@@ -304,18 +304,28 @@ async def open_consultations(
         ]
 
         async def one(number: int) -> Consultation:
-            async with gate:
-                return await open_consultation(
-                    clients[number % len(clients)],
-                    label=label,
-                    number=number,
-                    run=run,
-                    password=password,
-                    forget_cookies=True,
-                    admin=admin,
-                )
+            return await open_consultation(
+                clients[number % len(clients)],
+                label=label,
+                number=number,
+                run=run,
+                password=password,
+                forget_cookies=True,
+                admin=admin,
+            )
 
-        return list(await asyncio.gather(*(one(i) for i in range(count))))
+        return await _at_most(concurrency, count, one)
+
+
+async def _at_most(concurrency: int, count: int, make: Callable[[int], Awaitable[T]]) -> list[T]:
+    """``make(0)`` to ``make(count - 1)``, at most ``concurrency`` at once; the results in order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def gated(i: int) -> T:
+        async with gate:
+            return await make(i)
+
+    return list(await asyncio.gather(*(gated(i) for i in range(count))))
 
 
 async def admin_headers(base_url: str, email: str, password: str) -> dict[str, str]:
@@ -443,13 +453,7 @@ async def open_in_database(
         return Consultation(id=appointment_id, patient=people[0], doctor=people[1])
 
     # A few at once: each costs two password hashes (on their own threads) and a dozen queries.
-    gate = asyncio.Semaphore(concurrency)
-
-    async def gated(i: int) -> Consultation:
-        async with gate:
-            return await one(i)
-
-    return list(await asyncio.gather(*(gated(i) for i in range(count))))
+    return await _at_most(concurrency, count, one)
 
 
 # -- rooms files ---------------------------------------------------------------------------------
